@@ -1,0 +1,43 @@
+# goiso — common tasks.  `make` alone lists them.
+
+HOST ?= 127.0.0.1
+PORT ?= 8080
+PYTEST_ARGS ?=
+SETUP_ARGS ?=
+VENV := .venv
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test lint bench clean
+
+help: ## list the targets
+	@echo "goiso make targets:"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-7s %s\n", $$1, $$2}' \
+		$(MAKEFILE_LIST)
+	@echo
+	@echo "variables: HOST=$(HOST) PORT=$(PORT) PYTEST_ARGS='$(PYTEST_ARGS)'" \
+		"SETUP_ARGS='$(SETUP_ARGS)' (e.g. SETUP_ARGS=--no-apt)"
+
+setup: ## install Debian packages, .venv, htmx assets, translations (scripts/setup)
+	@scripts/setup $(SETUP_ARGS)
+
+run: setup ## serve the demo hall on HOST:PORT, data in var/demo
+	@mkdir -p var/demo
+	$(VENV)/bin/goiso serve --demo --data-dir var/demo --host $(HOST) --port $(PORT)
+
+test: setup ## ruff check + the whole pytest suite (PYTEST_ARGS='-k ...' to narrow)
+	@status=0; \
+	echo "+ ruff check ."; \
+	$(VENV)/bin/ruff check . || status=$$?; \
+	echo "+ pytest $(PYTEST_ARGS)"; \
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	exit $$status
+
+lint: ## ruff check only
+	@scripts/setup --no-apt
+	$(VENV)/bin/ruff check .
+
+bench: setup ## run the benchmarks (python -m bench)
+	$(VENV)/bin/python -m bench
+
+clean: ## remove .venv, node_modules, static/vendor and var
+	rm -rf $(VENV) node_modules static/vendor var .pytest_cache .ruff_cache
