@@ -1,0 +1,152 @@
+"""The append-only event log, and the feed that carries it to open screens.
+
+The database is the source of truth; the feed is a doorbell plus a memory of recent events, so
+one query serves every open stream of the process however many screens listen.
+"""
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of the log."""
+
+    id: int
+    at: float
+    day: str
+    kind: str
+    ticket: int | None
+    counter: int | None
+    clerk: int | None
+    queue: str | None
+    data: dict
+
+    def as_dict(self, iso: Callable[[float], str] | None = None) -> dict:
+        """The event as JSON-ready data (``at`` as ISO 8601 when ``iso`` is given)."""
+        return {"id": self.id, "at": iso(self.at) if iso else self.at, "day": self.day,
+                "kind": self.kind, "ticket": self.ticket, "counter": self.counter,
+                "clerk": self.clerk, "queue": self.queue, **{"data": self.data}}
+
+
+def _event(row) -> Event:
+    return Event(row["id"], row["at"], row["day"], row["kind"], row["ticket_id"],
+                 row["counter_number"], row["clerk_id"], row["queue_code"], json.loads(row["data"]))
+
+
+class EventLog:
+    """Reads the event log."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def since(self, after_id: int, limit: int = 500) -> list[Event]:
+        """Events with id greater than ``after_id``, oldest first."""
+        with self.store.read() as conn:
+            rows = conn.execute("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                                (after_id, limit)).fetchall()
+        return [_event(r) for r in rows]
+
+    def last_id(self) -> int:
+        """The id of the newest event (0 for an empty log)."""
+        with self.store.read() as conn:
+            return conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+
+    def of_day(self, day: str, kinds: tuple[str, ...] | None = None) -> list[Event]:
+        """All events of a business day, optionally of some kinds."""
+        sql, args = "SELECT * FROM events WHERE day = ?", [day]
+        if kinds:
+            sql += " AND kind IN (%s)" % ",".join("?" * len(kinds))
+            args += list(kinds)
+        with self.store.read() as conn:
+            return [_event(r) for r in conn.execute(sql + " ORDER BY id", args)]
+
+
+def _direct(fn, *args):
+    return fn(*args)
+
+
+class Feed:
+    """Wakes every open stream when the log grows; keeps the last ``keep`` events in memory."""
+
+    def __init__(self, log: EventLog, keep: int = 2000, poll_seconds: float = 1.0,
+                 offload: Callable = _direct):
+        self.log = log
+        self.poll_seconds = poll_seconds
+        self.offload = offload
+        self._events: deque[Event] = deque(maxlen=keep)
+        self._last_id = -1
+        self._fetched_at = 0.0
+        self._cond = threading.Condition()
+        self._fetch = threading.Lock()
+        self._poller = False
+
+    @property
+    def last_id(self) -> int:
+        if self._last_id < 0:
+            self.ring()
+        return self._last_id
+
+    def ring(self, force: bool = True) -> None:
+        """Read new events from the log and wake the streams (after any write)."""
+        with self._fetch:
+            if not force and time.monotonic() - self._fetched_at < self.poll_seconds:
+                return
+            if self._last_id < 0:
+                newest = self.offload(self.log.last_id)
+                self._last_id = newest
+                self._events.extend(self.offload(self.log.since, max(0, newest - 50), 50))
+                self._fetched_at = time.monotonic()
+                return
+            new = self.offload(self.log.since, self._last_id, 1000)
+            while len(new) == 1000:
+                new += self.offload(self.log.since, new[-1].id, 1000)
+            self._fetched_at = time.monotonic()
+            if new:
+                with self._cond:
+                    self._events.extend(new)
+                    self._last_id = new[-1].id
+                    self._cond.notify_all()
+
+    def run_poller(self, stop: threading.Event | None = None) -> None:
+        """Poll the log forever (one per process) so changes made by other processes show up."""
+        self._poller = True
+        stop = stop or threading.Event()
+        while not stop.wait(self.poll_seconds):
+            try:
+                self.ring(force=False)
+            except Exception:  # noqa: BLE001 - a locked or busy database must not stop the feed
+                time.sleep(self.poll_seconds)
+
+    def after(self, after_id: int) -> list[Event]:
+        """Events newer than ``after_id``, from memory when it reaches back far enough."""
+        last = self.last_id
+        if after_id >= last:
+            return []
+        events = self._events
+        if events and events[0].id <= after_id + 1:
+            return [e for e in list(events) if e.id > after_id]
+        return self.offload(self.log.since, after_id, 1000)
+
+    def wait(self, after_id: int, timeout: float) -> list[Event]:
+        """Events newer than ``after_id``, waiting up to ``timeout`` seconds for some."""
+        end = time.monotonic() + timeout
+        while True:
+            found = self.after(after_id)
+            if found:
+                return found
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return []
+            with self._cond:
+                if self._last_id <= after_id:
+                    self._cond.wait(remaining if self._poller
+                                    else min(remaining, self.poll_seconds))
+            if not self._poller:
+                self.ring(force=False)

@@ -1,0 +1,64 @@
+"""The hall-wide rules (settings) the core follows; a queue may override the priority policy."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .errors import InvalidInput
+
+PRIORITY_REASONS = ("elderly", "disability", "pregnancy", "war_invalid", "other")
+POLICIES = ("strict", "interleave")
+
+
+def parse_hhmm(text: str, name: str) -> tuple[int, int]:
+    """Parse "HH:MM" into (hour, minute) or raise InvalidInput naming the setting."""
+    try:
+        hour, minute = (int(part) for part in str(text).split(":"))
+    except ValueError:
+        raise InvalidInput(detail=f"{name} = {text!r}, cần dạng HH:MM") from None
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise InvalidInput(detail=f"{name} = {text!r}, cần dạng HH:MM")
+    return hour, minute
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How this hall runs its queues; every field is a documented setting in goiso.example.toml."""
+
+    timezone: str = "Asia/Ho_Chi_Minh"
+    day_starts_at: str = "00:00"
+    priority_policy: str = "strict"
+    interleave_every: int = 3
+    transfer_keeps_time: bool = True
+    next_finishes_current: bool = True
+    outcomes: tuple[str, ...] = ("served", "incomplete", "referred", "rejected")
+    recent_calls: int = 10
+    service_samples: int = 20
+
+    tz: ZoneInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        try:
+            object.__setattr__(self, "tz", ZoneInfo(self.timezone))
+        except Exception:
+            raise InvalidInput(detail=f"timezone = {self.timezone!r}") from None
+        parse_hhmm(self.day_starts_at, "day_starts_at")
+        if self.priority_policy not in POLICIES:
+            raise InvalidInput(detail=f"priority_policy = {self.priority_policy!r}")
+        if int(self.interleave_every) < 1:
+            raise InvalidInput(detail="interleave_every phải ≥ 1")
+        if not self.outcomes:
+            raise InvalidInput(detail="outcomes không được rỗng")
+
+    def local(self, ts: float) -> datetime:
+        """The wall-clock time of the hall at epoch seconds ``ts``."""
+        return datetime.fromtimestamp(ts, self.tz)
+
+    def business_day(self, ts: float) -> str:
+        """The business day (ISO date) that ``ts`` belongs to; a day starts at ``day_starts_at``."""
+        hour, minute = parse_hhmm(self.day_starts_at, "day_starts_at")
+        return (self.local(ts) - timedelta(hours=hour, minutes=minute)).date().isoformat()
+
+    def iso(self, ts: float | None) -> str | None:
+        """ISO 8601 with the hall's UTC offset, or None."""
+        return None if ts is None else self.local(ts).isoformat(timespec="seconds")

@@ -1,0 +1,140 @@
+"""The hall's schema, as sqlite-utils migrations: add a function, never edit an applied one."""
+
+from sqlite_utils import Migrations
+
+migrations = Migrations("goiso")
+
+
+@migrations()
+def m001_hall(db):
+    db.executescript(
+        """
+        CREATE TABLE fields (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            position INTEGER NOT NULL DEFAULT 0,
+            active INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE queues (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            number_format TEXT NOT NULL DEFAULT 'prefix'
+                CHECK (number_format IN ('prefix', 'block', 'plain')),
+            prefix TEXT NOT NULL DEFAULT '',
+            digits INTEGER NOT NULL DEFAULT 3 CHECK (digits BETWEEN 1 AND 6),
+            block INTEGER,
+            priority_policy TEXT CHECK (priority_policy IN ('strict', 'interleave')),
+            interleave_every INTEGER CHECK (interleave_every >= 1),
+            issue_from TEXT,
+            issue_until TEXT,
+            daily_limit INTEGER CHECK (daily_limit >= 1),
+            service_minutes REAL NOT NULL DEFAULT 5 CHECK (service_minutes > 0),
+            position INTEGER NOT NULL DEFAULT 0,
+            active INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE procedures (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            field_id INTEGER NOT NULL REFERENCES fields(id),
+            queue_code TEXT NOT NULL REFERENCES queues(code),
+            position INTEGER NOT NULL DEFAULT 0,
+            active INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE clerks (
+            id INTEGER PRIMARY KEY,
+            login TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            pin_hash TEXT NOT NULL,
+            role TEXT NOT NULL DEFAULT 'clerk' CHECK (role IN ('clerk', 'supervisor', 'admin')),
+            active INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE counters (
+            number INTEGER PRIMARY KEY CHECK (number >= 1),
+            name TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'paused', 'closed')),
+            select_mode TEXT NOT NULL DEFAULT 'oldest' CHECK (select_mode IN ('oldest', 'ordered')),
+            clerk_id INTEGER REFERENCES clerks(id),
+            current_ticket_id INTEGER REFERENCES tickets(id)
+        );
+        CREATE TABLE counter_queues (
+            counter_number INTEGER NOT NULL REFERENCES counters(number) ON DELETE CASCADE,
+            queue_code TEXT NOT NULL REFERENCES queues(code) ON DELETE CASCADE,
+            position INTEGER NOT NULL DEFAULT 0,
+            weight REAL NOT NULL DEFAULT 1 CHECK (weight > 0),
+            PRIMARY KEY (counter_number, queue_code)
+        );
+        CREATE TABLE kiosks (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE boards (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            queues TEXT NOT NULL DEFAULT '[]',
+            counters TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY,
+            counter_number INTEGER NOT NULL REFERENCES counters(number) ON DELETE CASCADE,
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at REAL NOT NULL,
+            revoked_at REAL
+        );
+        CREATE TABLE tickets (
+            id INTEGER PRIMARY KEY,
+            day TEXT NOT NULL,
+            issued_queue TEXT NOT NULL REFERENCES queues(code),
+            seq INTEGER NOT NULL CHECK (seq >= 1),
+            number TEXT NOT NULL,
+            queue_code TEXT NOT NULL REFERENCES queues(code),
+            procedure_code TEXT REFERENCES procedures(code),
+            priority TEXT CHECK (priority IN
+                ('elderly', 'disability', 'pregnancy', 'war_invalid', 'other')),
+            status TEXT NOT NULL DEFAULT 'waiting' CHECK (status IN
+                ('waiting', 'called', 'done', 'no_show', 'cancelled', 'expired')),
+            issued_at REAL NOT NULL,
+            order_at REAL NOT NULL,
+            called_at REAL,
+            finished_at REAL,
+            counter_number INTEGER REFERENCES counters(number),
+            target_counter INTEGER REFERENCES counters(number),
+            clerk_id INTEGER REFERENCES clerks(id),
+            outcome TEXT,
+            recalls INTEGER NOT NULL DEFAULT 0,
+            transfers INTEGER NOT NULL DEFAULT 0,
+            kiosk_id TEXT,
+            printed INTEGER,
+            token TEXT NOT NULL UNIQUE,
+            request_key TEXT UNIQUE,
+            UNIQUE (day, issued_queue, seq)
+        );
+        CREATE INDEX tickets_day_number ON tickets (day, number);
+        CREATE INDEX tickets_waiting ON tickets (queue_code, status, order_at);
+        CREATE INDEX tickets_day_status ON tickets (day, status);
+        CREATE TABLE queue_days (
+            day TEXT NOT NULL,
+            queue_code TEXT NOT NULL REFERENCES queues(code),
+            normal_streak INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (day, queue_code)
+        );
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            day TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            ticket_id INTEGER REFERENCES tickets(id),
+            counter_number INTEGER,
+            clerk_id INTEGER,
+            queue_code TEXT,
+            data TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX events_day_kind ON events (day, kind);
+        CREATE INDEX events_ticket ON events (ticket_id);
+        -- The event log is append-only: statistics and screens are rebuilt from it.
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+        """
+    )
