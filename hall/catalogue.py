@@ -154,6 +154,7 @@ class Catalogue:
                 parse_hhmm(value, label)
         if daily_limit is not None:
             _int(daily_limit, "daily_limit", 1, 100_000)
+        _int(position, "position", 0, 100_000)
         if isinstance(service_minutes, bool) or not isinstance(service_minutes, int | float) \
                 or not 0 < service_minutes <= 480:
             raise errors.InvalidInput(detail="service_minutes phải trong (0, 480]")
@@ -220,6 +221,8 @@ class Catalogue:
         """
         _int(number, "number", 1, 999)
         name = _text(name or f"Quầy {number}", "name", 100)
+        if queues is not None and not isinstance(queues, list):
+            raise errors.InvalidInput(detail="queues phải là một danh sách")
         if select_mode not in ("oldest", "ordered"):
             raise errors.InvalidInput(detail=f"select_mode = {select_mode!r}")
         lanes = []
@@ -288,6 +291,9 @@ class Catalogue:
                   counters: list[int] | None = None) -> dict:
         """Create or update a board, optionally limited to some queues or counters."""
         board_id, name = _code(board_id, "board"), _text(name, "name", 100)
+        for value, label in ((queues, "queues"), (counters, "counters")):
+            if value is not None and not isinstance(value, list):
+                raise errors.InvalidInput(detail=f"{label} phải là một danh sách")
         queues = [_code(q, "queue") for q in queues or []]
         counters = [_int(c, "counter", 1, 999) for c in counters or []]
         with self.store.write() as conn:
@@ -333,7 +339,7 @@ class Catalogue:
             return report
         with self.store.write() as conn:
             known_queues = {r[0] for r in conn.execute("SELECT code FROM queues")}
-            for line, _code_, _name, _field, queue, _active in parsed:
+            for line, *_, queue, _active in parsed:
                 if queue not in known_queues and not create_queues:
                     report.errors.append((line, f"không có hàng đợi {queue} (dùng"
                                                 f" --create-queues để tạo)"))

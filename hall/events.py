@@ -62,7 +62,7 @@ class EventLog:
         """All events of a business day, optionally of some kinds."""
         sql, args = "SELECT * FROM events WHERE day = ?", [day]
         if kinds:
-            sql += " AND kind IN (%s)" % ",".join("?" * len(kinds))
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
             args += list(kinds)
         with self.store.read() as conn:
             return [_event(r) for r in conn.execute(sql + " ORDER BY id", args)]

@@ -88,6 +88,8 @@ class Tickets:
         if priority is not None and priority not in PRIORITY_REASONS:
             raise errors.InvalidInput(detail=f"priority = {priority!r}; dùng một trong "
                                       + ", ".join(PRIORITY_REASONS))
+        if kiosk is not None and not isinstance(kiosk, str):
+            raise errors.InvalidInput(detail="kiosk")
         if request_key is not None and (not isinstance(request_key, str)
                                         or not 1 <= len(request_key) <= 200):
             raise errors.InvalidInput(detail="Idempotency-Key")
@@ -251,6 +253,8 @@ class Tickets:
         """Send the current ticket to another queue or to a named counter; it waits there."""
         if (queue is None) == (to_counter is None):
             raise errors.InvalidInput(detail="cần đúng một trong hai: queue hoặc counter")
+        if queue is not None and not isinstance(queue, str):
+            raise errors.InvalidInput(detail="queue")
         with self._write() as conn:
             now = self.clock()
             desk = self._counter(conn, counter)
@@ -400,7 +404,8 @@ class Tickets:
                                                              ticket["priority"] is not None))
             conn.execute(
                 "INSERT INTO queue_days (day, queue_code, normal_streak) VALUES (?, ?, ?)"
-                " ON CONFLICT (day, queue_code) DO UPDATE SET normal_streak = excluded.normal_streak",
+                " ON CONFLICT (day, queue_code)"
+                " DO UPDATE SET normal_streak = excluded.normal_streak",
                 (self.rules.business_day(now), ticket["queue_code"], streak))
         called = self._ticket(conn, ticket["id"])
         self._log(conn, kind, ticket=called, counter=counter, clerk=clerk, now=now,
@@ -460,6 +465,8 @@ class Tickets:
     def _by_number(self, conn, number, queue, day, served_by: int | None = None) -> sqlite3.Row:
         if not isinstance(number, str) or not number.strip():
             raise errors.InvalidInput(detail="number")
+        if queue is not None and not isinstance(queue, str):
+            raise errors.InvalidInput(detail="queue")
         number = number.strip().upper()
         sql = "SELECT * FROM tickets WHERE day = ? AND number = ?"
         args: list = [day, number]

@@ -1,0 +1,264 @@
+"""The OpenAPI 3 document of API v1, kept beside the views (a test checks they match)."""
+
+from hall.rules import PRIORITY_REASONS
+
+ERROR = {"$ref": "#/components/responses/Error"}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, responses: dict, *, tag: str, security: str = "public",
+        body: dict | None = None, params: list | None = None) -> dict:
+    op = {"summary": summary, "tags": [tag], "responses": {**responses, "4XX": ERROR}}
+    if security != "public":
+        op["security"] = [{"session": []}] if security != "device" else [
+            {"session": []}, {"counterToken": []}]
+        op["description"] = f"Needs role: {'clerk' if security == 'device' else security}."
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _path_param(name: str, schema: dict) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+FILTERS = [
+    {"name": "queues", "in": "query", "schema": {"type": "string"},
+     "description": "Comma-separated queue codes to include."},
+    {"name": "counters", "in": "query", "schema": {"type": "string"},
+     "description": "Comma-separated counter numbers to include."},
+    {"name": "board", "in": "query", "schema": {"type": "string"},
+     "description": "Use the queue and counter filters of this board."},
+]
+
+COUNTER_ACTIONS = {
+    "next": ("Call the next ticket (204 when nobody waits)", None),
+    "recall": ("Call the current ticket again", None),
+    "no-show": ("Mark the current ticket as not present", None),
+    "finish": ("Finish the current ticket with an outcome",
+               {"type": "object", "properties": {"outcome": {"type": "string"}},
+                "additionalProperties": False}),
+    "transfer": ("Send the current ticket to another queue or counter",
+                 {"type": "object", "properties": {"queue": {"type": "string"},
+                                                   "counter": {"type": "integer"}},
+                  "additionalProperties": False}),
+    "call": ("Call a specific waiting number (or a no-show who came back)",
+             {"type": "object", "required": ["number"],
+              "properties": {"number": {"type": "string"}, "queue": {"type": "string"}},
+              "additionalProperties": False}),
+    "pause": ("Pause the counter", None),
+    "resume": ("Resume a paused or closed counter", None),
+    "close": ("Close the counter (it must not be serving anyone)", None),
+}
+
+
+def document() -> dict:
+    """The whole document."""
+    ticket_ok = {"200": _json(_ref("Ticket"))}
+    paths = {
+        "/openapi.json": {"get": _op("This document", {"200": _json({"type": "object"})},
+                                     tag="meta")},
+        "/fields": {"get": _op("Fields that have active procedures",
+                               {"200": _json({"type": "array", "items": _ref("Field")})},
+                               tag="catalogue")},
+        "/procedures": {"get": _op("Active procedures in kiosk order",
+                                   {"200": _json({"type": "array", "items": _ref("Procedure")})},
+                                   tag="catalogue")},
+        "/procedures/{code}": {"put": _op(
+            "Create or update a procedure", {"200": _json(_ref("Procedure"))}, tag="catalogue",
+            security="supervisor", params=[_path_param("code", {"type": "string"})],
+            body=_ref("ProcedureInput"))},
+        "/queues": {"get": _op("Active queues with today's waiting counts",
+                               {"200": _json({"type": "array", "items": _ref("Queue")})},
+                               tag="catalogue")},
+        "/queues/{code}": {"put": _op(
+            "Create or update a queue", {"200": _json(_ref("Queue"))}, tag="catalogue",
+            security="supervisor", params=[_path_param("code", {"type": "string"})],
+            body=_ref("QueueInput"))},
+        "/counters": {"get": _op("Counters with status and current ticket",
+                                 {"200": _json({"type": "array", "items": _ref("Counter")})},
+                                 tag="counters")},
+        "/counters/{number}": {"put": _op(
+            "Create or update a counter and the queues it serves",
+            {"200": _json({"type": "object"})}, tag="counters", security="supervisor",
+            params=[_path_param("number", {"type": "integer"})], body=_ref("CounterInput"))},
+        "/counters/{number}/tokens": {"post": _op(
+            "Make a new API token for a counter's devices (shown once, stored hashed)",
+            {"201": _json({"type": "object", "properties": {
+                "counter": {"type": "integer"}, "token": {"type": "string"}}})},
+            tag="counters", security="admin",
+            params=[_path_param("number", {"type": "integer"})])},
+        "/kiosks": {"get": _op("Kiosks", {"200": _json({"type": "array"})}, tag="catalogue")},
+        "/kiosks/{kiosk_id}": {"put": _op(
+            "Create or update a kiosk", {"200": _json({"type": "object"})}, tag="catalogue",
+            security="supervisor", params=[_path_param("kiosk_id", {"type": "string"})],
+            body={"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string"}, "active": {"type": "boolean"}}})},
+        "/boards": {"get": _op("Boards", {"200": _json({"type": "array"})}, tag="catalogue")},
+        "/boards/{board_id}": {"put": _op(
+            "Create or update a board", {"200": _json({"type": "object"})}, tag="catalogue",
+            security="supervisor", params=[_path_param("board_id", {"type": "string"})],
+            body={"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string"},
+                "queues": {"type": "array", "items": {"type": "string"}},
+                "counters": {"type": "array", "items": {"type": "integer"}}}})},
+        "/clerks": {"get": _op("Clerks (without PINs)", {"200": _json({"type": "array"})},
+                               tag="staff", security="supervisor")},
+        "/clerks/{login}": {"put": _op(
+            "Create or update a clerk", {"200": _json({"type": "object"})}, tag="staff",
+            security="admin", params=[_path_param("login", {"type": "string"})],
+            body={"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string"}, "pin": {"type": "string", "pattern": "^[0-9]{4,12}$"},
+                "role": {"enum": ["clerk", "supervisor", "admin"]},
+                "active": {"type": "boolean"}}})},
+        "/tickets": {"post": {
+            **_op("Issue a ticket for a procedure", {
+                "201": _json(_ref("Ticket"), "The ticket (the same one again for a retried"
+                             " Idempotency-Key)"),
+                "415": ERROR}, tag="tickets", body=_ref("TicketRequest"),
+                params=[{"name": "Idempotency-Key", "in": "header", "schema": {
+                    "type": "string", "maxLength": 200},
+                    "description": "A retried request with the same key returns the same"
+                                   " ticket instead of a second one."}])}},
+        "/tickets/{token}": {"get": _op(
+            "A ticket as its holder sees it now", ticket_ok, tag="tickets",
+            params=[_path_param("token", {"type": "string"})])},
+        "/tickets/{number}/reactivate": {"post": _op(
+            "Put a no-show of today back in its queue", ticket_ok, tag="tickets",
+            security="clerk", params=[_path_param("number", {"type": "string"})],
+            body={"type": "object", "properties": {"queue": {"type": "string"}}})},
+        "/tickets/{number}/cancel": {"post": _op(
+            "Cancel a waiting ticket of today", ticket_ok, tag="tickets", security="clerk",
+            params=[_path_param("number", {"type": "string"})],
+            body={"type": "object", "properties": {"queue": {"type": "string"},
+                                                   "reason": {"type": "string"}}})},
+        "/hall": {"get": _op("The live state of the hall",
+                             {"200": _json(_ref("HallState"))}, tag="hall", params=FILTERS)},
+        "/events": {"get": _op(
+            "The event log as Server-Sent Events. On every (re)connect: missed events after"
+            " Last-Event-ID, then an event `state` with the hall state, then new events"
+            " (`id:` = event id, `event:` = kind, `data:` = JSON); keep-alive comments.",
+            {"200": {"description": "text/event-stream",
+                     "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+            tag="hall", params=FILTERS + [{"name": "Last-Event-ID", "in": "header",
+                                           "schema": {"type": "integer"}}])},
+        "/session": {
+            "get": _op("Who is signed in, and the CSRF token for forms",
+                       {"200": _json({"type": "object"})}, tag="staff"),
+            "post": _op("Sign in with login and PIN (optionally at a counter)",
+                        {"201": _json({"type": "object"})}, tag="staff",
+                        body={"type": "object", "required": ["login", "pin"], "properties": {
+                            "login": {"type": "string"}, "pin": {"type": "string"},
+                            "counter": {"type": "integer"}, "take_over": {"type": "boolean"}}}),
+            "delete": _op("Sign out", {"204": {"description": "Signed out"}}, tag="staff"),
+        },
+    }
+    for action, (summary, schema) in COUNTER_ACTIONS.items():
+        ok = {"200": _json(_ref("Ticket") if action not in ("pause", "resume", "close")
+                           else _ref("Counter"))}
+        if action == "next":
+            ok["204"] = {"description": "Nobody is waiting for this counter"}
+        paths[f"/counters/{{number}}/{action}"] = {"post": _op(
+            summary, ok, tag="counters", security="device",
+            params=[_path_param("number", {"type": "integer"})], body=schema)}
+
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "goiso API", "version": "1",
+                 "description": "Queue tickets for a public service hall. Errors always have"
+                                " the shape {\"error\": {\"code\", \"message\", \"messages\"}}."
+                                " Unsafe requests made with a session cookie need the"
+                                " X-CSRFToken header (from GET /session); counter devices use"
+                                " Authorization: Bearer <token>."},
+        "servers": [{"url": "/api/v1"}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "goiso_session"},
+                "counterToken": {"type": "http", "scheme": "bearer"},
+            },
+            "responses": {"Error": _json(_ref("Error"), "An error")},
+            "schemas": SCHEMAS,
+        },
+    }
+
+
+NAMED = {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}}
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"},
+            "messages": {"type": "object", "properties": {"vi": {"type": "string"},
+                                                          "en": {"type": "string"}}}}}}},
+    "Field": {"type": "object", "properties": {"id": {"type": "integer"},
+                                               "name": {"type": "string"},
+                                               "procedures": {"type": "integer"}}},
+    "Procedure": {"type": "object", "properties": {
+        "code": {"type": "string"}, "name": {"type": "string"}, "field": {"type": "string"},
+        "field_id": {"type": "integer"}, "queue": NAMED, "position": {"type": "integer"},
+        "active": {"type": "boolean"}}},
+    "ProcedureInput": {"type": "object", "required": ["name", "field", "queue"], "properties": {
+        "name": {"type": "string"}, "field": {"type": "string"}, "queue": {"type": "string"},
+        "position": {"type": "integer"}, "active": {"type": "boolean"}},
+        "additionalProperties": False},
+    "Queue": {"type": "object", "properties": {
+        "code": {"type": "string"}, "name": {"type": "string"},
+        "number_format": {"enum": ["prefix", "block", "plain"]}, "prefix": {"type": "string"},
+        "digits": {"type": "integer"}, "block": {"type": "integer", "nullable": True},
+        "priority_policy": {"enum": ["strict", "interleave", None], "nullable": True},
+        "interleave_every": {"type": "integer", "nullable": True},
+        "waiting": {"type": "integer"}, "counters": {"type": "array",
+                                                     "items": {"type": "integer"}}}},
+    "QueueInput": {"type": "object", "required": ["name"], "properties": {
+        "name": {"type": "string"}, "number_format": {"enum": ["prefix", "block", "plain"]},
+        "prefix": {"type": "string"}, "digits": {"type": "integer"},
+        "block": {"type": "integer"}, "priority_policy": {"enum": ["strict", "interleave"]},
+        "interleave_every": {"type": "integer"}, "issue_from": {"type": "string"},
+        "issue_until": {"type": "string"}, "daily_limit": {"type": "integer"},
+        "service_minutes": {"type": "number"}, "position": {"type": "integer"},
+        "active": {"type": "boolean"}}, "additionalProperties": False},
+    "CounterInput": {"type": "object", "properties": {
+        "name": {"type": "string"}, "select_mode": {"enum": ["oldest", "ordered"]},
+        "queues": {"type": "array", "items": {"oneOf": [
+            {"type": "string"}, {"type": "object", "properties": {
+                "code": {"type": "string"}, "weight": {"type": "number"}}}]}}},
+        "additionalProperties": False},
+    "TicketRequest": {"type": "object", "required": ["procedure"], "properties": {
+        "procedure": {"type": "string"},
+        "priority": {"enum": [*PRIORITY_REASONS, None], "nullable": True},
+        "kiosk": {"type": "string"}}, "additionalProperties": False},
+    "Ticket": {"type": "object", "required": ["id", "number", "queue", "status", "issued_at",
+                                              "token"], "properties": {
+        "id": {"type": "integer"}, "number": {"type": "string", "example": "A023"},
+        "day": {"type": "string", "format": "date"}, "queue": NAMED,
+        "procedure": {**NAMED, "nullable": True},
+        "priority": {"type": "string", "nullable": True},
+        "status": {"enum": ["waiting", "called", "done", "no_show", "cancelled", "expired"]},
+        "issued_at": {"type": "string", "format": "date-time"},
+        "called_at": {"type": "string", "format": "date-time", "nullable": True},
+        "counter": {"type": "object", "nullable": True, "properties": {
+            "number": {"type": "integer"}, "name": {"type": "string"}}},
+        "waiting_ahead": {"type": "integer", "nullable": True},
+        "eta_minutes": {"type": "integer", "nullable": True},
+        "token": {"type": "string"}}},
+    "Counter": {"type": "object", "properties": {
+        "number": {"type": "integer"}, "name": {"type": "string"},
+        "status": {"enum": ["open", "paused", "closed"]},
+        "queues": {"type": "array", "items": {"type": "string"}},
+        "current": {"type": "object", "nullable": True}}},
+    "HallState": {"type": "object", "properties": {
+        "day": {"type": "string"}, "at": {"type": "string"},
+        "last_event_id": {"type": "integer"}, "queues": {"type": "array"},
+        "counters": {"type": "array", "items": {"$ref": "#/components/schemas/Counter"}},
+        "recent_calls": {"type": "array"}}},
+}

@@ -1,0 +1,55 @@
+"""One shape for every error: {"error": {"code", "message", "messages": {"vi", "en"}}}."""
+
+from flask import jsonify, render_template, request
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from hall.errors import N_
+
+HTTP_TEXTS = {
+    400: N_("Yêu cầu không hợp lệ."),
+    401: N_("Cần đăng nhập."),
+    403: N_("Bạn không có quyền làm việc này."),
+    404: N_("Không tìm thấy trang hoặc mục này."),
+    405: N_("Phương thức này không dùng được ở địa chỉ này."),
+    413: N_("Dữ liệu gửi lên quá lớn."),
+    415: N_("Cần gửi dữ liệu dạng JSON."),
+    429: N_("Quá nhiều yêu cầu, hãy thử lại sau ít phút."),
+    500: N_("Lỗi máy chủ. Số thứ tự đã cấp không bị mất; hãy thử lại."),
+}
+
+
+def _translate(text: str, params: dict) -> str:
+    try:
+        return _(text, **params) if params else _(text)
+    except (KeyError, TypeError, ValueError):
+        return text
+
+
+def error_reply(code: str, text: str, params: dict, status: int):
+    """An error as JSON for API callers, or as a small page for browsers."""
+    messages = {}
+    for lang in ("vi", "en"):
+        with force_locale(lang):
+            messages[lang] = _translate(text, params)
+    current = str(get_locale() or "vi")
+    message = messages.get(current, messages["vi"])
+    wants_html = (not request.path.startswith("/api/")
+                  and request.accept_mimetypes.accept_html
+                  and not request.headers.get("HX-Request"))
+    if wants_html:
+        return render_template("error.html", status=status, message=message,
+                               messages=messages), status
+    return jsonify({"error": {"code": code, "message": message, "messages": messages}}), status
+
+
+def http_error_reply(exc):
+    """A werkzeug HTTP error (404, 405, CSRF…) in the same shape, in both languages."""
+    status = exc.code or 500
+    if isinstance(exc, CSRFError):
+        return error_reply("csrf_failed", N_("Phiên làm việc đã hết hạn, hãy tải lại trang và thử"
+                                             " lại."), {}, status)
+    code = exc.name.lower().replace(" ", "_")
+    return error_reply(code, HTTP_TEXTS.get(status, HTTP_TEXTS[400 if status < 500 else 500]),
+                       {}, status)

@@ -1,0 +1,313 @@
+"""JSON API v1: thin views over the hall core; the rules live in ``hall``."""
+
+from flask import Blueprint, Response, current_app, jsonify, request, session
+from flask_wtf.csrf import generate_csrf
+
+from hall import errors
+from staff.roles import actor, may_act_at, role
+from staff.views import sign_in, sign_out
+
+from .openapi import document
+from .stream import event_stream
+
+bp = Blueprint("api", __name__)
+
+
+def _runtime():
+    return current_app.extensions["goiso"]
+
+
+def _hall():
+    return _runtime().hall
+
+
+def body() -> dict:
+    """The JSON object sent with the request ({} when there is no body)."""
+    if not request.get_data(cache=True):
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise errors.InvalidInput(detail="thân yêu cầu phải là một đối tượng JSON")
+    return data
+
+
+def _filters() -> tuple[list[str] | None, list[int] | None]:
+    """Queue and counter filters from ?queues=A,B&counters=1,2 or ?board=ID."""
+    queues = [q for q in request.args.get("queues", "").split(",") if q] or None
+    counters_arg = [c for c in request.args.get("counters", "").split(",") if c]
+    try:
+        counters = [int(c) for c in counters_arg] or None
+    except ValueError:
+        raise errors.InvalidInput(detail="counters") from None
+    board_id = request.args.get("board")
+    if board_id:
+        boards = {b["id"]: b for b in _runtime().read(_hall().catalogue.boards)}
+        if board_id not in boards:
+            raise errors.NotFound()
+        queues = boards[board_id]["queues"] or queues
+        counters = boards[board_id]["counters"] or counters
+    return queues, counters
+
+
+@bp.get("/openapi.json")
+@role("public")
+def openapi():
+    """The OpenAPI 3 document of this API."""
+    return jsonify(document())
+
+
+# -- catalogue ---------------------------------------------------------------------------------
+
+@bp.get("/fields")
+@role("public")
+def fields():
+    return jsonify(_runtime().read(_hall().catalogue.fields))
+
+
+@bp.get("/procedures")
+@role("public")
+def procedures():
+    include_all = request.args.get("all") == "1" and actor().at_least("supervisor")
+    return jsonify(_runtime().read(_hall().catalogue.procedures, include_all))
+
+
+@bp.put("/procedures/<code>")
+@role("supervisor")
+def put_procedure(code):
+    data = body()
+    allowed = {"name", "field", "queue", "position", "active"}
+    _only(data, allowed)
+    return jsonify(_runtime().act(_hall().catalogue.put_procedure, code, **_need(
+        data, "name", "field", "queue")))
+
+
+@bp.get("/queues")
+@role("public")
+def queues():
+    hall = _hall()
+    return jsonify(_runtime().read(hall.catalogue.queues, False, hall.tickets.today()))
+
+
+@bp.put("/queues/<code>")
+@role("supervisor")
+def put_queue(code):
+    data = body()
+    _only(data, {"name", "number_format", "prefix", "digits", "block", "priority_policy",
+                 "interleave_every", "issue_from", "issue_until", "daily_limit",
+                 "service_minutes", "position", "active"})
+    return jsonify(_runtime().act(_hall().catalogue.put_queue, code, **_need(data, "name")))
+
+
+@bp.get("/counters")
+@role("public")
+def counters():
+    return jsonify(_runtime().read(_hall().snapshot)["counters"])
+
+
+@bp.put("/counters/<int:number>")
+@role("supervisor")
+def put_counter(number):
+    data = body()
+    _only(data, {"name", "queues", "select_mode"})
+    return jsonify(_runtime().act(_hall().catalogue.put_counter, number, **data))
+
+
+@bp.get("/kiosks")
+@role("public")
+def kiosks():
+    return jsonify(_runtime().read(_hall().catalogue.kiosks))
+
+
+@bp.put("/kiosks/<kiosk_id>")
+@role("supervisor")
+def put_kiosk(kiosk_id):
+    data = body()
+    _only(data, {"name", "active"})
+    return jsonify(_runtime().act(_hall().catalogue.put_kiosk, kiosk_id, **_need(data, "name")))
+
+
+@bp.get("/boards")
+@role("public")
+def boards():
+    return jsonify(_runtime().read(_hall().catalogue.boards))
+
+
+@bp.put("/boards/<board_id>")
+@role("supervisor")
+def put_board(board_id):
+    data = body()
+    _only(data, {"name", "queues", "counters"})
+    return jsonify(_runtime().act(_hall().catalogue.put_board, board_id, **_need(data, "name")))
+
+
+@bp.get("/clerks")
+@role("supervisor")
+def clerks():
+    return jsonify(_runtime().read(_hall().accounts.clerks))
+
+
+@bp.put("/clerks/<login>")
+@role("admin")
+def put_clerk(login):
+    data = body()
+    _only(data, {"name", "pin", "role", "active"})
+    return jsonify(_runtime().act(_hall().accounts.put_clerk, login, **_need(data, "name")))
+
+
+@bp.post("/counters/<int:number>/tokens")
+@role("admin")
+def new_token(number):
+    token = _runtime().act(_hall().accounts.new_token, number)
+    return jsonify({"counter": number, "token": token}), 201
+
+
+# -- tickets -----------------------------------------------------------------------------------
+
+@bp.post("/tickets")
+@role("public", csrf_exempt_json=True)
+def issue():
+    if not request.is_json:
+        return _unsupported()
+    data = body()
+    _only(data, {"procedure", "priority", "kiosk"})
+    key = request.headers.get("Idempotency-Key")
+    ticket = _runtime().act(_hall().tickets.issue, data.get("procedure"),
+                            priority=data.get("priority"), kiosk=data.get("kiosk"),
+                            request_key=key)
+    response = jsonify(ticket)
+    response.status_code = 201
+    response.headers["Location"] = f"/api/v1/tickets/{ticket['token']}"
+    return response
+
+
+@bp.get("/tickets/<token>")
+@role("public")
+def ticket(token):
+    return jsonify(_runtime().read(_hall().tickets.ticket, token))
+
+
+@bp.post("/tickets/<number>/reactivate")
+@role("clerk")
+def reactivate(number):
+    data = body()
+    _only(data, {"queue"})
+    return jsonify(_runtime().act(_hall().tickets.reactivate, number, actor().clerk,
+                                  data.get("queue")))
+
+
+@bp.post("/tickets/<number>/cancel")
+@role("clerk")
+def cancel(number):
+    data = body()
+    _only(data, {"queue", "reason"})
+    reason = data.get("reason", "")
+    if not isinstance(reason, str):
+        raise errors.InvalidInput(detail="reason")
+    return jsonify(_runtime().act(_hall().tickets.cancel, number, actor().clerk,
+                                  data.get("queue"), reason))
+
+
+# -- counter actions ---------------------------------------------------------------------------
+
+@bp.post("/counters/<int:number>/<action>")
+@role("clerk")
+def counter_action(number, action):
+    tickets = _hall().tickets
+    data = body()
+    clerk = actor().clerk
+    handlers = {
+        "next": ((), lambda: tickets.call_next(number, clerk)),
+        "recall": ((), lambda: tickets.recall(number, clerk)),
+        "no-show": ((), lambda: tickets.no_show(number, clerk)),
+        "finish": (("outcome",), lambda: tickets.finish(
+            number, data.get("outcome", tickets.rules.outcomes[0]), clerk)),
+        "pause": ((), lambda: tickets.pause(number, clerk)),
+        "resume": ((), lambda: tickets.resume(number, clerk)),
+        "close": ((), lambda: tickets.close_counter(number, clerk)),
+        "transfer": (("queue", "counter"), lambda: tickets.transfer(
+            number, queue=data.get("queue"), to_counter=data.get("counter"), clerk=clerk)),
+        "call": (("number", "queue"), lambda: tickets.call_number(
+            number, data.get("number"), clerk, data.get("queue"))),
+    }
+    if action not in handlers:
+        raise errors.NotFound()
+    allowed, run = handlers[action]
+    _only(data, set(allowed))
+    may_act_at(number)
+    try:
+        return jsonify(_runtime().act(run))
+    except errors.NothingWaiting:
+        return Response(status=204)
+
+
+# -- hall state and events ---------------------------------------------------------------------
+
+@bp.get("/hall")
+@role("public")
+def hall_state():
+    queues, counters = _filters()
+    return jsonify(_runtime().read(_hall().snapshot, queues, counters))
+
+
+@bp.get("/events")
+@role("public")
+def events():
+    queues, counters = _filters()
+    last = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    try:
+        after = int(last) if last else None
+    except ValueError:
+        raise errors.InvalidInput(detail="Last-Event-ID") from None
+    return event_stream(_runtime(), after, queues, counters,
+                        keepalive=current_app.config["SSE_KEEPALIVE_SECONDS"])
+
+
+# -- session -----------------------------------------------------------------------------------
+
+@bp.get("/session")
+@role("public")
+def whoami():
+    who = actor()
+    return jsonify({"role": who.role, "clerk": who.clerk, "name": who.name,
+                    "counter": who.counter, "csrf_token": generate_csrf()})
+
+
+@bp.post("/session")
+@role("public")
+def login():
+    data = body()
+    _only(data, {"login", "pin", "counter", "take_over"})
+    counter = data.get("counter")
+    if counter is not None and (not isinstance(counter, int) or isinstance(counter, bool)):
+        raise errors.InvalidInput(detail="counter")
+    result = sign_in(data.get("login"), data.get("pin"), counter, bool(data.get("take_over")))
+    return jsonify({**result, "csrf_token": generate_csrf()}), 201
+
+
+@bp.delete("/session")
+@role("public")
+def logout():
+    sign_out()
+    session.modified = True
+    return Response(status=204)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+def _only(data: dict, allowed: set) -> None:
+    extra = sorted(set(data) - allowed)
+    if extra:
+        raise errors.InvalidInput(detail="trường không dùng được: " + ", ".join(extra))
+
+
+def _need(data: dict, *names: str) -> dict:
+    missing = [n for n in names if data.get(n) in (None, "")]
+    if missing:
+        raise errors.InvalidInput(detail="thiếu " + ", ".join(missing))
+    return data
+
+
+def _unsupported():
+    from .replies import error_reply
+
+    return error_reply("unsupported_media_type", errors.N_("Cần gửi dữ liệu dạng JSON."), {}, 415)

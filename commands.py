@@ -1,0 +1,215 @@
+"""The ``goiso`` command: serve the hall, set it up, import catalogues, make tokens, back up."""
+
+import functools
+import sys
+import threading
+
+import click
+
+import settings as settings_module
+from hall import Hall, HallError
+
+
+def hall_options(command):
+    """Give a command --data-dir and --config, and pass it the loaded settings."""
+
+    @click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                  envvar="GOISO_CONFIG", help="TOML settings file (see goiso.example.toml).")
+    @click.option("--data-dir", type=click.Path(file_okay=False),
+                  help="Folder of the hall's database and secrets (default: var/).")
+    @functools.wraps(command)
+    def wrapper(config_file, data_dir, **kwargs):
+        try:
+            settings = settings_module.load(config_file, data_dir)
+        except HallError as exc:
+            raise click.ClickException(str(exc)) from None
+        return command(settings, **kwargs)
+
+    return wrapper
+
+
+def open_hall(settings) -> Hall:
+    """Open (creating or upgrading) the hall database named by the settings."""
+    return Hall.open(settings.database_path, settings.rules)
+
+
+@click.group()
+def cli():
+    """goiso: queue tickets for a public service hall."""
+
+
+@cli.command()
+@hall_options
+@click.option("--demo", is_flag=True, help="Describe the demo hall and print PINs and tokens.")
+def init(settings, demo):
+    """Create (or upgrade) the hall database."""
+    hall = open_hall(settings)
+    settings.flask_config()  # makes the session secret if the folder has none
+    click.echo(f"Cơ sở dữ liệu: {settings.database_path}")
+    if demo:
+        _print_demo(settings, _seed(hall))
+    hall.close()
+
+
+@cli.command("import-procedures")
+@hall_options
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--create-queues", is_flag=True, help="Create queues the file names but the hall"
+              " does not have yet.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
+def import_procedures(settings, file, create_queues, dry_run):
+    """Import procedures from CSV or XLSX (columns: code, field, name, queue)."""
+    hall = open_hall(settings)
+    try:
+        report = hall.catalogue.import_procedures(file, create_queues=create_queues,
+                                                  dry_run=dry_run)
+    except HallError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not report.ok:
+        for line, reason in report.errors:
+            click.echo(f"dòng {line}: {reason}", err=True)
+        raise click.ClickException(f"{len(report.errors)} dòng lỗi; không nhập gì cả.")
+    for code in report.queues_created:
+        click.echo(f"+ hàng đợi {code}")
+    for code in report.added:
+        click.echo(f"+ {code}")
+    for code, columns in report.updated:
+        click.echo(f"~ {code}: {', '.join(columns)}")
+    for code in report.missing:
+        click.echo(f"? {code}: có trong sảnh, không có trong tệp (giữ nguyên)")
+    verb = "Sẽ" if dry_run else "Đã"
+    click.echo(f"{verb} thêm {len(report.added)}, sửa {len(report.updated)}, giữ nguyên"
+               f" {len(report.unchanged)} thủ tục.")
+
+
+@cli.command()
+@hall_options
+@click.option("--counter", type=int, required=True, help="Counter number.")
+@click.option("--revoke", is_flag=True, help="Revoke the counter's existing tokens first.")
+def token(settings, counter, revoke):
+    """Print a new API token for a counter's devices (stored hashed; shown only now)."""
+    hall = open_hall(settings)
+    try:
+        if revoke:
+            click.echo(f"Đã thu hồi {hall.accounts.revoke_tokens(counter)} mã cũ.", err=True)
+        click.echo(hall.accounts.new_token(counter))
+    except HallError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@hall_options
+@click.argument("login")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["clerk", "supervisor", "admin"]), default="clerk")
+@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="4–12 digits (asked for when not given).")
+def clerk(settings, login, name, role, pin):
+    """Create a clerk or change a clerk's name, role or PIN."""
+    hall = open_hall(settings)
+    try:
+        hall.accounts.put_clerk(login, name=name, pin=pin, role=role)
+    except HallError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Đã lưu nhân viên {login} ({role}).")
+
+
+@cli.command()
+@hall_options
+@click.argument("dest", type=click.Path(dir_okay=False))
+def backup(settings, dest):
+    """Copy the live database to DEST with SQLite's online backup API."""
+    hall = open_hall(settings)
+    hall.store.backup(dest)
+    click.echo(f"Đã sao lưu vào {dest}")
+
+
+@cli.command()
+@hall_options
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8080).")
+@click.option("--demo", is_flag=True, help="Serve the demo hall; print PINs and tokens.")
+def serve(settings, host, port, demo):
+    """Serve the hall (gunicorn, one gevent worker), start the background work."""
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    hall = open_hall(settings)
+    if demo:
+        _print_demo(settings, _seed(hall))
+    hall.close()
+    settings.secret_key = settings.flask_config()["SECRET_KEY"]
+    click.echo(f"goiso: mở http://{settings.host}:{settings.port}/  (Ctrl+C để dừng)")
+    HallServer(settings).run()
+
+
+def _seed(hall):
+    from hall.demo import seed
+
+    return seed(hall)
+
+
+def _print_demo(settings, info):
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo("Sảnh mẫu — nhân viên và mã PIN (mỗi lần chạy một mã mới):")
+    for login, name, role in info["clerks"]:
+        click.echo(f"  {login:10} {info['pins'][login]}  {name} ({role})")
+    click.echo("Mã truy cập API của các quầy (Authorization: Bearer …):")
+    for number, value in info["tokens"].items():
+        click.echo(f"  quầy {number}: {value}")
+    click.echo(f"Trang đầu: {base}/   API: {base}/api/v1/openapi.json")
+
+
+def start_background(app) -> threading.Event:
+    """Start what runs beside the requests (only ``serve`` does this, never create_app)."""
+    stop = threading.Event()
+    runtime = app.extensions["goiso"]
+    threading.Thread(target=runtime.feed.run_poller, args=(stop,), daemon=True,
+                     name="goiso-feed").start()
+    return stop
+
+
+try:
+    from gunicorn.app.base import BaseApplication
+except ImportError:  # pragma: no cover - gunicorn is a dependency
+    BaseApplication = object
+
+
+class HallServer(BaseApplication):
+    """gunicorn with one gevent worker: thousands of idle SSE streams cost a few KB each."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self):
+        s = self.settings
+        for key, value in {
+            "bind": f"{s.host}:{s.port}",
+            "workers": 1,  # one process: the event feed and devices live in it
+            "worker_class": "gevent",
+            "worker_connections": 1000,
+            "keepalive": 5,
+            "graceful_timeout": 5,
+            "timeout": 30,
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": "warning",
+            "proc_name": "goiso",
+            "post_worker_init": lambda worker: start_background(worker.wsgi),
+        }.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from server import create_app
+
+        return create_app(self.settings)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(cli())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

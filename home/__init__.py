@@ -1,0 +1,5 @@
+"""The hall's front page: where to go for the kiosk, boards, counters, admin and the API."""
+
+from .views import bp
+
+__all__ = ["bp"]

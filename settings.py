@@ -1,0 +1,138 @@
+"""Settings of a goiso hall: a TOML file (see goiso.example.toml), then environment overrides."""
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from hall import Rules
+from hall.errors import InvalidInput
+
+ENV_PREFIX = "GOISO_"
+
+
+@dataclass
+class Settings:
+    """Everything configurable, with the defaults a small hall can start from."""
+
+    hall_name: str = "Trung tâm Phục vụ hành chính công"
+    hall_unit: str = ""
+    rules: Rules = field(default_factory=Rules)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("var")
+    database: Path | None = None
+    secret_key: str = ""
+    secure_cookies: bool = False
+    session_minutes: int = 480
+    sse_keepalive_seconds: float = 15.0
+    sse_poll_seconds: float = 1.0
+    db_threads: int = 4
+    default_language: str = "vi"
+    public_url: str = ""
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.database) if self.database else Path(self.data_dir) / "goiso.db"
+
+    def flask_config(self) -> dict:
+        """The Flask config keys derived from these settings."""
+        return {
+            "SECRET_KEY": self.secret_key or load_secret(Path(self.data_dir)),
+            "DATABASE": str(self.database_path),
+            "HALL_NAME": self.hall_name,
+            "HALL_UNIT": self.hall_unit,
+            "HALL_RULES": self.rules,
+            "SESSION_COOKIE_SECURE": self.secure_cookies,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_NAME": "goiso_session",
+            "PERMANENT_SESSION_LIFETIME": self.session_minutes * 60,
+            "SSE_KEEPALIVE_SECONDS": self.sse_keepalive_seconds,
+            "SSE_POLL_SECONDS": self.sse_poll_seconds,
+            "DB_THREADS": self.db_threads,
+            "BABEL_DEFAULT_LOCALE": self.default_language,
+            "PUBLIC_URL": self.public_url,
+        }
+
+
+RULE_KEYS = {f.name for f in fields(Rules) if f.init}
+SERVER_KEYS = {"host", "port", "data_dir", "database", "secret_key", "secure_cookies",
+               "session_minutes", "sse_keepalive_seconds", "sse_poll_seconds", "db_threads",
+               "public_url"}
+
+
+def load(path: str | Path | None = None, data_dir: str | Path | None = None,
+         environ: dict | None = None) -> Settings:
+    """Settings from an optional TOML file, then ``GOISO_*`` environment variables, then flags."""
+    environ = os.environ if environ is None else environ
+    doc: dict = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InvalidInput(detail=f"không có tệp cấu hình {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInput(detail=f"{path}: {exc}") from None
+    unknown = set(doc) - {"hall", "server", "rules"}
+    if unknown:
+        raise InvalidInput(detail="mục lạ trong cấu hình: " + ", ".join(sorted(unknown)))
+    hall = dict(doc.get("hall", {}))
+    server = dict(doc.get("server", {}))
+    rules = dict(doc.get("rules", {}))
+    for key in set(server) - SERVER_KEYS:
+        raise InvalidInput(detail=f"[server] {key}: không có thiết lập này")
+    for key in set(rules) - RULE_KEYS:
+        raise InvalidInput(detail=f"[rules] {key}: không có thiết lập này")
+    for key in set(hall) - {"name", "unit", "default_language"}:
+        raise InvalidInput(detail=f"[hall] {key}: không có thiết lập này")
+    if "outcomes" in rules:
+        rules["outcomes"] = tuple(rules["outcomes"])
+    for key in SERVER_KEYS:
+        value = environ.get(ENV_PREFIX + key.upper())
+        if value is not None:
+            server[key] = value
+    if data_dir is not None:
+        server["data_dir"] = data_dir
+    settings = Settings(
+        hall_name=hall.get("name", Settings.hall_name),
+        hall_unit=hall.get("unit", ""),
+        default_language=hall.get("default_language", "vi"),
+        rules=Rules(**rules),
+    )
+    for key, value in server.items():
+        current = getattr(settings, key)
+        try:
+            if isinstance(current, bool):
+                value = value if isinstance(value, bool) else str(value).lower() in (
+                    "1", "true", "yes", "on")
+            elif isinstance(current, int):
+                value = int(value)
+            elif isinstance(current, float):
+                value = float(value)
+            elif key in ("data_dir", "database"):
+                value = Path(value)
+        except ValueError:
+            raise InvalidInput(detail=f"[server] {key} = {value!r}") from None
+        setattr(settings, key, value)
+    if settings.default_language not in ("vi", "en"):
+        raise InvalidInput(detail="default_language phải là vi hoặc en")
+    return settings
+
+
+def load_secret(data_dir: Path) -> str:
+    """The hall's session secret, made once and kept in the data folder (mode 600)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret

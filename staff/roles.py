@@ -1,0 +1,122 @@
+"""Who is asking, and may they? Every route declares a role; undeclared routes are refused."""
+
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import abort, current_app, g, request, session
+
+from hall import errors
+from hall.accounts import ROLE_RANK
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person or device behind a request."""
+
+    role: str = "public"
+    clerk: int | None = None
+    name: str = ""
+    counter: int | None = None  # the counter a device token or a seated clerk acts for
+    device: bool = False
+
+    def at_least(self, role: str) -> bool:
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+def role(needed: str, *, csrf_exempt_json: bool = False):
+    """Declare the least role a view needs (public, clerk, supervisor, admin)."""
+    if needed not in ROLE_RANK:
+        raise ValueError(needed)
+
+    def mark(view):
+        view.goiso_role = needed
+        view.goiso_csrf_exempt_json = csrf_exempt_json
+
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            return view(*args, **kwargs)
+
+        wrapper.goiso_role = needed
+        wrapper.goiso_csrf_exempt_json = csrf_exempt_json
+        return wrapper
+
+    return mark
+
+
+def _runtime():
+    return current_app.extensions["goiso"]
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def actor() -> Actor:
+    """The actor of the current request (resolved once by ``guard``)."""
+    return g.get("actor") or Actor()
+
+
+def _resolve() -> Actor:
+    hall = _runtime().hall
+    token = _bearer()
+    if token is not None:
+        counter = _runtime().read(hall.accounts.token_counter, token)
+        if counter is None:
+            raise errors.AuthError(
+                errors.N_("Mã truy cập (token) không hợp lệ hoặc đã bị thu hồi."))
+        seated = _runtime().read(hall.accounts.seated, counter)
+        return Actor(role="clerk", clerk=seated, counter=counter, device=True,
+                     name=f"counter-{counter}")
+    clerk_id = session.get("clerk")
+    if clerk_id is None:
+        return Actor()
+    clerk = _runtime().read(hall.accounts.clerk, clerk_id)
+    if clerk is None:
+        session.clear()
+        return Actor()
+    return Actor(role=clerk["role"], clerk=clerk["id"], name=clerk["name"],
+                 counter=session.get("counter"))
+
+
+def guard():
+    """Before every request: find the actor, check the route's role, check CSRF."""
+    if request.endpoint is None or request.endpoint == "static":
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    needed = getattr(view, "goiso_role", None)
+    if needed is None:
+        abort(403)
+    g.actor = _resolve()
+    if not g.actor.at_least(needed):
+        if g.actor.role == "public":
+            raise errors.AuthError(errors.N_("Cần đăng nhập."))
+        raise errors.Forbidden()
+    if request.method not in SAFE_METHODS and not g.actor.device:
+        # A JSON body cannot be sent cross-site without a CORS preflight, which we never allow;
+        # routes open to the public (the kiosk) rely on that, every other form needs the token.
+        if getattr(view, "goiso_csrf_exempt_json", False) and request.is_json:
+            return None
+        from server import csrf
+
+        csrf.protect()
+    return None
+
+
+def may_act_at(counter: int) -> None:
+    """Refuse unless the actor may work the given counter."""
+    who = actor()
+    if who.at_least("supervisor") and not who.device:
+        return
+    if who.device:
+        if who.counter != counter:
+            raise errors.Forbidden(errors.N_("Mã truy cập này chỉ dùng cho quầy %(counter)s."),
+                                   counter=who.counter)
+        return
+    seated = _runtime().read(_runtime().hall.accounts.seated, counter)
+    if seated != who.clerk:
+        raise errors.Forbidden(errors.N_("Bạn chưa đăng nhập vào quầy %(counter)s."),
+                               counter=counter)
