@@ -2,7 +2,6 @@
 
 import fcntl
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,8 +22,10 @@ class Store:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        # list.pop() and list.append() are atomic, so no lock is needed; a lock would be
+        # wrong here anyway under gevent, whose locks are not shared with the native threads
+        # that run database work.
         self._idle: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
 
     def migrate(self) -> list[str]:
         """Create or upgrade the schema; returns the names of migrations applied now."""
@@ -56,9 +57,9 @@ class Store:
 
     @contextmanager
     def _borrow(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-        if conn is None:
+        try:
+            conn = self._idle.pop()
+        except IndexError:
             conn = self._open()
         try:
             yield conn
@@ -66,8 +67,7 @@ class Store:
             if conn.in_transaction:
                 conn.rollback()
             raise
-        with self._lock:
-            self._idle.append(conn)
+        self._idle.append(conn)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -105,7 +105,6 @@ class Store:
 
     def close(self) -> None:
         """Close every idle connection (connections in use close when returned and dropped)."""
-        with self._lock:
-            idle, self._idle = self._idle, []
+        idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
