@@ -54,6 +54,8 @@ class Settings:
             "DB_THREADS": self.db_threads,
             "BABEL_DEFAULT_LOCALE": self.default_language,
             "PUBLIC_URL": self.public_url,
+            # API bodies are small JSON objects; anything bigger is refused (413) unread.
+            "MAX_CONTENT_LENGTH": 1 << 20,
         }
 
 

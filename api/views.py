@@ -1,9 +1,13 @@
 """JSON API v1: thin views over the hall core; the rules live in ``hall``."""
 
+import json
+
 from flask import Blueprint, Response, current_app, jsonify, request, session
 from flask_wtf.csrf import generate_csrf
+from werkzeug.exceptions import UnsupportedMediaType
 
 from hall import errors
+from hall.catalogue import MAX_COUNTER
 from staff.roles import actor, may_act_at, role
 from staff.views import sign_in, sign_out
 
@@ -23,11 +27,24 @@ def _hall():
 
 def body() -> dict:
     """The JSON object sent with the request ({} when there is no body)."""
+    if not request.is_json:
+        # Not only for tidiness: a form body is read (and emptied) by the CSRF check, so it
+        # would otherwise pass for "no body" and run the action.
+        if request.content_length or request.get_data(cache=True):
+            raise UnsupportedMediaType()
+        return {}
     if not request.get_data(cache=True):
         return {}
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # absurdly deep nesting
+        data = None
     if not isinstance(data, dict):
         raise errors.InvalidInput(detail="thân yêu cầu phải là một đối tượng JSON")
+    try:  # "\ud800" is valid JSON but not text: SQLite could not store it
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, ValueError):
+        raise errors.InvalidInput(detail="thân yêu cầu không phải văn bản UTF-8 hợp lệ") from None
     return data
 
 
@@ -157,6 +174,7 @@ def put_clerk(login):
 @bp.post("/counters/<int:number>/tokens")
 @role("admin")
 def new_token(number):
+    _only(body(), set())
     token = _runtime().act(_hall().accounts.new_token, number)
     return jsonify({"counter": number, "token": token}), 201
 
@@ -233,6 +251,10 @@ def counter_action(number, action):
         raise errors.NotFound()
     allowed, run = handlers[action]
     _only(data, set(allowed))
+    for value in (number, data.get("counter")):
+        if isinstance(value, int) and not isinstance(value, bool) \
+                and not 1 <= value <= MAX_COUNTER:
+            raise errors.UnknownCounter(number=value)
     may_act_at(number)
     try:
         return jsonify(_runtime().act(run))
@@ -258,6 +280,8 @@ def events():
         after = int(last) if last else None
     except ValueError:
         raise errors.InvalidInput(detail="Last-Event-ID") from None
+    if after is not None and after < 0:
+        raise errors.InvalidInput(detail="Last-Event-ID")
     return event_stream(_runtime(), after, queues, counters,
                         keepalive=current_app.config["SSE_KEEPALIVE_SECONDS"])
 
@@ -280,7 +304,10 @@ def login():
     counter = data.get("counter")
     if counter is not None and (not isinstance(counter, int) or isinstance(counter, bool)):
         raise errors.InvalidInput(detail="counter")
-    result = sign_in(data.get("login"), data.get("pin"), counter, bool(data.get("take_over")))
+    take_over = data.get("take_over", False)
+    if not isinstance(take_over, bool):  # "false" must not take a colleague's counter
+        raise errors.InvalidInput(detail="take_over")
+    result = sign_in(data.get("login"), data.get("pin"), counter, take_over)
     return jsonify({**result, "csrf_token": generate_csrf()}), 201
 
 

@@ -12,6 +12,7 @@ import time
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import errors
+from .catalogue import MAX_COUNTER
 from .rules import Rules
 from .store import Store
 
@@ -19,6 +20,12 @@ ROLES = ("clerk", "supervisor", "admin")
 ROLE_RANK = {"public": 0, "clerk": 1, "supervisor": 2, "admin": 3}
 # A hash of a PIN nobody has, so an unknown login costs as much time as a wrong PIN.
 _DUMMY_HASH = generate_password_hash("not-a-real-pin")
+
+
+def _counter_number(counter) -> bool:
+    """Whether ``counter`` can be a counter's number (else SQLite could not even look it up)."""
+    return isinstance(counter, int) and not isinstance(counter, bool) \
+        and 1 <= counter <= MAX_COUNTER
 
 
 def token_digest(token: str) -> str:
@@ -53,6 +60,8 @@ class Accounts:
             raise errors.InvalidInput(detail=f"role = {role!r}")
         if pin is not None and not (isinstance(pin, str) and pin.isdigit() and 4 <= len(pin) <= 12):
             raise errors.InvalidInput(detail="PIN phải gồm 4–12 chữ số")
+        if not isinstance(active, bool):
+            raise errors.InvalidInput(detail="active phải là true hoặc false")
         login = login.strip().lower()
         with self.store.write() as conn:
             old = conn.execute("SELECT * FROM clerks WHERE login = ?", (login,)).fetchone()
@@ -95,6 +104,8 @@ class Accounts:
 
     def sign_in(self, counter: int, clerk_id: int, take_over: bool = False) -> dict:
         """Seat a clerk at a counter; another clerk already there is refused unless taken over."""
+        if not _counter_number(counter):
+            raise errors.UnknownCounter(number=counter)
         with self.store.write() as conn:
             desk = conn.execute("SELECT * FROM counters WHERE number = ?", (counter,)).fetchone()
             if desk is None:
@@ -120,6 +131,8 @@ class Accounts:
 
     def seated(self, counter: int) -> int | None:
         """The clerk seated at a counter, if any."""
+        if not _counter_number(counter):
+            return None
         with self.store.read() as conn:
             row = conn.execute("SELECT clerk_id FROM counters WHERE number = ?",
                                (counter,)).fetchone()
@@ -127,6 +140,8 @@ class Accounts:
 
     def new_token(self, counter: int) -> str:
         """A new API token for a counter's devices; only its hash is stored."""
+        if not _counter_number(counter):
+            raise errors.UnknownCounter(number=counter)
         token = "gs_" + secrets.token_urlsafe(32)
         with self.store.write() as conn:
             if not conn.execute("SELECT 1 FROM counters WHERE number = ?", (counter,)).fetchone():
@@ -147,6 +162,8 @@ class Accounts:
 
     def revoke_tokens(self, counter: int) -> int:
         """Revoke every token of a counter; returns how many."""
+        if not _counter_number(counter):
+            return 0
         with self.store.write() as conn:
             cur = conn.execute("UPDATE api_tokens SET revoked_at = ? WHERE counter_number = ?"
                                " AND revoked_at IS NULL", (self.clock(), counter))

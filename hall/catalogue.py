@@ -6,6 +6,7 @@ Everything here is data edited at run time (decrees reorganise catalogues); noth
 import csv
 import io
 import json
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 IMPORT_COLUMNS = ("code", "field", "name", "queue")
 TRUE_WORDS = {"1", "true", "yes", "y", "x", "có", "co"}
 FALSE_WORDS = {"0", "false", "no", "n", "không", "khong"}
+MAX_COUNTER = 999  # counters are numbered 1..MAX_COUNTER
 
 
 def _text(value, name: str, limit: int = 300) -> str:
@@ -43,6 +45,24 @@ def _int(value, name: str, low: int | None = None, high: int | None = None) -> i
     if (low is not None and value < low) or (high is not None and value > high):
         raise errors.InvalidInput(detail=f"{name} = {value} ngoài khoảng cho phép")
     return value
+
+
+def _bool(value, name: str = "active") -> bool:
+    if not isinstance(value, bool):
+        raise errors.InvalidInput(detail=f"{name} phải là true hoặc false")
+    return value
+
+
+def _weight(value, code) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise errors.InvalidInput(detail=f"weight of {code!r}")
+    try:
+        weight = float(value)
+    except OverflowError:
+        weight = math.inf
+    if not (math.isfinite(weight) and weight > 0):
+        raise errors.InvalidInput(detail=f"weight of {code!r}")
+    return weight
 
 
 class Catalogue:
@@ -78,6 +98,9 @@ class Catalogue:
                       position: int | None = None, active: bool = True) -> dict:
         """Create or update one procedure."""
         code, name, queue = _code(code), _text(name, "name"), _code(queue, "queue")
+        _bool(active)
+        if position is not None:
+            _int(position, "position", 0, 100_000)
         with self.store.write() as conn:
             if not conn.execute("SELECT 1 FROM queues WHERE code = ?", (queue,)).fetchone():
                 raise errors.UnknownQueue(code=queue)
@@ -155,6 +178,7 @@ class Catalogue:
         if daily_limit is not None:
             _int(daily_limit, "daily_limit", 1, 100_000)
         _int(position, "position", 0, 100_000)
+        _bool(active)
         if isinstance(service_minutes, bool) or not isinstance(service_minutes, int | float) \
                 or not 0 < service_minutes <= 480:
             raise errors.InvalidInput(detail="service_minutes phải trong (0, 480]")
@@ -219,8 +243,8 @@ class Catalogue:
 
         ``queues`` is a list of codes or of {"code", "weight"}; list order is the serving order.
         """
-        _int(number, "number", 1, 999)
-        name = _text(name or f"Quầy {number}", "name", 100)
+        _int(number, "number", 1, MAX_COUNTER)
+        name = _text(f"Quầy {number}" if name in (None, "") else name, "name", 100)
         if queues is not None and not isinstance(queues, list):
             raise errors.InvalidInput(detail="queues phải là một danh sách")
         if select_mode not in ("oldest", "ordered"):
@@ -230,9 +254,7 @@ class Catalogue:
             code, weight = (item, 1.0) if isinstance(item, str) else (
                 item.get("code") if isinstance(item, dict) else None,
                 item.get("weight", 1.0) if isinstance(item, dict) else None)
-            if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
-                raise errors.InvalidInput(detail=f"weight of {code!r}")
-            lanes.append((_code(code, "queue"), float(weight)))
+            lanes.append((_code(code, "queue"), _weight(weight, code)))
         if len({code for code, _ in lanes}) != len(lanes):
             raise errors.InvalidInput(detail="một hàng đợi được kê hai lần")
         with self.store.write() as conn:
@@ -274,6 +296,7 @@ class Catalogue:
     def put_kiosk(self, kiosk_id: str, *, name: str, active: bool = True) -> dict:
         """Create or update a kiosk."""
         kiosk_id, name = _code(kiosk_id, "kiosk"), _text(name, "name", 100)
+        _bool(active)
         with self.store.write() as conn:
             conn.execute("INSERT INTO kiosks (id, name, active) VALUES (?, ?, ?) ON CONFLICT (id)"
                          " DO UPDATE SET name = excluded.name, active = excluded.active",
@@ -295,7 +318,7 @@ class Catalogue:
             if value is not None and not isinstance(value, list):
                 raise errors.InvalidInput(detail=f"{label} phải là một danh sách")
         queues = [_code(q, "queue") for q in queues or []]
-        counters = [_int(c, "counter", 1, 999) for c in counters or []]
+        counters = [_int(c, "counter", 1, MAX_COUNTER) for c in counters or []]
         with self.store.write() as conn:
             conn.execute("INSERT INTO boards (id, name, queues, counters) VALUES (?, ?, ?, ?)"
                          " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
