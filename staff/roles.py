@@ -98,8 +98,11 @@ def guard():
     if request.method not in SAFE_METHODS and not g.actor.device:
         # A JSON body cannot be sent cross-site without a CORS preflight, which we never allow;
         # routes open to the public (the kiosk) rely on that, every other form needs the token.
-        if getattr(view, "goiso_csrf_exempt_json", False) and request.is_json:
-            return None
+        if getattr(view, "goiso_csrf_exempt_json", False):
+            if request.is_json:
+                return None
+            # Anything else is refused as the view would refuse it: 415, whatever the session.
+            abort(415)
         from server import csrf
 
         csrf.protect()

@@ -42,7 +42,10 @@ def sign_out() -> None:
 
 
 def _safe_next(target: str | None) -> str:
+    # Browsers read a backslash as "/" and drop tabs and newlines: "/<backslash>evil.example"
+    # would leave the site.
     if target and target.startswith("/") and not target.startswith("//") \
+            and "\\" not in target and target.isprintable() and " " not in target \
             and not urlsplit(target).netloc:
         return target
     return url_for("home.index")
