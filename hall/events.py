@@ -4,6 +4,7 @@ The database is the source of truth; the feed is a doorbell plus a memory of rec
 one query serves every open stream of the process however many screens listen.
 """
 
+import itertools
 import json
 import threading
 import time
@@ -85,6 +86,8 @@ class Feed:
         self._fetched_at = 0.0
         self._cond = threading.Condition()
         self._fetch = threading.Lock()
+        self._order = itertools.count(1)  # rings and fetches, in the order they began
+        self._served = 0  # rings numbered below this were covered by a finished fetch
         self._poller = False
 
     @property
@@ -94,20 +97,30 @@ class Feed:
         return self._last_id
 
     def ring(self, force: bool = True) -> None:
-        """Read new events from the log and wake the streams (after any write)."""
+        """Read new events from the log and wake the streams (after any write).
+
+        Rings that wait while a fetch runs are served by the next one: a fetch that began
+        after a ring was asked for sees that writer's commit, so one query serves them all.
+        """
+        asked = next(self._order)
         with self._fetch:
+            if force and self._served > asked:
+                return
             if not force and time.monotonic() - self._fetched_at < self.poll_seconds:
                 return
+            began = next(self._order)
             if self._last_id < 0:
                 newest = self.offload(self.log.last_id)
                 self._last_id = newest
                 self._events.extend(self.offload(self.log.since, max(0, newest - 50), 50))
                 self._fetched_at = time.monotonic()
+                self._served = began
                 return
             new = self.offload(self.log.since, self._last_id, 1000)
             while len(new) == 1000:
                 new += self.offload(self.log.since, new[-1].id, 1000)
             self._fetched_at = time.monotonic()
+            self._served = began
             if new:
                 with self._cond:
                     self._events.extend(new)
@@ -129,9 +142,18 @@ class Feed:
         last = self.last_id
         if after_id >= last:
             return []
-        events = self._events
-        if events and events[0].id <= after_id + 1:
-            return [e for e in list(events) if e.id > after_id]
+        with self._cond:
+            events = self._events
+            if events and events[0].id <= after_id + 1:
+                # From the newest back: every woken stream pays for what it missed, not for
+                # the whole memory (a copy of 2000 events per stream per ticket, before).
+                found = []
+                for event in reversed(events):
+                    if event.id <= after_id:
+                        break
+                    found.append(event)
+                found.reverse()
+                return found
         return self.offload(self.log.since, after_id, 1000)
 
     def wait(self, after_id: int, timeout: float) -> list[Event]:
