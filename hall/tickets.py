@@ -71,8 +71,10 @@ class Tickets:
         conn.execute(
             "UPDATE counters SET current_ticket_id = NULL WHERE current_ticket_id IN "
             "(SELECT id FROM tickets WHERE day < ?)", (day,))
-        # Remember only after commit would be stricter; a rollback just means checking again.
-        self._rolled_day = day
+        # Remember the day only once there is nothing left to do: when this transaction expired
+        # tickets and is then rolled back (any refused action), the next one must do it again.
+        if not stale:
+            self._rolled_day = day
         return len(stale)
 
     def _write(self):
@@ -212,6 +214,7 @@ class Tickets:
         """Call the current ticket again (the board flashes and speaks it again)."""
         with self._write() as conn:
             now = self.clock()
+            self.roll_over(conn, now)
             desk = self._counter(conn, counter)
             ticket = self._current(conn, desk)
             conn.execute("UPDATE tickets SET recalls = recalls + 1 WHERE id = ?", (ticket["id"],))
@@ -224,6 +227,7 @@ class Tickets:
         """Mark the current ticket as not present; the counter is free again."""
         with self._write() as conn:
             now = self.clock()
+            self.roll_over(conn, now)
             desk = self._counter(conn, counter)
             ticket = self._current(conn, desk)
             ticket = self._close(conn, desk, ticket, "no_show", None, clerk, now)
@@ -233,6 +237,7 @@ class Tickets:
         """Put a no-show of today back in its queue, in its original place."""
         with self._write() as conn:
             now = self.clock()
+            self.roll_over(conn, now)
             ticket = self._by_number(conn, number, queue, self.rules.business_day(now))
             ticket = self._reactivate(conn, ticket, None, clerk, now)
             return self._view(conn, ticket, now)
@@ -257,6 +262,7 @@ class Tickets:
             raise errors.InvalidInput(detail="queue")
         with self._write() as conn:
             now = self.clock()
+            self.roll_over(conn, now)
             desk = self._counter(conn, counter)
             ticket = self._current(conn, desk)
             target_queue, target_counter = ticket["queue_code"], None
@@ -294,6 +300,7 @@ class Tickets:
                                       + ", ".join(self.rules.outcomes))
         with self._write() as conn:
             now = self.clock()
+            self.roll_over(conn, now)
             desk = self._counter(conn, counter)
             ticket = self._current(conn, desk)
             ticket = self._close(conn, desk, ticket, "done", outcome, clerk, now)
@@ -304,6 +311,7 @@ class Tickets:
         """Withdraw a waiting ticket of today (for example one that never printed)."""
         with self._write() as conn:
             now = self.clock()
+            self.roll_over(conn, now)
             ticket = self._by_number(conn, number, queue, self.rules.business_day(now))
             if ticket["status"] != "waiting":
                 raise errors.IllegalTransition(number=ticket["number"],
@@ -330,6 +338,7 @@ class Tickets:
     def _set_status(self, counter, status, allowed, clerk, kind) -> dict:
         with self._write() as conn:
             now = self.clock()
+            self.roll_over(conn, now)
             desk = self._counter(conn, counter)
             if desk["status"] not in allowed:
                 raise (errors.CounterPaused if desk["status"] == "paused" and status == "paused"
@@ -413,7 +422,8 @@ class Tickets:
                   out_of_order=chosen)
         return self._view(conn, called, now)
 
-    def _queue_lane(self, conn, queue, day, weight, position, counter, now) -> policy.Lane:
+    def _queue_lane(self, conn, queue, day, weight, position, counter, now,
+                    served: bool = True) -> policy.Lane:
         policy_name = queue["priority_policy"] or self.rules.priority_policy
         every = queue["interleave_every"] or self.rules.interleave_every
         row = conn.execute("SELECT normal_streak FROM queue_days WHERE day = ? AND queue_code = ?",
@@ -424,8 +434,11 @@ class Tickets:
         def head(priority_clause):
             found = conn.execute(
                 "SELECT id, order_at, priority FROM tickets WHERE queue_code = ? AND day = ?"
-                " AND status = 'waiting' AND (target_counter IS NULL OR target_counter = ?)"
-                f" AND priority IS {priority_clause} ORDER BY order_at, id LIMIT 1",
+                " AND status = 'waiting' AND "
+                + ("(target_counter IS NULL OR target_counter = ?)" if served
+                   # a queue this counter does not serve: only the tickets sent to it by name
+                   else "target_counter = ?")
+                + f" AND priority IS {priority_clause} ORDER BY order_at, id LIMIT 1",
                 (queue["code"], day, counter)).fetchone()
             return None if found is None else policy.Waiting(
                 found["id"], found["order_at"], found["priority"] is not None)
@@ -450,7 +463,8 @@ class Tickets:
                 f"SELECT DISTINCT q.* FROM tickets t JOIN queues q ON q.code = t.queue_code"
                 f" WHERE t.day = ? AND t.status = 'waiting' AND t.target_counter = ?"
                 f" AND t.queue_code NOT IN ({marks})", (day, counter, *served)):
-            lanes.append(self._queue_lane(conn, queue, day, 1.0, -1, counter, now))
+            lanes.append(self._queue_lane(conn, queue, day, 1.0, -1, counter, now,
+                                          served=False))
         return lanes
 
     def _lane_for(self, conn, desk, ticket, now) -> policy.Lane:
@@ -540,16 +554,21 @@ class Tickets:
                 args += [key[0], key[0], key[1]]
             return conn.execute(sql, args).fetchone()[0]
 
+        # Interleave: normal calls still due before the next priority turn (none at day start).
+        streak = conn.execute("SELECT normal_streak FROM queue_days WHERE day = ? AND"
+                              " queue_code = ?", (ticket["day"], queue["code"])).fetchone()
+        gap = 0 if streak is None else max(0, every - streak[0])
         if ticket["priority"] is None:
             normals_before = count("NULL", True)
             urgent = count("NOT NULL", False)
-            ahead = normals_before + (urgent if policy_name == "strict"
-                                      else min(urgent, normals_before // every + 1))
+            ahead = normals_before + (
+                urgent if policy_name == "strict" else 0 if normals_before < gap
+                else min(urgent, (normals_before - gap) // every + 1))
         else:
             urgent_before = count("NOT NULL", True)
             normals = count("NULL", False)
             ahead = urgent_before + (0 if policy_name == "strict"
-                                     else min(normals, urgent_before * every))
+                                     else min(normals, gap + urgent_before * every))
         desks = conn.execute(
             "SELECT c.status, c.current_ticket_id FROM counters c JOIN counter_queues cq"
             " ON cq.counter_number = c.number WHERE cq.queue_code = ?", (queue["code"],)
