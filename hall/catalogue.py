@@ -443,6 +443,15 @@ def _flag(value) -> bool:
     raise errors.InvalidInput(detail=f"active = {value!r}")
 
 
+def _cell_text(value) -> str:
+    """A spreadsheet cell as text; whole numbers typed into a cell lose no ".0" suffix."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def read_table(path: Path) -> list[tuple[int, dict]]:
     """Rows of a CSV (UTF-8, with or without BOM) or XLSX file as (line number, dict)."""
     if not path.exists():
@@ -455,8 +464,7 @@ def read_table(path: Path) -> list[tuple[int, dict]]:
         except Exception as exc:
             raise errors.InvalidInput(detail=f"{path.name}: không đọc được XLSX ({exc})") from None
         sheet = book.worksheets[0]
-        lines = [[("" if v is None else str(v)) for v in row]
-                 for row in sheet.iter_rows(values_only=True)]
+        lines = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
         book.close()
     else:
         try:
