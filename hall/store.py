@@ -88,7 +88,10 @@ class Store:
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                # SQLite may have ended the transaction itself (RAISE(ROLLBACK), a full disk):
+                # a second ROLLBACK would fail and hide the error that caused it.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
 
