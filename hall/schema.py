@@ -138,3 +138,22 @@ def m001_hall(db):
             BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
         """
     )
+
+
+@migrations()
+def m002_waiting_indexes(db):
+    # What every issue and call asks (who is ahead, whose turn is next, what was sent to this
+    # counter, how long the last services took) answered from an index alone, instead of
+    # reading ticket rows one by one.  Replaces tickets_waiting (queue_code, status, order_at),
+    # which could not tell the day, the priority or the target counter.
+    db.executescript(
+        """
+        DROP INDEX IF EXISTS tickets_waiting;
+        CREATE INDEX tickets_queue_state
+            ON tickets (queue_code, day, status, priority, target_counter, order_at);
+        CREATE INDEX tickets_targeted ON tickets (target_counter, day)
+            WHERE status = 'waiting' AND target_counter IS NOT NULL;
+        CREATE INDEX tickets_finished ON tickets (queue_code, day, finished_at)
+            WHERE status = 'done';
+        """
+    )

@@ -23,6 +23,21 @@ STATUS_WORDS = {
 }
 
 
+def _heads(origins: tuple[str, ...]) -> str:
+    """The heads of a lane: for each class (priority, normal) and each origin (the queue's own
+    tickets, those sent to the counter by name) the oldest waiting ticket, each part one ordered
+    index lookup."""
+    return " UNION ALL ".join(
+        "SELECT * FROM (SELECT id, order_at, priority FROM tickets WHERE queue_code = :queue"
+        f" AND day = :day AND status = 'waiting' AND priority IS {klass}"
+        f" AND target_counter {origin} ORDER BY order_at, id LIMIT 1)"
+        for klass in ("NOT NULL", "NULL") for origin in origins)
+
+
+_HEADS = _heads(("IS NULL", "= :counter"))  # a queue the counter serves
+_HEADS_SENT = _heads(("= :counter",))  # another queue: only what was sent to this counter
+
+
 class Tickets:
     """The queue rules of one hall over its store: plain Python, no web and no hardware."""
 
@@ -105,16 +120,15 @@ class Tickets:
                     if earlier["procedure_code"] != procedure or earlier["priority"] != priority:
                         raise errors.DuplicateRequest(key=request_key)
                     return self._view(conn, earlier, now)
-            proc = conn.execute(
-                "SELECT p.*, q.active AS queue_active FROM procedures p "
-                "JOIN queues q ON q.code = p.queue_code WHERE p.code = ?", (procedure,)
-            ).fetchone()
-            if proc is None:
+            # The procedure's queue, with what the procedure adds, in one query.
+            queue = conn.execute(
+                "SELECT q.*, p.active AS procedure_active, p.name AS procedure_name"
+                " FROM procedures p JOIN queues q ON q.code = p.queue_code WHERE p.code = ?",
+                (procedure,)).fetchone()
+            if queue is None:
                 raise errors.UnknownProcedure(code=procedure)
-            if not proc["active"] or not proc["queue_active"]:
+            if not queue["procedure_active"] or not queue["active"]:
                 raise errors.InactiveProcedure(code=procedure)
-            queue = conn.execute("SELECT * FROM queues WHERE code = ?",
-                                 (proc["queue_code"],)).fetchone()
             self._check_issuing_hours(queue, now)
             if not conn.execute("SELECT 1 FROM counter_queues WHERE queue_code = ?",
                                 (queue["code"],)).fetchone():
@@ -140,7 +154,8 @@ class Tickets:
                  kiosk, secrets.token_urlsafe(16), request_key))
             ticket = self._ticket(conn, cur.lastrowid)
             self._log(conn, "issued", ticket=ticket, now=now, kiosk=kiosk)
-            return self._view(conn, ticket, now)
+            return self._view(conn, ticket, now, queue=queue,
+                              procedure={"code": procedure, "name": queue["procedure_name"]})
 
     def _check_issuing_hours(self, queue: sqlite3.Row, now: float) -> None:
         if not queue["issue_from"] and not queue["issue_until"]:
@@ -420,49 +435,51 @@ class Tickets:
         self._log(conn, kind, ticket=called, counter=counter, clerk=clerk, now=now,
                   counter_name=desk["name"], waited_seconds=_since(ticket["order_at"], now),
                   out_of_order=chosen)
-        return self._view(conn, called, now)
+        return self._view(conn, called, now, desk=desk)
 
     def _queue_lane(self, conn, queue, day, weight, position, counter, now,
                     served: bool = True) -> policy.Lane:
+        """``queue`` is a queues row with the day's ``normal_streak`` (NULL: no call yet);
+        a queue the counter does not ``served`` offers only the tickets sent to the counter."""
         policy_name = queue["priority_policy"] or self.rules.priority_policy
         every = queue["interleave_every"] or self.rules.interleave_every
-        row = conn.execute("SELECT normal_streak FROM queue_days WHERE day = ? AND queue_code = ?",
-                           (day, queue["code"])).fetchone()
+        streak = queue["normal_streak"]
         # No call yet today: nobody has been kept waiting, so a priority ticket goes first.
-        streak = row[0] if row else every
-
-        def head(priority_clause):
-            found = conn.execute(
-                "SELECT id, order_at, priority FROM tickets WHERE queue_code = ? AND day = ?"
-                " AND status = 'waiting' AND "
-                + ("(target_counter IS NULL OR target_counter = ?)" if served
-                   # a queue this counter does not serve: only the tickets sent to it by name
-                   else "target_counter = ?")
-                + f" AND priority IS {priority_clause} ORDER BY order_at, id LIMIT 1",
-                (queue["code"], day, counter)).fetchone()
-            return None if found is None else policy.Waiting(
-                found["id"], found["order_at"], found["priority"] is not None)
-
+        if streak is None:
+            streak = every
+        # The oldest priority and the oldest normal ticket, among the queue's own and those
+        # sent to this counter by name: one query of four index lookups.
+        heads: dict[bool, policy.Waiting] = {}
+        args = {"queue": queue["code"], "day": day, "counter": counter}
+        for row in conn.execute(_HEADS if served else _HEADS_SENT, args):
+            found = policy.Waiting(row["id"], row["order_at"], row["priority"] is not None)
+            best = heads.get(found.priority)
+            if best is None or (found.order_at, found.id) < (best.order_at, best.id):
+                heads[found.priority] = found
         return policy.Lane(queue["code"], policy_name, every, streak, weight, position,
-                           urgent=head("NOT NULL"), normal=head("NULL"))
+                           urgent=heads.get(True), normal=heads.get(False))
 
     def _lanes(self, conn, desk, now) -> list[policy.Lane]:
         day = self.rules.business_day(now)
         counter = desk["number"]
         lanes = []
         for cq in conn.execute(
-                "SELECT q.*, cq.weight, cq.position AS lane_position FROM counter_queues cq"
-                " JOIN queues q ON q.code = cq.queue_code WHERE cq.counter_number = ?"
-                " ORDER BY cq.position, q.code", (counter,)):
+                "SELECT q.*, cq.weight, cq.position AS lane_position, qd.normal_streak"
+                " FROM counter_queues cq JOIN queues q ON q.code = cq.queue_code"
+                " LEFT JOIN queue_days qd ON qd.day = ? AND qd.queue_code = q.code"
+                " WHERE cq.counter_number = ? ORDER BY cq.position, q.code",
+                (day, counter)).fetchall():
             lanes.append(self._queue_lane(conn, cq, day, cq["weight"], cq["lane_position"],
                                           counter, now))
         # Tickets sent to this counter by name, from queues it does not serve itself.
         served = tuple(lane.key for lane in lanes) or ("",)
         marks = ",".join("?" * len(served))
         for queue in conn.execute(
-                f"SELECT DISTINCT q.* FROM tickets t JOIN queues q ON q.code = t.queue_code"
-                f" WHERE t.day = ? AND t.status = 'waiting' AND t.target_counter = ?"
-                f" AND t.queue_code NOT IN ({marks})", (day, counter, *served)):
+                f"SELECT q.*, qd.normal_streak FROM queues q"
+                f" LEFT JOIN queue_days qd ON qd.day = ? AND qd.queue_code = q.code"
+                f" WHERE q.code IN (SELECT t.queue_code FROM tickets t WHERE t.day = ?"
+                f" AND t.status = 'waiting' AND t.target_counter = ?"
+                f" AND t.queue_code NOT IN ({marks}))", (day, day, counter, *served)).fetchall():
             lanes.append(self._queue_lane(conn, queue, day, 1.0, -1, counter, now,
                                           served=False))
         return lanes
@@ -500,11 +517,17 @@ class Tickets:
 
     # -- views -------------------------------------------------------------------------------
 
-    def _view(self, conn, ticket: sqlite3.Row, now: float) -> dict:
-        queue = conn.execute("SELECT code, name FROM queues WHERE code = ?",
-                             (ticket["queue_code"],)).fetchone()
-        proc = conn.execute("SELECT code, name FROM procedures WHERE code = ?",
-                            (ticket["procedure_code"],)).fetchone()
+    def _view(self, conn, ticket: sqlite3.Row, now: float, *, queue=None, procedure=None,
+              desk=None) -> dict:
+        """The ticket as its holder sees it; ``queue`` (a full queues row), ``procedure`` and
+        ``desk`` save a lookup when the caller already has the ticket's own."""
+        if queue is None or queue["code"] != ticket["queue_code"]:
+            queue = conn.execute("SELECT * FROM queues WHERE code = ?",
+                                 (ticket["queue_code"],)).fetchone()
+        proc = procedure
+        if proc is None or proc["code"] != ticket["procedure_code"]:
+            proc = conn.execute("SELECT code, name FROM procedures WHERE code = ?",
+                                (ticket["procedure_code"],)).fetchone()
         view = {
             "id": ticket["id"],
             "number": ticket["number"],
@@ -528,31 +551,35 @@ class Tickets:
             "eta_minutes": None,
         }
         if ticket["counter_number"] is not None:
-            desk = conn.execute("SELECT number, name FROM counters WHERE number = ?",
-                                (ticket["counter_number"],)).fetchone()
+            if desk is None or desk["number"] != ticket["counter_number"]:
+                desk = conn.execute("SELECT number, name FROM counters WHERE number = ?",
+                                    (ticket["counter_number"],)).fetchone()
             view["counter"] = {"number": desk["number"], "name": desk["name"]}
         if ticket["status"] == "waiting":
-            ahead, eta = self._estimate(conn, ticket, now)
+            ahead, eta = self._estimate(conn, ticket, now, queue)
             view["waiting_ahead"], view["eta_minutes"] = ahead, eta
         return view
 
-    def _estimate(self, conn, ticket, now) -> tuple[int, int | None]:
+    def _estimate(self, conn, ticket, now, queue=None) -> tuple[int, int | None]:
         """People who will be called before this ticket, and the expected wait in minutes."""
-        queue = conn.execute("SELECT * FROM queues WHERE code = ?",
-                             (ticket["queue_code"],)).fetchone()
+        if queue is None or queue["code"] != ticket["queue_code"]:
+            queue = conn.execute("SELECT * FROM queues WHERE code = ?",
+                                 (ticket["queue_code"],)).fetchone()
         policy_name = queue["priority_policy"] or self.rules.priority_policy
         every = queue["interleave_every"] or self.rules.interleave_every
         key = (ticket["order_at"], ticket["id"])
 
         def count(priority_clause, before):
-            sql = ("SELECT count(*) FROM tickets WHERE queue_code = ? AND day = ? AND"
-                   " status = 'waiting' AND target_counter IS NULL"
-                   f" AND priority IS {priority_clause}")
-            args: list = [queue["code"], ticket["day"]]
-            if before:
-                sql += " AND (order_at < ? OR (order_at = ? AND id < ?))"
-                args += [key[0], key[0], key[1]]
-            return conn.execute(sql, args).fetchone()[0]
+            where = ("FROM tickets WHERE queue_code = ? AND day = ? AND status = 'waiting'"
+                     f" AND target_counter IS NULL AND priority IS {priority_clause}")
+            args = (queue["code"], ticket["day"])
+            if not before:
+                return conn.execute(f"SELECT count(*) {where}", args).fetchone()[0]
+            # (order_at, id) < key as two plain ranges of the index (no test row by row)
+            return conn.execute(
+                f"SELECT (SELECT count(*) {where} AND order_at < ?)"
+                f" + (SELECT count(*) {where} AND order_at = ? AND id < ?)",
+                (*args, key[0], *args, *key)).fetchone()[0]
 
         # Interleave: normal calls still due before the next priority turn (none at day start).
         streak = conn.execute("SELECT normal_streak FROM queue_days WHERE day = ? AND"
