@@ -1,0 +1,298 @@
+"""hall.store on a real file: durable settings, snapshots, rollback, the connection pool, the busy
+timeout, online backup and migrations (also from several processes at once)."""
+
+import json
+import os
+import signal
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import sqlite_utils
+
+from hall import Hall
+from hall.schema import migrations
+from hall.store import BUSY_TIMEOUT_MS, Store
+from tests.hallproc import AT, audit, build
+from tests.test_durability import finish, release, run_threads, spawn
+
+ALL_MIGRATIONS = [m.name for m in migrations.pending(sqlite_utils.Database(memory=True))]
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    path = tmp_path / "hall.db"
+    build(path).close()
+    return path
+
+
+@pytest.fixture
+def hall(db):
+    h = Hall.open(db, clock=lambda: AT)
+    yield h
+    h.close()
+
+
+def db_handles(path: Path) -> int:
+    """How many times this process has the database file open (one per SQLite connection)."""
+    target = os.path.realpath(path)
+    return sum(1 for f in psutil.Process().open_files() if f.path == target)
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+def test_every_connection_is_durable(hall, db):
+    for borrow in (hall.store.read, hall.store.write):
+        with borrow() as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+            assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == BUSY_TIMEOUT_MS
+            assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    # WAL is recorded in the file itself (header bytes 18 and 19), not only in a connection.
+    assert db.read_bytes()[18:20] == b"\x02\x02"
+
+
+# -- transactions ------------------------------------------------------------------------------
+
+def count(conn, table: str = "tickets") -> int:
+    return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_a_read_is_one_snapshot(hall):
+    hall.tickets.issue("PA")
+    with hall.store.read() as conn:
+        before = count(conn)
+        # Another connection commits in the middle of the read...
+        other = threading.Thread(target=hall.tickets.issue, args=("PA",))
+        other.start()
+        other.join()
+        # ... and the read does not see it: every query of the block sees one state.
+        assert count(conn) == before
+        assert count(conn, "events WHERE kind = 'issued'") == before
+    with hall.store.read() as conn:
+        assert count(conn) == before + 1
+
+
+def test_snapshots_stay_consistent_under_a_stream_of_writes(hall):
+    stop = threading.Event()
+
+    def kiosk():
+        while not stop.is_set():
+            hall.tickets.issue("PB")
+
+    writer = threading.Thread(target=kiosk)
+    writer.start()
+    try:
+        seen = []
+        for _ in range(200):
+            with hall.store.read() as conn:
+                tickets = count(conn)
+                time.sleep(0.0005)  # let the writer commit between the two queries
+                issued = count(conn, "events WHERE kind = 'issued'")
+                numbers = conn.execute("SELECT max(seq) FROM tickets").fetchone()[0] or 0
+            assert tickets == issued == numbers  # ticket rows, events and numbers agree
+            seen.append(tickets)
+    finally:
+        stop.set()
+        writer.join()
+    assert seen == sorted(seen) and seen[-1] > seen[0]  # the writer was really writing
+
+
+def test_write_rolls_back_on_exception(hall, db):
+    with hall.store.read() as conn:
+        before = count(conn), count(conn, "events")
+    with pytest.raises(RuntimeError, match="boom"), hall.store.write() as conn:
+        conn.execute("INSERT INTO events (at, day, kind) VALUES (0, '2026-11-26', 'x')")
+        conn.execute("UPDATE counters SET name = 'changed'")
+        raise RuntimeError("boom")
+    fresh = sqlite3.connect(db)
+    assert (count(fresh), count(fresh, "events")) == before
+    assert fresh.execute("SELECT count(*) FROM counters WHERE name = 'changed'").fetchone()[0] == 0
+    fresh.close()
+    # Nothing stays open or locked: the next write goes through at once.
+    with hall.store.write() as conn:
+        assert conn.in_transaction
+    assert hall.tickets.issue("PA")["number"] == "A001"
+
+
+def test_the_error_that_ended_a_transaction_is_the_one_raised(hall):
+    """When SQLite (or the body) already ended the transaction, write() must not hide the
+    original error behind 'cannot rollback - no transaction is active'."""
+    with pytest.raises(LookupError), hall.store.write() as conn:
+        conn.execute("ROLLBACK")
+        raise LookupError("the real problem")
+    assert hall.tickets.issue("PA")["number"] == "A001"
+
+
+def test_a_failed_commit_rolls_back_and_frees_the_file(hall, db):
+    """An error raised by COMMIT itself (here a deferred foreign key SQLite checks only then)
+    leaves nothing behind and no transaction open."""
+    with pytest.raises(sqlite3.IntegrityError), hall.store.write() as conn:
+        conn.execute("PRAGMA defer_foreign_keys = ON")
+        conn.execute("UPDATE counters SET current_ticket_id = 999 WHERE number = 1")
+    fresh = sqlite3.connect(db)
+    assert fresh.execute("SELECT current_ticket_id FROM counters WHERE number = 1"
+                         ).fetchone()[0] is None
+    fresh.close()
+    assert hall.tickets.issue("PA")["number"] == "A001"
+
+
+# -- the pool ----------------------------------------------------------------------------------
+
+def test_connections_are_reused(db):
+    store = Store(db)
+    with store.read() as first:
+        pass
+    with store.write() as second:
+        pass
+    assert first is second
+    with store.read() as outer, store.read() as inner:  # lent to one user at a time
+        assert outer is not inner
+    store.close()
+
+
+def test_the_pool_does_not_grow_with_the_work(db):
+    hall = Hall.open(db, clock=lambda: AT)
+    for _ in range(200):
+        hall.tickets.issue("PA")
+        hall.snapshot()
+    assert db_handles(db) == 1
+
+    def kiosk(k):
+        for _ in range(50):
+            hall.tickets.issue(("PA", "PB")[k % 2])
+
+    run_threads(8, kiosk)
+    assert 1 <= db_handles(db) <= 8  # at most one per thread that was ever busy at once
+    hall.close()
+    assert db_handles(db) == 0
+
+
+# -- busy timeout ------------------------------------------------------------------------------
+
+def test_a_writer_waits_for_another_instead_of_failing(hall):
+    holding = threading.Event()
+
+    def long_transaction():
+        with hall.store.write() as conn:
+            conn.execute("UPDATE counters SET name = name")
+            holding.set()
+            time.sleep(0.6)
+
+    slow = threading.Thread(target=long_transaction)
+    slow.start()
+    holding.wait(5)
+    started = time.monotonic()
+    ticket = hall.tickets.issue("PA")  # must wait for the lock, not raise 'database is locked'
+    waited = time.monotonic() - started
+    slow.join()
+    assert ticket["number"] == "A001"
+    assert waited > 0.3
+
+
+def test_a_writer_waits_for_another_process(db, tmp_path):
+    """A process holding the write lock (a raw connection in BEGIN IMMEDIATE) delays, but does
+    not fail, a kiosk of another process."""
+    kiosk = spawn("issue", db, 0)  # issues in a loop until killed
+    release([kiosk])
+    assert kiosk.stdout.readline().startswith("ISSUED")
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the kiosk's next BEGIN IMMEDIATE has to wait
+    time.sleep(0.3)
+    blocker.execute("COMMIT")
+    blocker.close()
+    lines = [kiosk.stdout.readline() for _ in range(5)]
+    os.kill(kiosk.pid, signal.SIGKILL)
+    _, err = kiosk.communicate(timeout=30)
+    assert all(line.startswith("ISSUED") for line in lines), err  # it went on after the wait
+    audit(db)
+
+
+# -- backup ------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_backup_is_a_valid_copy_while_writers_are_active(hall, db, tmp_path):
+    kiosk_process = spawn("issue", db, 0)
+    release([kiosk_process])
+    stop = threading.Event()
+
+    def kiosk():
+        while not stop.is_set():
+            hall.tickets.issue("PB")
+
+    writer = threading.Thread(target=kiosk)
+    writer.start()
+    sizes = []
+    try:
+        for i in range(4):
+            time.sleep(0.15)
+            copy = tmp_path / f"backup-{i}.db"
+            hall.store.backup(copy)
+            per_queue = audit(copy)  # intact, 1..N per queue, one event per ticket
+            sizes.append(sum(len(ids) for ids in per_queue.values()))
+            conn = sqlite3.connect(copy)
+            assert conn.execute("SELECT count(*) FROM counters").fetchone()[0] == 10
+            conn.close()
+            restored = Hall.open(copy, clock=lambda: AT)  # a copy a hall can run on
+            assert restored.store.migrate() == []
+            restored.close()
+    finally:
+        stop.set()
+        writer.join()
+        os.kill(kiosk_process.pid, signal.SIGKILL)
+        kiosk_process.communicate(timeout=30)
+    assert sizes == sorted(sizes) and sizes[0] > 0 and sizes[-1] > sizes[0], sizes
+    total = sum(len(ids) for ids in audit(db).values())
+    assert total >= sizes[-1]
+
+
+# -- migrations --------------------------------------------------------------------------------
+
+def schema(path: Path) -> list:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+    finally:
+        conn.close()
+
+
+def test_migrate_is_idempotent(tmp_path, db):
+    fresh = Store(tmp_path / "new" / "hall.db")
+    assert fresh.migrate() == ALL_MIGRATIONS
+    shape = schema(fresh.path)
+    assert fresh.migrate() == []
+    assert schema(fresh.path) == shape
+    # On a hall in use: nothing applied, nothing lost, and a kiosk process keeps issuing.
+    kiosk = spawn("issue", db, 50)
+    release([kiosk])
+    before = schema(db)
+    for _ in range(5):
+        assert Store(db).migrate() == []
+    assert len(finish(kiosk)) == 50
+    assert schema(db) == before
+    assert len(audit(db)["A"]) == 25
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attempt", range(2))
+def test_migrate_from_processes_starting_together(tmp_path, attempt):
+    path = tmp_path / "hall.db"
+    procs = [spawn("migrate", path) for _ in range(4)]
+    release(procs)
+    applied = []
+    for proc in procs:
+        (line,) = finish(proc)
+        assert line.startswith("MIGRATED ")
+        applied.append(line.removeprefix("MIGRATED "))
+    # Exactly one process applied the migrations, all of them, once; the others found none.
+    assert sorted(applied) == sorted(["[]"] * 3 + [json.dumps(ALL_MIGRATIONS)])
+    conn = sqlite3.connect(path)
+    names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
+    assert names == ALL_MIGRATIONS
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    build(path).close()  # and the result is a working hall
+    assert audit(path) == {}
