@@ -238,16 +238,17 @@ class Catalogue:
     # -- counters, kiosks, boards ------------------------------------------------------------
 
     def put_counter(self, number: int, *, name: str | None = None,
-                    queues: list | None = None, select_mode: str = "oldest") -> dict:
-        """Create or update a counter and the queues it serves.
+                    queues: list | None = None, select_mode: str | None = None) -> dict:
+        """Create or update a counter and the queues it serves; what is not given is kept.
 
         ``queues`` is a list of codes or of {"code", "weight"}; list order is the serving order.
+        A new counter is called "Quầy N" and picks the oldest wait unless told otherwise.
         """
         _int(number, "number", 1, MAX_COUNTER)
-        name = _text(f"Quầy {number}" if name in (None, "") else name, "name", 100)
+        name = None if name in (None, "") else _text(name, "name", 100)
         if queues is not None and not isinstance(queues, list):
             raise errors.InvalidInput(detail="queues phải là một danh sách")
-        if select_mode not in ("oldest", "ordered"):
+        if select_mode is not None and select_mode not in ("oldest", "ordered"):
             raise errors.InvalidInput(detail=f"select_mode = {select_mode!r}")
         lanes = []
         for item in queues or []:
@@ -263,8 +264,9 @@ class Catalogue:
                     raise errors.UnknownQueue(code=code)
             conn.execute(
                 "INSERT INTO counters (number, name, select_mode) VALUES (?, ?, ?)"
-                " ON CONFLICT (number) DO UPDATE SET name = excluded.name,"
-                " select_mode = excluded.select_mode", (number, name, select_mode))
+                " ON CONFLICT (number) DO UPDATE SET name = coalesce(?, name),"
+                " select_mode = coalesce(?, select_mode)",
+                (number, name or f"Quầy {number}", select_mode or "oldest", name, select_mode))
             if queues is not None:
                 conn.execute("DELETE FROM counter_queues WHERE counter_number = ?", (number,))
                 for position, (code, weight) in enumerate(lanes):

@@ -199,7 +199,7 @@ def test_put_counter_lanes_order_weights_and_keeping_them(hall):
     assert desk == {"number": 4, "name": "Quầy 4", "status": "open", "select_mode": "ordered",
                     "queues": [{"code": "VT", "weight": 1.0}, {"code": "GPLX", "weight": 2.0}]}
     renamed = c.put_counter(4, name="Quầy ưu tiên")  # queues=None keeps the lanes
-    assert renamed["queues"] == desk["queues"] and renamed["select_mode"] == "oldest"
+    assert renamed["queues"] == desk["queues"] and renamed["select_mode"] == "ordered"
     assert c.put_counter(4, queues=[])["queues"] == []
     assert c.queue("GPLX")["counters"] == [1, 2]
 
@@ -374,3 +374,15 @@ def test_import_reads_a_copy_not_the_original(empty_hall, tmp_path):
     copy = shutil.copy(SAMPLE, tmp_path / "procedures.csv")
     assert empty_hall.catalogue.import_procedures(copy, create_queues=True).ok
     assert SAMPLE.read_bytes() == Path(copy).read_bytes()
+
+
+def test_put_counter_keeps_what_is_not_given(hall):
+    """Changing only the queues of a counter keeps its name and select mode."""
+    catalogue = hall.catalogue
+    before = catalogue.put_counter(42, name="Quầy ưu tiên", select_mode="ordered",
+                                   queues=[catalogue.queues()[0]["code"]])
+    after = catalogue.put_counter(42, queues=[catalogue.queues()[1]["code"]])
+    assert (after["name"], after["select_mode"]) == ("Quầy ưu tiên", "ordered")
+    assert after["queues"] != before["queues"]
+    assert catalogue.put_counter(43)["name"] == "Quầy 43"
+    assert catalogue.counter(43)["select_mode"] == "oldest"
