@@ -5,13 +5,12 @@ long random strings, so a SHA-256 of them is enough and lets a token be found by
 """
 
 import hashlib
-import json
 import secrets
 import time
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import errors
+from . import errors, events
 from .catalogue import MAX_COUNTER
 from .rules import Rules
 from .store import Store
@@ -43,11 +42,8 @@ class Accounts:
 
     def _log(self, conn, kind, *, counter=None, clerk=None, **data):
         now = self.clock()
-        conn.execute(
-            "INSERT INTO events (at, day, kind, counter_number, clerk_id, data)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (now, self.rules.business_day(now), kind, counter, clerk,
-             json.dumps(data, ensure_ascii=False)))
+        events.append(conn, self.rules.business_day(now), now, kind, counter=counter,
+                      clerk=clerk, data=data)
 
     def put_clerk(self, login: str, *, name: str, pin: str | None = None, role: str = "clerk",
                   active: bool = True) -> dict:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import errors, numbering
+from . import errors, events, numbering
 from .rules import POLICIES, Rules, parse_hhmm
 from .store import Store
 
@@ -75,10 +75,8 @@ class Catalogue:
 
     def _changed(self, conn, what: str, key, **data) -> None:
         now = self.clock()
-        conn.execute(
-            "INSERT INTO events (at, day, kind, data) VALUES (?, ?, 'catalogue_changed', ?)",
-            (now, self.rules.business_day(now),
-             json.dumps({"what": what, "key": key, **data}, ensure_ascii=False)))
+        events.append(conn, self.rules.business_day(now), now, "catalogue_changed",
+                      data={"what": what, "key": key, **data})
 
     # -- fields and procedures ---------------------------------------------------------------
 

@@ -36,6 +36,17 @@ class Event:
                 "clerk": self.clerk, "queue": self.queue, **{"data": self.data}}
 
 
+def append(conn, business_day: str, now: float, kind: str, *, ticket: int | None = None,
+           counter: int | None = None, clerk: int | None = None, queue: str | None = None,
+           data: dict | None = None) -> int:
+    """Append one event inside the caller's transaction; the only writer of the log."""
+    return conn.execute(
+        "INSERT INTO events (at, day, kind, ticket_id, counter_number, clerk_id, queue_code,"
+        " data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (now, business_day, kind, ticket, counter, clerk, queue,
+         json.dumps(data or {}, ensure_ascii=False))).lastrowid
+
+
 def _event(row) -> Event:
     return Event(row["id"], row["at"], row["day"], row["kind"], row["ticket_id"],
                  row["counter_number"], row["clerk_id"], row["queue_code"], json.loads(row["data"]))

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-from . import errors, numbering, policy
+from . import errors, events, numbering, policy
 from .rules import PRIORITY_REASONS, Rules, parse_hhmm
 from .store import Store
 
@@ -61,14 +61,10 @@ class Tickets:
             data = {"number": ticket["number"], "queue": ticket["queue_code"],
                     "procedure": ticket["procedure_code"], "priority": ticket["priority"],
                     "status": ticket["status"], **data}
-        cur = conn.execute(
-            "INSERT INTO events (at, day, kind, ticket_id, counter_number, clerk_id, queue_code,"
-            " data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (now, self.rules.business_day(now), kind, ticket["id"] if ticket else None, counter,
-             clerk, ticket["queue_code"] if ticket else data.get("queue"),
-             json.dumps(data, ensure_ascii=False)),
-        )
-        return cur.lastrowid
+        return events.append(
+            conn, self.rules.business_day(now), now, kind,
+            ticket=ticket["id"] if ticket else None, counter=counter, clerk=clerk,
+            queue=ticket["queue_code"] if ticket else data.get("queue"), data=data)
 
     def roll_over(self, conn: sqlite3.Connection, now: float) -> int:
         """Close the open tickets of earlier business days as expired (never deleted)."""
