@@ -140,3 +140,14 @@ class Forbidden(HallError):
     code = "forbidden"
     status = 403
     text = N_("Bạn không có quyền làm việc này.")
+
+
+class PrinterNotReady(HallError):
+    code = "printer_not_ready"
+    status = 503
+    text = N_("Máy in %(printer)s chưa sẵn sàng: %(reason)s")
+
+
+class UnknownPrinter(NotFound):
+    code = "unknown_printer"
+    text = N_("Không có máy in %(printer)s.")

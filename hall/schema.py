@@ -157,3 +157,26 @@ def m002_waiting_indexes(db):
             WHERE status = 'done';
         """
     )
+
+
+@migrations()
+def m003_printing_and_devices(db):
+    # Why a ticket did not print (shown to staff beside the reprint and cancel buttons), and
+    # the last known state of every device of the hall: printers now, keypads and LED
+    # displays later.  A device's history is in the event log (kind device_state).
+    db.executescript(
+        """
+        ALTER TABLE tickets ADD COLUMN print_error TEXT;
+        CREATE INDEX tickets_unprinted ON tickets (day, printed) WHERE printed = 0;
+        CREATE TABLE devices (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            place TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL,
+            ready INTEGER NOT NULL DEFAULT 0,
+            detail TEXT NOT NULL DEFAULT '',
+            changed_at REAL NOT NULL,
+            seen_at REAL NOT NULL
+        );
+        """
+    )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .accounts import Accounts
 from .catalogue import Catalogue
+from .devices import Devices
 from .events import EventLog
 from .rules import Rules
 from .store import Store
@@ -24,6 +25,7 @@ class Hall:
         self.tickets = Tickets(self.store, self.rules, self.clock)
         self.catalogue = Catalogue(self.store, self.clock, self.rules)
         self.accounts = Accounts(self.store, self.clock, self.rules)
+        self.devices = Devices(self.store, self.clock, self.rules)
         self.log = EventLog(self.store)
 
     @classmethod

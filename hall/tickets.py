@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable
 
 from . import errors, events, numbering, policy
+from .errors import N_
 from .rules import PRIORITY_REASONS, Rules, parse_hhmm
 from .store import Store
 
 OPEN_STATUSES = ("waiting", "called")
 STATUS_WORDS = {
-    "waiting": "đang chờ", "called": "đã gọi", "done": "đã xong", "no_show": "vắng mặt",
-    "cancelled": "đã hủy", "expired": "hết hạn",
+    "waiting": N_("đang chờ"), "called": N_("đã gọi"), "done": N_("đã xong"),
+    "no_show": N_("vắng mặt"), "cancelled": N_("đã hủy"), "expired": N_("hết hạn"),
 }
 
 
@@ -153,6 +154,35 @@ class Tickets:
             return self._view(conn, ticket, now, queue=queue,
                               procedure={"code": procedure, "name": queue["procedure_name"]})
 
+    def availability(self) -> dict[str, dict]:
+        """Per active queue: whether a ticket can be issued now (else the error that says why
+        and when to come back) and how many wait; kiosks grey out what would be refused."""
+        with self.store.read() as conn:
+            now = self.clock()
+            day = self.rules.business_day(now)
+            out = {}
+            for queue in conn.execute("SELECT * FROM queues WHERE active").fetchall():
+                waiting = conn.execute(
+                    "SELECT count(*) FROM tickets WHERE queue_code = ? AND day = ?"
+                    " AND status = 'waiting'", (queue["code"], day)).fetchone()[0]
+                refusal = None
+                try:
+                    self._check_issuing_hours(queue, now)
+                    if not conn.execute("SELECT 1 FROM counter_queues WHERE queue_code = ?",
+                                        (queue["code"],)).fetchone():
+                        raise errors.NoCounterServes(queue=queue["name"])
+                    issued = conn.execute(
+                        "SELECT coalesce(max(seq), 0) FROM tickets WHERE day = ?"
+                        " AND issued_queue = ?", (day, queue["code"])).fetchone()[0]
+                    limits = [x for x in (queue["daily_limit"],
+                                          numbering.capacity(queue["number_format"])) if x]
+                    if limits and issued >= min(limits):
+                        raise errors.DailyLimitReached(queue=queue["name"], limit=min(limits))
+                except errors.HallError as exc:
+                    refusal = exc
+                out[queue["code"]] = {"refusal": refusal, "waiting": waiting}
+            return out
+
     def _check_issuing_hours(self, queue: sqlite3.Row, now: float) -> None:
         if not queue["issue_from"] and not queue["issue_until"]:
             return
@@ -173,11 +203,100 @@ class Tickets:
                 raise errors.NotFound()
             return self._view(conn, row, self.clock())
 
+    def by_request_key(self, key: str) -> dict | None:
+        """The ticket an earlier request with this idempotency key issued, if any."""
+        with self.store.read() as conn:
+            row = conn.execute("SELECT * FROM tickets WHERE request_key = ?", (key,)).fetchone()
+            return None if row is None else self._view(conn, row, self.clock())
+
     def find(self, number: str, queue: str | None = None, day: str | None = None) -> dict:
         """A ticket of the day by its printed number (and queue, when formats overlap)."""
         with self.store.read() as conn:
             row = self._by_number(conn, number, queue, day or self.today())
             return self._view(conn, row, self.clock())
+
+    # -- printing ----------------------------------------------------------------------------
+
+    def sheet(self, token: str) -> dict:
+        """What a printed ticket says: the holder's view plus field, counters and issue time."""
+        with self.store.read() as conn:
+            row = conn.execute("SELECT * FROM tickets WHERE token = ?", (token,)).fetchone()
+            if row is None:
+                raise errors.NotFound()
+            view = self._view(conn, row, self.clock())
+            field = conn.execute(
+                "SELECT f.name FROM procedures p JOIN fields f ON f.id = p.field_id"
+                " WHERE p.code = ?", (row["procedure_code"],)).fetchone()
+            # Where the holder will be called: the named counter, else those serving the queue.
+            if row["target_counter"] is not None:
+                desks = conn.execute("SELECT name FROM counters WHERE number = ?",
+                                     (row["target_counter"],)).fetchall()
+            else:
+                desks = conn.execute(
+                    "SELECT c.name FROM counter_queues cq JOIN counters c"
+                    " ON c.number = cq.counter_number WHERE cq.queue_code = ?"
+                    " AND c.status != 'closed' ORDER BY c.number", (row["queue_code"],)).fetchall()
+            view["field"] = field["name"] if field else None
+            view["counters"] = [d["name"] for d in desks]
+            view["issued_ts"] = row["issued_at"]
+            view["issued_queue"] = row["issued_queue"]
+            view["print_error"] = row["print_error"]
+            return view
+
+    def mark_printed(self, token: str, ok: bool, detail: str = "", printer: str | None = None,
+                     reprint: bool = False) -> dict:
+        """Record how printing a ticket went; a failure flags it for staff to reprint or cancel."""
+        with self._write() as conn:
+            now = self.clock()
+            row = conn.execute("SELECT * FROM tickets WHERE token = ?", (token,)).fetchone()
+            if row is None:
+                raise errors.NotFound()
+            if ok:
+                conn.execute("UPDATE tickets SET printed = 1, print_error = NULL WHERE id = ?",
+                             (row["id"],))
+            else:
+                # A failed reprint leaves a ticket that once printed counted as printed.
+                conn.execute(
+                    "UPDATE tickets SET printed = CASE WHEN printed = 1 THEN 1 ELSE 0 END,"
+                    " print_error = CASE WHEN printed = 1 THEN print_error ELSE ? END"
+                    " WHERE id = ?", (detail[:300], row["id"]))
+            ticket = self._ticket(conn, row["id"])
+            self._log(conn, "printed" if ok else "print_failed", ticket=ticket, now=now,
+                      printer=printer, detail=detail[:300], reprint=reprint,
+                      kiosk=ticket["kiosk_id"])
+            return self._view(conn, ticket, now)
+
+    def settle_prints(self) -> int:
+        """After a restart: kiosk tickets of today whose printing never reported are flagged as
+        not printed (the process stopped between issuing and printing), so staff see them."""
+        with self._write() as conn:
+            now = self.clock()
+            rows = conn.execute(
+                "SELECT * FROM tickets WHERE day = ? AND printed IS NULL AND kiosk_id IS NOT NULL"
+                " AND status IN ('waiting', 'called')",
+                (self.rules.business_day(now),)).fetchall()
+            detail = "máy chủ dừng trước khi in xong"
+            for row in rows:
+                conn.execute("UPDATE tickets SET printed = 0, print_error = ? WHERE id = ?",
+                             (detail, row["id"]))
+                self._log(conn, "print_failed", ticket=self._ticket(conn, row["id"]), now=now,
+                          printer=row["kiosk_id"], detail=detail, reprint=False,
+                          kiosk=row["kiosk_id"])
+            return len(rows)
+
+    def unprinted(self, day: str | None = None) -> list[dict]:
+        """Open tickets of the day that nobody holds on paper: staff reprint or cancel them."""
+        with self.store.read() as conn:
+            now = self.clock()
+            rows = conn.execute(
+                "SELECT * FROM tickets WHERE day = ? AND printed = 0 AND status IN"
+                " ('waiting', 'called') ORDER BY issued_at, id", (day or self.today(),)).fetchall()
+            out = []
+            for row in rows:
+                view = self._view(conn, row, now)
+                view["print_error"] = row["print_error"]
+                out.append(view)
+            return out
 
     # -- counters ----------------------------------------------------------------------------
 
@@ -660,12 +779,14 @@ def snapshot(tickets: Tickets, queues: list[str] | None = None,
             if queues and q["code"] not in queues:
                 continue
             waiting = conn.execute(
-                "SELECT number, priority FROM tickets WHERE queue_code = ? AND day = ?"
+                "SELECT number, priority, printed FROM tickets WHERE queue_code = ? AND day = ?"
                 " AND status = 'waiting' ORDER BY order_at, id", (q["code"], day)).fetchall()
             queue_list.append({
                 "code": q["code"], "name": q["name"], "waiting": len(waiting),
                 "priority_waiting": sum(1 for w in waiting if w["priority"]),
                 "next": [w["number"] for w in waiting[:5]],
+                # Waiting tickets nobody holds on paper (printing failed): staff must see them.
+                "unprinted": [w["number"] for w in waiting if w["printed"] == 0],
                 "issued": conn.execute("SELECT count(*) FROM tickets WHERE issued_queue = ?"
                                        " AND day = ?", (q["code"], day)).fetchone()[0],
             })
