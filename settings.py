@@ -8,8 +8,27 @@ from pathlib import Path
 
 from hall import Rules
 from hall.errors import InvalidInput
+from printer.connection import PrinterConfig
+from printer.layout import TicketLayout
 
 ENV_PREFIX = "GOISO_"
+
+
+@dataclass
+class KioskOptions:
+    """How kiosks behave ([kiosk] in the TOML)."""
+
+    idle_seconds: int = 60  # back to the start screen (and the hall's language) when untouched
+    ticket_seconds: int = 15  # how long the ticket screen stays after a good print
+    failed_ticket_seconds: int = 60  # … and after a failed one (time to photograph the QR)
+    printer_down: str = "refuse"  # "refuse" new tickets, or give "screen" tickets, when down
+
+    def check(self) -> None:
+        if self.printer_down not in ("refuse", "screen"):
+            raise InvalidInput(detail="[kiosk] printer_down phải là refuse hoặc screen")
+        for name in ("idle_seconds", "ticket_seconds", "failed_ticket_seconds"):
+            if not 3 <= int(getattr(self, name)) <= 3600:
+                raise InvalidInput(detail=f"[kiosk] {name} phải từ 3 đến 3600 giây")
 
 
 @dataclass
@@ -31,6 +50,9 @@ class Settings:
     db_threads: int = 4
     default_language: str = "vi"
     public_url: str = ""
+    kiosk: KioskOptions = field(default_factory=KioskOptions)
+    ticket: TicketLayout = field(default_factory=TicketLayout)
+    printers: dict[str, PrinterConfig] = field(default_factory=dict)
 
     @property
     def database_path(self) -> Path:
@@ -41,6 +63,7 @@ class Settings:
         return {
             "SECRET_KEY": self.secret_key or load_secret(Path(self.data_dir)),
             "DATABASE": str(self.database_path),
+            "DATA_DIR": str(self.data_dir),
             "HALL_NAME": self.hall_name,
             "HALL_UNIT": self.hall_unit,
             "HALL_RULES": self.rules,
@@ -54,6 +77,9 @@ class Settings:
             "DB_THREADS": self.db_threads,
             "BABEL_DEFAULT_LOCALE": self.default_language,
             "PUBLIC_URL": self.public_url,
+            "KIOSK": self.kiosk,
+            "TICKET_LAYOUT": self.ticket,
+            "PRINTERS": self.printers,
             # API bodies are small JSON objects; anything bigger is refused (413) unread.
             "MAX_CONTENT_LENGTH": 1 << 20,
         }
@@ -78,7 +104,7 @@ def load(path: str | Path | None = None, data_dir: str | Path | None = None,
             raise InvalidInput(detail=f"không có tệp cấu hình {path}") from None
         except tomllib.TOMLDecodeError as exc:
             raise InvalidInput(detail=f"{path}: {exc}") from None
-    unknown = set(doc) - {"hall", "server", "rules"}
+    unknown = set(doc) - {"hall", "server", "rules", "kiosk", "ticket", "printers"}
     if unknown:
         raise InvalidInput(detail="mục lạ trong cấu hình: " + ", ".join(sorted(unknown)))
     hall = dict(doc.get("hall", {}))
@@ -103,7 +129,11 @@ def load(path: str | Path | None = None, data_dir: str | Path | None = None,
         hall_unit=hall.get("unit", ""),
         default_language=hall.get("default_language", "vi"),
         rules=Rules(**rules),
+        kiosk=_table(KioskOptions, "kiosk", doc.get("kiosk", {})),
+        ticket=_table(TicketLayout, "ticket", doc.get("ticket", {})),
+        printers=_printers(doc.get("printers", {})),
     )
+    settings.kiosk.check()
     for key, value in server.items():
         current = getattr(settings, key)
         try:
@@ -122,6 +152,36 @@ def load(path: str | Path | None = None, data_dir: str | Path | None = None,
     if settings.default_language not in ("vi", "en"):
         raise InvalidInput(detail="default_language phải là vi hoặc en")
     return settings
+
+
+def _table(kind, section: str, values):
+    """A settings dataclass from one TOML table, refusing unknown keys and wrong types."""
+    if not isinstance(values, dict):
+        raise InvalidInput(detail=f"[{section}] phải là một bảng")
+    known = {f.name: f for f in fields(kind)}
+    for key, value in values.items():
+        if key not in known:
+            raise InvalidInput(detail=f"[{section}] {key}: không có thiết lập này")
+        default = getattr(kind(), key)
+        if type(default) is not type(value) and not (
+                isinstance(default, float) and isinstance(value, int)):
+            raise InvalidInput(detail=f"[{section}] {key} = {value!r}: cần kiểu"
+                               f" {type(default).__name__}")
+    return kind(**values)
+
+
+def _printers(tables) -> dict[str, PrinterConfig]:
+    if not isinstance(tables, dict):
+        raise InvalidInput(detail="[printers] phải là các bảng [printers.<mã ki-ốt>]")
+    out = {}
+    for name, values in tables.items():
+        config = _table(PrinterConfig, f"printers.{name}", values)
+        try:
+            config.check(name)
+        except ValueError as exc:
+            raise InvalidInput(detail=str(exc)) from None
+        out[name] = config
+    return out
 
 
 def load_secret(data_dir: Path) -> str:

@@ -11,8 +11,9 @@ import pytest
 import settings as settings_module
 from hall.errors import InvalidInput
 from hall.rules import Rules
+from printer import PrinterConfig, TicketLayout
 from server import create_app
-from settings import Settings, load
+from settings import KioskOptions, Settings, load
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "goiso.example.toml"
@@ -177,16 +178,19 @@ def test_example_config_loads(tmp_path):
     s = load(EXAMPLE, environ={}, data_dir=tmp_path)
     assert isinstance(s, Settings) and isinstance(s.rules, Rules)
     doc = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
-    assert set(doc) <= {"hall", "server", "rules"}
+    assert set(doc) <= {"hall", "server", "rules", "kiosk", "ticket", "printers"}
 
 
 def test_example_config_documents_every_setting():
     names = documented_names()
     text = EXAMPLE.read_text(encoding="utf-8")
-    for section in ("[hall]", "[server]", "[rules]"):
+    for section in ("[hall]", "[server]", "[rules]", "[kiosk]", "[ticket]", "[printers."):
         assert re.search(rf"(?m)^\s*#?\s*{re.escape(section)}", text), section
-    wanted = {TOML_NAMES.get(f.name, f.name) for f in fields(Settings) if f.name != "rules"}
+    tables = {"rules", "kiosk", "ticket", "printers"}
+    wanted = {TOML_NAMES.get(f.name, f.name) for f in fields(Settings) if f.name not in tables}
     wanted |= {f.name for f in fields(Rules) if f.init}
+    for kind in (KioskOptions, TicketLayout, PrinterConfig):
+        wanted |= {f.name for f in fields(kind)}
     assert wanted - names == set(), "settings missing from goiso.example.toml"
     known = wanted | set(TOML_NAMES.values())
     assert names - known == set(), "goiso.example.toml names settings that do not exist"
@@ -197,7 +201,7 @@ def test_example_config_commented_values_are_valid_too(tmp_path):
     """Uncommenting the example's `# key = value` lines (keys not already set) still loads."""
     lines, section, seen = [], "", set()
     for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
-        if m := re.match(r"^\s*#?\s*(\[[a-z_]+\])\s*$", line):
+        if m := re.match(r"^\s*#?\s*(\[[a-z_.0-9]+\])\s*$", line):
             section = m[1]
             line = section
         elif m := re.match(r"^\s*([a-z_]+)\s*=", line):

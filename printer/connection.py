@@ -1,0 +1,246 @@
+"""How a kiosk's printer is reached: USB, serial, network, a device file, or a folder (demo).
+
+Each connection is a small ``Link`` over a python-escpos printer class: ``send`` bytes, and,
+where the connection can read, ``query`` one status byte.  Config picks the link; nothing here
+is opened until the print worker asks (never by ``create_app``).
+"""
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, fields
+from datetime import datetime
+from pathlib import Path
+
+from escpos import printer as escpos_printers
+
+from . import status
+from .status import PrinterStatus
+
+log = logging.getLogger("goiso.printer")
+KINDS = ("file", "usb", "serial", "network", "device", "none")
+FLOWS = ("none", "rtscts", "dsrdtr", "xonxoff")
+
+
+@dataclass
+class PrinterConfig:
+    """One printer, as a ``[printers.<kiosk id>]`` table of the settings describes it."""
+
+    connection: str = "file"
+    folder: str = ""  # file: where jobs and PNG previews go (default <data_dir>/tickets/<kiosk>)
+    host: str = ""  # network
+    port: int = 9100
+    device: str = ""  # serial (/dev/ttyUSB0) or device file (/dev/usb/lp0)
+    baudrate: int = 9600
+    flow: str = "none"
+    vendor_id: int = 0  # usb
+    product_id: int = 0
+    in_ep: int = 0x82
+    out_ep: int = 0x01
+    width: int = 576  # dots: 576 (80 mm), 512 (TM-T88), 384 (58 mm)
+    profile: str = "TM-T20II"  # python-escpos capability profile (80 mm, 576 dots)
+    mode: str = "auto"  # auto, raster, text
+    qr: str = "auto"  # auto, native, image
+    timeout: float = 5.0  # seconds to connect or to send
+    status_timeout: float = 0.5  # seconds to wait for a status byte
+    poll_seconds: float = 5.0  # status poll while idle
+
+    @classmethod
+    def from_dict(cls, name: str, values: dict) -> "PrinterConfig":
+        """A printer from its settings table; a wrong key or value is a clear error."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(values) - set(known)
+        if unknown:
+            raise ValueError(f"[printers.{name}] không có thiết lập: {', '.join(sorted(unknown))}")
+        config = cls(**values)
+        config.check(name)
+        return config
+
+    def check(self, name: str) -> None:
+        """Refuse values that cannot work, naming the setting."""
+        where = f"[printers.{name}]"
+        if self.connection not in KINDS:
+            raise ValueError(f"{where} connection = {self.connection!r}; dùng {', '.join(KINDS)}")
+        if self.mode not in ("auto", "raster", "text"):
+            raise ValueError(f"{where} mode = {self.mode!r}; dùng auto, raster hoặc text")
+        if self.qr not in ("auto", "native", "image"):
+            raise ValueError(f"{where} qr = {self.qr!r}; dùng auto, native hoặc image")
+        if self.flow not in FLOWS:
+            raise ValueError(f"{where} flow = {self.flow!r}; dùng {', '.join(FLOWS)}")
+        if not 200 <= int(self.width) <= 1024 or int(self.width) % 8:
+            raise ValueError(f"{where} width = {self.width}: số chấm, bội của 8 (576, 512, 384)")
+        try:
+            media = escpos_printers.Dummy(profile=self.profile).profile.profile_data["media"]
+        except Exception as exc:  # noqa: BLE001 - python-escpos raises several kinds
+            raise ValueError(f"{where} profile = {self.profile!r}: {exc}") from None
+        dots = media.get("width", {}).get("pixels")
+        if isinstance(dots, int) and int(self.width) > dots:
+            raise ValueError(f"{where} width = {self.width} rộng hơn khổ in của hồ sơ"
+                             f" {self.profile} ({dots} chấm)")
+        if self.connection == "network" and not self.host:
+            raise ValueError(f"{where} cần host (địa chỉ máy in mạng)")
+        if self.connection in ("serial", "device") and not self.device:
+            raise ValueError(f"{where} cần device (ví dụ /dev/ttyUSB0 hoặc /dev/usb/lp0)")
+        if self.connection == "usb" and not (self.vendor_id and self.product_id):
+            raise ValueError(f"{where} cần vendor_id và product_id (xem lsusb)")
+        if self.baudrate not in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400):
+            raise ValueError(f"{where} baudrate = {self.baudrate}")
+
+    def describe(self) -> str:
+        """Where the printer is, in a few words for staff."""
+        return {
+            "file": f"thư mục {self.folder}",
+            "usb": f"USB {self.vendor_id:04x}:{self.product_id:04x}",
+            "serial": f"cổng nối tiếp {self.device} {self.baudrate} baud",
+            "network": f"mạng {self.host}:{self.port}",
+            "device": f"tệp thiết bị {self.device}",
+            "none": "không có máy in",
+        }[self.connection]
+
+    def seconds_per_byte(self) -> float:
+        """Link time per byte: only serial lines are slow enough to matter (10 bits a byte)."""
+        return 10 / self.baudrate if self.connection == "serial" else 0.0
+
+
+class Link:
+    """An open connection to a printer."""
+
+    can_query = False
+
+    def send(self, data: bytes, *, name: str = "", preview=None) -> None:
+        raise NotImplementedError
+
+    def query(self, n: int) -> int | None:
+        """One real-time status byte (DLE EOT n), or None when the printer says nothing."""
+        raise NotImplementedError
+
+    def status(self) -> PrinterStatus:
+        """The printer's state now; a link that cannot read says so instead of guessing."""
+        if not self.can_query:
+            return PrinterStatus(status.WRITE_ONLY)
+        return status.read(self.query)
+
+    def close(self) -> None:
+        pass
+
+
+class FolderLink(Link):
+    """The demo printer: each job's bytes and a PNG preview of the paper go to a folder."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def send(self, data: bytes, *, name: str = "", preview=None) -> None:
+        stem = datetime.now().strftime("%Y%m%d-%H%M%S-%f") + (f"-{name}" if name else "")
+        (self.folder / f"{stem}.escpos").write_bytes(data)
+        if preview is not None:
+            preview.save(self.folder / f"{stem}.png", optimize=True)
+
+    def status(self) -> PrinterStatus:
+        if os.access(self.folder, os.W_OK):
+            return PrinterStatus(status.READY, str(self.folder))
+        return PrinterStatus(status.UNREACHABLE, f"không ghi được vào {self.folder}")
+
+
+class EscposLink(Link):
+    """A python-escpos printer object: it sends; status bytes are read at the lowest layer."""
+
+    def __init__(self, config: PrinterConfig):
+        self.config = config
+        kind = config.connection
+        if kind == "network":
+            self.device = escpos_printers.Network(config.host, config.port,
+                                                  timeout=config.timeout)
+        elif kind == "serial":
+            self.device = escpos_printers.Serial(
+                config.device, baudrate=config.baudrate, timeout=config.status_timeout,
+                xonxoff=config.flow == "xonxoff", dsrdtr=config.flow == "dsrdtr")
+        elif kind == "usb":
+            self.device = escpos_printers.Usb(config.vendor_id, config.product_id,
+                                              timeout=int(config.timeout * 1000),
+                                              in_ep=config.in_ep, out_ep=config.out_ep)
+        elif kind == "device":
+            self.device = escpos_printers.File(config.device)
+        else:  # pragma: no cover - check() refuses it
+            raise ValueError(kind)
+        self.kind = kind
+        self.can_query = kind in ("network", "serial", "usb")
+        self.device.open()
+        if kind == "serial":
+            port = self.device.device
+            port.rtscts = config.flow == "rtscts"
+            # A long raster over a slow line: let the write take as long as the bytes need.
+            port.write_timeout = None
+
+    def send(self, data: bytes, *, name: str = "", preview=None) -> None:
+        self.device._raw(data)
+        if self.kind == "device":
+            self.device.flush()
+        elif self.kind == "serial":
+            self.device.device.flush()
+
+    def query(self, n: int) -> int | None:
+        command = status.DLE_EOT + bytes([n])
+        wait = self.config.status_timeout
+        if self.kind == "network":
+            sock: socket.socket = self.device.device
+            _drain(sock)
+            sock.sendall(command)
+            sock.settimeout(wait)
+            try:
+                reply = sock.recv(1)
+            except TimeoutError:
+                return None
+            finally:
+                sock.settimeout(self.config.timeout)
+            if reply == b"":
+                raise ConnectionError("máy in đóng kết nối")
+            return reply[0]
+        if self.kind == "serial":
+            port = self.device.device
+            port.reset_input_buffer()
+            port.write(command)
+            port.timeout = wait
+            reply = port.read(1)
+            return reply[0] if reply else None
+        if self.kind == "usb":
+            import usb.core
+
+            self.device._raw(command)
+            try:
+                reply = self.device.device.read(self.device.in_ep, 16, int(wait * 1000))
+            except usb.core.USBTimeoutError:
+                return None
+            return reply[-1] if len(reply) else None
+        return None
+
+    def close(self) -> None:
+        try:
+            self.device.close()
+        except Exception as exc:  # noqa: BLE001 - closing a broken link must not raise
+            log.debug("closing %s: %s", self.config.describe(), exc)
+
+
+def _drain(sock: socket.socket) -> None:
+    """Drop stale bytes (a late answer to an earlier query) before asking again."""
+    sock.settimeout(0)
+    try:
+        while sock.recv(64):
+            pass
+    except (BlockingIOError, TimeoutError):
+        pass
+    except OSError:
+        raise
+    finally:
+        sock.settimeout(None)
+
+
+def open_link(config: PrinterConfig) -> Link:
+    """Open the connection the config names (raises OSError or escpos errors when it cannot)."""
+    if config.connection == "file":
+        return FolderLink(config.folder)
+    if config.connection == "none":
+        raise ConnectionError("không có máy in (connection = none)")
+    return EscposLink(config)
+

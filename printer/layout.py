@@ -1,0 +1,263 @@
+"""What a ticket says and how it looks: its facts, the hall's layout settings, the raster image.
+
+Tickets are drawn with Pillow in a font with complete Vietnamese coverage, so any ESC/POS
+printer prints them right whatever code pages it has; the text mode (encode.py) reuses the
+same lines for printers on slow serial links.
+"""
+
+import unicodedata
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+import segno
+from PIL import Image, ImageDraw, ImageFont
+
+from hall.errors import N_
+
+# Widths in dots of the common paper: 80 mm at 203 dpi, the Epson TM-T88 family, 58 mm.
+WIDTHS = (576, 512, 384)
+FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu",
+             "/usr/local/share/fonts")
+REGULAR, BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
+PRIORITY_WORDS = {
+    "elderly": N_("Người cao tuổi"), "disability": N_("Người khuyết tật"),
+    "pregnancy": N_("Phụ nữ có thai"), "war_invalid": N_("Người có công với cách mạng"),
+    "other": N_("Trường hợp ưu tiên khác"),
+}
+
+
+@dataclass
+class TicketLayout:
+    """The printed texts and what to show: settings of the hall ([ticket] in the TOML)."""
+
+    title: str = "SỐ THỨ TỰ"
+    footer: str = "Quý khách vui lòng chờ đến lượt. Xin cảm ơn!"
+    counters_label: str = "Mời đến: {counters}"
+    ahead_label: str = "Số người chờ trước: {ahead}"
+    wait_label: str = "Thời gian chờ dự kiến: khoảng {minutes} phút"
+    priority_label: str = "ƯU TIÊN: {reason}"
+    qr_label: str = "Quét mã để xem lượt của bạn"
+    show_field: bool = True
+    show_counters: bool = True
+    show_wait: bool = True
+    show_qr: bool = True
+    font_dir: str = ""
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TicketLayout":
+        """A layout from the [ticket] table; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError("[ticket] không có thiết lập: " + ", ".join(sorted(unknown)))
+        return cls(**values)
+
+
+@dataclass
+class TicketFacts:
+    """Everything printed on one ticket, already in words."""
+
+    hall_name: str
+    number: str
+    procedure: str = ""
+    field_name: str = ""
+    counters: list[str] = field(default_factory=list)
+    waiting_ahead: int | None = None
+    eta_minutes: int | None = None
+    priority: str | None = None
+    issued: datetime | None = None
+    url: str = ""
+    hall_unit: str = ""
+    test_page: bool = False
+
+    @classmethod
+    def from_sheet(cls, sheet: dict, hall_name: str, hall_unit: str, url: str,
+                   issued: datetime | None) -> "TicketFacts":
+        """Facts from a ticket sheet of the core (``Tickets.sheet``)."""
+        return cls(hall_name=hall_name, hall_unit=hall_unit, number=sheet["number"],
+                   procedure=(sheet.get("procedure") or {}).get("name", ""),
+                   field_name=sheet.get("field") or "", counters=sheet.get("counters") or [],
+                   waiting_ahead=sheet.get("waiting_ahead"), eta_minutes=sheet.get("eta_minutes"),
+                   priority=sheet.get("priority"), issued=issued, url=url)
+
+
+def nfc(text: str) -> str:
+    """Text in composed form: decomposed accents draw as loose marks in most fonts."""
+    return unicodedata.normalize("NFC", text or "")
+
+
+@dataclass
+class Block:
+    """One paragraph of the ticket: its text, size in dots at 576 wide, and weight."""
+
+    text: str
+    size: int
+    bold: bool = False
+    gap: int = 6
+
+
+def blocks(facts: TicketFacts, layout: TicketLayout) -> tuple[list[Block], list[Block]]:
+    """The paragraphs above the QR code and below it, in order."""
+    top = [Block(facts.hall_name, 26, True, 2)]
+    if facts.hall_unit:
+        top.append(Block(facts.hall_unit, 22, False, 2))
+    top.append(Block(layout.title, 34, True, 0))
+    top.append(Block(facts.number, 0, True, 4))  # size 0: as large as the width allows
+    if facts.priority:
+        reason = PRIORITY_WORDS.get(facts.priority, facts.priority)
+        top.append(Block(layout.priority_label.format(reason=reason), 28, True))
+    if facts.procedure:
+        top.append(Block(facts.procedure, 26, True))
+    if layout.show_field and facts.field_name:
+        top.append(Block(facts.field_name, 22))
+    if layout.show_counters and facts.counters:
+        top.append(Block(layout.counters_label.format(counters=", ".join(facts.counters)), 26))
+    if layout.show_wait and facts.waiting_ahead is not None:
+        top.append(Block(layout.ahead_label.format(ahead=facts.waiting_ahead), 24))
+        if facts.eta_minutes is not None:
+            top.append(Block(layout.wait_label.format(minutes=facts.eta_minutes), 24))
+    if facts.issued is not None:
+        top.append(Block(facts.issued.strftime("%H:%M  %d/%m/%Y"), 22))
+    bottom = []
+    if layout.show_qr and facts.url:
+        bottom.append(Block(layout.qr_label, 20))
+    if layout.footer:
+        bottom.append(Block(layout.footer, 20))
+    return top, bottom
+
+
+@lru_cache(maxsize=64)
+def font(size: int, bold: bool, font_dir: str = "") -> ImageFont.FreeTypeFont:
+    """DejaVu Sans (installed by the setup) at ``size`` dots."""
+    name = BOLD if bold else REGULAR
+    for folder in ((font_dir,) if font_dir else ()) + FONT_DIRS:
+        path = Path(folder) / name
+        if path.exists():
+            return ImageFont.truetype(str(path), size)
+    raise FileNotFoundError(
+        f"{name} not found in {', '.join(FONT_DIRS)}: install fonts-dejavu-core (scripts/setup)")
+
+
+def wrap(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    """Break ``text`` into lines no wider than ``width`` dots, at spaces where possible."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split():
+            trial = f"{line} {word}" if line else word
+            if face.getlength(trial) <= width:
+                line = trial
+                continue
+            if line:
+                lines.append(line)
+            # A word wider than the paper (a long code): cut it by characters.
+            while face.getlength(word) > width and len(word) > 1:
+                cut = len(word)
+                while cut > 1 and face.getlength(word[:cut]) > width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        lines.append(line)
+    return lines
+
+
+def _draw_blocks(items: list[Block], width: int, font_dir: str) -> Image.Image:
+    margin = max(8, width // 48)
+    inner = width - 2 * margin
+    scale = width / 576
+    rows: list[tuple[ImageFont.FreeTypeFont, str, int]] = []
+    for block in items:
+        if block.size == 0:
+            # The number: the largest size that fits the width, at most about 200 dots tall.
+            size = int(200 * scale)
+            face = font(size, True, font_dir)
+            while face.getlength(block.text) > inner and size > 24:
+                size -= 8
+                face = font(size, True, font_dir)
+            rows.append((face, block.text, int(block.gap * scale)))
+            continue
+        face = font(max(12, int(block.size * scale)), block.bold, font_dir)
+        lines = wrap(block.text, face, inner)
+        for i, line in enumerate(lines):
+            rows.append((face, line, int(block.gap * scale) if i == len(lines) - 1 else 0))
+    height = margin
+    metrics = []
+    for face, text, gap in rows:
+        left, top, right, bottom = face.getbbox(text or " ", anchor="ls")
+        ascent, descent = face.getmetrics()
+        metrics.append((ascent, descent))
+        height += ascent + descent + gap
+    height += margin // 2
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
+    y = margin
+    for (face, text, gap), (ascent, descent) in zip(rows, metrics, strict=True):
+        draw.text((width // 2, y + ascent), text, font=face, fill=0, anchor="ms")
+        y += ascent + descent + gap
+    return image
+
+
+def qr_image(url: str, width: int) -> Image.Image:
+    """The QR code of ``url`` as black modules on white, about 40 % of the paper wide."""
+    code = segno.make(url, error="m")
+    modules = code.symbol_size(scale=1, border=0)[0]
+    scale = max(3, int(width * 0.4) // modules)
+    size = modules * scale
+    image = Image.new("L", (width, size + 2 * scale), 255)
+    draw = ImageDraw.Draw(image)
+    left = (width - size) // 2
+    for row, line in enumerate(code.matrix):
+        for col, dark in enumerate(line):
+            if dark:
+                x, y = left + col * scale, scale + row * scale
+                draw.rectangle((x, y, x + scale - 1, y + scale - 1), fill=0)
+    return image
+
+
+@dataclass
+class Drawing:
+    """A ticket drawn for one paper width: the part above the QR, the QR, the part below."""
+
+    top: Image.Image
+    qr: Image.Image | None
+    bottom: Image.Image | None
+    url: str
+
+    def preview(self) -> Image.Image:
+        """The whole ticket as one image (what the paper shows)."""
+        parts = [p for p in (self.top, self.qr, self.bottom) if p is not None]
+        height = sum(p.height for p in parts)
+        sheet = Image.new("L", (self.top.width, height), 255)
+        y = 0
+        for part in parts:
+            sheet.paste(part, (0, y))
+            y += part.height
+        return sheet.convert("1", dither=Image.Dither.NONE)
+
+
+def draw(facts: TicketFacts, layout: TicketLayout, width: int = 576) -> Drawing:
+    """Draw the ticket at ``width`` dots; text normalised to NFC first."""
+    facts = _normalised(facts)
+    layout = _normalised(layout)
+    top, bottom = blocks(facts, layout)
+    return Drawing(
+        top=_draw_blocks(top, width, layout.font_dir),
+        qr=qr_image(facts.url, width) if layout.show_qr and facts.url else None,
+        bottom=_draw_blocks(bottom, width, layout.font_dir) if bottom else None,
+        url=facts.url)
+
+
+def _normalised(obj):
+    changes = {f.name: nfc(getattr(obj, f.name)) for f in fields(obj)
+               if isinstance(getattr(obj, f.name), str)}
+    if isinstance(getattr(obj, "counters", None), list):
+        changes["counters"] = [nfc(c) for c in obj.counters]
+    return type(obj)(**{**{f.name: getattr(obj, f.name) for f in fields(obj)}, **changes})
+
+
+def mono(image: Image.Image) -> Image.Image:
+    """A 1-bit copy (black text stays black, no dithering noise around letters)."""
+    return image.convert("1", dither=Image.Dither.NONE)
