@@ -167,7 +167,34 @@ def start_background(app) -> threading.Event:
     runtime = app.extensions["goiso"]
     threading.Thread(target=runtime.feed.run_poller, args=(stop,), daemon=True,
                      name="goiso-feed").start()
+    start_printers(runtime, stop)
     return stop
+
+
+def start_printers(runtime, stop: threading.Event) -> None:
+    """Open the kiosks' printers and start their workers; their news goes into the hall."""
+    from server import dedicated_runner
+
+    hall = runtime.hall
+    runtime.act(hall.tickets.settle_prints)
+    told: dict = {}
+
+    def on_status(name, reading):
+        # Only a change is written: a printer polled every few seconds must not flood the log.
+        if told.get(name) == reading:
+            return
+        told[name] = reading
+        runtime.act(hall.devices.report, f"printer:{name}", kind="printer", place=name,
+                    state=reading.state, ready=reading.ready, detail=reading.detail)
+
+    def on_done(name, outcome):
+        if outcome.pending.token is not None:
+            runtime.act(hall.tickets.mark_printed, outcome.pending.token, outcome.ok,
+                        outcome.detail, printer=name, reprint=outcome.pending.reprint)
+
+    kiosks = [k["id"] for k in runtime.read(hall.catalogue.kiosks) if k["active"]]
+    runtime.printers.start(kiosks, stop, on_status=on_status, on_done=on_done,
+                           runner=dedicated_runner)
 
 
 try:

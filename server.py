@@ -4,6 +4,7 @@ It never opens hardware or starts threads; the ``serve`` command (commands.py) d
 """
 
 import threading
+from pathlib import Path
 
 from flask import Flask, request, session
 from flask_babel import Babel, get_locale
@@ -15,6 +16,7 @@ import settings as settings_module
 from hall import Hall, HallError
 from hall.events import Feed
 from hall.rules import Rules
+from printer import Printers, TicketLayout
 
 LANGUAGES = ("vi", "en")
 csrf = CSRFProtect()
@@ -40,13 +42,29 @@ def choose_offload(threads: int):
     return lambda fn, *args, **kwargs: pool.apply(fn, args, kwargs)
 
 
-class Runtime:
-    """What views need per app: the hall, the event feed, and how to run blocking work."""
+def dedicated_runner():
+    """Under gevent, one native thread for one device, so its blocking calls never stall the
+    event loop and its socket or port is always used by the same thread; else run in place."""
+    try:
+        from gevent import monkey
+        from gevent.threadpool import ThreadPool
+    except ImportError:
+        return direct
+    if not monkey.is_module_patched("socket"):
+        return direct
+    pool = ThreadPool(1)
+    return lambda fn, *args, **kwargs: pool.apply(fn, args, kwargs)
 
-    def __init__(self, hall: Hall, feed: Feed, offload):
+
+class Runtime:
+    """What views need per app: the hall, the event feed, the printers, how to run blocking
+    work."""
+
+    def __init__(self, hall: Hall, feed: Feed, offload, printers: Printers | None = None):
         self.hall = hall
         self.feed = feed
         self.offload = offload
+        self.printers = printers or Printers({}, TicketLayout())
         # Changes of this process take turns here rather than in SQLite's busy handler, which
         # sleeps and retries (1, 2, 5 … 100 ms) and lets one writer lose again and again: with
         # 8 kiosks at once that was p99 > 100 ms and stalls near 1 s.  A greenlet lock under
@@ -89,8 +107,7 @@ def create_app(config: dict | settings_module.Settings | None = None) -> Flask:
         app.config.update(config)
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(
-        __import__("pathlib").Path(__file__).with_name("translations"))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).with_name("translations"))
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
@@ -100,19 +117,27 @@ def create_app(config: dict | settings_module.Settings | None = None) -> Flask:
     hall = Hall.open(app.config["DATABASE"], rules)
     offload = choose_offload(app.config["DB_THREADS"])
     feed = Feed(hall.log, poll_seconds=app.config["SSE_POLL_SECONDS"], offload=offload)
-    app.extensions["goiso"] = Runtime(hall, feed, offload)
+    printers = Printers(app.config["PRINTERS"], app.config["TICKET_LAYOUT"],
+                        default_folder=Path(app.config["DATA_DIR"]) / "tickets")
+    app.extensions["goiso"] = Runtime(hall, feed, offload, printers)
 
     csrf.init_app(app)
     babel.init_app(app, locale_selector=locale)
     app.jinja_env.globals["get_locale"] = get_locale
     htmx.init_app(app)
 
+    from admin import bp as admin_bp
     from api import bp as api_bp
     from home import bp as home_bp
+    from kiosk import bp as kiosk_bp
+    from phone import bp as phone_bp
     from staff import bp as staff_bp
     from staff.roles import guard
 
     app.register_blueprint(home_bp)
+    app.register_blueprint(kiosk_bp, url_prefix="/kiosk")
+    app.register_blueprint(phone_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.before_request(guard)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from flask import abort, current_app, g, request, session
+from flask import abort, current_app, g, redirect, request, session, url_for
 
 from hall import errors
 from hall.accounts import ROLE_RANK
@@ -84,6 +84,8 @@ def guard():
         abort(403)
     g.actor = _resolve()
     if not g.actor.at_least(needed):
+        if g.actor.role == "public" and _wants_page():
+            return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
         if g.actor.role == "public":
             raise errors.AuthError(errors.N_("Cần đăng nhập."))
         raise errors.Forbidden()
@@ -99,6 +101,13 @@ def guard():
 
         csrf.protect()
     return None
+
+
+def _wants_page() -> bool:
+    """A person opening a staff page in a browser (not the API, not an htmx fragment)."""
+    return (request.method == "GET" and not request.path.startswith("/api/")
+            and not request.headers.get("HX-Request")
+            and request.accept_mimetypes.accept_html)
 
 
 def may_act_at(counter: int) -> None:

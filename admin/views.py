@@ -1,0 +1,109 @@
+"""Back-office pages for supervisors: printer states, test pages, reprints, unprinted tickets."""
+
+from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext as _
+
+from hall import errors
+from kiosk.views import status_url
+from printer import TicketFacts
+from staff.roles import actor, role
+
+bp = Blueprint("admin", __name__, template_folder="templates")
+
+
+def _runtime():
+    return current_app.extensions["goiso"]
+
+
+def _printing_context(message: str = "", failed: bool = False) -> dict:
+    runtime = _runtime()
+    hall = runtime.hall
+    kiosks = [k["id"] for k in runtime.read(hall.catalogue.kiosks) if k["active"]]
+    return {"printers": runtime.printers.describe(kiosks),
+            "unprinted": runtime.read(hall.tickets.unprinted),
+            "devices": {d["id"]: d for d in runtime.read(hall.devices.all, "printer")},
+            "message": message, "failed": failed, "running": runtime.printers.running}
+
+
+def _panel(message: str = "", failed: bool = False, status: int = 200):
+    """The printing panel alone for htmx, inside the whole page otherwise."""
+    context = _printing_context(message, failed)
+    if request.headers.get("HX-Request"):
+        return render_template("admin/printing.html", **context), status
+    return render_template("admin/index.html", **context), status
+
+
+@bp.get("/")
+@role("supervisor")
+def index():
+    """The back office's first page: printing (more sections come with later issues)."""
+    return _panel()
+
+
+@bp.get("/printing")
+@role("supervisor")
+def printing():
+    """The printing panel (refreshed live when a printer or a print job changes)."""
+    return _panel()
+
+
+@bp.post("/printers/<name>/test")
+@role("supervisor")
+def test_page(name):
+    """Print a test page on one printer."""
+    printers = _runtime().printers
+    if name not in printers.names([k["id"] for k in _runtime().read(
+            _runtime().hall.catalogue.kiosks)]):
+        return _panel(_("Không có máy in %(printer)s.", printer=name), True, 404)
+    if not printers.test_page(name, current_app.config["HALL_NAME"]):
+        return _panel(_("Máy in %(printer)s không chạy (dịch vụ in chưa bật hoặc không có máy"
+                        " in).", printer=name), True, 409)
+    return _panel(_("Đã gửi trang in thử tới %(printer)s.", printer=name))
+
+
+@bp.post("/tickets/reprint")
+@role("supervisor")
+def reprint():
+    """Print a ticket again (lost, torn, never printed) on the chosen printer."""
+    runtime = _runtime()
+    hall = runtime.hall
+    token = request.form.get("token", "")
+    number = request.form.get("number", "").strip()
+    try:
+        if not token:
+            token = runtime.read(hall.tickets.find, number, request.form.get("queue") or None,
+                                 )["token"]
+        sheet = runtime.read(hall.tickets.sheet, token)
+    except errors.NotFound:
+        return _panel(_("Không có số thứ tự %(number)s trong ngày hôm nay.",
+                        number=number or "?"), True, 404)
+    except errors.HallError as exc:
+        return _panel(_(exc.text, **exc.params), True, exc.status)
+    name = request.form.get("printer") or sheet["kiosk"] or ""
+    facts = TicketFacts.from_sheet(sheet, current_app.config["HALL_NAME"],
+                                   current_app.config["HALL_UNIT"], status_url(token),
+                                   hall.rules.local(sheet["issued_ts"]))
+    if not name or not runtime.printers.print_ticket(name, token, facts, reprint=True):
+        return _panel(_("Không in lại được số %(number)s: chưa chọn máy in hoặc máy in không"
+                        " chạy.", number=sheet["number"]), True, 409)
+    return _panel(_("Đang in lại số %(number)s trên %(printer)s.", number=sheet["number"],
+                    printer=name))
+
+
+@bp.post("/tickets/cancel")
+@role("supervisor")
+def cancel():
+    """Withdraw a ticket nobody holds (it never printed and nobody came for it)."""
+    runtime = _runtime()
+    hall = runtime.hall
+    token = request.form.get("token", "")
+    try:
+        sheet = runtime.read(hall.tickets.sheet, token)
+        runtime.act(hall.tickets.cancel, sheet["number"], clerk=actor().clerk,
+                    queue=sheet["issued_queue"], reason="không in được vé")
+    except errors.NotFound:
+        return _panel(_("Không tìm thấy vé này."), True, 404)
+    except errors.HallError as exc:
+        return _panel(_(exc.text, **exc.params), True, exc.status)
+    return _panel(_("Đã hủy số %(number)s.", number=sheet["number"]))
+

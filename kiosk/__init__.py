@@ -1,0 +1,5 @@
+"""The kiosk: citizens pick a field and a procedure and get a printed ticket."""
+
+from .views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,5 @@
+"""The citizen's phone: the status page a ticket's QR code leads to."""
+
+from .views import bp
+
+__all__ = ["bp"]
