@@ -78,11 +78,17 @@ class InactiveProcedure(Conflict):
 class QueueClosed(Conflict):
     code = "queue_closed"
     text = N_("Hàng đợi %(queue)s chỉ cấp số từ %(opens)s đến %(closes)s.")
+    # The same, saying when to come back (kiosks show these).
+    not_yet = N_("Hàng đợi %(queue)s bắt đầu cấp số lúc %(opens)s (đến %(closes)s)."
+                 " Mời quý khách quay lại lúc %(opens)s.")
+    over = N_("Hàng đợi %(queue)s đã ngừng cấp số lúc %(closes)s. Mời quý khách quay lại từ"
+              " %(opens)s ngày làm việc tiếp theo.")
 
 
 class DailyLimitReached(Conflict):
     code = "daily_limit_reached"
-    text = N_("Hàng đợi %(queue)s đã hết số hôm nay (tối đa %(limit)s số).")
+    text = N_("Hàng đợi %(queue)s đã hết số hôm nay (tối đa %(limit)s số). Mời quý khách quay"
+              " lại vào ngày làm việc tiếp theo.")
 
 
 class NoCounterServes(Conflict):

@@ -192,8 +192,12 @@ class Tickets:
         minute = clock.hour * 60 + clock.minute
         h1, m1 = parse_hhmm(opens, "issue_from")
         h2, m2 = parse_hhmm(closes, "issue_until")
-        if not (h1 * 60 + m1 <= minute < h2 * 60 + m2):
-            raise errors.QueueClosed(queue=queue["name"], opens=opens, closes=closes)
+        if minute < h1 * 60 + m1:
+            raise errors.QueueClosed(errors.QueueClosed.not_yet, queue=queue["name"],
+                                     opens=opens, closes=closes)
+        if minute >= h2 * 60 + m2:
+            raise errors.QueueClosed(errors.QueueClosed.over, queue=queue["name"], opens=opens,
+                                     closes=closes)
 
     def ticket(self, token: str) -> dict:
         """A ticket as its holder sees it now, found by its unguessable token."""

@@ -125,14 +125,16 @@ def test_issuing_hours(hall, clock):
     with pytest.raises(errors.QueueClosed) as refused:
         hall.tickets.issue(GPLX)
     assert "07:30" in str(refused.value) and "11:30" in str(refused.value)
+    assert "quay lại lúc 07:30" in str(refused.value)  # when to come back, not just the hours
     assert dump(hall) == before
     clock.at(7, 30)
     assert hall.tickets.issue(GPLX)["number"] == "A001"
     clock.at(11, 29)
     assert hall.tickets.issue(GPLX)["number"] == "A002"
     clock.at(11, 30)
-    with pytest.raises(errors.QueueClosed):
+    with pytest.raises(errors.QueueClosed) as refused:
         hall.tickets.issue(GPLX)
+    assert "ngày làm việc tiếp theo" in str(refused.value)
     assert hall.tickets.issue(VT)["number"] == "B001"  # other queues keep their own hours
 
 
