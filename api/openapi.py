@@ -141,6 +141,28 @@ def document() -> dict:
             params=[_path_param("number", {"type": "string"})],
             body={"type": "object", "properties": {"queue": {"type": "string"},
                                                    "reason": {"type": "string"}}})},
+        "/tickets/unprinted": {"get": _op(
+            "Today's open tickets that did not print (without their tokens)",
+            {"200": _json({"type": "array", "items": _ref("StaffTicket")})}, tag="printing",
+            security="clerk")},
+        "/tickets/{number}/reprint": {"post": _op(
+            "Print a ticket of today again, on its kiosk's printer or the one named",
+            {"202": _json({"type": "object", "properties": {
+                "printer": {"type": "string"}, "ticket": _ref("StaffTicket")}}, "Queued")},
+            tag="printing", security="supervisor",
+            params=[_path_param("number", {"type": "string"})],
+            body={"type": "object", "properties": {"queue": {"type": "string"},
+                                                   "printer": {"type": "string"}},
+                  "additionalProperties": False})},
+        "/printers": {"get": _op(
+            "Every kiosk printer: connection, state, print mode and why, last job",
+            {"200": _json({"type": "array", "items": _ref("Printer")})}, tag="printing",
+            security="supervisor")},
+        "/printers/{name}/test": {"post": _op(
+            "Print a test page", {"202": _json({"type": "object", "properties": {
+                "printer": {"type": "string"}, "queued": {"type": "boolean"}}}, "Queued")},
+            tag="printing", security="supervisor",
+            params=[_path_param("name", {"type": "string"})])},
         "/hall": {"get": _op("The live state of the hall",
                              {"200": _json(_ref("HallState"))}, tag="hall", params=FILTERS)},
         "/events": {"get": _op(
@@ -272,9 +294,29 @@ SCHEMAS = {
             "id": {"type": "integer"}, "name": {"type": "string"}}},
         "current": {"type": "object", "nullable": True,
                     "description": "The ticket being served, without its token."}}},
+    "Printer": {"type": "object", "properties": {
+        "name": {"type": "string", "description": "The kiosk id."},
+        "where": {"type": "string"}, "connection": {
+            "enum": ["file", "usb", "serial", "network", "device", "none"]},
+        "width": {"type": "integer", "nullable": True},
+        "state": {"enum": ["ready", "paper_low", "paper_out", "cover_open", "offline", "error",
+                           "no_answer", "unreachable", "write_only", "stopped"]},
+        "ready": {"type": "boolean"}, "words": {"type": "string"},
+        "detail": {"type": "string"},
+        "mode": {"type": "string", "nullable": True}, "qr": {"type": "string", "nullable": True},
+        "reason": {"type": "string"}, "waiting": {"type": "integer"},
+        "last": {"type": "object", "nullable": True}}},
     "HallState": {"type": "object", "properties": {
         "day": {"type": "string"}, "at": {"type": "string"},
         "last_event_id": {"type": "integer"}, "queues": {"type": "array"},
         "counters": {"type": "array", "items": {"$ref": "#/components/schemas/Counter"}},
         "recent_calls": {"type": "array"}}},
+}
+
+# A ticket as staff lists see it: without the holder's token, with why it did not print.
+SCHEMAS["StaffTicket"] = {
+    **SCHEMAS["Ticket"],
+    "required": [r for r in SCHEMAS["Ticket"]["required"] if r != "token"],
+    "properties": {**{k: v for k, v in SCHEMAS["Ticket"]["properties"].items() if k != "token"},
+                   "print_error": {"type": "string", "nullable": True}},
 }

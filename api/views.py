@@ -8,6 +8,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from hall import errors
 from hall.catalogue import MAX_COUNTER
+from kiosk.printing import print_ticket
 from staff.roles import actor, may_act_at, role
 from staff.views import sign_in, sign_out
 
@@ -223,6 +224,68 @@ def cancel(number):
         raise errors.InvalidInput(detail="reason")
     return jsonify(_runtime().act(_hall().tickets.cancel, number, actor().clerk,
                                   data.get("queue"), reason))
+
+
+@bp.get("/tickets/unprinted")
+@role("clerk")
+def unprinted():
+    """Today's open tickets that did not print: staff reprint or cancel them."""
+    tickets = _runtime().read(_hall().tickets.unprinted)
+    for ticket in tickets:
+        ticket.pop("token")  # the holder's key; staff act by number
+    return jsonify(tickets)
+
+
+@bp.post("/tickets/<number>/reprint")
+@role("supervisor")
+def reprint(number):
+    """Queue a ticket of today on a printer again (its kiosk's unless one is named)."""
+    data = body()
+    _only(data, {"queue", "printer"})
+    printer = data.get("printer")
+    if printer is not None and not isinstance(printer, str):
+        raise errors.InvalidInput(detail="printer")
+    found = _runtime().read(_hall().tickets.find, number, data.get("queue"))
+    sheet = _runtime().read(_hall().tickets.sheet, found["token"])
+    printer = printer or sheet["kiosk"]
+    if not printer:
+        raise errors.InvalidInput(detail="printer: vé này không cấp từ ki-ốt; hãy chọn máy in")
+    if printer not in _printer_names():
+        raise errors.UnknownPrinter(printer=printer)
+    if not print_ticket(printer, sheet, reprint=True):
+        raise errors.PrinterNotReady(printer=printer, reason=_runtime().printers.status(
+            printer).words)
+    found.pop("token")
+    response = jsonify({"printer": printer, "ticket": found})
+    response.status_code = 202
+    return response
+
+
+@bp.get("/printers")
+@role("supervisor")
+def printers():
+    """Every kiosk printer: where it is, its state, how it prints and why, its last job."""
+    return jsonify(_runtime().printers.describe(_printer_names()))
+
+
+@bp.post("/printers/<name>/test")
+@role("supervisor")
+def printer_test(name):
+    """Print a test page (every Vietnamese letter, the print mode, the connection)."""
+    body()
+    if name not in _printer_names():
+        raise errors.UnknownPrinter(printer=name)
+    if not _runtime().printers.test_page(name, current_app.config["HALL_NAME"]):
+        raise errors.PrinterNotReady(printer=name,
+                                     reason=_runtime().printers.status(name).words)
+    response = jsonify({"printer": name, "queued": True})
+    response.status_code = 202
+    return response
+
+
+def _printer_names() -> list[str]:
+    kiosks = [k["id"] for k in _runtime().read(_hall().catalogue.kiosks) if k["active"]]
+    return _runtime().printers.names(kiosks)
 
 
 # -- counter actions ---------------------------------------------------------------------------

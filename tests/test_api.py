@@ -9,6 +9,7 @@ import re
 import string
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -1043,3 +1044,97 @@ def test_sse_sends_keep_alive_comments(live_server, stream):
     frame = sse.frame(timeout=4)
     assert frame["event"] is None and frame["comments"] == ["keep-alive"]
     assert time.monotonic() - start < 3  # GOISO_SSE_KEEPALIVE_SECONDS=1 in the live server
+
+
+# -- printing ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def printing(app):
+    """The app's printers started as `goiso serve` starts them (demo: one folder per kiosk)."""
+    import threading
+
+    from commands import start_printers
+
+    stop = threading.Event()
+    runtime = app.extensions["goiso"]
+    start_printers(runtime, stop)
+    yield runtime.printers
+    stop.set()
+    for spooler in runtime.printers.spoolers.values():
+        spooler.stop()
+
+
+def wait_for(predicate, timeout: float = 10.0):
+    """Poll ``predicate`` until it returns something true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(0.02)
+    raise AssertionError("waited in vain")
+
+
+def test_printers_lists_every_kiosk_printer(supervisor_client, printing):
+    rows = supervisor_client.get("/api/v1/printers").get_json()
+    assert [r["name"] for r in rows] == ["k1", "k2"]
+    assert all(r["connection"] == "file" and r["mode"] == "raster" for r in rows)
+    assert all(r["reason"] for r in rows)
+
+
+def test_printing_routes_need_their_roles(client, clerk_client):
+    assert client.get("/api/v1/printers").status_code == 401
+    assert clerk_client.get("/api/v1/printers").status_code == 403
+    assert clerk_client.post("/api/v1/printers/k1/test", json={}).status_code == 403
+    assert clerk_client.post("/api/v1/tickets/1001/reprint", json={}).status_code == 403
+    assert client.get("/api/v1/tickets/unprinted").status_code == 401
+    assert clerk_client.get("/api/v1/tickets/unprinted").status_code == 200
+
+
+def test_unprinted_lists_failed_tickets_without_tokens(app, clerk_client):
+    hall = app.extensions["goiso"].hall
+    ticket = hall.tickets.issue("DEMO-GT-007", kiosk="k1")
+    hall.tickets.mark_printed(ticket["token"], False, "Hết giấy", printer="k1")
+    rows = clerk_client.get("/api/v1/tickets/unprinted").get_json()
+    assert [(r["number"], r["print_error"], r["printed"]) for r in rows] == [
+        (ticket["number"], "Hết giấy", False)]
+    assert "token" not in rows[0]
+    hall.tickets.mark_printed(ticket["token"], True, printer="k2", reprint=True)
+    assert clerk_client.get("/api/v1/tickets/unprinted").get_json() == []
+
+
+def test_reprint_and_test_page_print_into_the_kiosk_folder(app, supervisor_client, printing):
+    hall = app.extensions["goiso"].hall
+    ticket = hall.tickets.issue("DEMO-GT-007", kiosk="k1")
+    hall.tickets.mark_printed(ticket["token"], False, "Hết giấy", printer="k1")
+    folder = Path(app.config["DATA_DIR"]) / "tickets"
+    reply = supervisor_client.post(f"/api/v1/tickets/{ticket['number']}/reprint", json={})
+    assert reply.status_code == 202, reply.get_data(as_text=True)
+    assert reply.get_json()["printer"] == "k1" and "token" not in reply.get_json()["ticket"]
+    wait_for(lambda: hall.tickets.ticket(ticket["token"])["printed"])
+    assert len(list((folder / "k1").glob(f"*-{ticket['number']}.escpos"))) == 1
+    reply = supervisor_client.post(f"/api/v1/tickets/{ticket['number']}/reprint",
+                                   json={"printer": "k2"})
+    assert reply.status_code == 202
+    wait_for(lambda: list((folder / "k2").glob(f"*-{ticket['number']}.png")))
+    assert supervisor_client.post("/api/v1/printers/k2/test", json={}).status_code == 202
+    wait_for(lambda: list((folder / "k2").glob("*-0000.escpos")))
+
+
+def test_reprint_refuses_what_cannot_print(app, supervisor_client):
+    hall = app.extensions["goiso"].hall
+    error_of(supervisor_client.post("/api/v1/tickets/9999/reprint", json={}), 404,
+             "unknown_ticket")
+    ticket = hall.tickets.issue("DEMO-GT-007")  # through the API: no kiosk, no printer
+    error_of(supervisor_client.post(f"/api/v1/tickets/{ticket['number']}/reprint", json={}),
+             400, "invalid_input")
+    error_of(supervisor_client.post(f"/api/v1/tickets/{ticket['number']}/reprint",
+                                    json={"printer": "k9"}), 404, "unknown_printer")
+    error_of(supervisor_client.post(f"/api/v1/tickets/{ticket['number']}/reprint",
+                                    json={"printer": 7}), 400, "invalid_input")
+    # Printing is not running in this app (no `serve`): refused, not pretended.
+    error_of(supervisor_client.post(f"/api/v1/tickets/{ticket['number']}/reprint",
+                                    json={"printer": "k1"}), 503, "printer_not_ready")
+    error_of(supervisor_client.post("/api/v1/printers/k9/test", json={}), 404,
+             "unknown_printer")
+    error_of(supervisor_client.post("/api/v1/printers/k1/test", json={}), 503,
+             "printer_not_ready")
