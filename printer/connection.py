@@ -186,8 +186,9 @@ class EscposLink(Link):
         if self.kind == "network":
             sock: socket.socket = self.device.device
             _drain(sock)
-            sock.sendall(command)
+            # Bounded even when sending: a printer that stopped reading must not hang us.
             sock.settimeout(wait)
+            sock.sendall(command)
             try:
                 reply = sock.recv(1)
             except TimeoutError:
@@ -220,6 +221,15 @@ class EscposLink(Link):
             self.device.close()
         except Exception as exc:  # noqa: BLE001 - closing a broken link must not raise
             log.debug("closing %s: %s", self.config.describe(), exc)
+            # python-escpos flushes a serial port before closing it: on an unplugged port the
+            # flush fails and the port stays open, to fail again (noisily) when collected.
+            port = getattr(self.device, "_device", None)
+            if port:
+                try:
+                    port.close()
+                except Exception as again:  # noqa: BLE001
+                    log.debug("closing %s: %s", self.config.describe(), again)
+                self.device._device = False
 
 
 def _drain(sock: socket.socket) -> None:

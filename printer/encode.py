@@ -159,9 +159,10 @@ def test_facts(hall_name: str, printer_name: str, config: PrinterConfig,
     """A test page: every Vietnamese letter, the plan and where the printer is."""
     return TicketFacts(
         hall_name=hall_name, number="0000",
-        procedure="Trang in thử — ăâđêôơư ĂÂĐÊÔƠƯ àảãáạ ềểễếệ ỳỷỹýỵ",
-        field_name=f"{printer_name}: {config.describe()}",
-        counters=[f"{config.width} chấm, {chosen.mode}, QR {chosen.qr}"],
+        procedure="Trang in thử — ăâđêôơư ĂÂĐÊÔƠƯ àảãáạ ằẳẵắặ ầẩẫấậ èẻẽéẹ ềểễếệ ìỉĩíị òỏõóọ"
+                  " ồổỗốộ ờởỡớợ ùủũúụ ừửữứự ỳỷỹýỵ",
+        field_name=f"{printer_name}: {config.describe()} · {config.width} chấm,"
+                   f" {chosen.mode}, QR {chosen.qr}",
         priority=None, test_page=True)
 
 

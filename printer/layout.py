@@ -136,8 +136,9 @@ def font(size: int, bold: bool, font_dir: str = "") -> ImageFont.FreeTypeFont:
         path = Path(folder) / name
         if path.exists():
             return ImageFont.truetype(str(path), size)
+    searched = ", ".join(((font_dir,) if font_dir else ()) + FONT_DIRS)
     raise FileNotFoundError(
-        f"{name} not found in {', '.join(FONT_DIRS)}: install fonts-dejavu-core (scripts/setup)")
+        f"{name} not found in {searched}: install fonts-dejavu-core (scripts/setup)")
 
 
 def wrap(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:

@@ -88,13 +88,13 @@ class Printers:
         A ticket is queued once per process unless it is a reprint: a double tap or a retried
         request that returns the same ticket does not print it twice.
         """
+        spooler = self._spooler(name)
+        if spooler is None:  # not queued: a later try must not count it as queued already
+            return False
         with self._lock:
             if not reprint and token in self._seen:
                 return True
             self._seen.add(token)
-        spooler = self._spooler(name)
-        if spooler is None:
-            return False
         spooler.submit(Pending(facts, token, reprint))
         return True
 

@@ -155,7 +155,12 @@ class Spooler:
             if not before.ready:
                 self.status = before
                 return Outcome(pending, False, _say(before), time.monotonic() - started)
-            job = encode(pending.facts, self.layout, self.config, self.plan)
+            try:
+                job = encode(pending.facts, self.layout, self.config, self.plan)
+            except Exception as exc:  # noqa: BLE001 - a drawing fault is not a cable fault
+                log.exception("printer %s: drawing ticket %s", self.name, pending.facts.number)
+                return Outcome(pending, False, "lỗi dựng vé: " + _why(exc),
+                               time.monotonic() - started)
             link.send(job.data, name=pending.facts.number, preview=job.preview)
             after = link.status()
             self.status = after

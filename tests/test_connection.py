@@ -1,0 +1,342 @@
+"""printer.connection: settings checks and real links (TCP, serial on socat ptys, files)."""
+
+import os
+import select
+import termios
+import time
+
+import pytest
+from escpos.exceptions import DeviceNotFoundError
+from escpos.printer import Dummy
+from PIL import Image
+
+from printer import status
+from printer.connection import EscposLink, FolderLink, PrinterConfig, open_link
+from tests.escpos_decode import decode
+from tests.fakeprinter import FakeNetworkPrinter, FakeSerialPrinter, PrinterState
+
+# fake printer state -> what the link must report
+READINGS = {
+    PrinterState.READY: status.READY,
+    PrinterState.PAPER_LOW: status.PAPER_LOW,
+    PrinterState.PAPER_OUT: status.PAPER_OUT,
+    PrinterState.COVER_OPEN: status.COVER_OPEN,
+    PrinterState.OFFLINE: status.OFFLINE,
+    PrinterState.ERROR: status.ERROR,
+    PrinterState.SILENT: status.NO_ANSWER,
+}
+
+
+def ticket_bytes(text: str = "Số thứ tự A001") -> bytes:
+    out = Dummy(profile="TM-T20II")
+    out.hw("INIT")
+    out.text(text + "\n")
+    out.image(Image.new("1", (64, 24), 0), impl="bitImageRaster", center=False)
+    out.cut()
+    return out.output
+
+
+@pytest.fixture
+def fake():
+    with FakeNetworkPrinter() as printer:
+        yield printer
+
+
+@pytest.fixture
+def serial_fake(tmp_path):
+    with FakeSerialPrinter(tmp_path) as printer:
+        yield printer
+
+
+def network(fake: FakeNetworkPrinter) -> PrinterConfig:
+    return PrinterConfig(connection="network", host=fake.host, port=fake.port, timeout=2,
+                         status_timeout=0.2)
+
+
+def serial(fake: FakeSerialPrinter) -> PrinterConfig:
+    return PrinterConfig(connection="serial", device=fake.device, status_timeout=0.2)
+
+
+@pytest.fixture
+def link(fake):
+    opened = open_link(network(fake))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def serial_link(serial_fake):
+    opened = open_link(serial(serial_fake))
+    yield opened
+    opened.close()
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("values", "named"), [
+    ({"connection": "bluetooth"}, "connection"),
+    ({"mode": "fast"}, "mode"),
+    ({"qr": "yes"}, "qr"),
+    ({"flow": "hardware"}, "flow"),
+    ({"width": 580}, "width"),
+    ({"width": 100}, "width"),
+    ({"width": 2048}, "width"),
+    ({"width": 576, "profile": "TM-T88V"}, "width = 576 rộng hơn khổ in của hồ sơ TM-T88V"),
+    ({"width": 512, "profile": "POS-5890"}, "POS-5890"),
+    ({"profile": "TM-XYZ"}, "profile"),
+    ({"connection": "network"}, "host"),
+    ({"connection": "serial"}, "device"),
+    ({"connection": "device"}, "device"),
+    ({"connection": "usb"}, "vendor_id"),
+    ({"connection": "usb", "vendor_id": 0x04B8}, "product_id"),
+    ({"baudrate": 9601}, "baudrate"),
+], ids=lambda v: str(v) if isinstance(v, dict) else "")
+def test_check_names_the_wrong_setting(values, named):
+    config = PrinterConfig(**values)
+    with pytest.raises(ValueError, match="printers.K1") as caught:
+        config.check("K1")
+    assert named in str(caught.value)
+    with pytest.raises(ValueError):
+        PrinterConfig.from_dict("K1", values)
+
+
+@pytest.mark.parametrize("values", [
+    {},
+    {"connection": "network", "host": "10.0.0.9"},
+    {"connection": "serial", "device": "/dev/ttyUSB0", "baudrate": 115200, "flow": "rtscts"},
+    {"connection": "device", "device": "/dev/usb/lp0"},
+    {"connection": "usb", "vendor_id": 0x04B8, "product_id": 0x0E15},
+    {"connection": "none"},
+    {"width": 512, "profile": "TM-T88V"},
+    {"width": 384, "profile": "POS-5890", "mode": "raster", "qr": "image"},
+    {"width": 576, "profile": "default"},  # width unknown to the profile: trust the setting
+])
+def test_good_settings_pass(values):
+    config = PrinterConfig.from_dict("K1", values)
+    assert config.describe()
+
+
+def test_from_dict_refuses_unknown_keys():
+    with pytest.raises(ValueError, match=r"\[printers\.K1\].*baud, ip"):
+        PrinterConfig.from_dict("K1", {"ip": "10.0.0.5", "baud": 9600})
+
+
+def test_describe_and_link_speed():
+    assert PrinterConfig(connection="usb", vendor_id=0x04B8,
+                         product_id=0x0E15).describe() == "USB 04b8:0e15"
+    slow = PrinterConfig(connection="serial", device="/dev/ttyS0", baudrate=9600)
+    assert "9600 baud" in slow.describe()
+    assert slow.seconds_per_byte() == pytest.approx(1 / 960)
+    assert PrinterConfig(connection="network", host="h").seconds_per_byte() == 0
+
+
+# -- network -----------------------------------------------------------------------------------
+
+def test_network_send_arrives_exactly(fake, link):
+    assert isinstance(link, EscposLink) and link.can_query
+    data = ticket_bytes()
+    link.send(data, name="A001")
+    assert fake.wait_for_jobs(1, timeout=2)
+    assert fake.data() == data
+    assert fake.receipt("TM-T20II").lines == ["Số thứ tự A001"]
+
+
+@pytest.mark.parametrize("state", list(PrinterState))
+def test_network_status_for_every_state(fake, link, state):
+    fake.state = state
+    started = time.monotonic()
+    reading = link.status()
+    assert reading.state == READINGS[state]
+    assert reading.ready is (state in (PrinterState.READY, PrinterState.PAPER_LOW))
+    assert time.monotonic() - started < 1.0
+
+
+def test_network_status_follows_the_printer(fake, link):
+    assert link.status().state == status.READY
+    fake.state = "paper_out"
+    assert link.status().state == status.PAPER_OUT
+    fake.state = "silent"
+    assert link.status().state == status.NO_ANSWER
+    fake.state = "ready"
+    assert link.status().state == status.READY
+
+
+def test_network_late_answer_is_not_taken_for_the_next_one(fake, link):
+    """A reply that comes after the timeout is dropped before the next question."""
+    fake.reply_delay = 0.4
+    assert link.status().state == status.NO_ANSWER
+    fake.reply_delay = 0.0  # the late "ready" is on its way
+    readable, _, _ = select.select([link.device.device], [], [], 2)
+    assert readable
+    fake.state = "paper_out"
+    assert link.status().state == status.PAPER_OUT
+
+
+def test_network_status_queries_are_not_printed(fake, link):
+    link.status()
+    link.send(ticket_bytes())
+    link.status()
+    assert fake.wait_for_jobs(1, timeout=2)
+    assert fake.data() == ticket_bytes()
+    assert fake.status_queries == [1, 4, 1, 4]
+
+
+def test_network_unplugged(fake, link):
+    fake.unplug()
+    with pytest.raises(DeviceNotFoundError):
+        open_link(network(fake))
+    with pytest.raises(OSError):
+        link.status()
+    with pytest.raises(OSError):
+        for _ in range(20):
+            link.send(b"lost")
+            time.sleep(0.01)
+    link.close()
+    link.close()  # closing a broken link twice does not raise
+    fake.plug()
+    again = open_link(network(fake))
+    try:
+        assert again.status().state == status.READY
+    finally:
+        again.close()
+
+
+def test_network_refused(fake):
+    config = network(fake)
+    fake.close()
+    with pytest.raises(DeviceNotFoundError):
+        open_link(config)
+
+
+# -- serial ------------------------------------------------------------------------------------
+
+def test_serial_send_arrives_exactly(serial_fake, serial_link):
+    assert serial_link.can_query
+    port = serial_link.device.device
+    assert port.write_timeout is None and not port.rtscts
+    data = ticket_bytes() * 3
+    serial_link.send(data)
+    assert serial_fake.wait_for_jobs(3, timeout=2)
+    assert serial_fake.data() == data
+
+
+@pytest.mark.parametrize("state", list(PrinterState))
+def test_serial_status_for_every_state(serial_fake, serial_link, state):
+    serial_fake.state = state
+    started = time.monotonic()
+    reading = serial_link.status()
+    assert reading.state == READINGS[state]
+    assert time.monotonic() - started < 1.0
+
+
+def test_serial_silent_printer_is_not_ready(serial_fake, serial_link):
+    # python-escpos' paper_status() reads "paper adequate" from silence; the link must not.
+    serial_fake.state = "silent"
+    reading = serial_link.status()
+    assert reading.state == status.NO_ANSWER and not reading.ready
+    assert serial_fake.wait_for_status_queries(1, timeout=1)
+    serial_fake.state = "ready"
+    assert serial_link.status().state == status.READY
+
+
+def test_serial_flow_settings(serial_fake):
+    config = serial(serial_fake)
+    config.flow = "rtscts"
+    rts = open_link(config)
+    try:
+        assert rts.device.device.rtscts and not rts.device.device.xonxoff
+    finally:
+        rts.close()
+    config.flow = "xonxoff"
+    xon = open_link(config)
+    try:
+        assert xon.device.device.xonxoff and not xon.device.device.rtscts
+    finally:
+        xon.close()
+
+
+def test_serial_unplugged(serial_fake, serial_link):
+    port = serial_link.device.device
+    serial_fake.unplug()
+    with pytest.raises(OSError):
+        serial_link.send(b"lost")
+    with pytest.raises((OSError, termios.error)):
+        serial_link.status()
+    serial_link.close()
+    assert not port.is_open  # released now, not when collected
+    serial_link.close()
+    with pytest.raises(DeviceNotFoundError):
+        open_link(serial(serial_fake))
+    serial_fake.plug()
+    again = open_link(serial(serial_fake))
+    try:
+        assert again.status().state == status.READY
+    finally:
+        again.close()
+
+
+# -- device file and folder --------------------------------------------------------------------
+
+def test_device_file_is_write_only(tmp_path):
+    path = tmp_path / "lp0"
+    link = open_link(PrinterConfig(connection="device", device=str(path)))
+    try:
+        assert not link.can_query
+        reading = link.status()
+        assert reading.state == status.WRITE_ONLY and reading.ready
+        link.send(ticket_bytes())
+        assert path.read_bytes() == ticket_bytes()  # flushed at once
+    finally:
+        link.close()
+
+
+def test_folder_writes_the_job_and_its_picture(tmp_path):
+    folder = tmp_path / "tickets" / "K1"
+    link = open_link(PrinterConfig(connection="file", folder=str(folder)))
+    assert isinstance(link, FolderLink) and folder.is_dir()
+    reading = link.status()
+    assert reading.state == status.READY and str(folder) in reading.detail
+    picture = Image.new("1", (64, 32), 1)
+    link.send(ticket_bytes(), name="A001", preview=picture)
+    link.send(ticket_bytes("A002"))
+    [job, other] = sorted(folder.glob("*.escpos"))
+    assert job.name.endswith("-A001.escpos")
+    assert job.read_bytes() == ticket_bytes()
+    [png] = folder.glob("*.png")
+    assert png.stem == job.stem
+    with Image.open(png) as saved:
+        assert saved.size == (64, 32)
+    assert decode(other.read_bytes(), "TM-T20II").lines == ["A002"]
+
+
+def test_folder_gone_is_unreachable(tmp_path):
+    folder = tmp_path / "K1"
+    link = open_link(PrinterConfig(connection="file", folder=str(folder)))
+    folder.rmdir()
+    reading = link.status()
+    assert reading.state == status.UNREACHABLE and not reading.ready
+    assert str(folder) in reading.detail
+
+
+def test_folder_unwritable_is_unreachable(tmp_path):
+    folder = tmp_path / "K1"
+    link = open_link(PrinterConfig(connection="file", folder=str(folder)))
+    folder.chmod(0o500)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as root: chmod does not stop writing")
+        assert link.status().state == status.UNREACHABLE
+    finally:
+        folder.chmod(0o700)
+
+
+def test_folder_that_cannot_be_made(tmp_path):
+    blocker = tmp_path / "K1"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(OSError):
+        open_link(PrinterConfig(connection="file", folder=str(blocker)))
+
+
+def test_no_printer_does_not_open():
+    with pytest.raises(ConnectionError, match="none"):
+        open_link(PrinterConfig(connection="none"))
