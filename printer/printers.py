@@ -5,6 +5,7 @@ only then are devices opened and worker loops running.  Until then every printer
 "stopped", so a kiosk never claims a ticket is printing when nothing will print it.
 """
 
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,8 @@ from .encode import Plan, plan, test_facts
 from .layout import TicketFacts, TicketLayout
 from .spooler import Outcome, Pending, Spooler, direct
 from .status import PrinterStatus
+
+NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class Printers:
@@ -37,7 +40,8 @@ class Printers:
         """The printer of kiosk ``name``, configured or (demo) a folder of its own."""
         if name in self.configs:
             return self.configs[name]
-        if self.default_folder is not None:
+        # A folder is made only for a plain kiosk id, never for a path someone typed.
+        if self.default_folder is not None and NAME.fullmatch(name):
             return PrinterConfig(connection="file", folder=str(self.default_folder / name))
         return None
 

@@ -67,7 +67,7 @@ class Spooler:
         # event loop and a socket is always used by the thread that opened it.
         self.run_io = run
         self.jobs: jobqueue.Queue[Pending | None] = jobqueue.Queue()
-        self.status = PrinterStatus(status.STOPPED, "chưa kiểm tra")
+        self.status = PrinterStatus(status.CHECKING)
         self.last: Outcome | None = None
         self._link: Link | None = None
         self._pause = config.poll_seconds

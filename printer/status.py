@@ -21,6 +21,7 @@ NO_ANSWER = "no_answer"
 UNREACHABLE = "unreachable"
 WRITE_ONLY = "write_only"  # a device file or a folder: it takes bytes but cannot tell its state
 STOPPED = "stopped"  # printing is not running in this process (create_app without serve)
+CHECKING = "checking"  # started, first reading not in yet
 
 READY_STATES = (READY, PAPER_LOW, WRITE_ONLY)
 WORDS = {
@@ -34,6 +35,7 @@ WORDS = {
     UNREACHABLE: N_("Không kết nối được máy in"),
     WRITE_ONLY: N_("Gửi được, không đọc được trạng thái"),
     STOPPED: N_("Dịch vụ in chưa chạy"),
+    CHECKING: N_("Đang kiểm tra máy in"),
 }
 
 

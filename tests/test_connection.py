@@ -340,3 +340,95 @@ def test_folder_that_cannot_be_made(tmp_path):
 def test_no_printer_does_not_open():
     with pytest.raises(ConnectionError, match="none"):
         open_link(PrinterConfig(connection="none"))
+
+
+# -- USB: no USB printer can exist here, so the fake sits at the lowest layer (pyusb's device) --
+
+class FakeUsbDevice:
+    """What ``usb.core.find`` returns: bulk endpoints over a fake printer that answers DLE EOT."""
+
+    class backend:  # noqa: N801 - pyusb's attribute name; python-escpos reads its module
+        pass
+
+    def __init__(self, core):
+        self.core = core
+        self.answers = bytearray()
+        self.configured = False
+        self.gone = False
+
+    def set_configuration(self):
+        self.configured = True
+
+    def reset(self):
+        pass
+
+    def write(self, endpoint, data, timeout=None):
+        import usb.core
+
+        if self.gone:
+            raise usb.core.USBError("No such device (it may have been disconnected)", errno=19)
+        assert endpoint == 0x01
+        self.answers += self.core.feed(bytes(data))
+        return len(data)
+
+    def read(self, endpoint, size, timeout=None):
+        import usb.core
+
+        assert endpoint == 0x82
+        if not self.answers:
+            raise usb.core.USBTimeoutError("Operation timed out", errno=110)
+        out, self.answers[:] = bytes(self.answers[:size]), self.answers[size:]
+        return out
+
+
+@pytest.fixture
+def usb_printer(monkeypatch):
+    """A USB printer 04b8:0202 that exists only at pyusb's level."""
+    import usb.core
+
+    from tests.fakeprinter import FakePrinterCore
+
+    device = FakeUsbDevice(FakePrinterCore())
+    found = {}
+
+    def find(**match):
+        found.update(match)
+        return None if device.gone else device
+
+    monkeypatch.setattr(usb.core, "find", find)
+    device.match = found
+    return device
+
+
+def usb_config(**extra) -> PrinterConfig:
+    return PrinterConfig(connection="usb", vendor_id=0x04B8, product_id=0x0202,
+                         status_timeout=0.2, **extra)
+
+
+def test_usb_link_finds_configures_sends_and_reads_status(usb_printer):
+    link = open_link(usb_config())
+    try:
+        assert usb_printer.match == {"idVendor": 0x04B8, "idProduct": 0x0202}
+        assert usb_printer.configured
+        assert link.can_query and link.status().state == status.READY
+        data = ticket_bytes()
+        link.send(data)
+        assert bytes(usb_printer.core.received) == data
+        usb_printer.core.state = PrinterState.PAPER_OUT
+        assert link.status().state == status.PAPER_OUT
+        usb_printer.core.state = PrinterState.SILENT
+        assert link.status().state == status.NO_ANSWER  # silence is never "paper OK"
+    finally:
+        link.close()
+
+
+def test_usb_printer_missing_or_unplugged(usb_printer):
+    usb_printer.gone = True
+    with pytest.raises(DeviceNotFoundError):
+        open_link(usb_config())
+    usb_printer.gone = False
+    link = open_link(usb_config())
+    usb_printer.gone = True  # pulled out while open: the next write fails loudly
+    with pytest.raises(Exception, match="No such device"):
+        link.send(ticket_bytes())
+    link.close()
