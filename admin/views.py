@@ -80,6 +80,10 @@ def reprint():
     except errors.HallError as exc:
         return _panel(_(exc.text, **exc.params), True, exc.status)
     name = request.form.get("printer") or sheet["kiosk"] or ""
+    # Only a printer of the hall: any other name would open a new folder printer on the fly.
+    if name and name not in runtime.printers.names([k["id"] for k in runtime.read(
+            hall.catalogue.kiosks)]):
+        return _panel(_("Không có máy in %(printer)s.", printer=name), True, 404)
     facts = TicketFacts.from_sheet(sheet, current_app.config["HALL_NAME"],
                                    current_app.config["HALL_UNIT"], status_url(token),
                                    hall.rules.local(sheet["issued_ts"]))

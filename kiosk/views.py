@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 
 from hall import errors
 from hall.rules import PRIORITY_REASONS
@@ -142,8 +143,9 @@ def issue(kiosk_id):
     printers = runtime.printers
     reading = printers.status(kiosk_id)
     if not reading.ready and _options().printer_down == "refuse":
+        # The refusal screen translates the text, not its parameters: translate the reason here.
         return _refused(kiosk, errors.PrinterNotReady(printer=kiosk["name"],
-                                                      reason=reading.words), 503)
+                                                      reason=gettext(reading.words)), 503)
     try:
         ticket = runtime.act(hall.tickets.issue, code, priority=_priority(), kiosk=kiosk_id,
                              request_key=key)

@@ -1,0 +1,600 @@
+"""The kiosk screens through the Flask test client: a real SQLite file, real printers to a folder.
+
+``printing`` starts the printers as ``goiso serve`` does (``commands.start_printers``); without it
+every printer reads "stopped", as in a process that only called ``create_app``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+import commands
+import settings
+from hall.rules import PRIORITY_REASONS
+from printer.connection import PrinterConfig
+from tests.escpos_decode import QR, Cut, decode
+from tests.plugins.web import close_app, make_app, row_count
+
+FIELD_GPLX = "Giấy phép lái xe"
+GPLX_CODES = [f"DEMO-GT-00{n}" for n in range(1, 7)]
+DOI_GPLX = "Đổi giấy phép lái xe do ngành Giao thông vận tải cấp"
+HX = {"HX-Request": "true"}
+
+
+# -- helpers shared with test_phone and test_admin ----------------------------------------------
+
+def wait_for(predicate, what: str, timeout: float = 5.0):
+    """Poll ``predicate`` until it returns something truthy (returned); fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+@contextmanager
+def printers_running(app) -> Iterator[Path]:
+    """The app's printers started as ``goiso serve`` starts them; yields <DATA_DIR>/tickets."""
+    runtime = app.extensions["goiso"]
+    stop = threading.Event()
+    commands.start_printers(runtime, stop)
+    spoolers = runtime.printers.spoolers
+
+    def reported():
+        # Each worker polls its printer once before taking jobs (until then it reads
+        # "stopped") and writes what it found to the hall's devices.
+        known = {d["id"]: d["state"] for d in runtime.hall.devices.all("printer")}
+        return all(s.status.state != "stopped" and known.get(f"printer:{name}") == s.status.state
+                   for name, s in spoolers.items())
+
+    try:
+        wait_for(reported, "the printers' first status")
+        yield Path(app.config["DATA_DIR"]) / "tickets"
+    finally:
+        stop.set()
+        for spooler in spoolers.values():
+            spooler.stop()
+        for spooler in spoolers.values():
+            spooler._thread.join(timeout=10)
+
+
+def print_files(folder: Path, kiosk: str = "k1", suffix: str = ".escpos") -> list[Path]:
+    """The jobs a folder printer has written, oldest first."""
+    return sorted((folder / kiosk).glob(f"*{suffix}"))
+
+
+def local_links(html: str) -> list[str]:
+    """Every address the page loads or links to; fails on any that leaves the server."""
+    assert "http://" not in html and "https://" not in html
+    links = re.findall(r'\s(?:src|href|action|hx-get|hx-post|sse-connect)=["\']([^"\']*)', html)
+    for link in links:
+        assert link.startswith(("/", "?", "data:")) and not link.startswith("//"), link
+    return links
+
+
+def sheet(app, token: str) -> dict:
+    """The ticket as the hall has it now."""
+    return app.extensions["goiso"].hall.tickets.sheet(token)
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', html)[1]
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def tap(client, csrf: str, procedure: str | None = "DEMO-GT-001", key: str | None = None,
+        priority: str = "", kiosk: str = "k1"):
+    """A procedure button tapped, as htmx sends it (hx-vals as a form, the page's token)."""
+    form = {"procedure": procedure, "key": new_key() if key is None else key,
+            "priority": priority}
+    form = {name: value for name, value in form.items() if value is not None}
+    return client.post(f"/kiosk/{kiosk}/tickets", data=form,
+                       headers={**HX, "X-CSRFToken": csrf})
+
+
+def token_of(screen: str) -> str:
+    """The ticket token on a ticket screen whose printing is pending (from its poll)."""
+    return re.search(r'/tickets/([A-Za-z0-9_-]+)/printing"', screen)[1]
+
+
+def ticket_on(app, screen: str) -> dict:
+    """The ticket a ticket screen shows, as the hall has it now (found by its number)."""
+    tickets = app.extensions["goiso"].hall.tickets
+    return tickets.sheet(tickets.find(re.search(r'data-number="([^"]+)"', screen)[1])["token"])
+
+
+def printing_settled(client, token: str, kiosk: str = "k1") -> str:
+    """Poll the ticket screen's printing fragment until it is no longer pending; returns it."""
+    def settled():
+        html = client.get(f"/kiosk/{kiosk}/tickets/{token}/printing", headers=HX).text
+        return None if "printing pending" in html else html
+
+    return wait_for(settled, "the ticket to print")
+
+
+def buttons(html: str) -> dict[str, dict]:
+    """The procedure buttons of a screen: code → the values a tap posts (hx-vals)."""
+    found = re.findall(r'<button class="choice procedure"[^>]*?data-procedure="([^"]+)"'
+                       r'[^>]*?hx-vals=\'([^\']+)\'', html, re.S)
+    return {code: json.loads(vals) for code, vals in found}
+
+
+def closed(html: str) -> dict[str, str]:
+    """The greyed procedures of a screen: name → why."""
+    return dict(re.findall(r'<div class="choice closed" role="note">\s*<span class="choice-name">'
+                           r'([^<]+)</span>\s*<span class="choice-note">([^<]+)</span>', html))
+
+
+def field_id(app, name: str = FIELD_GPLX) -> int:
+    fields = app.extensions["goiso"].hall.catalogue.fields()
+    return next(f["id"] for f in fields if f["name"] == name)
+
+
+def put_gplx(app, **changes) -> dict:
+    """Change some settings of queue GPLX, keeping the others."""
+    catalogue = app.extensions["goiso"].hall.catalogue
+    queue = catalogue.queue("GPLX")
+    kept = {k: v for k, v in queue.items() if k not in ("code", "counters")}
+    return catalogue.put_queue("GPLX", **{**kept, **changes})
+
+
+def closed_hours(app) -> tuple[str, str]:
+    """An issuing window that does not contain the hall's time now."""
+    hall = app.extensions["goiso"].hall
+    now = hall.rules.local(hall.tickets.clock())
+    return ("00:00", "00:30") if now.hour >= 1 else ("12:00", "12:30")
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def printing(app) -> Iterator[Path]:
+    """The kiosks' printers running (folder printers); the folder of their jobs."""
+    with printers_running(app) as folder:
+        yield folder
+
+
+@pytest.fixture
+def kiosk_page(client) -> str:
+    """The kiosk k1 start page, loaded in full as the kiosk browser loads it."""
+    response = client.get("/kiosk/k1")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    return response.text
+
+
+@pytest.fixture
+def csrf(kiosk_page) -> str:
+    """The form token of the kiosk page (its htmx requests send it as X-CSRFToken)."""
+    return csrf_of(kiosk_page)
+
+
+@pytest.fixture
+def other_app(tmp_path, demo_db):
+    """Another app on a copy of the demo hall, with the given Flask config."""
+    made = []
+
+    def build(**config):
+        made.append(make_app(tmp_path / f"other{len(made)}", *demo_db, **config))
+        return made[-1]
+
+    yield build
+    for app in made:
+        close_app(app)
+
+
+# -- choosing a kiosk, the page ---------------------------------------------------------------
+
+def test_two_kiosks_are_offered_to_choose(client):
+    response = client.get("/kiosk/")
+    assert response.status_code == 200
+    assert "Chọn ki-ốt" in response.text
+    assert '<a class="button" href="/kiosk/k1">Ki-ốt sảnh chính (k1)</a>' in response.text
+    assert '<a class="button" href="/kiosk/k2">Ki-ốt cửa phụ (k2)</a>' in response.text
+    local_links(response.text)
+
+
+def test_the_only_active_kiosk_opens_at_once_and_others_are_404(app, client):
+    app.extensions["goiso"].hall.catalogue.put_kiosk("k2", name="Ki-ốt cửa phụ", active=False)
+    response = client.get("/kiosk/")
+    assert response.status_code == 302 and response.headers["Location"] == "/kiosk/k1"
+    for path in ("/kiosk/k2", "/kiosk/k9", "/kiosk/k2/ping", "/kiosk/k9/search?q=gplx",
+                 "/kiosk/k2/priority", "/kiosk/k2/banner"):
+        assert client.get(path).status_code == 404, path
+    csrf = csrf_of(client.get("/kiosk/k1").text)
+    assert tap(client, csrf, kiosk="k2").status_code == 404
+    assert row_count(app, "tickets") == 0
+
+
+def test_kiosk_page_is_whole_and_self_contained(kiosk_page):
+    assert '<html lang="vi">' in kiosk_page
+    assert '<body class="kiosk"' in kiosk_page and 'id="screen"' in kiosk_page
+    assert csrf_of(kiosk_page)
+    assert '<script src="/static/vendor/htmx.min.js" defer></script>' in kiosk_page
+    assert '<script src="/static/js/kiosk.js" defer></script>' in kiosk_page
+    assert 'href="/kiosk/k1?lang=vi"' in kiosk_page and 'href="/kiosk/k1?lang=en"' in kiosk_page
+    assert 'data-ping="/kiosk/k1/ping"' in kiosk_page
+    assert 'data-screen="fields"' in kiosk_page and "Mời chọn lĩnh vực" in kiosk_page
+    for name in (FIELD_GPLX, "Vận tải đường bộ", "Đường thủy nội địa"):
+        assert f'<span class="choice-name">{name}</span>' in kiosk_page
+    links = local_links(kiosk_page)
+    assert "/static/css/kiosk.css" in links and "/kiosk/k1/search" in links
+
+
+def test_a_field_with_one_procedure_is_its_button_at_the_start(kiosk_page):
+    offered = buttons(kiosk_page)
+    assert set(offered) == {"DEMO-GT-021", "DEMO-GT-022"}  # Trả kết quả, Hướng dẫn
+    assert offered["DEMO-GT-021"]["procedure"] == "DEMO-GT-021"
+    assert 'hx-post="/kiosk/k1/tickets"' in kiosk_page
+    assert "Nhận kết quả giải quyết thủ tục hành chính" in kiosk_page
+    assert "6 thủ tục" in kiosk_page and "8 thủ tục" in kiosk_page
+
+
+def test_field_screen_lists_its_procedures_with_fresh_keys(app, client):
+    path = f"/kiosk/k1/fields/{field_id(app)}"
+    first = client.get(path, headers=HX)
+    assert first.status_code == 200
+    assert "<html" not in first.text and 'data-screen="procedures"' in first.text
+    assert "Mời chọn thủ tục" in first.text and FIELD_GPLX in first.text
+    assert "Quay lại" in first.text and "Làm lại từ đầu" in first.text
+    offered = buttons(first.text)
+    assert list(offered) == GPLX_CODES
+    again = buttons(client.get(path, headers=HX).text)
+    keys, keys_again = ({v["key"] for v in b.values()} for b in (offered, again))
+    assert len(keys) == len(keys_again) == 6
+    assert not keys & keys_again
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{8,64}", k) for k in keys | keys_again)
+    # Reloading the same screen gives the whole page around it.
+    assert "<html" in client.get(path).text
+    # A field that is gone: back to the start.
+    gone = client.get("/kiosk/k1/fields/999", headers=HX)
+    assert gone.status_code == 302 and gone.headers["Location"] == "/kiosk/k1"
+
+
+def test_a_hall_with_one_field_skips_the_field_step(app, client):
+    catalogue = app.extensions["goiso"].hall.catalogue
+    for proc in catalogue.procedures():
+        if proc["field"] != FIELD_GPLX:
+            catalogue.put_procedure(proc["code"], name=proc["name"], field=proc["field"],
+                                    queue=proc["queue"]["code"], active=False)
+    html = client.get("/kiosk/k1").text
+    assert 'data-screen="procedures"' in html and 'data-screen="fields"' not in html
+    assert "Mời chọn thủ tục" in html and f'<p class="subtitle">{FIELD_GPLX}</p>' in html
+    assert list(buttons(html)) == GPLX_CODES
+    assert "Tìm thủ tục" in html and "Quay lại" not in html  # the start screen has no way back
+
+
+# -- issuing and printing ---------------------------------------------------------------------
+
+def test_a_tap_shows_the_ticket_and_prints_it(app, client, csrf, printing):
+    response = tap(client, csrf)
+    assert response.status_code == 200
+    screen = response.text
+    assert "<html" not in screen and 'data-screen="ticket"' in screen
+    assert '<p class="ticket-number" id="ticket-number">1001</p>' in screen
+    assert DOI_GPLX in screen
+    assert "Mời đến: Quầy 1, Quầy 2" in screen
+    assert "Số người chờ trước: 0" in screen
+    assert re.search(r'<img class="qr" src="data:image/svg\+xml[^"]+"', screen)
+    token = token_of(screen)
+    assert 'class="printing pending"' in screen and "Đang in vé…" in screen
+    local_links(screen)
+
+    done = printing_settled(client, token)
+    assert 'class="printing ok"' in done and "Mời quý khách nhận vé ở khe bên dưới." in done
+    ticket = sheet(app, token)
+    assert (ticket["printed"], ticket["print_error"], ticket["kiosk"]) == (True, None, "k1")
+    [job] = print_files(printing)
+    assert len(print_files(printing, suffix=".png")) == 1
+    assert print_files(printing, "k2") == []
+    assert job.name.endswith("-1001.escpos")
+    receipt = decode(job.read_bytes(), "TM-T20II")
+    [qr] = receipt.ops_of(QR)
+    assert qr.data.endswith(f"/t/{token}")
+    assert len(receipt.ops_of(Cut)) == 1
+
+    # The next one has somebody ahead.
+    second = tap(client, csrf).text
+    assert "ticket-number\">1002</p>" in second and "Số người chờ trước: 1" in second
+    printing_settled(client, token_of(second))
+    assert len(print_files(printing)) == 2
+
+
+def test_the_ticket_screen_reloads_as_a_whole_page(client, csrf, printing):
+    token = token_of(tap(client, csrf).text)
+    page = client.get(f"/kiosk/k1/tickets/{token}")
+    assert page.status_code == 200 and "<html" in page.text and "1001" in page.text
+    local_links(page.text)
+    assert client.get("/kiosk/k1/tickets/nope/printing").status_code == 404
+    assert client.get("/kiosk/k1/tickets/nope").status_code == 404
+
+
+def test_the_same_key_is_one_ticket_printed_once(app, client, csrf, printing):
+    key = new_key()
+    first = tap(client, csrf, key=key)
+    double = tap(client, csrf, key=key)  # a double tap, while the first is still printing
+    assert first.status_code == double.status_code == 200
+    token = token_of(first.text)
+    assert token_of(double.text) == token
+    printing_settled(client, token)
+    retry = tap(client, csrf, key=key)  # the browser's retry after a network blip
+    assert 'data-number="1001"' in retry.text
+    assert "Mời quý khách nhận vé" in retry.text  # the retry knows it printed already
+    assert row_count(app, "tickets") == 1
+    assert app.extensions["goiso"].printers.spoolers["k1"].waiting == 0
+    assert len(print_files(printing)) == 1
+
+
+def test_two_requests_with_one_key_at_the_same_moment_are_one_ticket(app, client, csrf,
+                                                                     printing):
+    # Two connections, one session: the tap and its retry racing each other.
+    twin = app.test_client()
+    twin.set_cookie("goiso_session", client.get_cookie("goiso_session").value)
+    key, start, screens = new_key(), threading.Barrier(2), {}
+
+    def send(name, who):
+        start.wait()
+        screens[name] = tap(who, csrf, key=key)
+
+    threads = [threading.Thread(target=send, args=pair) for pair in
+               (("first", client), ("second", twin))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert [r.status_code for r in screens.values()] == [200, 200]
+    assert all('data-number="1001"' in r.text for r in screens.values())
+    printing_settled(client, ticket_on(app, screens["first"].text)["token"])
+    assert row_count(app, "tickets") == 1
+    assert app.extensions["goiso"].printers.spoolers["k1"].waiting == 0
+    assert len(print_files(printing)) == 1
+
+
+def test_different_keys_are_different_tickets(app, client, csrf, printing):
+    tokens = [token_of(tap(client, csrf).text) for _ in range(2)]
+    assert tokens[0] != tokens[1]
+    assert [sheet(app, t)["number"] for t in tokens] == ["1001", "1002"]
+    for token in tokens:
+        printing_settled(client, token)
+    assert len(print_files(printing)) == 2
+
+
+@pytest.mark.parametrize("form", [
+    {"procedure": "DEMO-GT-001", "key": "short"},
+    {"procedure": "DEMO-GT-001", "key": "x" * 65},
+    {"procedure": "DEMO-GT-001", "key": "has space 123"},
+    {"procedure": "DEMO-GT-001", "key": "ab/cd.ef;gh"},
+    {"procedure": "DEMO-GT-001", "key": "bàn-phím-việt"},
+    {"procedure": "DEMO-GT-001"},
+    {"key": "abcdefgh1234"},
+    {"procedure": "", "key": "abcdefgh1234"},
+], ids=["short", "long", "space", "punctuation", "accents", "no-key", "no-procedure", "empty"])
+def test_bad_taps_are_refused(app, client, csrf, printing, form):
+    response = client.post("/kiosk/k1/tickets", data=form, headers={**HX, "X-CSRFToken": csrf})
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert 'data-screen="refused"' in response.text and "Chưa cấp được số" in response.text
+    assert "Dữ liệu không hợp lệ" in response.text
+    assert "Làm lại từ đầu" in response.text
+    assert row_count(app, "tickets") == 0
+
+
+def test_a_tap_without_the_form_token_is_refused(app, client, kiosk_page, printing):
+    response = client.post("/kiosk/k1/tickets", headers=HX,
+                           data={"procedure": "DEMO-GT-001", "key": new_key()})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "csrf_failed"
+    assert row_count(app, "tickets") == 0
+
+
+def test_unknown_or_withdrawn_procedures_are_refused(app, client, csrf, printing):
+    unknown = tap(client, csrf, procedure="DEMO-XX-999")
+    assert unknown.status_code == 404 and 'data-screen="refused"' in unknown.text
+    assert "Không có thủ tục mã DEMO-XX-999." in unknown.text
+    catalogue = app.extensions["goiso"].hall.catalogue
+    catalogue.put_procedure("DEMO-GT-002", name="Cấp lại giấy phép lái xe", field=FIELD_GPLX,
+                            queue="GPLX", active=False)
+    withdrawn = tap(client, csrf, procedure="DEMO-GT-002")
+    assert withdrawn.status_code == 409
+    assert "Thủ tục DEMO-GT-002 hiện không nhận hồ sơ." in withdrawn.text
+    assert row_count(app, "tickets") == 0
+    assert print_files(printing) == []
+
+
+def test_priority_is_carried_from_the_priority_screen(app, client, csrf, printing):
+    kiosk_page = client.get("/kiosk/k1").text
+    assert 'hx-get="/kiosk/k1/priority"' in kiosk_page
+    screen = client.get("/kiosk/k1/priority", headers=HX).text
+    assert 'data-screen="priority"' in screen
+    for reason in PRIORITY_REASONS:
+        assert f'hx-get="/kiosk/k1?priority={reason}"' in screen
+    assert "Người cao tuổi" in screen
+
+    start = client.get("/kiosk/k1?priority=elderly", headers=HX).text
+    assert "Ưu tiên: <strong>Người cao tuổi</strong>" in start
+    assert "Tôi thuộc diện ưu tiên" not in start
+    assert buttons(start)["DEMO-GT-021"]["priority"] == "elderly"
+    field_link = f"/kiosk/k1/fields/{field_id(app)}?priority=elderly"
+    assert f'hx-get="{field_link}"' in start
+    chosen = buttons(client.get(field_link, headers=HX).text)["DEMO-GT-001"]
+    assert chosen["priority"] == "elderly"
+
+    response = client.post("/kiosk/k1/tickets", data=chosen,
+                           headers={**HX, "X-CSRFToken": csrf})
+    assert response.status_code == 200
+    assert "Ưu tiên: Người cao tuổi" in response.text
+    assert sheet(app, token_of(response.text))["priority"] == "elderly"
+
+
+def test_a_made_up_priority_is_ignored(app, client, csrf, printing):
+    response = tap(client, csrf, priority="vip")
+    assert response.status_code == 200 and "Ưu tiên" not in response.text
+    assert sheet(app, token_of(response.text))["priority"] is None
+    assert "Ưu tiên" not in client.get("/kiosk/k1?priority=vip", headers=HX).text
+
+
+def test_outside_issuing_hours_the_procedures_are_greyed_and_refused(app, client, csrf,
+                                                                     printing):
+    opens, closes = closed_hours(app)
+    queue = put_gplx(app, issue_from=opens, issue_until=closes)
+    assert (queue["number_format"], queue["block"], queue["counters"]) == ("block", 1, [1, 2])
+    screen = client.get(f"/kiosk/k1/fields/{field_id(app)}", headers=HX).text
+    assert buttons(screen) == {} and "hx-post" not in screen
+    greyed = closed(screen)
+    assert len(greyed) == 6
+    why = greyed[DOI_GPLX]
+    # It says when to come back.
+    assert why.startswith("Hàng đợi Giấy phép lái xe") and "Mời quý khách quay lại" in why
+    assert opens in why
+    start = client.get("/kiosk/k1", headers=HX).text
+    assert re.search(r'class="choice field" type="button" aria-disabled="true"', start)
+
+    forged = tap(client, csrf)
+    assert forged.status_code == 409 and 'data-screen="refused"' in forged.text
+    assert f'<p class="big">{why}</p>' in forged.text
+    assert row_count(app, "tickets") == 0
+    # Other queues still issue.
+    assert tap(client, csrf, procedure="DEMO-GT-007").status_code == 200
+
+
+def test_when_the_daily_limit_is_reached_the_procedures_are_greyed_and_refused(app, client,
+                                                                               csrf, printing):
+    put_gplx(app, daily_limit=1)
+    assert tap(client, csrf).status_code == 200
+    screen = client.get(f"/kiosk/k1/fields/{field_id(app)}", headers=HX).text
+    assert buttons(screen) == {}
+    why = closed(screen)[DOI_GPLX]
+    assert why.startswith("Hàng đợi Giấy phép lái xe đã hết số hôm nay (tối đa 1 số).")
+    forged = tap(client, csrf, procedure="DEMO-GT-002")
+    assert forged.status_code == 409 and f'<p class="big">{why}</p>' in forged.text
+    assert row_count(app, "tickets") == 1
+
+
+# -- when the printer is not ready ------------------------------------------------------------
+
+def test_a_stopped_printer_refuses_new_tickets(app, client, csrf):
+    response = tap(client, csrf)
+    assert response.status_code == 503 and 'data-screen="refused"' in response.text
+    assert "Máy in Ki-ốt sảnh chính chưa sẵn sàng: Dịch vụ in chưa chạy" in response.text
+    assert row_count(app, "tickets") == 0
+    english = tap(client, csrf_of(client.get("/kiosk/k1?lang=en").text))
+    assert english.status_code == 503
+    assert "Printer Ki-ốt sảnh chính is not ready: Printing is not running" in english.text
+
+
+def test_screen_tickets_while_the_printer_is_stopped(other_app):
+    app = other_app(KIOSK=settings.KioskOptions(printer_down="screen"))
+    client = app.test_client()
+    page = client.get("/kiosk/k1").text
+    assert "số thứ tự sẽ hiện trên màn hình" in page
+    response = tap(client, csrf_of(page))
+    assert response.status_code == 200 and "1001" in response.text
+    assert 'class="printing failed"' in response.text and "Chưa in được vé." in response.text
+    assert 'src="data:image/svg+xml' in response.text
+    ticket = ticket_on(app, response.text)
+    assert ticket["printed"] is False
+    assert ticket["print_error"] == "vé trên màn hình: Dịch vụ in chưa chạy"
+    unprinted = app.extensions["goiso"].hall.tickets.unprinted()
+    assert [t["number"] for t in unprinted] == ["1001"]
+    assert not (Path(app.config["DATA_DIR"]) / "tickets" / "k1").exists()
+
+
+@pytest.mark.parametrize("printer_down", ["refuse", "screen"])
+def test_a_kiosk_without_a_printer(other_app, printer_down):
+    app = other_app(KIOSK=settings.KioskOptions(printer_down=printer_down),
+                    PRINTERS={"k1": PrinterConfig(connection="none")})
+    client = app.test_client()
+    with printers_running(app):
+        assert client.get("/kiosk/k1/ping").get_json() == {
+            "ok": True, "printer": {"state": "unreachable", "ready": False}}
+        response = tap(client, csrf_of(client.get("/kiosk/k1").text))
+    if printer_down == "refuse":
+        assert response.status_code == 503
+        assert "chưa sẵn sàng: Không kết nối được máy in" in response.text
+        assert row_count(app, "tickets") == 0
+    else:
+        assert response.status_code == 200 and "Chưa in được vé." in response.text
+        ticket = ticket_on(app, response.text)
+        assert ticket["printed"] is False
+        assert ticket["print_error"] == "vé trên màn hình: Không kết nối được máy in"
+
+
+# -- search, language, heartbeat --------------------------------------------------------------
+
+def test_search_finds_procedures_without_accents(client):
+    found = client.get("/kiosk/k1/search?q=doi+gplx", headers={**HX, "HX-Target": "results"})
+    assert found.status_code == 200 and "<section" not in found.text
+    assert next(iter(buttons(found.text))) == "DEMO-GT-001"
+    assert set(buttons(found.text)) <= set(GPLX_CODES)
+    empty = client.get("/kiosk/k1/search?q=++", headers={**HX, "HX-Target": "results"})
+    assert empty.status_code == 200 and empty.text.strip() == ""
+    nothing = client.get("/kiosk/k1/search?q=zzzqqq", headers={**HX, "HX-Target": "results"})
+    assert buttons(nothing.text) == {}
+    assert "Không tìm thấy thủ tục nào cho “zzzqqq”" in nothing.text
+    taxi = buttons(client.get("/kiosk/k1/search?q=phu+hieu+taxi&priority=elderly",
+                              headers={**HX, "HX-Target": "results"}).text)
+    assert next(iter(taxi)) == "DEMO-GT-009" and taxi["DEMO-GT-009"]["priority"] == "elderly"
+
+
+def test_the_search_page_has_the_on_screen_keyboard(client):
+    page = client.get("/kiosk/k1/search")
+    assert page.status_code == 200 and "<html" in page.text
+    assert 'data-screen="search"' in page.text and 'class="keyboard" data-for="query"' in page.text
+    assert 'id="query" name="q"' in page.text and 'inputmode="none"' in page.text
+    for key in ("a", "q", "0", "back", "clear", " "):
+        assert f'data-key="{key}"' in page.text
+    assert buttons(page.text) == {}
+    local_links(page.text)
+    with_query = client.get("/kiosk/k1/search?q=doi+gplx", headers=HX).text
+    assert "<html" not in with_query and 'value="doi gplx"' in with_query
+    assert "DEMO-GT-001" in buttons(with_query)
+
+
+def test_language_switch(client):
+    english = client.get("/kiosk/k1?lang=en").text
+    assert '<html lang="en">' in english and "Please choose a field" in english
+    assert '<a class="lang on" href="/kiosk/k1?lang=en"' in english
+    assert "Mời chọn lĩnh vực" not in english
+    assert "Please choose a field" in client.get("/kiosk/k1", headers=HX).text  # remembered
+    assert "Find a procedure" in client.get("/kiosk/k1/search").text
+    vietnamese = client.get("/kiosk/k1?lang=vi").text
+    assert '<html lang="vi">' in vietnamese and "Mời chọn lĩnh vực" in vietnamese
+
+
+def test_english_ticket_screen(client, printing):
+    csrf = csrf_of(client.get("/kiosk/k1?lang=en").text)
+    screen = tap(client, csrf).text
+    assert "YOUR NUMBER" in screen and "People ahead of you: 0" in screen
+    assert "Please take your ticket" in printing_settled(client, token_of(screen))
+
+
+def test_ping_says_whether_the_printer_is_ready(app, client):
+    assert client.get("/kiosk/k1/ping").get_json() == {
+        "ok": True, "printer": {"state": "stopped", "ready": False}}
+    with printers_running(app):
+        assert client.get("/kiosk/k1/ping").get_json() == {
+            "ok": True, "printer": {"state": "ready", "ready": True}}
+
+
+def test_banner_warns_only_while_the_printer_is_not_ready(app, client):
+    down = client.get("/kiosk/k1/banner", headers=HX).text
+    assert 'class="banner banner-warn"' in down
+    assert "Ki-ốt tạm ngừng cấp số: Dịch vụ in chưa chạy." in down
+    with printers_running(app):
+        up = client.get("/kiosk/k1/banner", headers=HX).text
+        assert "banner-warn" not in up
+        assert re.sub(r"<[^>]+>", "", up).strip() == ""
+        assert "banner-warn" not in client.get("/kiosk/k1").text
