@@ -4,8 +4,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 
 from hall import errors
-from kiosk.views import status_url
-from printer import TicketFacts
+from kiosk.printing import print_ticket, printer_names
 from staff.roles import actor, role
 
 bp = Blueprint("admin", __name__, template_folder="templates")
@@ -18,8 +17,7 @@ def _runtime():
 def _printing_context(message: str = "", failed: bool = False) -> dict:
     runtime = _runtime()
     hall = runtime.hall
-    kiosks = [k["id"] for k in runtime.read(hall.catalogue.kiosks) if k["active"]]
-    return {"printers": runtime.printers.describe(kiosks),
+    return {"printers": runtime.printers.describe(printer_names()),
             "unprinted": runtime.read(hall.tickets.unprinted),
             "devices": {d["id"]: d for d in runtime.read(hall.devices.all, "printer")},
             "message": message, "failed": failed, "running": runtime.printers.running}
@@ -52,8 +50,7 @@ def printing():
 def test_page(name):
     """Print a test page on one printer."""
     printers = _runtime().printers
-    if name not in printers.names([k["id"] for k in _runtime().read(
-            _runtime().hall.catalogue.kiosks)]):
+    if name not in printer_names():
         return _panel(_("Không có máy in %(printer)s.", printer=name), True, 404)
     if not printers.test_page(name, current_app.config["HALL_NAME"]):
         return _panel(_("Máy in %(printer)s không chạy (dịch vụ in chưa bật hoặc không có máy"
@@ -81,13 +78,9 @@ def reprint():
         return _panel(_(exc.text, **exc.params), True, exc.status)
     name = request.form.get("printer") or sheet["kiosk"] or ""
     # Only a printer of the hall: any other name would open a new folder printer on the fly.
-    if name and name not in runtime.printers.names([k["id"] for k in runtime.read(
-            hall.catalogue.kiosks)]):
+    if name and name not in printer_names():
         return _panel(_("Không có máy in %(printer)s.", printer=name), True, 404)
-    facts = TicketFacts.from_sheet(sheet, current_app.config["HALL_NAME"],
-                                   current_app.config["HALL_UNIT"], status_url(token),
-                                   hall.rules.local(sheet["issued_ts"]))
-    if not name or not runtime.printers.print_ticket(name, token, facts, reprint=True):
+    if not name or not print_ticket(name, sheet, reprint=True):
         return _panel(_("Không in lại được số %(number)s: chưa chọn máy in hoặc máy in không"
                         " chạy.", number=sheet["number"]), True, 409)
     return _panel(_("Đang in lại số %(number)s trên %(printer)s.", number=sheet["number"],

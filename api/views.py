@@ -8,7 +8,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from hall import errors
 from hall.catalogue import MAX_COUNTER
-from kiosk.printing import print_ticket
+from kiosk.printing import print_ticket, printer_names
 from staff.roles import actor, may_act_at, role
 from staff.views import sign_in, sign_out
 
@@ -250,7 +250,7 @@ def reprint(number):
     printer = printer or sheet["kiosk"]
     if not printer:
         raise errors.InvalidInput(detail="printer: vé này không cấp từ ki-ốt; hãy chọn máy in")
-    if printer not in _printer_names():
+    if printer not in printer_names():
         raise errors.UnknownPrinter(printer=printer)
     if not print_ticket(printer, sheet, reprint=True):
         raise errors.PrinterNotReady(printer=printer, reason=_runtime().printers.status(
@@ -265,7 +265,7 @@ def reprint(number):
 @role("supervisor")
 def printers():
     """Every kiosk printer: where it is, its state, how it prints and why, its last job."""
-    return jsonify(_runtime().printers.describe(_printer_names()))
+    return jsonify(_runtime().printers.describe(printer_names()))
 
 
 @bp.post("/printers/<name>/test")
@@ -273,7 +273,7 @@ def printers():
 def printer_test(name):
     """Print a test page (every Vietnamese letter, the print mode, the connection)."""
     body()
-    if name not in _printer_names():
+    if name not in printer_names():
         raise errors.UnknownPrinter(printer=name)
     if not _runtime().printers.test_page(name, current_app.config["HALL_NAME"]):
         raise errors.PrinterNotReady(printer=name,
@@ -281,11 +281,6 @@ def printer_test(name):
     response = jsonify({"printer": name, "queued": True})
     response.status_code = 202
     return response
-
-
-def _printer_names() -> list[str]:
-    kiosks = [k["id"] for k in _runtime().read(_hall().catalogue.kiosks) if k["active"]]
-    return _runtime().printers.names(kiosks)
 
 
 # -- counter actions ---------------------------------------------------------------------------

@@ -47,3 +47,10 @@ def print_ticket(printer: str, sheet: dict, reprint: bool = False) -> bool:
     """Queue the ticket on ``printer``; False when that printer cannot take jobs."""
     printers = current_app.extensions["goiso"].printers
     return printers.print_ticket(printer, sheet["token"], ticket_facts(sheet), reprint=reprint)
+
+
+def printer_names() -> list[str]:
+    """The hall's printers: those of the settings and one per active kiosk."""
+    runtime = current_app.extensions["goiso"]
+    kiosks = [k["id"] for k in runtime.read(runtime.hall.catalogue.kiosks) if k["active"]]
+    return runtime.printers.names(kiosks)

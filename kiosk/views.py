@@ -2,7 +2,6 @@
 
 import re
 import secrets
-import socket
 
 import segno
 from flask import (
@@ -19,11 +18,11 @@ from flask_babel import gettext
 
 from hall import errors
 from hall.rules import PRIORITY_REASONS
-from printer import TicketFacts
 from printer.layout import PRIORITY_WORDS
 from staff.roles import role
 
 from . import menu
+from .printing import print_ticket, status_url
 
 bp = Blueprint("kiosk", __name__, template_folder="templates")
 KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -156,7 +155,7 @@ def issue(kiosk_id):
         # "Screen ticket" mode: the screen (number and QR) is the ticket; staff see it flagged.
         runtime.act(hall.tickets.mark_printed, token, False,
                     "vé trên màn hình: " + reading.words, printer=kiosk_id)
-    elif not printers.print_ticket(kiosk_id, token, _facts(token)):
+    elif not print_ticket(kiosk_id, _sheet(token)):
         runtime.act(hall.tickets.mark_printed, token, False, "ki-ốt này không có máy in",
                     printer=kiosk_id)
     return _ticket_screen(kiosk, token)
@@ -205,14 +204,6 @@ def _sheet(token: str) -> dict:
         abort(404)
 
 
-def _facts(token: str) -> TicketFacts:
-    runtime = _runtime()
-    sheet = _sheet(token)
-    return TicketFacts.from_sheet(sheet, current_app.config["HALL_NAME"],
-                                  current_app.config["HALL_UNIT"], status_url(token),
-                                  runtime.hall.rules.local(sheet["issued_ts"]))
-
-
 def _ticket_screen(kiosk: dict, token: str):
     sheet = _sheet(token)
     url = status_url(token)
@@ -223,27 +214,3 @@ def _ticket_screen(kiosk: dict, token: str):
 
 def _refused(kiosk: dict, exc: errors.HallError, status: int):
     return _show(kiosk, "kiosk/refused.html", status=status, error=exc)
-
-
-def status_url(token: str) -> str:
-    """The address of the ticket's status page as a phone in the hall reaches it."""
-    base = current_app.config.get("PUBLIC_URL") or ""
-    if not base:
-        base = request.host_url
-        host = request.host.rsplit(":", 1)[0]
-        if host in ("127.0.0.1", "localhost", "[::1]"):
-            # A kiosk browser on the server itself: a phone needs the hall-network address.
-            base = base.replace(host, _lan_address(), 1)
-    return base.rstrip("/") + url_for("phone.ticket", token=token)
-
-
-def _lan_address() -> str:
-    # Asking the kernel which source address it would use sends no packet at all.
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        probe.connect(("10.254.254.254", 1))
-        return probe.getsockname()[0]
-    except OSError:
-        return "127.0.0.1"
-    finally:
-        probe.close()
