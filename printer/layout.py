@@ -37,6 +37,7 @@ class TicketLayout:
     counters_label: str = "Mời đến: {counters}"
     ahead_label: str = "Số người chờ trước: {ahead}"
     wait_label: str = "Thời gian chờ dự kiến: khoảng {minutes} phút"
+    soon_label: str = "Sắp đến lượt, xin mời chú ý loa gọi số"
     priority_label: str = "ƯU TIÊN: {reason}"
     qr_label: str = "Quét mã để xem lượt của bạn"
     show_field: bool = True
@@ -116,7 +117,9 @@ def blocks(facts: TicketFacts, layout: TicketLayout) -> tuple[list[Block], list[
         top.append(Block(layout.counters_label.format(counters=", ".join(facts.counters)), 26))
     if layout.show_wait and facts.waiting_ahead is not None:
         top.append(Block(layout.ahead_label.format(ahead=facts.waiting_ahead), 24))
-        if facts.eta_minutes is not None:
+        if facts.eta_minutes == 0:
+            top.append(Block(layout.soon_label, 24))
+        elif facts.eta_minutes is not None:
             top.append(Block(layout.wait_label.format(minutes=facts.eta_minutes), 24))
     if facts.issued is not None:
         top.append(Block(facts.issued.strftime("%H:%M  %d/%m/%Y"), 22))
