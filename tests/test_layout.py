@@ -10,7 +10,16 @@ import pytest
 from PIL import Image, ImageFont
 
 from printer import layout
-from printer.layout import WIDTHS, Block, TicketFacts, TicketLayout, draw, font, wrap
+from printer.layout import (
+    WIDTHS,
+    Block,
+    TicketFacts,
+    TicketLayout,
+    blocks,
+    draw,
+    font,
+    wrap,
+)
 from tests.escpos_decode import image_equal
 
 LONG_PROCEDURE = ("Cấp đổi giấy phép lái xe quốc tế do ngành Giao thông vận tải quản lý, "
@@ -256,3 +265,15 @@ def test_font_dir_is_searched_first(facts, tmp_path, fresh_fonts, monkeypatch):
     font.cache_clear()
     got = draw(facts, TicketLayout(font_dir=str(own))).preview()
     assert image_equal(got, want, padding=False)
+
+
+def test_nobody_ahead_says_the_turn_is_near_not_zero_minutes():
+    layout = TicketLayout()
+    now = TicketFacts(hall_name="Sảnh", number="A001", waiting_ahead=0, eta_minutes=0)
+    later = TicketFacts(hall_name="Sảnh", number="A009", waiting_ahead=8, eta_minutes=24)
+    now_texts = [b.text for b in blocks(now, layout)[0]]
+    later_texts = [b.text for b in blocks(later, layout)[0]]
+    assert layout.soon_label in now_texts
+    assert not any("0 phút" in t for t in now_texts)
+    assert "Thời gian chờ dự kiến: khoảng 24 phút" in later_texts
+    assert layout.soon_label not in later_texts
