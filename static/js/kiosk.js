@@ -81,12 +81,12 @@
 
   // -- htmx: errors and swaps -----------------------------------------------------------------
   document.addEventListener("htmx:afterSwap", () => { armReturn(); });
-  let lastPost = null;
-  document.addEventListener("htmx:configRequest", (e) => {
-    lastPost = e.detail.verb === "post"
-      ? { path: e.detail.path, values: Object.fromEntries(e.detail.formData.entries()) } : null;
+  // The request that failed, not the last one sent: a banner poll may have gone out since.
+  document.addEventListener("htmx:sendError", (e) => {
+    const c = e.detail.requestConfig;
+    lost(c && c.verb === "post"
+      ? { path: c.path, values: Object.fromEntries(c.formData.entries()) } : null);
   });
-  document.addEventListener("htmx:sendError", () => { lost(lastPost); });
   document.addEventListener("htmx:beforeSwap", (e) => {
     const type = e.detail.xhr.getResponseHeader("Content-Type") || "";
     if (type.indexOf("text/html") !== 0 && e.detail.xhr.status >= 400) {

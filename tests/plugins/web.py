@@ -9,6 +9,8 @@
   ``POST /api/v1/session`` (clerk "an" at counter 1); they send ``X-CSRFToken`` on unsafe
   requests unless called with ``csrf=False``.
 * ``live_server`` (module): ``goiso serve --demo`` (gunicorn + gevent) in a subprocess.
+* ``start_live_server(data_dir, port, config_text, demo)``: the same, configurable and
+  restartable (same data dir and port, ``demo=False``); stop it with ``stop(server.process)``.
 """
 
 from __future__ import annotations
@@ -187,7 +189,7 @@ TOKEN_LINE = re.compile(r"qu\S*y (\d+): (gs_\S+)")
 
 @dataclass
 class LiveServer:
-    """A running ``goiso serve --demo``: where it listens and the PINs and tokens it printed."""
+    """A running ``goiso serve``: where it listens, and the PINs and tokens --demo printed."""
 
     base_url: str
     data_dir: Path
@@ -215,15 +217,17 @@ def goiso_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _wait_ready(server: LiveServer, lines_done: threading.Event, deadline: float) -> None:
+def _wait_ready(server: LiveServer, lines_done: threading.Event, deadline: float,
+                demo: bool = True) -> None:
     import requests
 
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             break
         try:
+            # With --demo the server prints PINs and six counter tokens before it listens.
             if requests.get(server.url("/"), timeout=2).status_code == 200 and \
-                    lines_done.wait(0) and len(server.tokens) == 6:
+                    lines_done.wait(0) and (not demo or len(server.tokens) == 6):
                 return
         except requests.ConnectionError:
             pass
@@ -232,14 +236,27 @@ def _wait_ready(server: LiveServer, lines_done: threading.Event, deadline: float
     pytest.fail("goiso serve did not start:\n" + "\n".join(server.output))
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory) -> Iterator[LiveServer]:
-    """`goiso serve --demo` on a free port (gunicorn + gevent), keep-alive every second."""
-    data_dir = tmp_path_factory.mktemp("live")
-    port = free_port()
+def start_live_server(data_dir: Path, port: int | None = None, config_text: str | None = None,
+                      demo: bool = True) -> LiveServer:
+    """Start `goiso serve` (gunicorn + gevent) on ``data_dir`` and wait until it answers.
+
+    ``config_text`` is written to ``<data_dir>/goiso.toml`` and passed as ``--config``;
+    ``demo`` seeds the demo hall (fresh PINs and tokens).  To restart a server on the same
+    data dir and port, ``stop`` it and call this again with ``demo=False``.
+    The caller stops it with ``stop(server.process)``.
+    """
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    command = [str(GOISO), "serve", "--data-dir", str(data_dir), "--port", str(port)]
+    if config_text is not None:
+        config = data_dir / "goiso.toml"
+        config.write_text(config_text, encoding="utf-8")
+        command += ["--config", str(config)]
+    if demo:
+        command.append("--demo")
     process = subprocess.Popen(
-        [str(GOISO), "serve", "--data-dir", str(data_dir), "--port", str(port), "--demo"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=goiso_env(GOISO_SSE_KEEPALIVE_SECONDS="1", GOISO_SSE_POLL_SECONDS="0.2"))
     server = LiveServer(f"http://127.0.0.1:{port}", data_dir, process)
     printed = threading.Event()
@@ -255,11 +272,18 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
                 printed.set()
 
     threading.Thread(target=read_output, daemon=True, name="goiso-live-output").start()
+    _wait_ready(server, printed, time.monotonic() + 30, demo)
+    return server
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """`goiso serve --demo` on a free port (gunicorn + gevent), keep-alive every second."""
+    server = start_live_server(tmp_path_factory.mktemp("live"))
     try:
-        _wait_ready(server, printed, time.monotonic() + 30)
         yield server
     finally:
-        stop(process)
+        stop(server.process)
 
 
 def stop(process: subprocess.Popen) -> None:
