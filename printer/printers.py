@@ -7,6 +7,7 @@ only then are devices opened and worker loops running.  Until then every printer
 
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from .spooler import Outcome, Pending, Spooler, direct
 from .status import PrinterStatus
 
 NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SEEN_LIMIT = 5000  # several days of a busy hall; a retry comes within seconds
 
 
 class Printers:
@@ -33,7 +35,8 @@ class Printers:
         self.running = False
         self._stop: threading.Event | None = None
         self._hooks: dict = {}
-        self._seen: set[str] = set()
+        # Tokens already queued, newest last; bounded, since a hall server runs for months.
+        self._seen: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
     def config(self, name: str) -> PrinterConfig | None:
@@ -98,7 +101,9 @@ class Printers:
         with self._lock:
             if not reprint and token in self._seen:
                 return True
-            self._seen.add(token)
+            self._seen[token] = None
+            while len(self._seen) > SEEN_LIMIT:
+                self._seen.popitem(last=False)
         spooler.submit(Pending(facts, token, reprint))
         return True
 
