@@ -7,7 +7,7 @@ import pytest
 
 from hall import Hall, Rules
 
-pytest_plugins = ["tests.plugins.chromium", "tests.plugins.web"]
+pytest_plugins = ["tests.plugins.chromium", "tests.plugins.printers", "tests.plugins.web"]
 
 HALL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # A Thursday morning: the hall has just opened.

@@ -36,18 +36,6 @@ def ticket_bytes(text: str = "Số thứ tự A001") -> bytes:
     return out.output
 
 
-@pytest.fixture
-def fake():
-    with FakeNetworkPrinter() as printer:
-        yield printer
-
-
-@pytest.fixture
-def serial_fake(tmp_path):
-    with FakeSerialPrinter(tmp_path) as printer:
-        yield printer
-
-
 def network(fake: FakeNetworkPrinter) -> PrinterConfig:
     return PrinterConfig(connection="network", host=fake.host, port=fake.port, timeout=2,
                          status_timeout=0.2)

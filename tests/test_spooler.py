@@ -64,18 +64,6 @@ def facts() -> TicketFacts:
 
 
 @pytest.fixture
-def fake():
-    with FakeNetworkPrinter() as printer:
-        yield printer
-
-
-@pytest.fixture
-def serial_fake(tmp_path):
-    with FakeSerialPrinter(tmp_path) as printer:
-        yield printer
-
-
-@pytest.fixture
 def reports() -> Reports:
     return Reports()
 
