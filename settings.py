@@ -116,8 +116,9 @@ def load(path: str | Path | None = None, data_dir: str | Path | None = None,
         raise InvalidInput(detail=f"[rules] {key}: không có thiết lập này")
     for key in set(hall) - {"name", "unit", "default_language"}:
         raise InvalidInput(detail=f"[hall] {key}: không có thiết lập này")
-    if "outcomes" in rules:
-        rules["outcomes"] = tuple(rules["outcomes"])
+    for key in ("outcomes", "rating_levels"):
+        if key in rules:
+            rules[key] = tuple(rules[key])
     for key in SERVER_KEYS:
         value = environ.get(ENV_PREFIX + key.upper())
         if value is not None:

@@ -57,6 +57,8 @@ COUNTER_ACTIONS = {
               "additionalProperties": False}),
     "pause": ("Pause the counter", None),
     "resume": ("Resume a paused or closed counter", None),
+    "pause-toggle": ("Pause an open counter, resume a paused or closed one (one keypad key)",
+                     None),
     "close": ("Close the counter (it must not be serving anyone)", None),
 }
 

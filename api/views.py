@@ -8,6 +8,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from hall import errors
 from hall.catalogue import MAX_COUNTER
+from hall.desk import ACTIONS, perform
 from kiosk.printing import print_ticket, printer_names
 from staff.roles import actor, may_act_at, role
 from staff.views import sign_in, sign_out
@@ -288,34 +289,18 @@ def printer_test(name):
 @bp.post("/counters/<int:number>/<action>")
 @role("clerk")
 def counter_action(number, action):
-    tickets = _hall().tickets
     data = body()
-    clerk = actor().clerk
-    handlers = {
-        "next": ((), lambda: tickets.call_next(number, clerk)),
-        "recall": ((), lambda: tickets.recall(number, clerk)),
-        "no-show": ((), lambda: tickets.no_show(number, clerk)),
-        "finish": (("outcome",), lambda: tickets.finish(
-            number, data.get("outcome", tickets.rules.outcomes[0]), clerk)),
-        "pause": ((), lambda: tickets.pause(number, clerk)),
-        "resume": ((), lambda: tickets.resume(number, clerk)),
-        "close": ((), lambda: tickets.close_counter(number, clerk)),
-        "transfer": (("queue", "counter"), lambda: tickets.transfer(
-            number, queue=data.get("queue"), to_counter=data.get("counter"), clerk=clerk)),
-        "call": (("number", "queue"), lambda: tickets.call_number(
-            number, data.get("number"), clerk, data.get("queue"))),
-    }
-    if action not in handlers:
+    if action not in ACTIONS:
         raise errors.NotFound()
-    allowed, run = handlers[action]
-    _only(data, set(allowed))
+    _only(data, set(ACTIONS[action]))
     for value in (number, data.get("counter")):
         if isinstance(value, int) and not isinstance(value, bool) \
                 and not 1 <= value <= MAX_COUNTER:
             raise errors.UnknownCounter(number=value)
     may_act_at(number)
     try:
-        return jsonify(_runtime().act(run))
+        return jsonify(_runtime().act(perform, _hall().tickets, number, action, actor().clerk,
+                                      **data))
     except errors.NothingWaiting:
         return Response(status=204)
 

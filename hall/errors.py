@@ -157,3 +157,13 @@ class PrinterNotReady(HallError):
 class UnknownPrinter(NotFound):
     code = "unknown_printer"
     text = N_("Không có máy in %(printer)s.")
+
+
+class NothingToRate(Conflict):
+    code = "nothing_to_rate"
+    text = N_("Quầy %(number)s không có lượt phục vụ nào đang chờ đánh giá.")
+
+
+class AlreadyRated(Conflict):
+    code = "already_rated"
+    text = N_("Số %(number)s đã được đánh giá.")

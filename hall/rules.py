@@ -34,6 +34,8 @@ class Rules:
     outcomes: tuple[str, ...] = ("served", "incomplete", "referred", "rejected")
     recent_calls: int = 10
     service_samples: int = 20
+    rating_levels: tuple[str, ...] = ("Rất hài lòng", "Hài lòng", "Không hài lòng")
+    rating_seconds: int = 30
 
     tz: ZoneInfo = field(init=False, repr=False, compare=False)
 
@@ -49,6 +51,11 @@ class Rules:
             raise InvalidInput(detail="interleave_every phải ≥ 1")
         if not self.outcomes:
             raise InvalidInput(detail="outcomes không được rỗng")
+        if not 2 <= len(self.rating_levels) <= 5 or not all(
+                isinstance(x, str) and x.strip() for x in self.rating_levels):
+            raise InvalidInput(detail="rating_levels: từ 2 đến 5 nhãn, tốt nhất trước")
+        if not 5 <= int(self.rating_seconds) <= 600:
+            raise InvalidInput(detail="rating_seconds phải từ 5 đến 600")
 
     def local(self, ts: float) -> datetime:
         """The wall-clock time of the hall at epoch seconds ``ts``."""

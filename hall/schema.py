@@ -180,3 +180,29 @@ def m003_printing_and_devices(db):
         );
         """
     )
+
+
+@migrations()
+def m004_ratings(db):
+    # One satisfaction rating per ticket, tied to what was rated: the counter, the clerk who
+    # served, the procedure and queue; the labels in force then are kept with it.
+    db.executescript(
+        """
+        CREATE TABLE ratings (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL UNIQUE REFERENCES tickets(id),
+            day TEXT NOT NULL,
+            at REAL NOT NULL,
+            counter_number INTEGER NOT NULL,
+            clerk_id INTEGER REFERENCES clerks(id),
+            procedure_code TEXT,
+            queue_code TEXT NOT NULL,
+            level INTEGER NOT NULL CHECK (level >= 1),
+            levels INTEGER NOT NULL CHECK (levels >= level),
+            label TEXT NOT NULL,
+            source TEXT NOT NULL
+        );
+        CREATE INDEX ratings_day_counter ON ratings (day, counter_number);
+        CREATE INDEX tickets_counter_finished ON tickets (counter_number, day, finished_at);
+        """
+    )

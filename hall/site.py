@@ -8,9 +8,10 @@ from .accounts import Accounts
 from .catalogue import Catalogue
 from .devices import Devices
 from .events import EventLog
+from .ratings import Ratings
 from .rules import Rules
 from .store import Store
-from .tickets import Tickets, snapshot
+from .tickets import Tickets, desk, snapshot
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Hall:
         self.catalogue = Catalogue(self.store, self.clock, self.rules)
         self.accounts = Accounts(self.store, self.clock, self.rules)
         self.devices = Devices(self.store, self.clock, self.rules)
+        self.ratings = Ratings(self.store, self.clock, self.rules)
         self.log = EventLog(self.store)
 
     @classmethod
@@ -41,6 +43,10 @@ class Hall:
                  counters: list[int] | None = None) -> dict:
         """The live state of the hall (see ``tickets.snapshot``)."""
         return snapshot(self.tickets, queues, counters)
+
+    def desk(self, number: int) -> dict:
+        """One counter as its clerk sees it (see ``tickets.desk``)."""
+        return desk(self.tickets, number)
 
     def close(self) -> None:
         """Close the database connections."""

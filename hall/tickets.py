@@ -759,6 +759,60 @@ class Tickets:
                 "current": current}
 
 
+def desk(tickets: Tickets, number: int) -> dict:
+    """A counter as its clerk sees it: the counter, its queues' waiting lists (priority and
+    unprinted marks), what was sent to it by name, and its totals of the day."""
+    with tickets.store.read() as conn:
+        now = tickets.clock()
+        day = tickets.rules.business_day(now)
+        view = tickets.counter_view(conn, number, now)
+        lanes = []
+        for code in view["queues"]:
+            queue = conn.execute("SELECT code, name FROM queues WHERE code = ?",
+                                 (code,)).fetchone()
+            waiting = conn.execute(
+                "SELECT number, priority, printed, order_at, target_counter FROM tickets"
+                " WHERE queue_code = ? AND day = ? AND status = 'waiting'"
+                " AND (target_counter IS NULL OR target_counter = ?)"
+                " ORDER BY priority IS NULL, order_at, id", (code, day, number)).fetchall()
+            lanes.append({
+                "code": queue["code"], "name": queue["name"], "waiting": len(waiting),
+                "priority_waiting": sum(1 for w in waiting if w["priority"]),
+                "next": [{"number": w["number"], "priority": w["priority"],
+                          "unprinted": w["printed"] == 0, "sent_here": w["target_counter"]
+                          is not None, "waited_minutes": int((now - w["order_at"]) // 60)}
+                         for w in waiting[:8]]})
+        sent = conn.execute(
+            "SELECT number, queue_code, priority, printed FROM tickets WHERE day = ?"
+            " AND status = 'waiting' AND target_counter = ? ORDER BY order_at, id",
+            (day, number)).fetchall()
+        totals = conn.execute(
+            "SELECT count(*) FILTER (WHERE status = 'done'),"
+            " count(*) FILTER (WHERE status = 'no_show'),"
+            " avg(finished_at - called_at) FILTER (WHERE status = 'done'),"
+            " avg(called_at - order_at) FILTER (WHERE called_at IS NOT NULL)"
+            " FROM tickets WHERE day = ? AND counter_number = ?", (day, number)).fetchone()
+        transferred = conn.execute(
+            "SELECT count(*) FROM events WHERE day = ? AND kind = 'transferred'"
+            " AND counter_number = ?", (day, number)).fetchone()[0]
+        current = view["current"]
+        if current is not None:
+            row = conn.execute("SELECT called_at, order_at FROM tickets WHERE id = ?",
+                               (current["id"],)).fetchone()
+            current["waited_seconds"] = round(row["called_at"] - row["order_at"])
+            current["serving_seconds"] = round(now - row["called_at"])
+        view.update({
+            "day": day, "at": tickets.rules.iso(now), "lanes": lanes,
+            "sent_here": [{"number": r["number"], "queue": r["queue_code"],
+                           "priority": r["priority"], "unprinted": r["printed"] == 0}
+                          for r in sent],
+            "totals": {"served": totals[0], "no_show": totals[1], "transferred": transferred,
+                       "mean_service_seconds": None if totals[2] is None else round(totals[2]),
+                       "mean_wait_seconds": None if totals[3] is None else round(totals[3])},
+        })
+        return view
+
+
 def _since(start: float | None, now: float) -> float | None:
     return None if start is None else round(now - start, 3)
 
