@@ -65,6 +65,7 @@ class Runtime:
         self.feed = feed
         self.offload = offload
         self.printers = printers or Printers({}, TicketLayout())
+        self.hardware = None  # the counters' serial devices, once `serve` opened them
         # Changes of this process take turns here rather than in SQLite's busy handler, which
         # sleeps and retries (1, 2, 5 … 100 ms) and lets one writer lose again and again: with
         # 8 kiosks at once that was p99 > 100 ms and stalls near 1 s.  A greenlet lock under
@@ -128,6 +129,7 @@ def create_app(config: dict | settings_module.Settings | None = None) -> Flask:
 
     from admin import bp as admin_bp
     from api import bp as api_bp
+    from counter.views import bp as counter_bp
     from home import bp as home_bp
     from kiosk import bp as kiosk_bp
     from phone import bp as phone_bp
@@ -138,6 +140,7 @@ def create_app(config: dict | settings_module.Settings | None = None) -> Flask:
     app.register_blueprint(kiosk_bp, url_prefix="/kiosk")
     app.register_blueprint(phone_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(counter_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.before_request(guard)

@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from counter.config import BusConfig
 from hall import Rules
 from hall.errors import InvalidInput
 from printer.connection import PrinterConfig
@@ -53,6 +54,7 @@ class Settings:
     kiosk: KioskOptions = field(default_factory=KioskOptions)
     ticket: TicketLayout = field(default_factory=TicketLayout)
     printers: dict[str, PrinterConfig] = field(default_factory=dict)
+    serial: dict[str, BusConfig] = field(default_factory=dict)
 
     @property
     def database_path(self) -> Path:
@@ -80,6 +82,7 @@ class Settings:
             "KIOSK": self.kiosk,
             "TICKET_LAYOUT": self.ticket,
             "PRINTERS": self.printers,
+            "SERIAL_BUSES": self.serial,
             # API bodies are small JSON objects; anything bigger is refused (413) unread.
             "MAX_CONTENT_LENGTH": 1 << 20,
         }
@@ -104,7 +107,7 @@ def load(path: str | Path | None = None, data_dir: str | Path | None = None,
             raise InvalidInput(detail=f"không có tệp cấu hình {path}") from None
         except tomllib.TOMLDecodeError as exc:
             raise InvalidInput(detail=f"{path}: {exc}") from None
-    unknown = set(doc) - {"hall", "server", "rules", "kiosk", "ticket", "printers"}
+    unknown = set(doc) - {"hall", "server", "rules", "kiosk", "ticket", "printers", "serial"}
     if unknown:
         raise InvalidInput(detail="mục lạ trong cấu hình: " + ", ".join(sorted(unknown)))
     hall = dict(doc.get("hall", {}))
@@ -133,6 +136,7 @@ def load(path: str | Path | None = None, data_dir: str | Path | None = None,
         kiosk=_table(KioskOptions, "kiosk", doc.get("kiosk", {})),
         ticket=_table(TicketLayout, "ticket", doc.get("ticket", {})),
         printers=_printers(doc.get("printers", {})),
+        serial=_buses(doc.get("serial", {})),
     )
     settings.kiosk.check()
     for key, value in server.items():
@@ -183,6 +187,19 @@ def _printers(tables) -> dict[str, PrinterConfig]:
             raise InvalidInput(detail=str(exc)) from None
         out[name] = config
     return out
+
+
+def _buses(tables) -> dict[str, BusConfig]:
+    if not isinstance(tables, dict) or not all(isinstance(v, dict) for v in tables.values()):
+        raise InvalidInput(detail="[serial] phải là các bảng [serial.<tên cổng>]")
+    try:
+        buses = {name: BusConfig.from_dict(name, values) for name, values in tables.items()}
+    except ValueError as exc:
+        raise InvalidInput(detail=str(exc)) from None
+    ports = [bus.port for bus in buses.values()]
+    if len(ports) != len(set(ports)):
+        raise InvalidInput(detail="[serial] hai cổng dùng chung một thiết bị")
+    return buses
 
 
 def load_secret(data_dir: Path) -> str:

@@ -738,6 +738,11 @@ class Tickets:
             return max(0.5, sum(r[0] for r in rows) / len(rows) / 60)
         return float(queue["service_minutes"])
 
+    def counter(self, number: int) -> dict:
+        """One counter now, as screens show it."""
+        with self.store.read() as conn:
+            return self.counter_view(conn, number, self.clock())
+
     def counter_view(self, conn, number: int, now: float) -> dict:
         """One counter as screens show it."""
         desk = self._counter(conn, number)

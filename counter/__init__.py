@@ -1,0 +1,1 @@
+"""The counter: clerks call and serve; keypads, LED displays and the rating pad."""
