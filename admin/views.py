@@ -4,6 +4,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 
 from hall import errors
+from hall.errors import N_
 from kiosk.printing import print_ticket, printer_names
 from staff.roles import actor, role
 
@@ -28,7 +29,7 @@ def _panel(message: str = "", failed: bool = False, status: int = 200):
     context = _printing_context(message, failed)
     if request.headers.get("HX-Request"):
         return render_template("admin/printing.html", **context), status
-    return render_template("admin/index.html", **context), status
+    return render_template("admin/index.html", **context, **_devices_context()), status
 
 
 @bp.get("/")
@@ -43,6 +44,28 @@ def index():
 def printing():
     """The printing panel (refreshed live when a printer or a print job changes)."""
     return _panel()
+
+
+@bp.get("/devices")
+@role("supervisor")
+def devices():
+    """The counters' keypads, displays, rating pads and serial ports, as they last reported."""
+    return render_template("admin/devices.html", **_devices_context())
+
+
+DEVICE_WORDS = {
+    "connected": N_("Đã kết nối"), "disconnected": N_("Mất kết nối"),
+    "online": N_("Hoạt động"), "silent": N_("Không thấy tín hiệu"),
+    "keypad": N_("Bàn phím quầy"), "display": N_("Bảng LED số"),
+    "rating": N_("Bàn phím đánh giá"), "serial_bus": N_("Cổng nối tiếp"),
+}
+
+
+def _devices_context() -> dict:
+    runtime = _runtime()
+    return {"counter_devices": [d for d in runtime.read(runtime.hall.devices.all)
+                                if d["kind"] != "printer"],
+            "hardware": runtime.hardware is not None, "device_words": DEVICE_WORDS}
 
 
 @bp.post("/printers/<name>/test")
