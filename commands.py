@@ -168,6 +168,7 @@ def start_background(app) -> threading.Event:
     threading.Thread(target=runtime.feed.run_poller, args=(stop,), daemon=True,
                      name="goiso-feed").start()
     start_printers(runtime, stop)
+    start_counter_hardware(runtime, stop, app.config.get("SERIAL_BUSES") or {})
     return stop
 
 
@@ -195,6 +196,35 @@ def start_printers(runtime, stop: threading.Event) -> None:
     kiosks = [k["id"] for k in runtime.read(hall.catalogue.kiosks) if k["active"]]
     runtime.printers.start(kiosks, stop, on_status=on_status, on_done=on_done,
                            runner=dedicated_runner)
+
+
+def start_counter_hardware(runtime, stop: threading.Event, buses: dict):
+    """Open the counters' serial buses; keys act on the hall, displays follow its events."""
+    if not buses:
+        return None
+    from counter.hardware import CounterHardware, display_text
+    from hall.desk import perform
+
+    hall = runtime.hall
+
+    def act(counter, action, args):
+        # A keypad acts for the clerk seated at its counter, as that clerk's buttons would.
+        clerk = runtime.read(hall.accounts.seated, counter)
+        return runtime.act(perform, hall.tickets, counter, action, clerk, **args)
+
+    def report(device_id, info):
+        runtime.act(hall.devices.report, device_id, kind=info["kind"], state=info["state"],
+                    ready=info["ready"], detail=info.get("detail", ""),
+                    place=device_id.split(":")[0])
+
+    hardware = CounterHardware(
+        buses, act=act, rate=lambda counter, level: runtime.act(
+            hall.ratings.rate, counter, level, "keypad"),
+        display_text=lambda counter: display_text(runtime.read(hall.tickets.counter, counter)),
+        report=report)
+    runtime.hardware = hardware
+    hardware.start(stop, runtime.feed)
+    return hardware
 
 
 try:

@@ -1,0 +1,133 @@
+"""The hall's counter hardware: keypads, LED number displays and rating pads on serial buses.
+
+Only ``goiso serve`` builds and starts this (never ``create_app``). It knows nothing of Flask or
+of the database: it is given what to call when a key is pressed and how to read a counter's
+number, and it follows the event feed to keep every LED display right.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+
+from hall.errors import HallError
+
+from .bus import SerialBus
+from .config import BusConfig, DeviceConfig
+from .protocol import KEYS, RATING_KEYS, KeyPress
+
+log = logging.getLogger("goiso.counter")
+# Events after which a counter's display may show something else.
+DISPLAY_EVENTS = ("called", "recalled", "finished", "no_show", "transferred", "counter_paused",
+                  "counter_resumed", "counter_closed", "expired")
+PAUSED_TEXT = "----"
+
+
+class CounterHardware:
+    """Every serial bus of the hall, the keys' actions, and the displays' numbers."""
+
+    def __init__(self, buses: dict[str, BusConfig], *,
+                 act: Callable[[int, str, dict], dict],
+                 rate: Callable[[int, int], dict],
+                 display_text: Callable[[int], str],
+                 report: Callable[[str, dict], None],
+                 open_port: Callable | None = None):
+        self.configs = buses
+        self._act = act
+        self._rate = rate
+        self._display_text = display_text
+        self._report = report
+        self._open_port = open_port
+        self.buses: dict[str, SerialBus] = {}
+        self.presses = 0
+
+    def devices(self, kind: str | None = None):
+        """(bus name, device) for every configured device (of one kind)."""
+        for name, config in self.configs.items():
+            for device in config.devices:
+                if kind is None or device.kind == kind:
+                    yield name, device
+
+    def start(self, stop: threading.Event, feed=None) -> None:
+        """Open every bus, show every counter's number, follow the feed for changes."""
+        for name, config in self.configs.items():
+            kwargs = {"open_port": self._open_port} if self._open_port else {}
+            bus = SerialBus(name, config.port, baudrate=config.baudrate,
+                            protocol=config.protocol,
+                            devices={d.address: d.kind for d in config.devices},
+                            on_key=self.on_key, on_state=self._report, **kwargs)
+            self.buses[name] = bus
+            bus.start(stop)
+        self.refresh()
+        if feed is not None:
+            threading.Thread(target=self.follow, args=(feed, stop), daemon=True,
+                             name="goiso-displays").start()
+
+    def on_key(self, bus_name: str, press: KeyPress) -> bool:
+        """A key pressed on a keypad or a rating pad; True when it did what it asked."""
+        device = self._device(bus_name, press.address)
+        if device is None:
+            return False
+        self.presses += 1
+        try:
+            if device.kind == "keypad" and press.key in KEYS:
+                action = KEYS[press.key]
+                args = {"number": press.digits} if action == "call" else {}
+                if action == "call" and not press.digits:
+                    return False
+                self._act(device.counter, action, args)
+                return True
+            if device.kind == "rating" and press.key in RATING_KEYS:
+                self._rate(device.counter, int(press.key))
+                return True
+        except HallError as exc:
+            # Refused by the rules (nobody waiting, paused …): the keypad beeps twice.
+            log.info("counter %s key %s refused: %s", device.counter, press.key, exc)
+            return False
+        log.warning("%s:%s (%s) sent key %r it has no use for", bus_name, press.address,
+                    device.kind, press.key)
+        return False
+
+    def _device(self, bus_name: str, address: int) -> DeviceConfig | None:
+        config = self.configs.get(bus_name)
+        if config is None:
+            return None
+        return next((d for d in config.devices if d.address == address), None)
+
+    def refresh(self, counters: set[int] | None = None) -> None:
+        """Send each display (of ``counters``) what its counter shows now."""
+        for name, device in self.devices("display"):
+            if counters is not None and device.counter not in counters:
+                continue
+            bus = self.buses.get(name)
+            if bus is None:
+                continue
+            try:
+                bus.display(device.address, self._display_text(device.counter))
+            except Exception:  # noqa: BLE001 - one display must not stop the others
+                log.exception("display %s:%s", name, device.address)
+
+    def follow(self, feed, stop: threading.Event) -> None:
+        """Keep the displays right: every event that changes a counter's number updates it."""
+        last = feed.last_id
+        while not stop.is_set():
+            try:
+                found = feed.wait(last, 5.0)
+            except Exception:  # noqa: BLE001 - a busy database must not stop the displays
+                log.exception("following the event feed")
+                stop.wait(1.0)
+                continue
+            if not found:
+                continue
+            last = found[-1].id
+            changed = {e.counter for e in found
+                       if e.kind in DISPLAY_EVENTS and e.counter is not None}
+            if changed:
+                self.refresh(changed)
+
+
+def display_text(view: dict) -> str:
+    """What a counter's LED shows: the number being served, a dash when paused, else blank."""
+    if view["status"] != "open":
+        return PAUSED_TEXT
+    current = view.get("current")
+    return current["number"] if current else ""
