@@ -122,7 +122,7 @@ class SerialBus:
     def display(self, address: int, text: str) -> None:
         """Show ``text`` (0-8 ASCII characters, "" = blank) on the display at ``address``.
 
-        Remembered, and sent by the loop within ``read_timeout`` (at once when the port comes
+        Remembered, and sent by the loop at once (at once too when the port comes
         back, and again every ``refresh_seconds``). Raises ValueError for bad text or an
         address that is not one of this bus's devices (0 = every display).
         """
@@ -131,6 +131,16 @@ class SerialBus:
         with self._lock:
             self.texts[address] = text
             self._changed[address] = None
+        self._wake()
+
+    def _wake(self) -> None:
+        """Cut the loop's wait for bytes short, so a new number goes out now, not after it."""
+        port = self._port
+        if port is not None and hasattr(port, "cancel_read"):
+            try:
+                port.cancel_read()
+            except Exception as exc:  # noqa: BLE001 - a port closing under us; the loop copes
+                log.debug("counter bus %s: waking the loop: %s", self.name, _why(exc))
 
     def brightness(self, address: int, level: int) -> None:
         """Set a display's brightness (0-7); remembered and re-sent like the text."""
@@ -139,6 +149,7 @@ class SerialBus:
         with self._lock:
             self.levels[address] = level
             self._changed[address] = None
+        self._wake()
 
     def close(self) -> None:
         """End the loop (wherever it runs) and close the port; for good."""
@@ -238,9 +249,15 @@ class SerialBus:
     def _step(self) -> None:
         port = self._port
         waiting = port.in_waiting
+        began = self.clock()
         chunk = port.read(min(max(waiting, 1), READ_SIZE))
         now = self.clock()
-        events = self.protocol.feed(chunk) if chunk else self.protocol.flush()
+        if chunk:
+            events = self.protocol.feed(chunk)
+        elif now - began >= self.read_timeout * 0.9:
+            events = self.protocol.flush()  # the line was quiet: drop any half-sent frame
+        else:
+            events = []  # woken early by display(): a frame may still be arriving
         for event in events:
             self._handle(event, now)
         self._send_changes()
