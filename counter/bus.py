@@ -122,8 +122,8 @@ class SerialBus:
     def display(self, address: int, text: str) -> None:
         """Show ``text`` (0-8 ASCII characters, "" = blank) on the display at ``address``.
 
-        Remembered, and sent by the loop at once (at once too when the port comes
-        back, and again every ``refresh_seconds``). Raises ValueError for bad text or an
+        Remembered and sent by the loop at once; sent again when the port comes back and
+        every ``refresh_seconds``. Raises ValueError for bad text or an
         address that is not one of this bus's devices (0 = every display).
         """
         self._check_target(address)

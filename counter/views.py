@@ -4,6 +4,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_babel import gettext as _
 
 from hall import errors
+from hall.catalogue import MAX_COUNTER
 from hall.desk import ACTIONS, perform
 from hall.rules import PRIORITY_REASONS
 from printer.layout import PRIORITY_WORDS
@@ -44,7 +45,7 @@ def page():
                             counter=request.args.get("counter") or None))
 
 
-@bp.get("/counter/<int:number>")
+@bp.get(f"/counter/<int(max={MAX_COUNTER}):number>")
 @role("clerk")
 def desk(number):
     """The counter page: the current ticket, big buttons, the waiting list, today's totals."""
@@ -55,7 +56,7 @@ def desk(number):
     return render_template("counter/page.html", **_context(number))
 
 
-@bp.get("/counter/<int:number>/panel")
+@bp.get(f"/counter/<int(max={MAX_COUNTER}):number>/panel")
 @role("clerk")
 def panel(number):
     """The live part of the page (refreshed on every event of the hall)."""
@@ -63,7 +64,7 @@ def panel(number):
     return render_template("counter/panel.html", **_context(number))
 
 
-@bp.post("/counter/<int:number>/act/<action>")
+@bp.post(f"/counter/<int(max={MAX_COUNTER}):number>/act/<action>")
 @role("clerk")
 def act(number, action):
     """One button (or key) press; the panel comes back with what happened."""
@@ -74,8 +75,9 @@ def act(number, action):
     for name in ACTIONS[action]:
         value = request.form.get(name, "").strip()
         if value:
-            args[name] = int(value) if name == "counter" and value.isdigit() else value
-    if action == "transfer" and isinstance(args.get("counter"), str):
+            args[name] = int(value) if name == "counter" and value.isdecimal() else value
+    target = args.get("counter")
+    if action == "transfer" and (isinstance(target, str) or (target or 0) > MAX_COUNTER):
         return _panel(number, _("Quầy chuyển đến không hợp lệ."), True, 400)
     runtime = _runtime()
     try:
@@ -122,7 +124,7 @@ def rate(number):
         if who.role != "public":
             raise errors.Forbidden(errors.N_("Cán bộ không tự đánh giá lượt phục vụ của mình."))
         level = request.form.get("level", "")
-        if not level.isdigit():
+        if not level.isdecimal():
             raise errors.InvalidInput(detail="level")
         thanks = runtime.act(runtime.hall.ratings.rate, number, int(level), "screen")
     except errors.HallError as exc:

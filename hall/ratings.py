@@ -21,12 +21,15 @@ class Ratings:
 
     def _awaiting(self, conn, counter: int, now: float):
         """The ticket this counter finished last, if still within the window and unrated."""
-        return conn.execute(
-            "SELECT t.* FROM tickets t LEFT JOIN ratings r ON r.ticket_id = t.id"
-            " WHERE t.counter_number = ? AND t.day = ? AND t.status = 'done'"
-            " AND t.finished_at >= ? AND r.id IS NULL"
+        # The last one finished, rated or not: once it is rated, an older ticket's citizen has
+        # left and its prompt must not come back.
+        ticket = conn.execute(
+            "SELECT t.*, r.id AS rating_id FROM tickets t LEFT JOIN ratings r"
+            " ON r.ticket_id = t.id WHERE t.counter_number = ? AND t.day = ?"
+            " AND t.status = 'done' AND t.finished_at >= ?"
             " ORDER BY t.finished_at DESC, t.id DESC LIMIT 1",
             (counter, self.rules.business_day(now), now - self.rules.rating_seconds)).fetchone()
+        return None if ticket is None or ticket["rating_id"] is not None else ticket
 
     def prompt(self, counter: int) -> dict | None:
         """What the rating screen of ``counter`` asks about now (None: nothing to rate)."""

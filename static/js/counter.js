@@ -20,7 +20,7 @@
   }
 
   document.addEventListener("keydown", (e) => {
-    if (e.ctrlKey || e.altKey || e.metaKey) { return; }
+    if (e.ctrlKey || e.altKey || e.metaKey || !document.getElementById("panel")) { return; }
     if (typing(e.target)) {
       if (e.key === "Escape") { e.target.blur(); }
       return;  // never fire while the clerk types in a field (Enter submits that field's form)
@@ -53,13 +53,91 @@
     }
   });
   // Errors of an action come back as the panel with the reason: show them, not silence.
+  // The rating screen's refusals (too late, already rated) come back the same way.
   document.addEventListener("htmx:beforeSwap", (e) => {
     const status = e.detail.xhr.status;
     const type = e.detail.xhr.getResponseHeader("Content-Type") || "";
+    const target = e.detail.target;
     if (status >= 400 && status < 500 && type.indexOf("text/html") === 0 &&
-        e.detail.target && e.detail.target.id === "panel") {
+        target && (target.id === "panel" || target.id === "rate")) {
       e.detail.shouldSwap = true;
       e.detail.isError = false;
+    }
+  });
+
+  // A live refresh (the panel's own GET after any change in the hall, the press's own event
+  // among them) must not undo what the clerk is doing: the last press's message stays until
+  // the next press; a number being typed (and the focus), an open transfer panel and the
+  // chosen outcome stay as they were.
+  let kept = null;
+  let blur = false;
+
+  function keep(panel) {
+    const field = panel.querySelector("#call-number");
+    const transfer = panel.querySelector("details.transfer");
+    const outcome = panel.querySelector("select[name=outcome]");
+    const current = panel.querySelector("#current-number");
+    return {
+      said: panel.querySelector("#said"),
+      current: current ? current.textContent : null,
+      typed: field ? field.value : "",
+      focused: field !== null && document.activeElement === field,
+      open: transfer !== null && transfer.open,
+      outcome: outcome ? outcome.value : null,
+    };
+  }
+
+  function restore(panel, k) {
+    if (k.said && !panel.querySelector("#said")) { panel.insertBefore(k.said, panel.firstChild); }
+    const field = panel.querySelector("#call-number");
+    if (field && !field.disabled) {
+      if (k.typed) { field.value = k.typed; }
+      if (k.focused) { field.focus(); field.setSelectionRange(k.typed.length, k.typed.length); }
+    }
+    const current = panel.querySelector("#current-number");
+    if (!current || current.textContent !== k.current) { return; }  // another ticket now
+    const transfer = panel.querySelector("details.transfer");
+    if (k.open && transfer && !transfer.dataset.disabled) { transfer.open = true; }
+    const outcome = panel.querySelector("select[name=outcome]");
+    if (outcome && !outcome.disabled && k.outcome !== null) { outcome.value = k.outcome; }
+  }
+
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    const target = e.detail.target;
+    if (!target || target.id !== "panel" || !e.detail.shouldSwap) { return; }
+    if (e.target === target) {
+      kept = keep(target);  // the panel's own refresh
+    } else {
+      // A press: once it worked, the keypad's keys are shortcuts again (a number called from
+      // the field leaves it; htmx would put the focus back into the new, empty field).
+      blur = e.detail.xhr.status < 400;
+    }
+  });
+  document.addEventListener("htmx:afterSwap", (e) => {
+    const panel = document.getElementById("panel");
+    if (!panel || e.detail.target !== panel) { return; }
+    if (kept) { restore(panel, kept); kept = null; }
+    if (blur) {
+      blur = false;
+      const active = document.activeElement;
+      if (active && active.id === "call-number") { active.blur(); }
+    }
+  });
+
+  // The citizen's thanks stays up a few seconds: the refresh its own "rated" event brings
+  // would replace it at once; only a new question (the next service finished) may.
+  const THANKS_MS = 5000;
+  let thanked = 0;
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    const target = e.detail.target;
+    if (!target || target.id !== "rate" || Date.now() - thanked >= THANKS_MS) { return; }
+    const response = String(e.detail.serverResponse || "");
+    if (response.indexOf("rate-question") < 0) { e.detail.shouldSwap = false; }
+  });
+  document.addEventListener("htmx:afterSwap", (e) => {
+    const target = e.detail.target;
+    if (target && target.id === "rate" && target.querySelector(".rate-thanks")) {
+      thanked = Date.now();
     }
   });
 })();
