@@ -163,7 +163,3 @@ class NothingToRate(Conflict):
     code = "nothing_to_rate"
     text = N_("Quầy %(number)s không có lượt phục vụ nào đang chờ đánh giá.")
 
-
-class AlreadyRated(Conflict):
-    code = "already_rated"
-    text = N_("Số %(number)s đã được đánh giá.")
