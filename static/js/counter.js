@@ -5,6 +5,11 @@
   "use strict";
   const keys = { "+": "next", "*": "recall", "-": "no-show", "Enter": "finish", "/": "pause-toggle" };
 
+  // htmx wires up swapped-in forms only once they settle (20 ms later by default): a key or a
+  // tap in between would submit the bare form natively and reload the page instead of acting.
+  // Nothing here animates, so settle at once.
+  if (window.htmx) { window.htmx.config.defaultSettleDelay = 0; }
+
   function typing(target) {
     return target && (target.isContentEditable ||
       ["INPUT", "SELECT", "TEXTAREA"].indexOf(target.tagName) >= 0);
@@ -52,6 +57,17 @@
       window.location.assign(page ? page.dataset.login : "/counter/");
     }
   });
+  // Signing out: the session ends with that request, so no live refresh may go out after it
+  // (it would come back "sign in first" and race the page's own way to the sign-in form).
+  let leaving = false;
+  document.addEventListener("submit", (e) => {
+    if (e.target.closest && e.target.closest(".counter-head")) { leaving = true; }
+  });
+  window.addEventListener("pageshow", () => { leaving = false; });  // back from the cache
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    if (leaving) { e.preventDefault(); }
+  });
+
   // Errors of an action come back as the panel with the reason: show them, not silence.
   // The rating screen's refusals (too late, already rated) come back the same way.
   document.addEventListener("htmx:beforeSwap", (e) => {
@@ -105,7 +121,8 @@
   document.addEventListener("htmx:beforeSwap", (e) => {
     const target = e.detail.target;
     if (!target || target.id !== "panel" || !e.detail.shouldSwap) { return; }
-    if (e.target === target) {
+    const config = e.detail.requestConfig;
+    if (config && config.elt === target) {
       kept = keep(target);  // the panel's own refresh
     } else {
       // A press: once it worked, the keypad's keys are shortcuts again (a number called from
