@@ -112,7 +112,9 @@ def document() -> dict:
             body={"type": "object", "required": ["name"], "properties": {
                 "name": {"type": "string"},
                 "queues": {"type": "array", "items": {"type": "string"}},
-                "counters": {"type": "array", "items": {"type": "integer"}}}})},
+                "counters": {"type": "array", "items": {"type": "integer"}},
+                "notice": {"type": "string", "maxLength": 300,
+                           "description": "A line the board scrolls; \"\" removes it."}}})},
         "/clerks": {"get": _op("Clerks (without PINs)", {"200": _json({"type": "array"})},
                                tag="staff", security="supervisor")},
         "/clerks/{login}": {"put": _op(

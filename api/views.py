@@ -155,7 +155,7 @@ def boards():
 @role("supervisor")
 def put_board(board_id):
     data = body()
-    _only(data, {"name", "queues", "counters"})
+    _only(data, {"name", "queues", "counters", "notice"})
     return jsonify(_runtime().act(_hall().catalogue.put_board, board_id, **_need(data, "name")))
 
 

@@ -311,27 +311,36 @@ class Catalogue:
                     for r in conn.execute("SELECT * FROM kiosks ORDER BY id")]
 
     def put_board(self, board_id: str, *, name: str, queues: list[str] | None = None,
-                  counters: list[int] | None = None) -> dict:
-        """Create or update a board, optionally limited to some queues or counters."""
+                  counters: list[int] | None = None, notice: str | None = None) -> dict:
+        """Create or update a board, optionally limited to some queues or counters; a notice
+        it scrolls (None keeps the one it has)."""
         board_id, name = _code(board_id, "board"), _text(name, "name", 100)
+        if notice is not None:
+            notice = "" if not str(notice).strip() else _text(notice, "notice", 300)
         for value, label in ((queues, "queues"), (counters, "counters")):
             if value is not None and not isinstance(value, list):
                 raise errors.InvalidInput(detail=f"{label} phải là một danh sách")
         queues = [_code(q, "queue") for q in queues or []]
         counters = [_int(c, "counter", 1, MAX_COUNTER) for c in counters or []]
         with self.store.write() as conn:
-            conn.execute("INSERT INTO boards (id, name, queues, counters) VALUES (?, ?, ?, ?)"
+            conn.execute("INSERT INTO boards (id, name, queues, counters, notice)"
+                         " VALUES (?, ?, ?, ?, coalesce(?, ''))"
                          " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-                         " queues = excluded.queues, counters = excluded.counters",
-                         (board_id, name, json.dumps(queues), json.dumps(counters)))
+                         " queues = excluded.queues, counters = excluded.counters,"
+                         " notice = coalesce(?, notice)",
+                         (board_id, name, json.dumps(queues), json.dumps(counters), notice,
+                          notice))
+            notice = conn.execute("SELECT notice FROM boards WHERE id = ?",
+                                  (board_id,)).fetchone()[0]
             self._changed(conn, "board", board_id)
-        return {"id": board_id, "name": name, "queues": queues, "counters": counters}
+        return {"id": board_id, "name": name, "queues": queues, "counters": counters,
+                "notice": notice}
 
     def boards(self) -> list[dict]:
         """All boards with their filters."""
         with self.store.read() as conn:
             return [{"id": r["id"], "name": r["name"], "queues": json.loads(r["queues"]),
-                     "counters": json.loads(r["counters"])}
+                     "counters": json.loads(r["counters"]), "notice": r["notice"]}
                     for r in conn.execute("SELECT * FROM boards ORDER BY id")]
 
     # -- import ------------------------------------------------------------------------------

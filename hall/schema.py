@@ -206,3 +206,9 @@ def m004_ratings(db):
         CREATE INDEX tickets_counter_finished ON tickets (counter_number, day, finished_at);
         """
     )
+
+
+@migrations()
+def m005_board_notice(db):
+    # A line of text a board scrolls under the calls (opening hours, a holiday, a closed counter).
+    db.executescript("ALTER TABLE boards ADD COLUMN notice TEXT NOT NULL DEFAULT '';")

@@ -413,7 +413,11 @@ def test_put_board(client, supervisor_client):
         "name": "Màn hình vận tải", "queues": ["VT"], "counters": [3, 4]})
     assert response.status_code == 200
     assert response.get_json() == {"id": "vt", "name": "Màn hình vận tải", "queues": ["VT"],
-                                   "counters": [3, 4]}
+                                   "counters": [3, 4], "notice": ""}
+    notice = supervisor_client.put("/api/v1/boards/vt", json={
+        "name": "Màn hình vận tải", "queues": ["VT"], "counters": [3, 4],
+        "notice": "Quầy 4 nghỉ chiều nay"}).get_json()["notice"]
+    assert notice == "Quầy 4 nghỉ chiều nay"
     state = client.get("/api/v1/hall?board=vt").get_json()
     assert [q["code"] for q in state["queues"]] == ["VT"]
     assert [c["number"] for c in state["counters"]] == [3, 4]

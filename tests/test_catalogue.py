@@ -209,8 +209,16 @@ def test_kiosks_and_boards(hall):
     c.put_kiosk("K2", name="Ki-ốt tầng 2", active=False)
     assert [(k["id"], k["active"]) for k in c.kiosks()] == [("K1", True), ("K2", False)]
     board = c.put_board("TV1", name="Bảng sảnh", queues=["GPLX"], counters=[1, 2])
-    assert board == {"id": "TV1", "name": "Bảng sảnh", "queues": ["GPLX"], "counters": [1, 2]}
+    assert board == {"id": "TV1", "name": "Bảng sảnh", "queues": ["GPLX"], "counters": [1, 2],
+                     "notice": ""}
     assert c.boards() == [board]
+    # A notice is kept when an update does not mention it, and removed with "".
+    assert c.put_board("TV1", name="Bảng sảnh", notice="  Chiều thứ Bảy nghỉ  ")["notice"] \
+        == "Chiều thứ Bảy nghỉ"
+    assert c.put_board("TV1", name="Bảng sảnh tầng 1")["notice"] == "Chiều thứ Bảy nghỉ"
+    assert c.put_board("TV1", name="Bảng sảnh", notice="")["notice"] == ""
+    with pytest.raises(errors.InvalidInput):
+        c.put_board("TV1", name="Bảng sảnh", notice="x" * 301)
 
 
 # -- import --------------------------------------------------------------------------------
