@@ -111,7 +111,7 @@ class CounterHardware:
         last = feed.last_id
         while not stop.is_set():
             try:
-                found = feed.wait(last, 5.0)
+                found = feed.wait(last, 1.0)  # short: a set ``stop`` ends this within 1 s
             except Exception:  # noqa: BLE001 - a busy database must not stop the displays
                 log.exception("following the event feed")
                 stop.wait(1.0)
