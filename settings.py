@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from counter.config import BusConfig
+from display.config import BoardOptions, VoiceOptions
 from hall import Rules
 from hall.errors import InvalidInput
 from printer.connection import PrinterConfig
@@ -55,6 +56,8 @@ class Settings:
     ticket: TicketLayout = field(default_factory=TicketLayout)
     printers: dict[str, PrinterConfig] = field(default_factory=dict)
     serial: dict[str, BusConfig] = field(default_factory=dict)
+    board: BoardOptions = field(default_factory=BoardOptions)
+    voice: VoiceOptions = field(default_factory=VoiceOptions)
 
     @property
     def database_path(self) -> Path:
@@ -83,6 +86,8 @@ class Settings:
             "TICKET_LAYOUT": self.ticket,
             "PRINTERS": self.printers,
             "SERIAL_BUSES": self.serial,
+            "BOARD": self.board,
+            "VOICE": self.voice,
             # API bodies are small JSON objects; anything bigger is refused (413) unread.
             "MAX_CONTENT_LENGTH": 1 << 20,
         }
@@ -107,7 +112,8 @@ def load(path: str | Path | None = None, data_dir: str | Path | None = None,
             raise InvalidInput(detail=f"không có tệp cấu hình {path}") from None
         except tomllib.TOMLDecodeError as exc:
             raise InvalidInput(detail=f"{path}: {exc}") from None
-    unknown = set(doc) - {"hall", "server", "rules", "kiosk", "ticket", "printers", "serial"}
+    unknown = set(doc) - {"hall", "server", "rules", "kiosk", "ticket", "printers", "serial",
+                          "board", "voice"}
     if unknown:
         raise InvalidInput(detail="mục lạ trong cấu hình: " + ", ".join(sorted(unknown)))
     hall = dict(doc.get("hall", {}))
@@ -137,8 +143,15 @@ def load(path: str | Path | None = None, data_dir: str | Path | None = None,
         ticket=_table(TicketLayout, "ticket", doc.get("ticket", {})),
         printers=_printers(doc.get("printers", {})),
         serial=_buses(doc.get("serial", {})),
+        board=_table(BoardOptions, "board", doc.get("board", {})),
+        voice=_table(VoiceOptions, "voice", doc.get("voice", {})),
     )
     settings.kiosk.check()
+    for options in (settings.board, settings.voice):
+        try:
+            options.check()
+        except ValueError as exc:
+            raise InvalidInput(detail=str(exc)) from None
     for key, value in server.items():
         current = getattr(settings, key)
         try:

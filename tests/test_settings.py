@@ -10,6 +10,7 @@ import pytest
 
 import settings as settings_module
 from counter.config import BusConfig
+from display.config import BoardOptions, VoiceOptions
 from hall.errors import InvalidInput
 from hall.rules import Rules
 from printer import PrinterConfig, TicketLayout
@@ -179,7 +180,8 @@ def test_example_config_loads(tmp_path):
     s = load(EXAMPLE, environ={}, data_dir=tmp_path)
     assert isinstance(s, Settings) and isinstance(s.rules, Rules)
     doc = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
-    assert set(doc) <= {"hall", "server", "rules", "kiosk", "ticket", "printers", "serial"}
+    assert set(doc) <= {"hall", "server", "rules", "kiosk", "ticket", "printers", "serial",
+                        "board", "voice"}
 
 
 def test_example_config_documents_every_setting():
@@ -188,10 +190,11 @@ def test_example_config_documents_every_setting():
     for section in ("[hall]", "[server]", "[rules]", "[kiosk]", "[ticket]", "[printers.",
                     "[serial."):
         assert re.search(rf"(?m)^\s*#?\s*{re.escape(section)}", text), section
-    tables = {"rules", "kiosk", "ticket", "printers", "serial"}
+    tables = {"rules", "kiosk", "ticket", "printers", "serial", "board", "voice"}
     wanted = {TOML_NAMES.get(f.name, f.name) for f in fields(Settings) if f.name not in tables}
     wanted |= {f.name for f in fields(Rules) if f.init}
-    for kind in (KioskOptions, TicketLayout, PrinterConfig, BusConfig):
+    for kind in (KioskOptions, TicketLayout, PrinterConfig, BusConfig, BoardOptions,
+                 VoiceOptions):
         wanted |= {f.name for f in fields(kind)}
     assert wanted - names == set(), "settings missing from goiso.example.toml"
     known = wanted | set(TOML_NAMES.values())

@@ -1,0 +1,1 @@
+"""The hall board: live calls on the TV, with a chime and a Vietnamese voice."""
