@@ -130,6 +130,7 @@ def create_app(config: dict | settings_module.Settings | None = None) -> Flask:
     from admin import bp as admin_bp
     from api import bp as api_bp
     from counter.views import bp as counter_bp
+    from display.views import bp as display_bp
     from home import bp as home_bp
     from kiosk import bp as kiosk_bp
     from phone import bp as phone_bp
@@ -141,6 +142,7 @@ def create_app(config: dict | settings_module.Settings | None = None) -> Flask:
     app.register_blueprint(phone_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(counter_bp)
+    app.register_blueprint(display_bp, url_prefix="/display")
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.before_request(guard)

@@ -1,0 +1,134 @@
+"""Hall boards (/display/<board id>) and the audio they play: thin views over the hall."""
+
+import re
+import threading
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+
+from staff.roles import role
+
+bp = Blueprint("display", __name__, template_folder="templates")
+LABEL = re.compile(r"^[A-Z]{0,2}[0-9]{1,4}$")
+# Events after which what a board shows may change.
+LIVE_EVENTS = ("state", "issued", "called", "recalled", "finished", "no_show", "transferred",
+               "cancelled", "expired", "reactivated", "counter_paused", "counter_resumed",
+               "counter_closed", "catalogue_changed")
+
+
+def _runtime():
+    return current_app.extensions["goiso"]
+
+
+def _board(board_id: str) -> dict:
+    for board in _runtime().read(_runtime().hall.catalogue.boards):
+        if board["id"] == board_id:
+            return board
+    abort(404)
+
+
+def _live(board: dict) -> dict:
+    runtime = _runtime()
+    state = runtime.read(runtime.hall.snapshot, board["queues"] or None,
+                         board["counters"] or None)
+    return {"state": state, "newest": state["recent_calls"][0] if state["recent_calls"] else None}
+
+
+@bp.get("/")
+@role("public")
+def board():
+    """Choose a board (or go straight to the only one)."""
+    boards = _runtime().read(_runtime().hall.catalogue.boards)
+    if len(boards) == 1:
+        return redirect(url_for("display.screen", board_id=boards[0]["id"]))
+    return render_template("display/choose.html", boards=boards)
+
+
+@bp.get("/<board_id>")
+@role("public")
+def screen(board_id):
+    """The board: the newest call large, the counters, the last calls, who waits, the clock."""
+    chosen = _board(board_id)
+    return render_template("display/board.html", board=chosen, events=LIVE_EVENTS,
+                           options=current_app.config["BOARD"],
+                           voice=current_app.config["VOICE"], **_live(chosen))
+
+
+@bp.get("/<board_id>/live")
+@role("public")
+def live(board_id):
+    """The part of the board that changes (fetched after every event, or by polling)."""
+    return render_template("display/live.html", board=_board(board_id), **_live(_board(board_id)))
+
+
+@bp.get("/audio/chime.wav")
+@role("public")
+def chime_audio():
+    """The chime before each call (made here, once)."""
+    from .voice import chime
+
+    path = chime(_audio_dir() / "chime.wav")
+    return _wav(path)
+
+
+@bp.get("/audio/call.wav")
+@role("public")
+def call_audio():
+    """The spoken call for ?number=1023&counter=3, synthesised once and kept."""
+    number = request.args.get("number", "").strip().upper()
+    counter = request.args.get("counter", "").strip()
+    if not LABEL.match(number) or not counter.isdecimal() or not 1 <= int(counter) <= 9999:
+        abort(400)
+    path = _runtime().offload(speak, current_app.config["VOICE"], _audio_dir(),
+                              _pack_dir(), number, int(counter))
+    return _wav(path)
+
+
+def speak(voice, audio_dir: Path, pack_dir: Path, number: str, counter: int) -> Path:
+    """The WAV of the call ``number`` → ``counter`` under the hall's voice settings."""
+    from .numbers import phrase
+
+    words = phrase(voice.template, number, counter, style=voice.style, dialect=voice.dialect,
+                   four=voice.four)
+    return _speech(voice, audio_dir, pack_dir).audio(words)
+
+
+_speeches: dict = {}
+_speeches_lock = threading.Lock()
+
+
+def _speech(voice, audio_dir: Path, pack_dir: Path):
+    from .voice import Speech
+
+    key = (str(audio_dir), str(pack_dir), voice.voice, voice.speed)
+    with _speeches_lock:
+        if key not in _speeches:
+            _speeches[key] = Speech(audio_dir, voice=voice.voice, speed=voice.speed,
+                                    pack_dir=pack_dir)
+        return _speeches[key]
+
+
+def _audio_dir() -> Path:
+    folder = Path(current_app.config["DATA_DIR"]) / "audio"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _pack_dir() -> Path:
+    voice = current_app.config["VOICE"]
+    return Path(voice.pack_dir) if voice.pack_dir else \
+        Path(current_app.config["DATA_DIR"]) / "voice-pack"
+
+
+def _wav(path: Path):
+    response = send_file(path, mimetype="audio/wav", max_age=3600)
+    return response

@@ -1,0 +1,154 @@
+// The hall board's own habits: speak each call once (after a chime), in order, never
+// overlapping; remember the last event seen so a reconnect resumes from it; poll when Server-
+// Sent Events cannot work; keep the clock. What the board shows comes from the server (htmx).
+(function () {
+  "use strict";
+  const body = document.body;
+  const ds = body.dataset;
+  const board = document.getElementById("board");
+  const soundButton = document.getElementById("sound-on");
+  const offline = document.getElementById("offline");
+  const highlight = Number(ds.highlight || 8) * 1000;
+  const repeat = Number(ds.repeat || 1);
+  let lastEvent = Number(ds.lastEvent || 0);
+  const spoken = new Set();       // event ids already queued: each call is spoken once
+  const queue = [];               // calls waiting to be spoken, oldest first
+  let speaking = false;
+  let blocked = false;            // the browser refused to play sound until someone taps
+  let failures = 0;
+  let polling = null;
+  window.goisoBoard = { queue, spoken, said: [] };  // for the hall's technician (and tests)
+
+  // -- where the stream resumes -------------------------------------------------------------
+  function seen(id) {
+    if (!id || id <= lastEvent) { return; }
+    lastEvent = id;
+    // htmx's sse extension reads this address again when it has to reconnect by itself.
+    const url = new URL(board.getAttribute("sse-connect"), window.location.href);
+    url.searchParams.set("last_event_id", String(lastEvent));
+    board.setAttribute("sse-connect", url.pathname + url.search);
+  }
+
+  // -- the voice ------------------------------------------------------------------------------
+  function play(src) {
+    return new Promise((resolve, reject) => {
+      const audio = new Audio(src);
+      audio.onended = () => resolve();
+      audio.onerror = () => resolve();  // a missing sound must not stop the queue
+      const started = audio.play();
+      if (started) { started.catch(reject); }
+    });
+  }
+
+  async function speakNext() {
+    if (speaking || blocked || !queue.length) { return; }
+    speaking = true;
+    const call = queue[0];
+    try {
+      for (let i = 0; i < repeat; i++) {
+        if (ds.chime) { await play(ds.chime); }
+        if (ds.call) {
+          await play(ds.call + "?number=" + encodeURIComponent(call.number) +
+                     "&counter=" + encodeURIComponent(call.counter));
+        }
+      }
+      queue.shift();
+      window.goisoBoard.said.push(call.number + "→" + call.counter);
+    } catch (err) {
+      // Autoplay refused: keep the call, show the button, speak everything once tapped.
+      blocked = true;
+      soundButton.hidden = false;
+    }
+    speaking = false;
+    if (!blocked) { speakNext(); }
+  }
+
+  function announce(event) {
+    if (!event || spoken.has(event.id)) { return; }
+    spoken.add(event.id);
+    if (event.counter === null || event.counter === undefined) { return; }
+    if (!ds.call && !ds.chime) { return; }
+    queue.push({ id: event.id, number: event.data.number, counter: event.counter });
+    speakNext();
+  }
+
+  soundButton.addEventListener("click", () => {
+    blocked = false;
+    soundButton.hidden = true;
+    speakNext();
+  });
+
+  // -- the stream (htmx's sse extension) ------------------------------------------------------
+  document.addEventListener("htmx:sseMessage", (e) => {
+    const msg = e.detail;
+    if (!msg || !msg.data) { return; }
+    failures = 0;
+    offline.hidden = true;
+    const id = Number(msg.lastEventId || 0);
+    if (msg.type === "state") {
+      seen(JSON.parse(msg.data).last_event_id);
+      return;
+    }
+    if (e.target.id !== "voice") { seen(id); return; }
+    seen(id);
+    announce(JSON.parse(msg.data));
+  });
+  document.addEventListener("htmx:sseOpen", () => {
+    failures = 0;
+    offline.hidden = true;
+    if (polling) { clearInterval(polling); polling = null; }
+  });
+  document.addEventListener("htmx:sseError", () => {
+    failures += 1;
+    offline.hidden = false;
+    // A stream that keeps failing (a proxy that buffers, a browser without SSE): ask instead.
+    if (failures >= 3 && !polling) {
+      polling = setInterval(poll, Number(ds.poll || 3) * 1000);
+    }
+  });
+
+  async function poll() {
+    try {
+      const reply = await fetch(ds.state, { cache: "no-store" });
+      if (!reply.ok) { return; }
+      const state = await reply.json();
+      offline.hidden = true;
+      const fresh = state.recent_calls.filter((c) => c.event > lastEvent).reverse();
+      if (fresh.length || state.last_event_id !== lastEvent) {
+        htmx.ajax("GET", ds.live, { target: "#live", swap: "innerHTML" });
+      }
+      for (const call of fresh) {
+        announce({ id: call.event, counter: call.counter, data: { number: call.number } });
+      }
+      seen(state.last_event_id);
+    } catch (err) {
+      offline.hidden = false;
+    }
+  }
+
+  // -- the newest call stays highlighted for a while -------------------------------------------
+  let flashTimer = null;
+  document.addEventListener("htmx:afterSwap", (e) => {
+    if (e.target.id !== "live") { return; }
+    const newest = document.getElementById("newest");
+    if (!newest || !newest.dataset.event) { return; }
+    if (Number(newest.dataset.event) === Number(body.dataset.flashed || 0)) { return; }
+    body.dataset.flashed = newest.dataset.event;
+    newest.classList.add("fresh");
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(() => newest.classList.remove("fresh"), highlight);
+  });
+
+  // -- clock (once a minute: a board must not burn CPU while the hall is quiet) -----------------
+  const clock = document.getElementById("clock");
+  const date = document.getElementById("date");
+  function tick() {
+    const now = new Date();
+    clock.textContent = String(now.getHours()).padStart(2, "0") + ":" +
+      String(now.getMinutes()).padStart(2, "0");
+    date.textContent = String(now.getDate()).padStart(2, "0") + "/" +
+      String(now.getMonth() + 1).padStart(2, "0") + "/" + now.getFullYear();
+    setTimeout(tick, (60 - now.getSeconds()) * 1000 + 50);
+  }
+  tick();
+})();
