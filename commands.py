@@ -126,6 +126,30 @@ def backup(settings, dest):
 
 @cli.command()
 @hall_options
+@click.argument("number")
+@click.argument("counter", type=click.IntRange(1, 9999))
+@click.option("--out", type=click.Path(dir_okay=False), help="Also copy the audio (WAV) here.")
+def announce(settings, number, counter, out):
+    """Print the spoken call for NUMBER at COUNTER and make its audio (test the speakers)."""
+    import shutil
+
+    from display.calls import audio, folders, words
+    from display.voice import VoiceError
+
+    voice = settings.voice
+    try:
+        click.echo(words(voice, number.strip().upper(), counter))
+        path = audio(voice, *folders(settings.data_dir, voice), number.strip().upper(), counter)
+    except (ValueError, VoiceError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if out:
+        shutil.copyfile(path, out)
+        path = out
+    click.echo(f"Âm thanh: {path}")
+
+
+@cli.command()
+@hall_options
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8080).")
 @click.option("--demo", is_flag=True, help="Serve the demo hall; print PINs and tokens.")

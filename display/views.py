@@ -1,7 +1,6 @@
 """Hall boards (/display/<board id>) and the audio they play: thin views over the hall."""
 
 import re
-import threading
 from pathlib import Path
 
 from flask import (
@@ -16,6 +15,9 @@ from flask import (
 )
 
 from staff.roles import role
+
+from .calls import audio, folders
+from .voice import VoiceError, chime
 
 bp = Blueprint("display", __name__, template_folder="templates")
 LABEL = re.compile(r"^[A-Z]{0,2}[0-9]{1,4}$")
@@ -74,9 +76,7 @@ def live(board_id):
 @role("public")
 def chime_audio():
     """The chime before each call (made here, once)."""
-    from .voice import chime
-
-    path = chime(_audio_dir() / "chime.wav")
+    path = chime(_folders()[0] / "chime.wav")
     return _wav(path)
 
 
@@ -88,45 +88,18 @@ def call_audio():
     counter = request.args.get("counter", "").strip()
     if not LABEL.match(number) or not counter.isdecimal() or not 1 <= int(counter) <= 9999:
         abort(400)
-    path = _runtime().offload(speak, current_app.config["VOICE"], _audio_dir(),
-                              _pack_dir(), number, int(counter))
+    audio_dir, pack_dir = _folders()
+    try:
+        path = _runtime().offload(audio, current_app.config["VOICE"], audio_dir, pack_dir,
+                                  number, int(counter))
+    except VoiceError as exc:
+        current_app.logger.error("call audio: %s", exc)
+        abort(503)
     return _wav(path)
 
 
-def speak(voice, audio_dir: Path, pack_dir: Path, number: str, counter: int) -> Path:
-    """The WAV of the call ``number`` → ``counter`` under the hall's voice settings."""
-    from .numbers import phrase
-
-    words = phrase(voice.template, number, counter, style=voice.style, dialect=voice.dialect,
-                   four=voice.four)
-    return _speech(voice, audio_dir, pack_dir).audio(words)
-
-
-_speeches: dict = {}
-_speeches_lock = threading.Lock()
-
-
-def _speech(voice, audio_dir: Path, pack_dir: Path):
-    from .voice import Speech
-
-    key = (str(audio_dir), str(pack_dir), voice.voice, voice.speed)
-    with _speeches_lock:
-        if key not in _speeches:
-            _speeches[key] = Speech(audio_dir, voice=voice.voice, speed=voice.speed,
-                                    pack_dir=pack_dir)
-        return _speeches[key]
-
-
-def _audio_dir() -> Path:
-    folder = Path(current_app.config["DATA_DIR"]) / "audio"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _pack_dir() -> Path:
-    voice = current_app.config["VOICE"]
-    return Path(voice.pack_dir) if voice.pack_dir else \
-        Path(current_app.config["DATA_DIR"]) / "voice-pack"
+def _folders() -> tuple[Path, Path]:
+    return folders(Path(current_app.config["DATA_DIR"]), current_app.config["VOICE"])
 
 
 def _wav(path: Path):
