@@ -42,18 +42,6 @@ def _live(board: dict) -> dict:
     runtime = _runtime()
     state = runtime.read(runtime.hall.snapshot, board["queues"] or None,
                          board["counters"] or None)
-    if board["queues"]:
-        # A board of some queues shows the counters serving them, and a counter's ticket only
-        # when it is of those queues: another queue's call is not this board's to show.
-        shown = set(board["queues"])
-        counters = []
-        for desk in state["counters"]:
-            current = desk["current"]
-            if current and current["queue"]["code"] not in shown:
-                current = None
-            if current or shown & set(desk["queues"]):
-                counters.append({**desk, "current": current})
-        state = {**state, "counters": counters}
     return {"state": state, "newest": state["recent_calls"][0] if state["recent_calls"] else None}
 
 

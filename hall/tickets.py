@@ -856,6 +856,17 @@ def snapshot(tickets: Tickets, queues: list[str] | None = None,
         desks = [tickets.counter_view(conn, r[0], now)
                  for r in conn.execute("SELECT number FROM counters ORDER BY number").fetchall()
                  if not counters or r[0] in counters]
+        if queues and not counters:
+            # A screen of some queues shows the counters serving them, and a counter's ticket
+            # only when it is of those queues: another queue's call is not its to show.
+            shown, kept = set(queues), []
+            for desk in desks:
+                current = desk["current"]
+                if current and current["queue"]["code"] not in shown:
+                    current = None
+                if current or shown & set(desk["queues"]):
+                    kept.append({**desk, "current": current})
+            desks = kept
         recent = []
         for e in conn.execute(
                 "SELECT * FROM events WHERE day = ? AND kind IN ('called', 'recalled')"
