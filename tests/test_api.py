@@ -1144,3 +1144,15 @@ def test_reprint_refuses_what_cannot_print(app, supervisor_client):
              "unknown_printer")
     error_of(supervisor_client.post("/api/v1/printers/k1/test", json={}), 503,
              "printer_not_ready")
+
+
+def test_hall_state_of_some_queues_shows_only_their_counters(app, client):
+    hall = app.extensions["goiso"].hall
+    hall.tickets.issue("DEMO-GT-007")  # VT: served by counters 2, 3, 4
+    hall.tickets.call_next(2)
+    state = client.get("/api/v1/hall?board=gplx").get_json()
+    assert [c["number"] for c in state["counters"]] == [1, 2]  # the counters serving GPLX
+    assert all(c["current"] is None for c in state["counters"])  # counter 2 serves a VT ticket
+    whole = client.get("/api/v1/hall").get_json()
+    assert [c["number"] for c in whole["counters"]] == [1, 2, 3, 4, 5, 6]
+    assert whole["counters"][1]["current"]["queue"]["code"] == "VT"
