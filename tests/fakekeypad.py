@@ -18,13 +18,12 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
 
 from counter.protocol import PROTOCOLS, Frame, Garbage, host_reply
-from tests.fakeprinter import _reap, _write_all
+from tests.fakeprinter import _reap, _write_all, open_pty_pair
 
 __all__ = ["FakeBusDevice"]
 
@@ -78,26 +77,7 @@ class FakeBusDevice:
             raise RuntimeError("the fake bus is closed")
         if self.plugged:
             return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        for path in (self.link, self.device):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-        log = open(self.dir / "socat.log", "ab")  # noqa: SIM115 - closed by _reap
-        proc = subprocess.Popen(
-            ["socat", "-d", "-d", f"pty,raw,echo=0,link={self.link}",
-             f"pty,raw,echo=0,link={self.device}"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
-        self._res.update(proc=proc, log=log)
-        deadline = time.monotonic() + self.LINK_TIMEOUT
-        while not (os.path.exists(self.link) and os.path.exists(self.device)):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                _reap(self._res)
-                text = (self.dir / "socat.log").read_text(errors="replace")
-                raise RuntimeError(f"socat did not create its ptys:\n{text}")
-            time.sleep(0.005)
-        self._res["fd"] = os.open(self.link, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        # An extra handle on the host's end: the host closing its port must not end socat.
-        self._res["keeper"] = os.open(self.device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        open_pty_pair(self._res, self.dir, self.link, self.device, self.LINK_TIMEOUT)
         self._stop = threading.Event()
         parser = PROTOCOLS[self.protocol_name]()
         self._reader = threading.Thread(target=self._read_loop,

@@ -394,6 +394,32 @@ class FakeNetworkPrinter(FakePrinterCore):
 
 # -- serial ------------------------------------------------------------------------------------
 
+def open_pty_pair(resources: dict, folder: Path, link: str, device: str,
+                  timeout: float) -> None:
+    """Start ``socat`` joining two ptys named ``link`` (this fake's end) and ``device`` (the
+    driver's end); put the process, its log and both descriptors in ``resources`` (``_reap``
+    undoes it). Keeping a handle on the driver's end means the driver closing its port does not
+    end socat."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in (link, device):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    log = open(folder / "socat.log", "ab")  # noqa: SIM115 - closed by _reap
+    proc = subprocess.Popen(
+        ["socat", "-d", "-d", f"pty,raw,echo=0,link={link}", f"pty,raw,echo=0,link={device}"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+    resources.update(proc=proc, log=log)
+    deadline = time.monotonic() + timeout
+    while not (os.path.exists(link) and os.path.exists(device)):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _reap(resources)
+            text = (folder / "socat.log").read_text(errors="replace")
+            raise RuntimeError(f"socat did not create its ptys:\n{text}")
+        time.sleep(0.005)
+    resources["fd"] = os.open(link, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    resources["keeper"] = os.open(device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+
+
 def _reap(resources: dict) -> None:
     """Kill socat and close descriptors (used by close() and as a finaliser)."""
     proc = resources.pop("proc", None)
@@ -468,25 +494,7 @@ class FakeSerialPrinter(FakePrinterCore):
             raise RuntimeError("the fake printer is closed")
         if self.plugged:
             return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        for path in (self.link, self.device):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-        log = open(self.dir / "socat.log", "ab")  # noqa: SIM115 - closed by _reap
-        proc = subprocess.Popen(
-            ["socat", "-d", "-d", f"pty,raw,echo=0,link={self.link}",
-             f"pty,raw,echo=0,link={self.device}"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
-        self._res.update(proc=proc, log=log)
-        deadline = time.monotonic() + self.LINK_TIMEOUT
-        while not (os.path.exists(self.link) and os.path.exists(self.device)):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                _reap(self._res)
-                text = (self.dir / "socat.log").read_text(errors="replace")
-                raise RuntimeError(f"socat did not create its ptys:\n{text}")
-            time.sleep(0.005)
-        self._res["fd"] = os.open(self.link, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        self._res["keeper"] = os.open(self.device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        open_pty_pair(self._res, self.dir, self.link, self.device, self.LINK_TIMEOUT)
         self._stop = threading.Event()
         self._reader = threading.Thread(target=self._read_loop,
                                         args=(self._res["fd"], self._stop, self.stream()),
