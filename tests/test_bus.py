@@ -5,7 +5,6 @@ import sys
 import threading
 import time
 
-import psutil
 import pytest
 import serial
 
@@ -17,14 +16,7 @@ DEVICES = {5: "keypad", 6: "keypad", 9: "rating", 20: "display"}
 FAST = {"read_timeout": 0.02, "max_backoff": 0.1}
 
 
-def socat_children() -> list[psutil.Process]:
-    return [c for c in psutil.Process().children(recursive=True) if c.name() == "socat"]
-
-
-@pytest.fixture(autouse=True)
-def no_zombie_socat():
-    yield
-    assert socat_children() == []
+pytestmark = pytest.mark.usefixtures("no_zombie_socat")
 
 
 class Recorder:

@@ -12,7 +12,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import psutil
 import pytest
 from flask import Flask
 
@@ -38,14 +37,7 @@ WAIT = 5.0  # seconds: generous, for a loaded machine; waits end as soon as they
 BACKGROUND = ("device_state",)
 
 
-def socat_children() -> list[psutil.Process]:
-    return [c for c in psutil.Process().children(recursive=True) if c.name() == "socat"]
-
-
-@pytest.fixture(autouse=True)
-def no_zombie_socat():
-    yield
-    assert socat_children() == []
+pytestmark = pytest.mark.usefixtures("no_zombie_socat")
 
 
 def wait_until(predicate, timeout: float = WAIT, step: float = 0.01) -> bool:
