@@ -90,8 +90,9 @@ def call_audio():
         abort(400)
     audio_dir, pack_dir = _folders()
     try:
-        path = _runtime().offload(audio, current_app.config["VOICE"], audio_dir, pack_dir,
-                                  number, int(counter))
+        # Not through the thread pool: espeak-ng is a child process, which gevent can only
+        # watch from its own loop; waiting for it there does not block the server anyway.
+        path = audio(current_app.config["VOICE"], audio_dir, pack_dir, number, int(counter))
     except VoiceError as exc:
         current_app.logger.error("call audio: %s", exc)
         abort(503)
