@@ -127,16 +127,26 @@
   }
 
   // -- the newest call stays highlighted for a while -------------------------------------------
+  // After the settle, not the swap: htmx first gives a swapped element of the same id the old
+  // one's classes and puts the server's back after settleDelay, which would drop "fresh".
   let flashTimer = null;
-  document.addEventListener("htmx:afterSwap", (e) => {
+  let flashUntil = 0;
+  document.addEventListener("htmx:afterSettle", (e) => {
     if (e.target.id !== "live") { return; }
     const newest = document.getElementById("newest");
     if (!newest || !newest.dataset.event) { return; }
-    if (Number(newest.dataset.event) === Number(body.dataset.flashed || 0)) { return; }
-    body.dataset.flashed = newest.dataset.event;
-    newest.classList.add("fresh");
-    clearTimeout(flashTimer);
-    flashTimer = setTimeout(() => newest.classList.remove("fresh"), highlight);
+    if (Number(newest.dataset.event) !== Number(body.dataset.flashed || 0)) {
+      body.dataset.flashed = newest.dataset.event;
+      flashUntil = Date.now() + highlight;
+      clearTimeout(flashTimer);
+      flashTimer = setTimeout(() => {
+        const shown = document.getElementById("newest");
+        if (shown) { shown.classList.remove("fresh"); }
+      }, highlight);
+    }
+    // Another event right after the call (finished, issued…) draws #newest afresh: the same
+    // call stays highlighted until its time is up.
+    if (Date.now() < flashUntil) { newest.classList.add("fresh"); }
   });
 
   // -- clock (once a minute: a board must not burn CPU while the hall is quiet) -----------------
