@@ -486,3 +486,17 @@ def test_good_board_and_voice_settings_are_loaded(tmp_path):
     loaded = settings.load(path, environ={})
     assert loaded.board == BoardOptions(highlight_seconds=5, poll_seconds=2)
     assert loaded.voice == VoiceOptions(dialect="south", four="tư", repeat=2, enabled=False)
+
+
+@pytest.mark.slow
+def test_call_audio_from_the_real_server(live_server, tmp_path):
+    """Under gunicorn + gevent, where espeak-ng must be started from the event loop."""
+    import requests
+
+    reply = requests.get(live_server.url("/display/audio/call.wav?number=1023&counter=3"),
+                         timeout=30)
+    assert reply.status_code == 200, reply.text[:300]
+    assert reply.headers["Content-Type"].startswith("audio/wav")
+    saved = tmp_path / "call.wav"
+    saved.write_bytes(reply.content)
+    assert 1.5 <= duration(saved) <= 12
