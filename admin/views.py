@@ -29,7 +29,8 @@ def _panel(message: str = "", failed: bool = False, status: int = 200):
     context = _printing_context(message, failed)
     if request.headers.get("HX-Request"):
         return render_template("admin/printing.html", **context), status
-    return render_template("admin/index.html", **context, **_devices_context()), status
+    return render_template("admin/index.html", **context, **_devices_context(),
+                           boards=_runtime().read(_runtime().hall.catalogue.boards)), status
 
 
 @bp.get("/")
@@ -66,6 +67,28 @@ def _devices_context() -> dict:
     return {"counter_devices": [d for d in runtime.read(runtime.hall.devices.all)
                                 if d["kind"] != "printer"],
             "hardware": runtime.hardware is not None, "device_words": DEVICE_WORDS}
+
+
+@bp.post("/boards/<board_id>/notice")
+@role("supervisor")
+def board_notice(board_id):
+    """Set (or clear) the line a hall board scrolls under the calls."""
+    runtime = _runtime()
+    catalogue = runtime.hall.catalogue
+    board = next((b for b in runtime.read(catalogue.boards) if b["id"] == board_id), None)
+    message, failed, status = "", False, 200
+    if board is None:
+        message, failed, status = _("Không có màn hình %(board)s.", board=board_id), True, 404
+    else:
+        try:
+            runtime.act(catalogue.put_board, board_id, name=board["name"],
+                        queues=board["queues"], counters=board["counters"],
+                        notice=request.form.get("notice", ""))
+            message = _("Đã lưu thông báo của %(board)s.", board=board["name"])
+        except errors.HallError as exc:
+            message, failed, status = _(exc.text, **exc.params), True, exc.status
+    return render_template("admin/boards.html", boards=runtime.read(catalogue.boards),
+                           message=message, failed=failed), status
 
 
 @bp.post("/printers/<name>/test")

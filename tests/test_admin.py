@@ -251,3 +251,27 @@ def test_forms_without_the_csrf_token_change_nothing(app, supervisor_client, fai
     error_of(response, 400, "csrf_failed")
     assert db_state(app) == before
     assert all(print_files(printing, name) == [] for name in ("k1", "k2"))
+
+
+def test_supervisor_sets_and_clears_a_board_notice(app, supervisor_client, client):
+    page = supervisor_client.get("/admin/")
+    assert 'data-board="main"' in page.get_data(as_text=True)
+    reply = supervisor_client.post("/admin/boards/main/notice", data={
+        "notice": "Chiều thứ Sáu tiếp dân đến 16:30"}, headers={"HX-Request": "true"})
+    assert reply.status_code == 200 and "Đã lưu thông báo" in reply.get_data(as_text=True)
+    assert "Chiều thứ Sáu tiếp dân đến 16:30" in client.get("/display/main").get_data(as_text=True)
+    board = {b["id"]: b for b in app.extensions["goiso"].hall.catalogue.boards()}["main"]
+    assert board["queues"] == [] and board["name"] == "Màn hình sảnh chính"  # kept as it was
+    supervisor_client.post("/admin/boards/main/notice", data={"notice": ""},
+                           headers={"HX-Request": "true"})
+    assert 'class="notice"' not in client.get("/display/main").get_data(as_text=True)
+    assert supervisor_client.post("/admin/boards/nope/notice", data={"notice": "x"},
+                                  headers={"HX-Request": "true"}).status_code == 404
+    too_long = supervisor_client.post("/admin/boards/main/notice", data={"notice": "x" * 301},
+                                      headers={"HX-Request": "true"})
+    assert too_long.status_code == 400
+
+
+def test_a_clerk_cannot_set_a_board_notice(clerk_client):
+    assert clerk_client.post("/admin/boards/main/notice", data={"notice": "x"},
+                             headers={"HX-Request": "true"}).status_code == 403
