@@ -17,7 +17,6 @@ from display import calls
 from display.config import BoardOptions, VoiceOptions
 from display.voice import Speech, check_wav, duration
 from hall.errors import InvalidInput
-from tests.plugins.web import close_app, make_app
 
 CALL_1023_AT_3 = "Mời công dân có số thứ tự một nghìn không trăm hai mươi ba đến quầy số ba"
 NOBODY_CALLED = "Chưa có số nào được gọi hôm nay"
@@ -134,20 +133,6 @@ def folder_files(folder: Path) -> set[str]:
 def hall(app):
     """The demo hall behind the app (boards "main" and "gplx", counters 1–6)."""
     return app.extensions["goiso"].hall
-
-
-@pytest.fixture
-def other_app(tmp_path, demo_db):
-    """Another app on a copy of the demo hall, with the given Flask config."""
-    made = []
-
-    def build(**config):
-        made.append(make_app(tmp_path / f"other{len(made)}", *demo_db, **config))
-        return made[-1]
-
-    yield build
-    for built in made:
-        close_app(built)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import settings
 from hall.rules import PRIORITY_REASONS
 from printer.connection import PrinterConfig
 from tests.escpos_decode import QR, Cut, decode
-from tests.plugins.web import close_app, make_app, row_count
+from tests.plugins.web import row_count
 
 FIELD_GPLX = "Giấy phép lái xe"
 GPLX_CODES = [f"DEMO-GT-00{n}" for n in range(1, 7)]
@@ -181,20 +181,6 @@ def kiosk_page(client) -> str:
 def csrf(kiosk_page) -> str:
     """The form token of the kiosk page (its htmx requests send it as X-CSRFToken)."""
     return csrf_of(kiosk_page)
-
-
-@pytest.fixture
-def other_app(tmp_path, demo_db):
-    """Another app on a copy of the demo hall, with the given Flask config."""
-    made = []
-
-    def build(**config):
-        made.append(make_app(tmp_path / f"other{len(made)}", *demo_db, **config))
-        return made[-1]
-
-    yield build
-    for app in made:
-        close_app(app)
 
 
 # -- choosing a kiosk, the page ---------------------------------------------------------------

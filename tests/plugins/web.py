@@ -4,6 +4,7 @@
   seed's result (PINs, counter tokens).  Seeding hashes eight PINs, so apps copy this file.
 * ``app``: ``create_app({"DATA_DIR": tmp_path, "TESTING": True})`` on a copy of that file;
   ``app.config["DEMO"]`` is the seed's result (also the ``demo`` fixture).
+* ``other_app``: builds more apps on copies of the demo hall, with config of their own.
 * ``client``: an anonymous test client.
 * ``clerk_client`` / ``supervisor_client`` / ``admin_client``: signed in through
   ``POST /api/v1/session`` (clerk "an" at counter 1); they send ``X-CSRFToken`` on unsafe
@@ -125,6 +126,21 @@ def app(tmp_path, demo_db) -> Iterator[Flask]:
     app = make_app(tmp_path / "data", *demo_db)
     yield app
     close_app(app)
+
+
+@pytest.fixture
+def other_app(tmp_path, demo_db):
+    """Build more apps on copies of the demo hall, each with its own Flask config:
+    ``other_app(KIOSK=...)``; they are closed after the test."""
+    made = []
+
+    def build(**config):
+        made.append(make_app(tmp_path / f"other{len(made)}", *demo_db, **config))
+        return made[-1]
+
+    yield build
+    for built in made:
+        close_app(built)
 
 
 @pytest.fixture
