@@ -8,8 +8,12 @@ from pathlib import Path
 
 from .config import VoiceOptions
 
+KEEP = 2000  # phrases kept on disk; a busy hall calls a few hundred numbers a day
+PRUNE_EVERY = 100  # look at the folder once every this many requests
+
 _speeches: dict = {}
 _lock = threading.Lock()
+_requests = [0]
 
 
 def words(voice: VoiceOptions, number: str, counter: int) -> str:
@@ -23,8 +27,31 @@ def words(voice: VoiceOptions, number: str, counter: int) -> str:
 def audio(voice: VoiceOptions, audio_dir: Path, pack_dir: Path, number: str,
           counter: int) -> Path:
     """The WAV file of a call: from the voice pack when it has every word, else espeak-ng;
-    made once per phrase and kept in ``audio_dir``."""
-    return speech(voice, audio_dir, pack_dir).audio(words(voice, number, counter))
+    made once per phrase and kept in ``audio_dir`` (the oldest beyond ``KEEP`` are dropped)."""
+    path = speech(voice, audio_dir, pack_dir).audio(words(voice, number, counter))
+    with _lock:
+        _requests[0] += 1
+        due = _requests[0] % PRUNE_EVERY == 0
+    if due:
+        prune(audio_dir, KEEP, spare=path)
+    return path
+
+
+def prune(audio_dir: Path, keep: int, spare: Path | None = None) -> int:
+    """Delete the oldest phrases beyond ``keep`` (a disk must not fill with every number a
+    request ever asked for); returns how many went. The chime and ``spare`` stay."""
+    phrases = sorted(Path(audio_dir).glob("speech-*.wav"), key=lambda p: p.stat().st_mtime,
+                     reverse=True)
+    gone = 0
+    for path in phrases[keep:]:
+        if spare is not None and path == spare:
+            continue
+        try:
+            path.unlink()
+            gone += 1
+        except FileNotFoundError:  # another request dropped it first
+            pass
+    return gone
 
 
 def speech(voice: VoiceOptions, audio_dir: Path, pack_dir: Path):

@@ -88,6 +88,10 @@ def call_audio():
     counter = request.args.get("counter", "").strip()
     if not LABEL.match(number) or not counter.isdecimal() or not 1 <= int(counter) <= 9999:
         abort(400)
+    # Only the hall's own counters: a phrase is made (and kept) for each new request.
+    if int(counter) not in {c["number"] for c in _runtime().read(
+            _runtime().hall.catalogue.counters)}:
+        abort(404)
     audio_dir, pack_dir = _folders()
     try:
         # Not through the thread pool: espeak-ng is a child process, which gevent can only

@@ -485,3 +485,22 @@ def test_call_audio_from_the_real_server(live_server, tmp_path):
     saved = tmp_path / "call.wav"
     saved.write_bytes(reply.content)
     assert 1.5 <= duration(saved) <= 12
+
+
+def test_call_audio_only_for_the_halls_counters(client):
+    assert client.get("/display/audio/call.wav?number=1001&counter=99").status_code == 404
+
+
+def test_prune_keeps_the_newest_phrases_and_the_chime(tmp_path):
+    from display.calls import prune
+
+    for i in range(10):
+        path = tmp_path / f"speech-{i:02d}.wav"
+        path.write_bytes(b"x")
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))
+    (tmp_path / "chime.wav").write_bytes(b"x")
+    spare = tmp_path / "speech-00.wav"
+    assert prune(tmp_path, 3, spare=spare) == 6
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["chime.wav", "speech-00.wav", "speech-07.wav", "speech-08.wav",
+                    "speech-09.wav"]
