@@ -66,7 +66,8 @@ def _devices_context() -> dict:
     runtime = _runtime()
     return {"counter_devices": [d for d in runtime.read(runtime.hall.devices.all)
                                 if d["kind"] != "printer"],
-            "hardware": runtime.hardware is not None, "device_words": DEVICE_WORDS}
+            "configured": bool(current_app.config.get("SERIAL_BUSES")),
+            "running": runtime.hardware is not None, "device_words": DEVICE_WORDS}
 
 
 @bp.post("/boards/<board_id>/notice")
