@@ -67,7 +67,7 @@ def _devices_context() -> dict:
     return {"counter_devices": [d for d in runtime.read(runtime.hall.devices.all)
                                 if d["kind"] != "printer"],
             "configured": bool(current_app.config.get("SERIAL_BUSES")),
-            "running": runtime.hardware is not None, "device_words": DEVICE_WORDS}
+            "ports_open": runtime.hardware is not None, "device_words": DEVICE_WORDS}
 
 
 @bp.post("/boards/<board_id>/notice")

@@ -275,3 +275,14 @@ def test_supervisor_sets_and_clears_a_board_notice(app, supervisor_client, clien
 def test_a_clerk_cannot_set_a_board_notice(clerk_client):
     assert clerk_client.post("/admin/boards/main/notice", data={"notice": "x"},
                              headers={"HX-Request": "true"}).status_code == 403
+
+
+def test_devices_panel_says_when_configured_ports_are_not_open(other_app):
+    from counter.config import BusConfig
+    from tests.plugins.web import staff_client
+
+    bus = BusConfig.from_dict("desk", {"port": "/dev/ttyUSB9", "devices": [
+        {"address": 1, "kind": "keypad", "counter": 1}]})
+    app = other_app(SERIAL_BUSES={"desk": bus})
+    html = staff_client(app, "giamsat").get("/admin/").get_data(as_text=True)
+    assert "chưa được mở trong tiến trình này" in html
