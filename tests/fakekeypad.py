@@ -11,24 +11,18 @@ again under the same names, as FakeSerialPrinter does (tests/fakeprinter.py); no
 
 from __future__ import annotations
 
-import contextlib
 import os
 import select
-import shutil
-import subprocess
-import tempfile
 import threading
-import weakref
 from collections.abc import Callable
-from pathlib import Path
 
 from counter.protocol import PROTOCOLS, Frame, Garbage, host_reply
-from tests.fakeprinter import _reap, _write_all, open_pty_pair
+from tests.fakeprinter import PtyCable, _write_all
 
 __all__ = ["FakeBusDevice"]
 
 
-class FakeBusDevice:
+class FakeBusDevice(PtyCable):
     """All devices of a bus, simulated behind a socat pty pair (``device`` is the host's end).
 
     ``acks`` lists (address, seq, '+'|'-') in arrival order; ``displays`` the latest text per
@@ -36,17 +30,11 @@ class FakeBusDevice:
     not parse. ``protocol`` is "goiso" or "ascii" (what the host under test speaks).
     """
 
-    LINK_TIMEOUT = 5.0
+    KIND = "bus"
 
     def __init__(self, tmp_dir: str | os.PathLike | None = None, *, protocol: str = "goiso"):
-        if shutil.which("socat") is None:
-            raise RuntimeError("socat is not installed")
         self.protocol_name = protocol
         self._encoders = {name: cls() for name, cls in PROTOCOLS.items()}
-        self._own_dir = tmp_dir is None
-        self.dir = Path(tempfile.mkdtemp(prefix="fakekeypad-") if tmp_dir is None else tmp_dir)
-        self.link = str(self.dir / "keypad")  # the devices' end, read and written by the fake
-        self.device = str(self.dir / "keypad-dev")  # the end the host opens
         self._cond = threading.Condition()
         self.acks: list[tuple[int, int, str]] = []
         self.displays: dict[int, str] = {}
@@ -54,65 +42,10 @@ class FakeBusDevice:
         self.frames: list[Frame] = []
         self.garbage: list[Garbage] = []
         self._seq: dict[int, int] = {}
-        self._res: dict = {}
-        self._finalizer = weakref.finalize(self, _reap, self._res)
-        self._stop = threading.Event()
-        self._reader: threading.Thread | None = None
-        self._closed = False
-        self.plug()
+        self._open_cable(tmp_dir, "keypad")
 
-    # -- the cable -------------------------------------------------------------------------------
-
-    @property
-    def plugged(self) -> bool:
-        return "proc" in self._res
-
-    @property
-    def process(self) -> subprocess.Popen | None:
-        return self._res.get("proc")
-
-    def plug(self) -> None:
-        """Start socat and the reader (no-op if plugged); the same paths as before."""
-        if self._closed:
-            raise RuntimeError("the fake bus is closed")
-        if self.plugged:
-            return
-        open_pty_pair(self._res, self.dir, self.link, self.device, self.LINK_TIMEOUT)
-        self._stop = threading.Event()
-        parser = PROTOCOLS[self.protocol_name]()
-        self._reader = threading.Thread(target=self._read_loop,
-                                        args=(self._res["fd"], self._stop, parser),
-                                        name="fake-bus-device", daemon=True)
-        self._reader.start()
-
-    def unplug(self) -> None:
-        """Kill socat (reaped) and stop the reader; the device path is gone afterwards."""
-        proc = self._res.pop("proc", None)
-        if proc is not None:
-            _reap({"proc": proc})
-        self._stop.set()
-        if self._reader is not None:
-            self._reader.join(2)
-            self._reader = None
-        _reap(self._res)
-        for path in (self.link, self.device):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self.unplug()
-        self._closed = True
-        self._finalizer.detach()
-        if self._own_dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> FakeBusDevice:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def _reader_state(self):
+        return PROTOCOLS[self.protocol_name]()
 
     # -- the devices speak -----------------------------------------------------------------------
 

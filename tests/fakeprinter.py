@@ -451,27 +451,24 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-class FakeSerialPrinter(FakePrinterCore):
-    """A printer on a serial line: a socat pty pair whose ``device`` end the driver opens.
-
-    ``device`` (``<dir>/printer-dev``) is a path for pyserial; the fake reads the other end
-    (``<dir>/printer``) on a daemon thread. ``unplug()`` kills socat: the device path vanishes
-    and the driver's next read or write fails; ``plug()`` starts socat again under the same
-    names (a new pty behind them, so the driver has to reopen). The fake keeps an extra handle
-    on the device end so that a driver closing the port does not end socat's loop.
-    """
+class PtyCable:
+    """The cable of a serial fake: a socat pty pair whose ``device`` end the code under test
+    opens, the fake reading ``link`` on a daemon thread. ``unplug()`` kills socat (the device
+    path vanishes, the next read or write fails); ``plug()`` starts it again under the same
+    names. Subclasses name themselves (``KIND``) and give ``_read_loop(fd, stop, state)`` and
+    ``_reader_state()``."""
 
     LINK_TIMEOUT = 5.0
+    KIND = "device"
 
-    def __init__(self, tmp_dir: str | os.PathLike | None = None,
-                 state: PrinterState | str = PrinterState.READY, **core_options):
-        super().__init__(state, **core_options)
+    def _open_cable(self, tmp_dir: str | os.PathLike | None, name: str) -> None:
         if shutil.which("socat") is None:
             raise RuntimeError("socat is not installed")
         self._own_dir = tmp_dir is None
-        self.dir = Path(tempfile.mkdtemp(prefix="fakeprinter-") if tmp_dir is None else tmp_dir)
-        self.link = str(self.dir / "printer")  # the printer's end, read by this fake
-        self.device = str(self.dir / "printer-dev")  # the end the driver opens
+        self.dir = Path(tempfile.mkdtemp(prefix=f"fake{name}-") if tmp_dir is None
+                        else tmp_dir)
+        self.link = str(self.dir / name)  # the fake's end
+        self.device = str(self.dir / f"{name}-dev")  # the end the code under test opens
         self._res: dict = {}
         self._finalizer = weakref.finalize(self, _reap, self._res)
         self._stop = threading.Event()
@@ -489,16 +486,16 @@ class FakeSerialPrinter(FakePrinterCore):
         return self._res.get("proc")
 
     def plug(self) -> None:
-        """Start socat and the reader (no-op if already plugged)."""
+        """Start socat and the reader (no-op if already plugged); the same paths as before."""
         if self._closed:
-            raise RuntimeError("the fake printer is closed")
+            raise RuntimeError(f"the fake {self.KIND} is closed")
         if self.plugged:
             return
         open_pty_pair(self._res, self.dir, self.link, self.device, self.LINK_TIMEOUT)
         self._stop = threading.Event()
-        self._reader = threading.Thread(target=self._read_loop,
-                                        args=(self._res["fd"], self._stop, self.stream()),
-                                        name="fake-serial-printer", daemon=True)
+        self._reader = threading.Thread(
+            target=self._read_loop, args=(self._res["fd"], self._stop, self._reader_state()),
+            name=f"fake-{self.KIND.replace(' ', '-')}", daemon=True)
         self._reader.start()
 
     def unplug(self) -> None:
@@ -524,11 +521,38 @@ class FakeSerialPrinter(FakePrinterCore):
         if self._own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self) -> FakeSerialPrinter:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def _reader_state(self):
+        raise NotImplementedError
+
+    def _read_loop(self, fd: int, stop: threading.Event, state) -> None:
+        raise NotImplementedError
+
+
+class FakeSerialPrinter(FakePrinterCore, PtyCable):
+    """A printer on a serial line: a socat pty pair whose ``device`` end the driver opens.
+
+    ``device`` (``<dir>/printer-dev``) is a path for pyserial; the fake reads the other end
+    (``<dir>/printer``) on a daemon thread. ``unplug()`` kills socat: the device path vanishes
+    and the driver's next read or write fails; ``plug()`` starts socat again under the same
+    names (a new pty behind them, so the driver has to reopen). The fake keeps an extra handle
+    on the device end so that a driver closing the port does not end socat's loop.
+    """
+
+    KIND = "printer"
+
+    def __init__(self, tmp_dir: str | os.PathLike | None = None,
+                 state: PrinterState | str = PrinterState.READY, **core_options):
+        super().__init__(state, **core_options)
+        self._open_cable(tmp_dir, "printer")
+
+    def _reader_state(self) -> _Stream:
+        return self.stream()
 
     def _read_loop(self, fd: int, stop: threading.Event, stream: _Stream) -> None:
         def send(data: bytes) -> None:
