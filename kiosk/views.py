@@ -138,7 +138,7 @@ def issue(kiosk_id):
     # The same tap again (double tap, a retry after a network blip): the same ticket.
     earlier = runtime.read(hall.tickets.by_request_key, key)
     if earlier is not None:
-        return _ticket_screen(kiosk, earlier["token"])
+        return _ticket_screen(kiosk, _sheet(earlier["token"]))
     printers = runtime.printers
     reading = printers.status(kiosk_id)
     if not reading.ready and _options().printer_down == "refuse":
@@ -151,21 +151,24 @@ def issue(kiosk_id):
     except errors.HallError as exc:
         return _refused(kiosk, exc, exc.status)
     token = ticket["token"]
+    sheet = _sheet(token)
     if not reading.ready:
         # "Screen ticket" mode: the screen (number and QR) is the ticket; staff see it flagged.
         runtime.act(hall.tickets.mark_printed, token, False,
                     "vé trên màn hình: " + reading.words, printer=kiosk_id)
-    elif not print_ticket(kiosk_id, _sheet(token)):
+    elif print_ticket(kiosk_id, sheet):
+        return _ticket_screen(kiosk, sheet)  # printing: the screen follows it from here
+    else:
         runtime.act(hall.tickets.mark_printed, token, False, "ki-ốt này không có máy in",
                     printer=kiosk_id)
-    return _ticket_screen(kiosk, token)
+    return _ticket_screen(kiosk, _sheet(token))  # marked not printed: read it again
 
 
 @bp.get("/<kiosk_id>/tickets/<token>")
 @role("public")
 def ticket(kiosk_id, token):
     """The ticket screen again (a reload while it shows)."""
-    return _ticket_screen(_kiosk(kiosk_id), token)
+    return _ticket_screen(_kiosk(kiosk_id), _sheet(token))
 
 
 @bp.get("/<kiosk_id>/tickets/<token>/printing")
@@ -204,9 +207,8 @@ def _sheet(token: str) -> dict:
         abort(404)
 
 
-def _ticket_screen(kiosk: dict, token: str):
-    sheet = _sheet(token)
-    url = status_url(token)
+def _ticket_screen(kiosk: dict, sheet: dict):
+    url = status_url(sheet["token"])
     qr = segno.make(url, error="m").svg_data_uri(scale=6, border=2)
     return _show(kiosk, "kiosk/ticket.html", sheet=sheet, qr=qr, url=url,
                  priority=sheet["priority"])
