@@ -126,21 +126,11 @@ class Tickets:
                 raise errors.UnknownProcedure(code=procedure)
             if not queue["procedure_active"] or not queue["active"]:
                 raise errors.InactiveProcedure(code=procedure)
-            self._check_issuing_hours(queue, now)
-            if not conn.execute("SELECT 1 FROM counter_queues WHERE queue_code = ?",
-                                (queue["code"],)).fetchone():
-                raise errors.NoCounterServes(queue=queue["name"])
             if kiosk is not None and not conn.execute(
                     "SELECT 1 FROM kiosks WHERE id = ? AND active", (kiosk,)).fetchone():
                 raise errors.UnknownKiosk(kiosk=kiosk)
             day = self.rules.business_day(now)
-            seq = conn.execute(
-                "SELECT coalesce(max(seq), 0) + 1 FROM tickets WHERE day = ? AND issued_queue = ?",
-                (day, queue["code"])).fetchone()[0]
-            limits = [x for x in (queue["daily_limit"], numbering.capacity(queue["number_format"]))
-                      if x]
-            if limits and seq > min(limits):
-                raise errors.DailyLimitReached(queue=queue["name"], limit=min(limits))
+            seq = self._next_seq(conn, queue, now, day)
             number = numbering.label(queue["number_format"], seq, prefix=queue["prefix"],
                                      digits=queue["digits"], block=queue["block"])
             cur = conn.execute(
@@ -167,21 +157,27 @@ class Tickets:
                     " AND status = 'waiting'", (queue["code"], day)).fetchone()[0]
                 refusal = None
                 try:
-                    self._check_issuing_hours(queue, now)
-                    if not conn.execute("SELECT 1 FROM counter_queues WHERE queue_code = ?",
-                                        (queue["code"],)).fetchone():
-                        raise errors.NoCounterServes(queue=queue["name"])
-                    issued = conn.execute(
-                        "SELECT coalesce(max(seq), 0) FROM tickets WHERE day = ?"
-                        " AND issued_queue = ?", (day, queue["code"])).fetchone()[0]
-                    limits = [x for x in (queue["daily_limit"],
-                                          numbering.capacity(queue["number_format"])) if x]
-                    if limits and issued >= min(limits):
-                        raise errors.DailyLimitReached(queue=queue["name"], limit=min(limits))
+                    self._next_seq(conn, queue, now, day)
                 except errors.HallError as exc:
                     refusal = exc
                 out[queue["code"]] = {"refusal": refusal, "waiting": waiting}
             return out
+
+    def _next_seq(self, conn, queue: sqlite3.Row, now: float, day: str) -> int:
+        """The sequence number the queue's next ticket would get, or the refusal that says why
+        there is none (issuing hours, no counter serving it, the day's numbers used up)."""
+        self._check_issuing_hours(queue, now)
+        if not conn.execute("SELECT 1 FROM counter_queues WHERE queue_code = ?",
+                            (queue["code"],)).fetchone():
+            raise errors.NoCounterServes(queue=queue["name"])
+        seq = conn.execute(
+            "SELECT coalesce(max(seq), 0) + 1 FROM tickets WHERE day = ? AND issued_queue = ?",
+            (day, queue["code"])).fetchone()[0]
+        limits = [x for x in (queue["daily_limit"], numbering.capacity(queue["number_format"]))
+                  if x]
+        if limits and seq > min(limits):
+            raise errors.DailyLimitReached(queue=queue["name"], limit=min(limits))
+        return seq
 
     def _check_issuing_hours(self, queue: sqlite3.Row, now: float) -> None:
         if not queue["issue_from"] and not queue["issue_until"]:
