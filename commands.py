@@ -187,68 +187,11 @@ def _print_demo(settings, info):
 
 def start_background(app) -> threading.Event:
     """Start what runs beside the requests (only ``serve`` does this, never create_app)."""
+    from services import background
+
     stop = threading.Event()
-    runtime = app.extensions["goiso"]
-    threading.Thread(target=runtime.feed.run_poller, args=(stop,), daemon=True,
-                     name="goiso-feed").start()
-    start_printers(runtime, stop)
-    start_counter_hardware(runtime, stop, app.config.get("SERIAL_BUSES") or {})
+    background.start(app.extensions["goiso"], stop)
     return stop
-
-
-def start_printers(runtime, stop: threading.Event) -> None:
-    """Open the kiosks' printers and start their workers; their news goes into the hall."""
-    from server import dedicated_runner
-
-    hall = runtime.hall
-    runtime.act(hall.tickets.settle_prints)
-    told: dict = {}
-
-    def on_status(name, reading):
-        # Only a change is written: a printer polled every few seconds must not flood the log.
-        if told.get(name) == reading:
-            return
-        told[name] = reading
-        runtime.act(hall.devices.report, f"printer:{name}", kind="printer", place=name,
-                    state=reading.state, ready=reading.ready, detail=reading.detail)
-
-    def on_done(name, outcome):
-        if outcome.pending.token is not None:
-            runtime.act(hall.tickets.mark_printed, outcome.pending.token, outcome.ok,
-                        outcome.detail, printer=name, reprint=outcome.pending.reprint)
-
-    kiosks = [k["id"] for k in runtime.read(hall.catalogue.kiosks) if k["active"]]
-    runtime.printers.start(kiosks, stop, on_status=on_status, on_done=on_done,
-                           runner=dedicated_runner)
-
-
-def start_counter_hardware(runtime, stop: threading.Event, buses: dict):
-    """Open the counters' serial buses; keys act on the hall, displays follow its events."""
-    if not buses:
-        return None
-    from counter.hardware import CounterHardware, display_text
-    from hall.desk import perform
-
-    hall = runtime.hall
-
-    def act(counter, action, args):
-        # A keypad acts for the clerk seated at its counter, as that clerk's buttons would.
-        clerk = runtime.read(hall.accounts.seated, counter)
-        return runtime.act(perform, hall.tickets, counter, action, clerk, **args)
-
-    def report(device_id, info):
-        runtime.act(hall.devices.report, device_id, kind=info["kind"], state=info["state"],
-                    ready=info["ready"], detail=info.get("detail", ""),
-                    place=device_id.split(":")[0])
-
-    hardware = CounterHardware(
-        buses, act=act, rate=lambda counter, level: runtime.act(
-            hall.ratings.rate, counter, level, "keypad"),
-        display_text=lambda counter: display_text(runtime.read(hall.tickets.counter, counter)),
-        report=report)
-    runtime.hardware = hardware
-    hardware.start(stop, runtime.feed)
-    return hardware
 
 
 try:

@@ -9,11 +9,20 @@ from pathlib import Path
 from counter.config import BusConfig
 from display.config import BoardOptions, VoiceOptions
 from hall import Rules
-from hall.errors import InvalidInput
+from hall.errors import HallError
 from printer.connection import PrinterConfig
 from printer.layout import TicketLayout
 
 ENV_PREFIX = "GOISO_"
+
+
+class SettingsError(HallError):
+    """A settings file or variable that cannot be used (said to the person starting goiso)."""
+
+    code = "invalid_settings"
+
+    def __init__(self, detail: str):
+        super().__init__("%(detail)s", detail=detail)
 
 
 @dataclass
@@ -27,10 +36,10 @@ class KioskOptions:
 
     def check(self) -> None:
         if self.printer_down not in ("refuse", "screen"):
-            raise InvalidInput(detail="[kiosk] printer_down phải là refuse hoặc screen")
+            raise SettingsError("[kiosk] printer_down phải là refuse hoặc screen")
         for name in ("idle_seconds", "ticket_seconds", "failed_ticket_seconds"):
             if not 3 <= int(getattr(self, name)) <= 3600:
-                raise InvalidInput(detail=f"[kiosk] {name} phải từ 3 đến 3600 giây")
+                raise SettingsError(f"[kiosk] {name} phải từ 3 đến 3600 giây")
 
 
 @dataclass
@@ -64,30 +73,16 @@ class Settings:
         return Path(self.database) if self.database else Path(self.data_dir) / "goiso.db"
 
     def flask_config(self) -> dict:
-        """The Flask config keys derived from these settings."""
+        """The Flask config keys derived from these settings (Flask's own and its extensions';
+        everything else is read from the settings themselves)."""
         return {
             "SECRET_KEY": self.secret_key or load_secret(Path(self.data_dir)),
-            "DATABASE": str(self.database_path),
-            "DATA_DIR": str(self.data_dir),
-            "HALL_NAME": self.hall_name,
-            "HALL_UNIT": self.hall_unit,
-            "HALL_RULES": self.rules,
             "SESSION_COOKIE_SECURE": self.secure_cookies,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_NAME": "goiso_session",
             "PERMANENT_SESSION_LIFETIME": self.session_minutes * 60,
-            "SSE_KEEPALIVE_SECONDS": self.sse_keepalive_seconds,
-            "SSE_POLL_SECONDS": self.sse_poll_seconds,
-            "DB_THREADS": self.db_threads,
             "BABEL_DEFAULT_LOCALE": self.default_language,
-            "PUBLIC_URL": self.public_url,
-            "KIOSK": self.kiosk,
-            "TICKET_LAYOUT": self.ticket,
-            "PRINTERS": self.printers,
-            "SERIAL_BUSES": self.serial,
-            "BOARD": self.board,
-            "VOICE": self.voice,
             # API bodies are small JSON objects; anything bigger is refused (413) unread.
             "MAX_CONTENT_LENGTH": 1 << 20,
         }
@@ -109,22 +104,22 @@ def load(path: str | Path | None = None, data_dir: str | Path | None = None,
         try:
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise InvalidInput(detail=f"không có tệp cấu hình {path}") from None
+            raise SettingsError(f"không có tệp cấu hình {path}") from None
         except tomllib.TOMLDecodeError as exc:
-            raise InvalidInput(detail=f"{path}: {exc}") from None
+            raise SettingsError(f"{path}: {exc}") from None
     unknown = set(doc) - {"hall", "server", "rules", "kiosk", "ticket", "printers", "serial",
                           "board", "voice"}
     if unknown:
-        raise InvalidInput(detail="mục lạ trong cấu hình: " + ", ".join(sorted(unknown)))
+        raise SettingsError("mục lạ trong cấu hình: " + ", ".join(sorted(unknown)))
     hall = dict(doc.get("hall", {}))
     server = dict(doc.get("server", {}))
     rules = dict(doc.get("rules", {}))
     for key in set(server) - SERVER_KEYS:
-        raise InvalidInput(detail=f"[server] {key}: không có thiết lập này")
+        raise SettingsError(f"[server] {key}: không có thiết lập này")
     for key in set(rules) - RULE_KEYS:
-        raise InvalidInput(detail=f"[rules] {key}: không có thiết lập này")
+        raise SettingsError(f"[rules] {key}: không có thiết lập này")
     for key in set(hall) - {"name", "unit", "default_language"}:
-        raise InvalidInput(detail=f"[hall] {key}: không có thiết lập này")
+        raise SettingsError(f"[hall] {key}: không có thiết lập này")
     for key in ("outcomes", "rating_levels"):
         if key in rules:
             rules[key] = tuple(rules[key])
@@ -134,11 +129,15 @@ def load(path: str | Path | None = None, data_dir: str | Path | None = None,
             server[key] = value
     if data_dir is not None:
         server["data_dir"] = data_dir
+    try:
+        hall_rules = Rules(**rules)
+    except HallError as exc:
+        raise SettingsError(f"[rules] {exc}") from None
     settings = Settings(
         hall_name=hall.get("name", Settings.hall_name),
         hall_unit=hall.get("unit", ""),
         default_language=hall.get("default_language", "vi"),
-        rules=Rules(**rules),
+        rules=hall_rules,
         kiosk=_table(KioskOptions, "kiosk", doc.get("kiosk", {})),
         ticket=_table(TicketLayout, "ticket", doc.get("ticket", {})),
         printers=_printers(doc.get("printers", {})),
@@ -151,7 +150,7 @@ def load(path: str | Path | None = None, data_dir: str | Path | None = None,
         try:
             options.check()
         except ValueError as exc:
-            raise InvalidInput(detail=str(exc)) from None
+            raise SettingsError(str(exc)) from None
     for key, value in server.items():
         current = getattr(settings, key)
         try:
@@ -165,53 +164,53 @@ def load(path: str | Path | None = None, data_dir: str | Path | None = None,
             elif key in ("data_dir", "database"):
                 value = Path(value)
         except ValueError:
-            raise InvalidInput(detail=f"[server] {key} = {value!r}") from None
+            raise SettingsError(f"[server] {key} = {value!r}") from None
         setattr(settings, key, value)
     if settings.default_language not in ("vi", "en"):
-        raise InvalidInput(detail="default_language phải là vi hoặc en")
+        raise SettingsError("default_language phải là vi hoặc en")
     return settings
 
 
 def _table(kind, section: str, values):
     """A settings dataclass from one TOML table, refusing unknown keys and wrong types."""
     if not isinstance(values, dict):
-        raise InvalidInput(detail=f"[{section}] phải là một bảng")
+        raise SettingsError(f"[{section}] phải là một bảng")
     known = {f.name: f for f in fields(kind)}
     for key, value in values.items():
         if key not in known:
-            raise InvalidInput(detail=f"[{section}] {key}: không có thiết lập này")
+            raise SettingsError(f"[{section}] {key}: không có thiết lập này")
         default = getattr(kind(), key)
         if type(default) is not type(value) and not (
                 isinstance(default, float) and isinstance(value, int)):
-            raise InvalidInput(detail=f"[{section}] {key} = {value!r}: cần kiểu"
+            raise SettingsError(f"[{section}] {key} = {value!r}: cần kiểu"
                                f" {type(default).__name__}")
     return kind(**values)
 
 
 def _printers(tables) -> dict[str, PrinterConfig]:
     if not isinstance(tables, dict):
-        raise InvalidInput(detail="[printers] phải là các bảng [printers.<mã ki-ốt>]")
+        raise SettingsError("[printers] phải là các bảng [printers.<mã ki-ốt>]")
     out = {}
     for name, values in tables.items():
         config = _table(PrinterConfig, f"printers.{name}", values)
         try:
             config.check(name)
         except ValueError as exc:
-            raise InvalidInput(detail=str(exc)) from None
+            raise SettingsError(str(exc)) from None
         out[name] = config
     return out
 
 
 def _buses(tables) -> dict[str, BusConfig]:
     if not isinstance(tables, dict) or not all(isinstance(v, dict) for v in tables.values()):
-        raise InvalidInput(detail="[serial] phải là các bảng [serial.<tên cổng>]")
+        raise SettingsError("[serial] phải là các bảng [serial.<tên cổng>]")
     try:
         buses = {name: BusConfig.from_dict(name, values) for name, values in tables.items()}
     except ValueError as exc:
-        raise InvalidInput(detail=str(exc)) from None
+        raise SettingsError(str(exc)) from None
     ports = [bus.port for bus in buses.values()]
     if len(ports) != len(set(ports)):
-        raise InvalidInput(detail="[serial] hai cổng dùng chung một thiết bị")
+        raise SettingsError("[serial] hai cổng dùng chung một thiết bị")
     return buses
 
 

@@ -1,5 +1,1 @@
 """The JSON API v1 and its event stream, documented by an OpenAPI 3 document."""
-
-from .views import bp
-
-__all__ = ["bp"]

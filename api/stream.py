@@ -6,6 +6,8 @@ import weakref
 
 from flask import Response
 
+from hall.events import STATE_FRAME
+
 RETRY_MS = 2000
 RENDERED_KEEP = 1000  # rendered events kept per feed (streams ask for the newest ones)
 # A stream writes at most once per this many seconds: the first event after a quiet spell goes
@@ -67,7 +69,7 @@ def event_stream(runtime, after: int | None, queues, counters, keepalive: float)
     def generate():
         # A comment at once: proxies and browsers see the stream is open before any event.
         yield f": goiso\nretry: {RETRY_MS}\n\n"
-        state = runtime.read(hall.snapshot, queues, counters)
+        state = runtime.read(hall.screens.snapshot, queues, counters)
         cursor = state["last_event_id"]
         missed = []
         if after is not None and after < cursor:
@@ -76,7 +78,7 @@ def event_stream(runtime, after: int | None, queues, counters, keepalive: float)
                     break
                 if _wanted(event, queues, counters):
                     missed.append(render(event))
-        yield "".join(missed) + frame("state", state, cursor)
+        yield "".join(missed) + frame(STATE_FRAME, state, cursor)
         sent = time.monotonic()
         while True:
             events = feed.wait(cursor, keepalive)

@@ -1,30 +1,27 @@
-"""JSON API v1: thin views over the hall core; the rules live in ``hall``."""
+"""JSON API v1: requests translated into the application layer's terms; the rules live in
+``hall``, what a request asks for is done by ``services``."""
 
 import json
 
-from flask import Blueprint, Response, current_app, jsonify, request, session
+from flask import Blueprint, Response, jsonify, request, session
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import UnsupportedMediaType
 
 from hall import errors
 from hall.catalogue import MAX_COUNTER
-from hall.desk import ACTIONS, perform
-from kiosk.printing import print_ticket, printer_names
-from staff.roles import actor, may_act_at, role
-from staff.views import sign_in, sign_out
+from hall.desk import ACTIONS
+from hall.words import N_
+from services import counters as counter_service
+from services import tickets as ticket_service
+from web import runtime
+from web.access import actor, may_act_at, role, sign_in, sign_out
+from web.addresses import request_base
+from web.replies import error_reply
 
 from .openapi import document
 from .stream import event_stream
 
 bp = Blueprint("api", __name__)
-
-
-def _runtime():
-    return current_app.extensions["goiso"]
-
-
-def _hall():
-    return _runtime().hall
 
 
 def body() -> dict:
@@ -42,11 +39,11 @@ def body() -> dict:
     except RecursionError:  # absurdly deep nesting
         data = None
     if not isinstance(data, dict):
-        raise errors.InvalidInput(detail="thân yêu cầu phải là một đối tượng JSON")
+        raise errors.InvalidInput(N_("Thân yêu cầu phải là một đối tượng JSON."))
     try:  # "\ud800" is valid JSON but not text: SQLite could not store it
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except (UnicodeEncodeError, ValueError):
-        raise errors.InvalidInput(detail="thân yêu cầu không phải văn bản UTF-8 hợp lệ") from None
+        raise errors.InvalidInput(N_("Thân yêu cầu không phải văn bản UTF-8 hợp lệ.")) from None
     return data
 
 
@@ -57,10 +54,10 @@ def _filters() -> tuple[list[str] | None, list[int] | None]:
     try:
         counters = [int(c) for c in counters_arg] or None
     except ValueError:
-        raise errors.InvalidInput(detail="counters") from None
+        raise errors.InvalidInput(field="counters") from None
     board_id = request.args.get("board")
     if board_id:
-        boards = {b["id"]: b for b in _runtime().read(_hall().catalogue.boards)}
+        boards = {b["id"]: b for b in runtime().read(runtime().hall.catalogue.boards)}
         if board_id not in boards:
             raise errors.NotFound()
         queues = boards[board_id]["queues"] or queues
@@ -80,14 +77,14 @@ def openapi():
 @bp.get("/fields")
 @role("public")
 def fields():
-    return jsonify(_runtime().read(_hall().catalogue.fields))
+    return jsonify(runtime().read(runtime().hall.catalogue.fields))
 
 
 @bp.get("/procedures")
 @role("public")
 def procedures():
     include_all = request.args.get("all") == "1" and actor().at_least("supervisor")
-    return jsonify(_runtime().read(_hall().catalogue.procedures, include_all))
+    return jsonify(runtime().read(runtime().hall.catalogue.procedures, include_all))
 
 
 @bp.put("/procedures/<code>")
@@ -96,15 +93,15 @@ def put_procedure(code):
     data = body()
     allowed = {"name", "field", "queue", "position", "active"}
     _only(data, allowed)
-    return jsonify(_runtime().act(_hall().catalogue.put_procedure, code, **_need(
+    return jsonify(runtime().act(runtime().hall.catalogue.put_procedure, code, **_need(
         data, "name", "field", "queue")))
 
 
 @bp.get("/queues")
 @role("public")
 def queues():
-    hall = _hall()
-    return jsonify(_runtime().read(hall.catalogue.queues, False, hall.tickets.today()))
+    hall = runtime().hall
+    return jsonify(runtime().read(hall.catalogue.queues, False, hall.today()))
 
 
 @bp.put("/queues/<code>")
@@ -114,13 +111,13 @@ def put_queue(code):
     _only(data, {"name", "number_format", "prefix", "digits", "block", "priority_policy",
                  "interleave_every", "issue_from", "issue_until", "daily_limit",
                  "service_minutes", "position", "active"})
-    return jsonify(_runtime().act(_hall().catalogue.put_queue, code, **_need(data, "name")))
+    return jsonify(runtime().act(runtime().hall.catalogue.put_queue, code, **_need(data, "name")))
 
 
 @bp.get("/counters")
 @role("public")
 def counters():
-    return jsonify(_runtime().read(_hall().snapshot)["counters"])
+    return jsonify(runtime().read(runtime().hall.screens.snapshot)["counters"])
 
 
 @bp.put("/counters/<int:number>")
@@ -128,13 +125,13 @@ def counters():
 def put_counter(number):
     data = body()
     _only(data, {"name", "queues", "select_mode"})
-    return jsonify(_runtime().act(_hall().catalogue.put_counter, number, **data))
+    return jsonify(runtime().act(runtime().hall.catalogue.put_counter, number, **data))
 
 
 @bp.get("/kiosks")
 @role("public")
 def kiosks():
-    return jsonify(_runtime().read(_hall().catalogue.kiosks))
+    return jsonify(runtime().read(runtime().hall.catalogue.kiosks))
 
 
 @bp.put("/kiosks/<kiosk_id>")
@@ -142,13 +139,14 @@ def kiosks():
 def put_kiosk(kiosk_id):
     data = body()
     _only(data, {"name", "active"})
-    return jsonify(_runtime().act(_hall().catalogue.put_kiosk, kiosk_id, **_need(data, "name")))
+    return jsonify(runtime().act(runtime().hall.catalogue.put_kiosk, kiosk_id,
+                                 **_need(data, "name")))
 
 
 @bp.get("/boards")
 @role("public")
 def boards():
-    return jsonify(_runtime().read(_hall().catalogue.boards))
+    return jsonify(runtime().read(runtime().hall.catalogue.boards))
 
 
 @bp.put("/boards/<board_id>")
@@ -156,13 +154,13 @@ def boards():
 def put_board(board_id):
     data = body()
     _only(data, {"name", "queues", "counters", "notice"})
-    return jsonify(_runtime().act(_hall().catalogue.put_board, board_id, **_need(data, "name")))
+    return jsonify(runtime().act(runtime().hall.catalogue.put_board, board_id, **data))
 
 
 @bp.get("/clerks")
 @role("supervisor")
 def clerks():
-    return jsonify(_runtime().read(_hall().accounts.clerks))
+    return jsonify(runtime().read(runtime().hall.accounts.clerks))
 
 
 @bp.put("/clerks/<login>")
@@ -170,14 +168,14 @@ def clerks():
 def put_clerk(login):
     data = body()
     _only(data, {"name", "pin", "role", "active"})
-    return jsonify(_runtime().act(_hall().accounts.put_clerk, login, **_need(data, "name")))
+    return jsonify(runtime().act(runtime().hall.accounts.put_clerk, login, **_need(data, "name")))
 
 
 @bp.post("/counters/<int:number>/tokens")
 @role("admin")
 def new_token(number):
     _only(body(), set())
-    token = _runtime().act(_hall().accounts.new_token, number)
+    token = runtime().act(runtime().hall.accounts.new_token, number)
     return jsonify({"counter": number, "token": token}), 201
 
 
@@ -190,10 +188,10 @@ def issue():
         return _unsupported()
     data = body()
     _only(data, {"procedure", "priority", "kiosk"})
-    key = request.headers.get("Idempotency-Key")
-    ticket = _runtime().act(_hall().tickets.issue, data.get("procedure"),
-                            priority=data.get("priority"), kiosk=data.get("kiosk"),
-                            request_key=key)
+    issued = ticket_service.issue(
+        runtime(), data.get("procedure"), priority=data.get("priority"), kiosk=data.get("kiosk"),
+        request_key=request.headers.get("Idempotency-Key"), base=request_base())
+    ticket = issued.ticket
     response = jsonify(ticket)
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/tickets/{ticket['token']}"
@@ -203,7 +201,7 @@ def issue():
 @bp.get("/tickets/<token>")
 @role("public")
 def ticket(token):
-    return jsonify(_runtime().read(_hall().tickets.ticket, token))
+    return jsonify(runtime().read(runtime().hall.tickets.ticket, token))
 
 
 @bp.post("/tickets/<number>/reactivate")
@@ -211,7 +209,7 @@ def ticket(token):
 def reactivate(number):
     data = body()
     _only(data, {"queue"})
-    return jsonify(_runtime().act(_hall().tickets.reactivate, number, actor().clerk,
+    return jsonify(runtime().act(runtime().hall.calling.reactivate, number, actor().clerk,
                                   data.get("queue")))
 
 
@@ -222,8 +220,8 @@ def cancel(number):
     _only(data, {"queue", "reason"})
     reason = data.get("reason", "")
     if not isinstance(reason, str):
-        raise errors.InvalidInput(detail="reason")
-    return jsonify(_runtime().act(_hall().tickets.cancel, number, actor().clerk,
+        raise errors.InvalidInput(errors.InvalidInput.NOT_TEXT, field="reason")
+    return jsonify(runtime().act(runtime().hall.calling.cancel, number, actor().clerk,
                                   data.get("queue"), reason))
 
 
@@ -231,7 +229,7 @@ def cancel(number):
 @role("clerk")
 def unprinted():
     """Today's open tickets that did not print: staff reprint or cancel them."""
-    tickets = _runtime().read(_hall().tickets.unprinted)
+    tickets = runtime().read(runtime().hall.printing.unprinted)
     for ticket in tickets:
         ticket.pop("token")  # the holder's key; staff act by number
     return jsonify(tickets)
@@ -243,19 +241,9 @@ def reprint(number):
     """Queue a ticket of today on a printer again (its kiosk's unless one is named)."""
     data = body()
     _only(data, {"queue", "printer"})
-    printer = data.get("printer")
-    if printer is not None and not isinstance(printer, str):
-        raise errors.InvalidInput(detail="printer")
-    found = _runtime().read(_hall().tickets.find, number, data.get("queue"))
-    sheet = _runtime().read(_hall().tickets.sheet, found["token"])
-    printer = printer or sheet["kiosk"]
-    if not printer:
-        raise errors.InvalidInput(detail="printer: vé này không cấp từ ki-ốt; hãy chọn máy in")
-    if printer not in printer_names():
-        raise errors.UnknownPrinter(printer=printer)
-    if not print_ticket(printer, sheet, reprint=True):
-        raise errors.PrinterNotReady(printer=printer, reason=_runtime().printers.status(
-            printer).words)
+    printer, _sheet = ticket_service.reprint(runtime(), number=number, queue=data.get("queue"),
+                                             printer=data.get("printer"), base=request_base())
+    found = runtime().read(runtime().hall.tickets.find, number, data.get("queue"))
     found.pop("token")
     response = jsonify({"printer": printer, "ticket": found})
     response.status_code = 202
@@ -266,7 +254,7 @@ def reprint(number):
 @role("supervisor")
 def printers():
     """Every kiosk printer: where it is, its state, how it prints and why, its last job."""
-    return jsonify(_runtime().printers.describe(printer_names()))
+    return jsonify(runtime().printers.describe(ticket_service.printer_names(runtime())))
 
 
 @bp.post("/printers/<name>/test")
@@ -274,11 +262,7 @@ def printers():
 def printer_test(name):
     """Print a test page (every Vietnamese letter, the print mode, the connection)."""
     body()
-    if name not in printer_names():
-        raise errors.UnknownPrinter(printer=name)
-    if not _runtime().printers.test_page(name, current_app.config["HALL_NAME"]):
-        raise errors.PrinterNotReady(printer=name,
-                                     reason=_runtime().printers.status(name).words)
+    ticket_service.test_page(runtime(), name)
     response = jsonify({"printer": name, "queued": True})
     response.status_code = 202
     return response
@@ -292,15 +276,14 @@ def counter_action(number, action):
     data = body()
     if action not in ACTIONS:
         raise errors.NotFound()
-    _only(data, set(ACTIONS[action]))
+    _only(data, set(ACTIONS[action].takes))
     for value in (number, data.get("counter")):
         if isinstance(value, int) and not isinstance(value, bool) \
                 and not 1 <= value <= MAX_COUNTER:
             raise errors.UnknownCounter(number=value)
     may_act_at(number)
     try:
-        return jsonify(_runtime().act(perform, _hall().tickets, number, action, actor().clerk,
-                                      **data))
+        return jsonify(counter_service.act(runtime(), number, action, actor().clerk, **data))
     except errors.NothingWaiting:
         return Response(status=204)
 
@@ -311,7 +294,7 @@ def counter_action(number, action):
 @role("public")
 def hall_state():
     queues, counters = _filters()
-    return jsonify(_runtime().read(_hall().snapshot, queues, counters))
+    return jsonify(runtime().read(runtime().hall.screens.snapshot, queues, counters))
 
 
 @bp.get("/events")
@@ -322,11 +305,11 @@ def events():
     try:
         after = int(last) if last else None
     except ValueError:
-        raise errors.InvalidInput(detail="Last-Event-ID") from None
+        raise errors.InvalidInput(field="Last-Event-ID") from None
     if after is not None and after < 0:
-        raise errors.InvalidInput(detail="Last-Event-ID")
-    return event_stream(_runtime(), after, queues, counters,
-                        keepalive=current_app.config["SSE_KEEPALIVE_SECONDS"])
+        raise errors.InvalidInput(field="Last-Event-ID")
+    return event_stream(runtime(), after, queues, counters,
+                        keepalive=runtime().settings.sse_keepalive_seconds)
 
 
 # -- session -----------------------------------------------------------------------------------
@@ -346,10 +329,10 @@ def login():
     _only(data, {"login", "pin", "counter", "take_over"})
     counter = data.get("counter")
     if counter is not None and (not isinstance(counter, int) or isinstance(counter, bool)):
-        raise errors.InvalidInput(detail="counter")
+        raise errors.InvalidInput(field="counter")
     take_over = data.get("take_over", False)
     if not isinstance(take_over, bool):  # "false" must not take a colleague's counter
-        raise errors.InvalidInput(detail="take_over")
+        raise errors.InvalidInput(errors.InvalidInput.NOT_BOOL, field="take_over")
     result = sign_in(data.get("login"), data.get("pin"), counter, take_over)
     return jsonify({**result, "csrf_token": generate_csrf()}), 201
 
@@ -367,17 +350,15 @@ def logout():
 def _only(data: dict, allowed: set) -> None:
     extra = sorted(set(data) - allowed)
     if extra:
-        raise errors.InvalidInput(detail="trường không dùng được: " + ", ".join(extra))
+        raise errors.InvalidInput(errors.InvalidInput.UNEXPECTED, fields=", ".join(extra))
 
 
 def _need(data: dict, *names: str) -> dict:
     missing = [n for n in names if data.get(n) in (None, "")]
     if missing:
-        raise errors.InvalidInput(detail="thiếu " + ", ".join(missing))
+        raise errors.InvalidInput(errors.InvalidInput.MISSING, fields=", ".join(missing))
     return data
 
 
 def _unsupported():
-    from .replies import error_reply
-
-    return error_reply("unsupported_media_type", errors.N_("Cần gửi dữ liệu dạng JSON."), {}, 415)
+    return error_reply("unsupported_media_type", N_("Cần gửi dữ liệu dạng JSON."), {}, 415)

@@ -246,7 +246,7 @@ class RawHall(Scenario):
 
     def prepare(self, ops: int) -> None:
         self.hall = open_hall(self.directory / f"raw-hall-{self.threads}.db")
-        self.day = self.hall.tickets.today()
+        self.day = self.hall.today()
 
     def op(self, t: int):
         conn, day = raw_connect(self.hall.store.path), self.day
@@ -285,7 +285,7 @@ class Issue(Scenario):
         self.hall = open_hall(self.directory / f"issue-{self.threads}.db")
 
     def op(self, t: int):
-        issue = self.hall.tickets.issue
+        issue = self.hall.issuing.issue
         return lambda i: issue(f"P{QUEUES[i % len(QUEUES)]}")
 
     def check(self) -> None:
@@ -303,11 +303,11 @@ class CallNext(Scenario):
     def prepare(self, ops: int) -> None:
         self.hall = open_hall(self.directory / f"call-{self.threads}.db")
         for i in range(ops):
-            self.hall.tickets.issue(f"P{QUEUES[i % len(QUEUES)]}")
+            self.hall.issuing.issue(f"P{QUEUES[i % len(QUEUES)]}")
         self.called: list[int] = []
 
     def op(self, t: int):
-        call_next, called, threads = self.hall.tickets.call_next, self.called, self.threads
+        call_next, called, threads = self.hall.calling.call_next, self.called, self.threads
 
         def op(i: int) -> None:
             counter = (i if threads == 1 else t) % COUNTERS + 1
@@ -317,7 +317,7 @@ class CallNext(Scenario):
     def check(self) -> None:
         assert len(set(self.called)) == len(self.called) == self.done, "a ticket called twice"
         try:
-            self.hall.tickets.call_next(1)
+            self.hall.calling.call_next(1)
         except NothingWaiting:
             pass
         else:

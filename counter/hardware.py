@@ -1,7 +1,8 @@
 """The hall's counter hardware: keypads, LED number displays and rating pads on serial buses.
 
 Only ``goiso serve`` builds and starts this (never ``create_app``). It knows nothing of Flask or
-of the database: it is given what to call when a key is pressed and how to read a counter's
+of the database: it is given what to call when a key is pressed (the key letter: what it does is the
+application's to say) and how to read a counter's
 number, and it follows the event feed to keep every LED display right.
 """
 
@@ -26,13 +27,13 @@ class CounterHardware:
     """Every serial bus of the hall, the keys' actions, and the displays' numbers."""
 
     def __init__(self, buses: dict[str, BusConfig], *,
-                 act: Callable[[int, str, dict], dict],
+                 press: Callable[[int, str, str], dict],
                  rate: Callable[[int, int], dict],
                  display_text: Callable[[int], str],
                  report: Callable[[str, dict], None],
                  open_port: Callable | None = None):
         self.configs = buses
-        self._act = act
+        self._press = press
         self._rate = rate
         self._display_text = display_text
         self._report = report
@@ -70,11 +71,7 @@ class CounterHardware:
         self.presses += 1
         try:
             if device.kind == "keypad" and press.key in KEYS:
-                action = KEYS[press.key]
-                args = {"number": press.digits} if action == "call" else {}
-                if action == "call" and not press.digits:
-                    return False
-                self._act(device.counter, action, args)
+                self._press(device.counter, press.key, press.digits)
                 return True
             if device.kind == "rating" and press.key in RATING_KEYS:
                 self._rate(device.counter, int(press.key))

@@ -32,8 +32,7 @@ MAX_LINE = 64  # ascii protocol: longest line kept
 MAX_GARBAGE = 64  # bytes of a Garbage entry kept (the rest is counted in the reason)
 MAX_PENDING = max(MAX_FRAME, MAX_LINE)
 
-KEYS = {"N": "next", "R": "recall", "X": "no-show", "F": "finish", "P": "pause-toggle",
-        "C": "call"}
+KEYS = "NRXFPC"  # the keypad's keys on the wire; what each does is hall/desk.py's
 RATING_KEYS = "12345"  # 1 = the first (best) level of the rating pad
 CALL = "C"
 DEVICE_COMMANDS = ("K", "H")  # device -> host
@@ -62,11 +61,6 @@ class KeyPress:
     seq: int
     key: str
     digits: str = ""
-
-    @property
-    def action(self) -> str:
-        """'next', 'recall', … for the keypad keys, 'rating' for '1'-'5'."""
-        return KEYS.get(self.key, "rating")
 
 
 @dataclass(frozen=True)

@@ -1,37 +1,22 @@
-"""The counter page (/counter/<n>) and the citizen's rating screen (/rate/<n>): thin views."""
+"""The counter page (/counter/<n>) and the citizen's rating screen (/rate/<n>): what the clerk
+presses and the citizen taps, translated into the application layer's terms."""
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from hall import errors
 from hall.catalogue import MAX_COUNTER
-from hall.desk import ACTIONS, perform
+from hall.desk import ACTIONS, PAGE_KEYS
 from hall.rules import PRIORITY_REASONS
-from printer.layout import PRIORITY_WORDS
-from staff.roles import actor, may_act_at, role
+from hall.words import N_
+from services import counters
+from web import runtime
+from web.access import actor, may_act_at, role, sign_out
+from web.extensions import htmx
+from web.replies import say
 
 bp = Blueprint("counter", __name__, template_folder="templates")
-
-# The keys of the page; a USB numeric keypad sends exactly these (documented on the page).
-SHORTCUTS = (("+", "next"), ("*", "recall"), ("-", "no-show"), ("Enter", "finish"),
-             ("/", "pause-toggle"), (".", "call"))
-
-
-ACTION_WORDS = {
-    "next": errors.N_("Gọi tiếp"), "recall": errors.N_("Gọi lại"),
-    "no-show": errors.N_("Vắng mặt"), "finish": errors.N_("Hoàn thành"),
-    "pause": errors.N_("Tạm dừng"), "resume": errors.N_("Tiếp tục"),
-    "pause-toggle": errors.N_("Tạm dừng / Tiếp tục"), "call": errors.N_("Gọi số"),
-    "transfer": errors.N_("Chuyển"), "close": errors.N_("Đóng quầy"),
-}
-OUTCOME_WORDS = {
-    "served": errors.N_("Đã giải quyết"), "incomplete": errors.N_("Hồ sơ chưa đủ"),
-    "referred": errors.N_("Hướng dẫn nơi khác"), "rejected": errors.N_("Từ chối tiếp nhận"),
-}
-
-
-def _runtime():
-    return current_app.extensions["goiso"]
+COUNTER = f"<int(max={MAX_COUNTER}):number>"
 
 
 @bp.get("/counter/")
@@ -45,7 +30,7 @@ def page():
                             counter=request.args.get("counter") or None))
 
 
-@bp.get(f"/counter/<int(max={MAX_COUNTER}):number>")
+@bp.get(f"/counter/{COUNTER}")
 @role("clerk")
 def desk(number):
     """The counter page: the current ticket, big buttons, the waiting list, today's totals."""
@@ -56,7 +41,7 @@ def desk(number):
     return render_template("counter/page.html", **_context(number))
 
 
-@bp.get(f"/counter/<int(max={MAX_COUNTER}):number>/panel")
+@bp.get(f"/counter/{COUNTER}/panel")
 @role("clerk")
 def panel(number):
     """The live part of the page (refreshed on every event of the hall)."""
@@ -64,7 +49,7 @@ def panel(number):
     return render_template("counter/panel.html", **_context(number))
 
 
-@bp.post(f"/counter/<int(max={MAX_COUNTER}):number>/act/<action>")
+@bp.post(f"/counter/{COUNTER}/act/<action>")
 @role("clerk")
 def act(number, action):
     """One button (or key) press; the panel comes back with what happened."""
@@ -72,19 +57,17 @@ def act(number, action):
     if action not in ACTIONS:
         return _panel(number, _("Không có thao tác này."), True, 404)
     args = {}
-    for name in ACTIONS[action]:
+    for name in ACTIONS[action].takes:
         value = request.form.get(name, "").strip()
         if value:
             args[name] = int(value) if name == "counter" and value.isdecimal() else value
     target = args.get("counter")
     if action == "transfer" and (isinstance(target, str) or (target or 0) > MAX_COUNTER):
         return _panel(number, _("Quầy chuyển đến không hợp lệ."), True, 400)
-    runtime = _runtime()
     try:
-        result = runtime.act(perform, runtime.hall.tickets, number, action, actor().clerk,
-                             **args)
+        result = counters.act(runtime(), number, action, actor().clerk, **args)
     except errors.HallError as exc:
-        return _panel(number, _(exc.text, **exc.params), True, exc.status)
+        return _panel(number, say(exc), True, exc.status)
     return _panel(number, _said(action, result))
 
 
@@ -92,8 +75,6 @@ def act(number, action):
 @role("clerk")
 def logout(number):
     """Leave the counter (one tap)."""
-    from staff.views import sign_out
-
     sign_out()
     return redirect(url_for("counter.page"))
 
@@ -104,11 +85,10 @@ def logout(number):
 @role("public")
 def rate_page(number):
     """A screen facing the citizen at counter ``number``: one press after service."""
-    runtime = _runtime()
-    counter = runtime.read(runtime.hall.catalogue.counter, number)
-    prompt = runtime.read(runtime.hall.ratings.prompt, number)
-    template = "counter/rate_prompt.html" if request.headers.get("HX-Request") \
-        else "counter/rate.html"
+    hall = runtime().hall
+    counter = runtime().read(hall.catalogue.counter, number)
+    prompt = runtime().read(hall.ratings.prompt, number)
+    template = "counter/rate_prompt.html" if htmx else "counter/rate.html"
     return render_template(template, counter=counter, prompt=prompt, thanks=None)
 
 
@@ -116,20 +96,18 @@ def rate_page(number):
 @role("public")
 def rate(number):
     """Record the citizen's press; a clerk's own session cannot rate."""
-    runtime = _runtime()
-    counter = runtime.read(runtime.hall.catalogue.counter, number)
-    who = actor()
+    hall = runtime().hall
+    counter = runtime().read(hall.catalogue.counter, number)
     thanks, error = None, None
     try:
-        if who.role != "public":
-            raise errors.Forbidden(errors.N_("Cán bộ không tự đánh giá lượt phục vụ của mình."))
+        if actor().role != "public":
+            raise errors.Forbidden(N_("Cán bộ không tự đánh giá lượt phục vụ của mình."))
         level = request.form.get("level", "")
-        if not level.isdecimal():
-            raise errors.InvalidInput(detail="level")
-        thanks = runtime.act(runtime.hall.ratings.rate, number, int(level), "screen")
+        thanks = counters.rate(runtime(), number, int(level) if level.isdecimal() else 0,
+                               "screen")
     except errors.HallError as exc:
-        error = _(exc.text, **exc.params)
-    prompt = runtime.read(runtime.hall.ratings.prompt, number)
+        error = say(exc)
+    prompt = runtime().read(hall.ratings.prompt, number)
     return render_template("counter/rate_prompt.html", counter=counter, prompt=prompt,
                            thanks=thanks, error=error), (200 if thanks else 409)
 
@@ -137,34 +115,29 @@ def rate(number):
 # -- helpers -----------------------------------------------------------------------------------
 
 def _context(number: int, message: str = "", failed: bool = False) -> dict:
-    runtime = _runtime()
-    hall = runtime.hall
-    board = runtime.read(hall.desk, number)
-    counters = [c for c in runtime.read(hall.catalogue.counters) if c["number"] != number]
-    queues = runtime.read(hall.catalogue.queues)
-    ratings = runtime.read(hall.ratings.summary, None, number)
-    return {"board": board, "counters": counters, "queues": queues, "ratings": ratings,
-            "message": message, "failed": failed, "shortcuts": SHORTCUTS,
-            "action_words": ACTION_WORDS, "outcome_words": OUTCOME_WORDS,
-            "outcomes": hall.rules.outcomes, "priority_words": PRIORITY_WORDS,
+    hall = runtime().hall
+    board = runtime().read(hall.screens.desk, number)
+    others = [c for c in runtime().read(hall.catalogue.counters) if c["number"] != number]
+    return {"board": board, "counters": others, "queues": runtime().read(hall.catalogue.queues),
+            "ratings": runtime().read(hall.ratings.summary, None, number),
+            "message": message, "failed": failed, "shortcuts": PAGE_KEYS,
+            "page_keys": dict(PAGE_KEYS), "outcomes": hall.rules.outcomes,
             "reasons": PRIORITY_REASONS, "who": actor(),
-            "seated_here": session.get("counter") == number,
-            "can": _can(board)}
+            "seated_here": session.get("counter") == number, "can": _can(board)}
 
 
 def _can(board: dict) -> dict:
     """Which buttons make sense now; a reason (a msgid) for each that does not."""
     status, current = board["status"], board["current"]
     waiting = sum(lane["waiting"] for lane in board["lanes"]) + len(board["sent_here"])
-    closed = {"paused": errors.N_("Quầy đang tạm dừng."),
-              "closed": errors.N_("Quầy đang đóng.")}.get(status)
-    no_ticket = None if current else errors.N_("Chưa gọi số nào.")
+    closed = {"paused": N_("Quầy đang tạm dừng."), "closed": N_("Quầy đang đóng.")}.get(status)
+    no_ticket = None if current else N_("Chưa gọi số nào.")
     return {
-        "next": closed or (None if waiting else errors.N_("Không còn ai chờ.")),
+        "next": closed or (None if waiting else N_("Không còn ai chờ.")),
         "call": closed,
         "recall": no_ticket, "no-show": no_ticket, "finish": no_ticket, "transfer": no_ticket,
-        "pause": None if status == "open" else errors.N_("Quầy không mở."),
-        "resume": None if status != "open" else errors.N_("Quầy đang mở."),
+        "pause": None if status == "open" else N_("Quầy không mở."),
+        "resume": None if status != "open" else N_("Quầy đang mở."),
     }
 
 

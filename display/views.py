@@ -1,4 +1,5 @@
-"""Hall boards (/display/<board id>) and the audio they play: thin views over the hall."""
+"""Hall boards (/display/<board id>) and the audio they play: what a TV asks for, translated
+into reads of the hall."""
 
 import re
 from pathlib import Path
@@ -14,34 +15,26 @@ from flask import (
     url_for,
 )
 
-from staff.roles import role
+from web import runtime
+from web.access import role
 
 from .calls import audio, folders
 from .voice import VoiceError, chime
 
 bp = Blueprint("display", __name__, template_folder="templates")
 LABEL = re.compile(r"^[A-Z]{0,2}[0-9]{1,4}$")
-# Events after which what a board shows may change.
-LIVE_EVENTS = ("state", "issued", "called", "recalled", "finished", "no_show", "transferred",
-               "cancelled", "expired", "reactivated", "counter_paused", "counter_resumed",
-               "counter_closed", "catalogue_changed")
-
-
-def _runtime():
-    return current_app.extensions["goiso"]
 
 
 def _board(board_id: str) -> dict:
-    for board in _runtime().read(_runtime().hall.catalogue.boards):
+    for board in runtime().read(runtime().hall.catalogue.boards):
         if board["id"] == board_id:
             return board
     abort(404)
 
 
 def _live(board: dict) -> dict:
-    runtime = _runtime()
-    state = runtime.read(runtime.hall.snapshot, board["queues"] or None,
-                         board["counters"] or None)
+    state = runtime().read(runtime().hall.screens.snapshot, board["queues"] or None,
+                           board["counters"] or None)
     return {"state": state, "newest": state["recent_calls"][0] if state["recent_calls"] else None}
 
 
@@ -49,7 +42,7 @@ def _live(board: dict) -> dict:
 @role("public")
 def board():
     """Choose a board (or go straight to the only one)."""
-    boards = _runtime().read(_runtime().hall.catalogue.boards)
+    boards = runtime().read(runtime().hall.catalogue.boards)
     if len(boards) == 1:
         return redirect(url_for("display.screen", board_id=boards[0]["id"]))
     return render_template("display/choose.html", boards=boards)
@@ -60,9 +53,9 @@ def board():
 def screen(board_id):
     """The board: the newest call large, the counters, the last calls, who waits, the clock."""
     chosen = _board(board_id)
-    return render_template("display/board.html", board=chosen, events=LIVE_EVENTS,
-                           options=current_app.config["BOARD"],
-                           voice=current_app.config["VOICE"], **_live(chosen))
+    settings = runtime().settings
+    return render_template("display/board.html", board=chosen, options=settings.board,
+                           voice=settings.voice, **_live(chosen))
 
 
 @bp.get("/<board_id>/live")
@@ -89,14 +82,14 @@ def call_audio():
     if not LABEL.match(number) or not counter.isdecimal() or not 1 <= int(counter) <= 9999:
         abort(400)
     # Only the hall's own counters: a phrase is made (and kept) for each new request.
-    if int(counter) not in {c["number"] for c in _runtime().read(
-            _runtime().hall.catalogue.counters)}:
+    if int(counter) not in {c["number"] for c in runtime().read(
+            runtime().hall.catalogue.counters)}:
         abort(404)
     audio_dir, pack_dir = _folders()
     try:
         # Not through the thread pool: espeak-ng is a child process, which gevent can only
         # watch from its own loop; waiting for it there does not block the server anyway.
-        path = audio(current_app.config["VOICE"], audio_dir, pack_dir, number, int(counter))
+        path = audio(runtime().settings.voice, audio_dir, pack_dir, number, int(counter))
     except VoiceError as exc:
         current_app.logger.error("call audio: %s", exc)
         abort(503)
@@ -104,7 +97,8 @@ def call_audio():
 
 
 def _folders() -> tuple[Path, Path]:
-    return folders(Path(current_app.config["DATA_DIR"]), current_app.config["VOICE"])
+    settings = runtime().settings
+    return folders(Path(settings.data_dir), settings.voice)
 
 
 def _wav(path: Path):

@@ -4,47 +4,41 @@ Devices report through their drivers; only a change of state goes into the event
 printer polled every few seconds does not flood it, and staff screens learn of a change at once.
 """
 
-import time
-
-from . import events
-from .rules import Rules
-from .store import Store
+from .events import EventKind
+from .transaction import Transactions
 
 
 class Devices:
     """Device states over the hall's store."""
 
-    def __init__(self, store: Store, clock=time.time, rules: Rules | None = None):
-        self.store = store
-        self.clock = clock
-        self.rules = rules or Rules()
+    def __init__(self, tx: Transactions):
+        self.tx = tx
 
     def report(self, device_id: str, *, kind: str, state: str, ready: bool, detail: str = "",
                place: str = "") -> bool:
         """Record what a device says now; returns True when its state changed (and was logged)."""
-        with self.store.write() as conn:
-            now = self.clock()
-            row = conn.execute("SELECT state, ready, detail FROM devices WHERE id = ?",
-                               (device_id,)).fetchone()
+        with self.tx.change() as change:
+            now = change.now
+            row = change.one("SELECT state, ready, detail FROM devices WHERE id = ?",
+                             (device_id,))
             changed = row is None or (row["state"], bool(row["ready"]), row["detail"]) != (
                 state, ready, detail)
             if row is None:
-                conn.execute(
+                change.run(
                     "INSERT INTO devices (id, kind, place, state, ready, detail, changed_at,"
                     " seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (device_id, kind, place, state, int(ready), detail, now, now))
             elif changed:
-                conn.execute(
+                change.run(
                     "UPDATE devices SET kind = ?, place = ?, state = ?, ready = ?, detail = ?,"
                     " changed_at = ?, seen_at = ? WHERE id = ?",
                     (kind, place, state, int(ready), detail, now, now, device_id))
             else:
-                conn.execute("UPDATE devices SET seen_at = ? WHERE id = ?", (now, device_id))
+                change.run("UPDATE devices SET seen_at = ? WHERE id = ?", (now, device_id))
             if changed:
-                events.append(conn, self.rules.business_day(now), now, "device_state",
-                              data={"device": device_id, "kind": kind, "place": place,
-                                    "state": state, "ready": ready, "detail": detail,
-                                    "previous": row["state"] if row else None})
+                change.log(EventKind.DEVICE_STATE, device=device_id, kind=kind, place=place,
+                           state=state, ready=ready, detail=detail,
+                           previous=row["state"] if row else None)
             return changed
 
     def all(self, kind: str | None = None) -> list[dict]:
@@ -54,11 +48,11 @@ class Devices:
         if kind is not None:
             sql += " WHERE kind = ?"
             args = (kind,)
-        with self.store.read() as conn:
+        with self.tx.reading() as reading:
             return [{**dict(r), "ready": bool(r["ready"]),
-                     "changed_at": self.rules.iso(r["changed_at"]),
-                     "seen_at": self.rules.iso(r["seen_at"])}
-                    for r in conn.execute(sql + " ORDER BY kind, id", args)]
+                     "changed_at": reading.rules.iso(r["changed_at"]),
+                     "seen_at": reading.rules.iso(r["seen_at"])}
+                    for r in reading.all(sql + " ORDER BY kind, id", args)]
 
     def get(self, device_id: str) -> dict | None:
         """One device's last state, or None when it never reported."""

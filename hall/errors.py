@@ -1,12 +1,11 @@
 """Domain errors of the hall: each has a stable code, an HTTP-ish kind and a translatable text.
 
-Texts are Vietnamese msgids (Vietnamese first); the web layer translates them with Babel.
+Texts are whole Vietnamese sentences used as msgids (Vietnamese first); the web layer translates
+them with Babel, and a parameter that is itself a word of the hall (a ``Term``: a status, an
+action) is translated before it goes into the sentence, so a person always reads one language.
 """
 
-
-def N_(text: str) -> str:
-    """Mark a text for translation without translating it (Babel extracts N_ calls)."""
-    return text
+from .words import N_
 
 
 class HallError(Exception):
@@ -30,9 +29,41 @@ class HallError(Exception):
 
 
 class InvalidInput(HallError):
+    """A value that cannot be used; the default text names the field (an API or settings
+    name, the same in every language), the texts below say what is wrong with it."""
+
     code = "invalid_input"
     status = 400
-    text = N_("Dữ liệu không hợp lệ: %(detail)s")
+    text = N_("Giá trị của %(field)s không hợp lệ.")
+
+    NOT_ONE_OF = N_("%(field)s = %(value)s không hợp lệ; hãy dùng một trong: %(choices)s.")
+    OUT_OF_RANGE = N_("%(field)s phải từ %(low)s đến %(high)s.")
+    NOT_INTEGER = N_("%(field)s phải là số nguyên.")
+    NOT_NUMBER = N_("%(field)s phải là một số.")
+    NOT_BOOL = N_("%(field)s phải là true hoặc false.")
+    NOT_LIST = N_("%(field)s phải là một danh sách.")
+    NOT_TEXT = N_("%(field)s phải là một chuỗi văn bản.")
+    EMPTY = N_("%(field)s không được để trống.")
+    TOO_LONG = N_("%(field)s dài quá %(limit)s ký tự.")
+    BAD_CODE = N_("%(field)s = %(value)s: mã chỉ gồm chữ, số và . _ - (tối đa 40 ký tự).")
+    BAD_TIME = N_("%(field)s = %(value)s: cần giờ dạng HH:MM.")
+    MISSING = N_("Thiếu trường bắt buộc: %(fields)s.")
+    UNEXPECTED = N_("Trường không dùng được ở đây: %(fields)s.")
+
+
+class AmbiguousNumber(InvalidInput):
+    text = N_("Số %(number)s có ở nhiều hàng đợi; hãy nêu hàng đợi.")
+
+
+def not_one_of(field: str, value, choices) -> InvalidInput:
+    """``field`` has a value outside its list."""
+    return InvalidInput(InvalidInput.NOT_ONE_OF, field=field, value=repr(value),
+                        choices=", ".join(map(str, choices)))
+
+
+def out_of_range(field: str, low, high) -> InvalidInput:
+    """``field`` is a number outside [low, high]."""
+    return InvalidInput(InvalidInput.OUT_OF_RANGE, field=field, low=low, high=high)
 
 
 class NotFound(HallError):
@@ -64,6 +95,11 @@ class UnknownTicket(NotFound):
 class UnknownKiosk(NotFound):
     code = "unknown_kiosk"
     text = N_("Không có ki-ốt %(kiosk)s.")
+
+
+class UnknownBoard(NotFound):
+    code = "unknown_board"
+    text = N_("Không có màn hình %(board)s.")
 
 
 class Conflict(HallError):
@@ -122,8 +158,17 @@ class CounterBusy(Conflict):
 
 
 class IllegalTransition(Conflict):
+    """A ticket asked to do what its status forbids (``status`` and ``action`` are Terms)."""
+
     code = "illegal_transition"
-    text = N_("Số %(number)s đang ở trạng thái “%(status)s”, không thể %(action)s.")
+    text = N_("Số %(number)s đang ở trạng thái “%(status)s” nên không thể %(action)s.")
+
+
+class CounterStateRefused(Conflict):
+    """A counter asked to change to a state its status forbids (Terms again)."""
+
+    code = "counter_state_refused"
+    text = N_("Quầy %(number)s %(status)s nên không thể %(action)s.")
 
 
 class NotServedHere(Conflict):

@@ -1,7 +1,10 @@
-"""The append-only event log, and the feed that carries it to open screens.
+"""The append-only event log (the one list of event kinds, the writer, the reader) and the feed
+that carries it to open screens.
 
-The database is the source of truth; the feed is a doorbell plus a memory of recent events, so
-one query serves every open stream of the process however many screens listen.
+Every change of the hall appends one event in the transaction that made it; screens, printers,
+LED displays and (later) the province hub learn of changes from this log only. The database is
+the source of truth; the feed is a doorbell plus a memory of recent events, so one query serves
+every open stream of the process however many screens listen.
 """
 
 import itertools
@@ -11,8 +14,54 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from .store import Store
+
+
+class EventKind(StrEnum):
+    """What happened; the value is what the log, the API and the SSE stream carry."""
+
+    ISSUED = "issued"
+    CALLED = "called"
+    RECALLED = "recalled"
+    NO_SHOW = "no_show"
+    REACTIVATED = "reactivated"
+    TRANSFERRED = "transferred"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    COUNTER_PAUSED = "counter_paused"
+    COUNTER_RESUMED = "counter_resumed"
+    COUNTER_CLOSED = "counter_closed"
+    CLERK_SIGNED_IN = "clerk_signed_in"
+    CLERK_SIGNED_OUT = "clerk_signed_out"
+    TOKEN_CREATED = "token_created"  # noqa: S105 - an event name, not a secret
+    TOKENS_REVOKED = "tokens_revoked"
+    CATALOGUE_CHANGED = "catalogue_changed"
+    PRINTED = "printed"
+    PRINT_FAILED = "print_failed"
+    DEVICE_STATE = "device_state"  # a printer's, keypad's, display's or serial port's state
+    RATED = "rated"
+
+
+K = EventKind
+# The first frame of every event stream carries the whole hall (not an event of the log).
+STATE_FRAME = "state"
+# Which kinds each kind of listener follows; screens subscribe to these, never to a list of
+# their own.
+CALLS = (K.CALLED, K.RECALLED)
+# A ticket leaves a counter (its LED, the rating prompt and the board follow these).
+TICKET_MOVES = (K.CALLED, K.RECALLED, K.FINISHED, K.NO_SHOW, K.TRANSFERRED, K.EXPIRED)
+COUNTER_STATES = (K.COUNTER_PAUSED, K.COUNTER_RESUMED, K.COUNTER_CLOSED)
+LED_CHANGES = TICKET_MOVES + COUNTER_STATES
+BOARD_CHANGES = (K.ISSUED, *TICKET_MOVES, K.CANCELLED, K.REACTIVATED, *COUNTER_STATES,
+                 K.CATALOGUE_CHANGED)
+COUNTER_PAGE_CHANGES = (*BOARD_CHANGES, K.PRINTED, K.PRINT_FAILED, K.CLERK_SIGNED_IN,
+                        K.CLERK_SIGNED_OUT, K.RATED)
+RATING_CHANGES = (K.CALLED, K.FINISHED, K.RATED)
+PRINTING_CHANGES = (K.DEVICE_STATE, K.PRINTED, K.PRINT_FAILED, K.CANCELLED)
+DEVICE_CHANGES = (K.DEVICE_STATE,)
 
 
 @dataclass(frozen=True)
@@ -22,7 +71,7 @@ class Event:
     id: int
     at: float
     day: str
-    kind: str
+    kind: EventKind
     ticket: int | None
     counter: int | None
     clerk: int | None
@@ -32,24 +81,25 @@ class Event:
     def as_dict(self, iso: Callable[[float], str] | None = None) -> dict:
         """The event as JSON-ready data (``at`` as ISO 8601 when ``iso`` is given)."""
         return {"id": self.id, "at": iso(self.at) if iso else self.at, "day": self.day,
-                "kind": self.kind, "ticket": self.ticket, "counter": self.counter,
-                "clerk": self.clerk, "queue": self.queue, **{"data": self.data}}
+                "kind": str(self.kind), "ticket": self.ticket, "counter": self.counter,
+                "clerk": self.clerk, "queue": self.queue, "data": self.data}
 
 
-def append(conn, business_day: str, now: float, kind: str, *, ticket: int | None = None,
+def append(conn, business_day: str, now: float, kind: EventKind, *, ticket: int | None = None,
            counter: int | None = None, clerk: int | None = None, queue: str | None = None,
            data: dict | None = None) -> int:
     """Append one event inside the caller's transaction; the only writer of the log."""
     return conn.execute(
         "INSERT INTO events (at, day, kind, ticket_id, counter_number, clerk_id, queue_code,"
         " data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (now, business_day, kind, ticket, counter, clerk, queue,
+        (now, business_day, EventKind(kind).value, ticket, counter, clerk, queue,
          json.dumps(data or {}, ensure_ascii=False))).lastrowid
 
 
 def _event(row) -> Event:
-    return Event(row["id"], row["at"], row["day"], row["kind"], row["ticket_id"],
-                 row["counter_number"], row["clerk_id"], row["queue_code"], json.loads(row["data"]))
+    return Event(row["id"], row["at"], row["day"], EventKind(row["kind"]), row["ticket_id"],
+                 row["counter_number"], row["clerk_id"], row["queue_code"],
+                 json.loads(row["data"]))
 
 
 class EventLog:
@@ -70,12 +120,12 @@ class EventLog:
         with self.store.read() as conn:
             return conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
 
-    def of_day(self, day: str, kinds: tuple[str, ...] | None = None) -> list[Event]:
+    def of_day(self, day: str, kinds: tuple[EventKind, ...] | None = None) -> list[Event]:
         """All events of a business day, optionally of some kinds."""
         sql, args = "SELECT * FROM events WHERE day = ?", [day]
         if kinds:
             sql += f" AND kind IN ({','.join('?' * len(kinds))})"
-            args += list(kinds)
+            args += [str(k) for k in kinds]
         with self.store.read() as conn:
             return [_event(r) for r in conn.execute(sql + " ORDER BY id", args)]
 

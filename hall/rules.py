@@ -4,20 +4,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from . import errors
 from .errors import InvalidInput
+from .policy import POLICIES
+from .words import N_
 
 PRIORITY_REASONS = ("elderly", "disability", "pregnancy", "war_invalid", "other")
-POLICIES = ("strict", "interleave")
 
 
 def parse_hhmm(text: str, name: str) -> tuple[int, int]:
     """Parse "HH:MM" into (hour, minute) or raise InvalidInput naming the setting."""
+    bad = InvalidInput(InvalidInput.BAD_TIME, field=name, value=repr(text))
     try:
         hour, minute = (int(part) for part in str(text).split(":"))
     except ValueError:
-        raise InvalidInput(detail=f"{name} = {text!r}, cần dạng HH:MM") from None
+        raise bad from None
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise InvalidInput(detail=f"{name} = {text!r}, cần dạng HH:MM")
+        raise bad
     return hour, minute
 
 
@@ -43,19 +46,19 @@ class Rules:
         try:
             object.__setattr__(self, "tz", ZoneInfo(self.timezone))
         except Exception:
-            raise InvalidInput(detail=f"timezone = {self.timezone!r}") from None
+            raise InvalidInput(field="timezone") from None
         parse_hhmm(self.day_starts_at, "day_starts_at")
         if self.priority_policy not in POLICIES:
-            raise InvalidInput(detail=f"priority_policy = {self.priority_policy!r}")
+            raise errors.not_one_of("priority_policy", self.priority_policy, POLICIES)
         if int(self.interleave_every) < 1:
-            raise InvalidInput(detail="interleave_every phải ≥ 1")
+            raise errors.out_of_range("interleave_every", 1, 100)
         if not self.outcomes:
-            raise InvalidInput(detail="outcomes không được rỗng")
+            raise InvalidInput(InvalidInput.EMPTY, field="outcomes")
         if not 2 <= len(self.rating_levels) <= 5 or not all(
                 isinstance(x, str) and x.strip() for x in self.rating_levels):
-            raise InvalidInput(detail="rating_levels: từ 2 đến 5 nhãn, tốt nhất trước")
+            raise InvalidInput(N_("rating_levels: cần từ 2 đến 5 nhãn, nhãn tốt nhất trước."))
         if not 5 <= int(self.rating_seconds) <= 600:
-            raise InvalidInput(detail="rating_seconds phải từ 5 đến 600")
+            raise errors.out_of_range("rating_seconds", 5, 600)
 
     def local(self, ts: float) -> datetime:
         """The wall-clock time of the hall at epoch seconds ``ts``."""

@@ -212,3 +212,18 @@ def m004_ratings(db):
 def m005_board_notice(db):
     # A line of text a board scrolls under the calls (opening hours, a holiday, a closed counter).
     db.executescript("ALTER TABLE boards ADD COLUMN notice TEXT NOT NULL DEFAULT '';")
+
+
+@migrations()
+def m006_print_expected(db):
+    # Whether a ticket was handed to a printer when it was issued: after a restart, only such a
+    # ticket with no news from the printer was cut short. A ticket issued through the API for a
+    # phone, or on a kiosk screen with no printer, never printed and is not a failure. Open
+    # kiosk tickets of before this migration were all sent to their kiosk's printer.
+    db.executescript(
+        """
+        ALTER TABLE tickets ADD COLUMN print_expected INTEGER NOT NULL DEFAULT 0;
+        UPDATE tickets SET print_expected = 1
+            WHERE kiosk_id IS NOT NULL AND printed IS NULL AND status IN ('waiting', 'called');
+        """
+    )

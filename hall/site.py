@@ -1,34 +1,48 @@
-"""One hall: its store, rules and the services over them, opened together."""
+"""One hall: its store, rules and the parts of the core over them, opened together."""
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .accounts import Accounts
+from .calling import Calling
 from .catalogue import Catalogue
+from .desk import Desk
 from .devices import Devices
 from .events import EventLog
+from .issuing import Issuing
+from .printing import Printing
 from .ratings import Ratings
 from .rules import Rules
+from .screens import Screens
 from .store import Store
-from .tickets import Tickets, desk, snapshot
+from .tickets import Tickets
+from .transaction import Transactions
 
 
-@dataclass
 class Hall:
-    """Everything the web layer, the devices and the command line need from the core."""
+    """Everything the application layer, the devices and the command line need from the core.
 
-    store: Store
-    rules: Rules = field(default_factory=Rules)
-    clock: object = time.time
+    Commands: ``issuing``, ``calling``, ``desk`` (a counter's state and actions by name),
+    ``printing``, ``catalogue``, ``accounts``, ``devices``, ``ratings``. Reads: ``tickets``,
+    ``screens``, ``log``.
+    """
 
-    def __post_init__(self):
-        self.tickets = Tickets(self.store, self.rules, self.clock)
-        self.catalogue = Catalogue(self.store, self.clock, self.rules)
-        self.accounts = Accounts(self.store, self.clock, self.rules)
-        self.devices = Devices(self.store, self.clock, self.rules)
-        self.ratings = Ratings(self.store, self.clock, self.rules)
-        self.log = EventLog(self.store)
+    def __init__(self, store: Store, rules: Rules | None = None, clock=time.time):
+        self.store = store
+        self.rules = rules or Rules()
+        self.clock = clock
+        self.tx = Transactions(store, self.rules, clock)
+        self.issuing = Issuing(self.tx)
+        self.calling = Calling(self.tx)
+        self.desk = Desk(self.tx, self.calling)
+        self.printing = Printing(self.tx)
+        self.tickets = Tickets(self.tx)
+        self.screens = Screens(self.tx)
+        self.catalogue = Catalogue(self.tx)
+        self.accounts = Accounts(self.tx)
+        self.devices = Devices(self.tx)
+        self.ratings = Ratings(self.tx)
+        self.log = EventLog(store)
 
     @classmethod
     def open(cls, path: str | Path, rules: Rules | None = None, clock=time.time,
@@ -39,14 +53,9 @@ class Hall:
             store.migrate()
         return cls(store, rules or Rules(), clock)
 
-    def snapshot(self, queues: list[str] | None = None,
-                 counters: list[int] | None = None) -> dict:
-        """The live state of the hall (see ``tickets.snapshot``)."""
-        return snapshot(self.tickets, queues, counters)
-
-    def desk(self, number: int) -> dict:
-        """One counter as its clerk sees it (see ``tickets.desk``)."""
-        return desk(self.tickets, number)
+    def today(self) -> str:
+        """The current business day."""
+        return self.tx.today()
 
     def close(self) -> None:
         """Close the database connections."""

@@ -1,5 +1,1 @@
 """The hall's front page: where to go for the kiosk, boards, counters, admin and the API."""
-
-from .views import bp
-
-__all__ = ["bp"]

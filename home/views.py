@@ -2,8 +2,9 @@
 
 from flask import Blueprint, current_app, render_template
 
-from hall.errors import N_
-from staff.roles import actor, role
+from hall.words import N_
+from web import runtime
+from web.access import actor, role
 
 bp = Blueprint("home", __name__, template_folder="templates")
 
@@ -20,11 +21,10 @@ PLACES = (
 @role("public")
 def index():
     """Links to every place of the hall that this installation serves."""
-    runtime = current_app.extensions["goiso"]
-    hall = runtime.hall
-    state = runtime.read(hall.snapshot)
-    kiosks = runtime.read(hall.catalogue.kiosks)
-    boards = runtime.read(hall.catalogue.boards)
+    hall = runtime().hall
+    state = runtime().read(hall.screens.snapshot)
+    kiosks = runtime().read(hall.catalogue.kiosks)
+    boards = runtime().read(hall.catalogue.boards)
     endpoints = set(current_app.view_functions)
     places = [(endpoint, label) for endpoint, label in PLACES if endpoint in endpoints]
     return render_template("home/index.html", state=state, kiosks=kiosks, boards=boards,

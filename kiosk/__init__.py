@@ -1,5 +1,1 @@
 """The kiosk: citizens pick a field and a procedure and get a printed ticket."""
-
-from .views import bp
-
-__all__ = ["bp"]

@@ -1,39 +1,30 @@
-"""Kiosk screens (htmx): thin views over the hall core and the kiosk's printer."""
+"""Kiosk screens (htmx): what the citizen taps, translated into the application layer's terms."""
 
 import re
 import secrets
 
 import segno
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
-from flask_babel import gettext
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from hall import errors
 from hall.rules import PRIORITY_REASONS
-from printer.layout import PRIORITY_WORDS
-from staff.roles import role
+from hall.words import N_
+from services import tickets
+from web import runtime
+from web.access import role
+from web.addresses import request_base
+from web.extensions import htmx
+from web.pages import fragment_or_page
 
 from . import menu
-from .printing import print_ticket, status_url
 
 bp = Blueprint("kiosk", __name__, template_folder="templates")
 KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-
-
-def _runtime():
-    return current_app.extensions["goiso"]
+BAD_TAP = N_("Yêu cầu không hợp lệ. Xin vui lòng chọn lại thủ tục.")
 
 
 def _kiosk(kiosk_id: str) -> dict:
-    for kiosk in _runtime().read(_runtime().hall.catalogue.kiosks):
+    for kiosk in runtime().read(runtime().hall.catalogue.kiosks):
         if kiosk["id"] == kiosk_id and kiosk["active"]:
             return kiosk
     abort(404)
@@ -45,33 +36,24 @@ def _priority() -> str | None:
 
 
 def _menu() -> menu.Menu:
-    runtime = _runtime()
-    hall = runtime.hall
-    return menu.build(runtime.read(hall.catalogue.procedures),
-                      runtime.read(hall.tickets.availability))
-
-
-def _options():
-    return current_app.config["KIOSK"]
+    hall = runtime().hall
+    return menu.build(runtime().read(hall.catalogue.procedures),
+                      runtime().read(hall.issuing.availability))
 
 
 def _show(kiosk: dict, template: str, status: int = 200, **context):
     """A screen: the fragment for htmx, the whole kiosk page otherwise (first load, reload)."""
     context.update(kiosk=kiosk, priority=context.get("priority", _priority()),
-                   priority_words=PRIORITY_WORDS, options=_options(),
-                   new_key=lambda: secrets.token_urlsafe(12))
-    if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
-        return render_template(template, **context), status
-    printer = _runtime().printers.status(kiosk["id"])
-    return render_template("kiosk/page.html", screen=template, printer=printer,
-                           **context), status
+                   options=runtime().settings.kiosk, new_key=lambda: secrets.token_urlsafe(12),
+                   screen=template, printer=runtime().printers.status(kiosk["id"]))
+    return fragment_or_page(template, "kiosk/page.html", **context), status
 
 
 @bp.get("/")
 @role("public")
 def start():
     """Choose a kiosk (or go straight to the only one)."""
-    kiosks = [k for k in _runtime().read(_runtime().hall.catalogue.kiosks) if k["active"]]
+    kiosks = [k for k in runtime().read(runtime().hall.catalogue.kiosks) if k["active"]]
     if len(kiosks) == 1:
         return redirect(url_for("kiosk.home", kiosk_id=kiosks[0]["id"]))
     return render_template("kiosk/choose.html", kiosks=kiosks)
@@ -110,7 +92,7 @@ def search(kiosk_id):
     kiosk = _kiosk(kiosk_id)
     query = request.args.get("q", "")[:80]
     found = _menu().search(query) if query.strip() else []
-    if request.headers.get("HX-Target") == "results":
+    if htmx.target == "results":
         return render_template("kiosk/results.html", kiosk=kiosk, query=query, choices=found,
                                priority=_priority(), new_key=lambda: secrets.token_urlsafe(12))
     return _show(kiosk, "kiosk/search.html", query=query, choices=found)
@@ -127,41 +109,18 @@ def priority(kiosk_id):
 @bp.post("/<kiosk_id>/tickets")
 @role("public")
 def issue(kiosk_id):
-    """Issue a ticket for the tapped procedure (once per key) and queue it for printing."""
+    """Issue a ticket for the tapped procedure (once per key) and print it."""
     kiosk = _kiosk(kiosk_id)
-    runtime = _runtime()
-    hall = runtime.hall
     key = request.form.get("key", "")
     code = request.form.get("procedure", "")
     if not KEY.match(key) or not code:
-        return _refused(kiosk, errors.InvalidInput(detail="procedure/key"), 400)
-    # The same tap again (double tap, a retry after a network blip): the same ticket.
-    earlier = runtime.read(hall.tickets.by_request_key, key)
-    if earlier is not None:
-        return _ticket_screen(kiosk, _sheet(earlier["token"]))
-    printers = runtime.printers
-    reading = printers.status(kiosk_id)
-    if not reading.ready and _options().printer_down == "refuse":
-        # The refusal screen translates the text, not its parameters: translate the reason here.
-        return _refused(kiosk, errors.PrinterNotReady(printer=kiosk["name"],
-                                                      reason=gettext(reading.words)), 503)
+        return _refused(kiosk, errors.InvalidInput(BAD_TAP), 400)
     try:
-        ticket = runtime.act(hall.tickets.issue, code, priority=_priority(), kiosk=kiosk_id,
-                             request_key=key)
+        issued = tickets.issue(runtime(), code, priority=_priority(), kiosk=kiosk_id,
+                               request_key=key, base=request_base())
     except errors.HallError as exc:
         return _refused(kiosk, exc, exc.status)
-    token = ticket["token"]
-    sheet = _sheet(token)
-    if not reading.ready:
-        # "Screen ticket" mode: the screen (number and QR) is the ticket; staff see it flagged.
-        runtime.act(hall.tickets.mark_printed, token, False,
-                    "vé trên màn hình: " + reading.words, printer=kiosk_id)
-    elif print_ticket(kiosk_id, sheet):
-        return _ticket_screen(kiosk, sheet)  # printing: the screen follows it from here
-    else:
-        runtime.act(hall.tickets.mark_printed, token, False, "ki-ốt này không có máy in",
-                    printer=kiosk_id)
-    return _ticket_screen(kiosk, _sheet(token))  # marked not printed: read it again
+    return _ticket_screen(kiosk, issued.sheet)
 
 
 @bp.get("/<kiosk_id>/tickets/<token>")
@@ -176,8 +135,8 @@ def ticket(kiosk_id, token):
 def printing(kiosk_id, token):
     """How printing this ticket goes; polled by the ticket screen until it is settled."""
     kiosk = _kiosk(kiosk_id)
-    sheet = _sheet(token)
-    return render_template("kiosk/printing.html", kiosk=kiosk, sheet=sheet, options=_options())
+    return render_template("kiosk/printing.html", kiosk=kiosk, sheet=_sheet(token),
+                           options=runtime().settings.kiosk)
 
 
 @bp.get("/<kiosk_id>/ping")
@@ -185,7 +144,7 @@ def printing(kiosk_id, token):
 def ping(kiosk_id):
     """Is the server there, and is this kiosk's printer ready? (the kiosk's heartbeat)"""
     kiosk = _kiosk(kiosk_id)
-    reading = _runtime().printers.status(kiosk["id"])
+    reading = runtime().printers.status(kiosk["id"])
     return jsonify({"ok": True, "printer": {"state": reading.state, "ready": reading.ready}})
 
 
@@ -194,21 +153,19 @@ def ping(kiosk_id):
 def banner(kiosk_id):
     """The status line over every screen: printer trouble, in the kiosk's words."""
     kiosk = _kiosk(kiosk_id)
-    return render_template("kiosk/banner.html", kiosk=kiosk, options=_options(),
-                           printer=_runtime().printers.status(kiosk["id"]))
+    return render_template("kiosk/banner.html", kiosk=kiosk, options=runtime().settings.kiosk,
+                           printer=runtime().printers.status(kiosk["id"]))
 
-
-# -- helpers ---------------------------------------------------------------------------------
 
 def _sheet(token: str) -> dict:
     try:
-        return _runtime().read(_runtime().hall.tickets.sheet, token)
+        return runtime().read(runtime().hall.printing.sheet, token)
     except errors.NotFound:
         abort(404)
 
 
 def _ticket_screen(kiosk: dict, sheet: dict):
-    url = status_url(sheet["token"])
+    url = tickets.status_url(runtime(), sheet["token"], request_base())
     qr = segno.make(url, error="m").svg_data_uri(scale=6, border=2)
     return _show(kiosk, "kiosk/ticket.html", sheet=sheet, qr=qr, url=url,
                  priority=sheet["priority"])

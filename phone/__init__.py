@@ -1,5 +1,1 @@
 """The citizen's phone: the status page a ticket's QR code leads to."""
-
-from .views import bp
-
-__all__ = ["bp"]

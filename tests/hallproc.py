@@ -91,7 +91,7 @@ def say(line: str) -> None:
 def issue(hall: Hall, count: int, procedures: list[str]) -> None:
     i = 0
     while count == 0 or i < count:
-        ticket = hall.tickets.issue(procedures[i % len(procedures)], kiosk="K1")
+        ticket = hall.issuing.issue(procedures[i % len(procedures)], kiosk="K1")
         row = (ticket["queue"]["code"], ticket["number"], ticket["id"])
         seq = int("".join(ch for ch in row[1] if ch.isdigit()))
         say(f"ISSUED {row[0]} {seq} {row[1]} {row[2]}")
@@ -107,7 +107,7 @@ def call(hall: Hall, counters: list[int], pause: float = 0.0) -> None:
         try:
             while True:
                 try:
-                    ticket = hall.tickets.call_next(number)
+                    ticket = hall.calling.call_next(number)
                 except NothingWaiting:
                     return
                 with lock:

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.plugins.printers import printers_running, wait_for
 from tests.plugins.web import (
     StaffClient,
     close_app,
@@ -194,7 +195,7 @@ def test_ticket_tokens_are_long_random_and_unique(client):
     assert len({t[:4] for t in tokens}) > 20
 
 
-def test_idempotency_key_returns_the_same_ticket(client, app):
+def test_idempotency_key_returns_the_same_ticket(client, app, printing):
     headers = {"Idempotency-Key": "kiosk-k1-0001"}
     first = client.post("/api/v1/tickets", json={"procedure": "DEMO-GT-001", "kiosk": "k1"},
                         headers=headers)
@@ -214,7 +215,7 @@ def test_idempotency_key_returns_the_same_ticket(client, app):
     assert row_count(app, "tickets") == 2
 
 
-def test_priority_and_kiosk_are_kept(client):
+def test_priority_and_kiosk_are_kept(client, printing):
     ticket = issue(client, "DEMO-GT-001", priority="elderly", kiosk="k2")
     assert ticket["priority"] == "elderly" and ticket["kiosk"] == "k2"
     error_of(client.post("/api/v1/tickets", json={"procedure": "DEMO-GT-001", "kiosk": "k9"}),
@@ -400,7 +401,9 @@ def test_put_kiosk(client, supervisor_client):
     response = supervisor_client.put("/api/v1/kiosks/k3", json={"name": "Ki-ốt tầng 2"})
     assert response.status_code == 200
     assert response.get_json() == {"id": "k3", "name": "Ki-ốt tầng 2", "active": True}
-    assert issue(client, kiosk="k3")["kiosk"] == "k3"
+    # A kiosk of the hall (printing does not run in this app, so its printer is not ready).
+    error_of(client.post("/api/v1/tickets", json={"procedure": "DEMO-GT-001", "kiosk": "k3"}),
+             503, "printer_not_ready")
     off = supervisor_client.put("/api/v1/kiosks/k3", json={"name": "Ki-ốt tầng 2",
                                                           "active": False})
     assert off.get_json()["active"] is False
@@ -458,15 +461,15 @@ def test_errors_in_the_callers_language(client):
     vi = error_of(client.get("/api/v1/tickets/unknown"), 404, "not_found")
     en = error_of(client.get("/api/v1/tickets/unknown", headers={"Accept-Language": "en"}),
                   404, "not_found")
-    assert vi["message"] == vi["messages"]["vi"] == "Không tìm thấy."
-    assert en["message"] == en["messages"]["en"] == "Not found."
+    assert vi["message"] == vi["messages"]["vi"] == "Không tìm thấy vé này."
+    assert en["message"] == en["messages"]["en"] == "This ticket was not found."
     unknown = error_of(client.post("/api/v1/tickets", json={"procedure": "NOPE-1"},
                                    headers={"Accept-Language": "en-US,en;q=0.9"}),
                        404, "unknown_procedure")
     assert unknown["message"] == "There is no procedure with code NOPE-1."
     assert unknown["messages"]["vi"] == "Không có thủ tục mã NOPE-1."
     via_query = error_of(client.get("/api/v1/tickets/unknown?lang=en"), 404)
-    assert via_query["message"] == "Not found."
+    assert via_query["message"] == "This ticket was not found."
 
 
 def test_http_errors_have_the_same_shape(client):
@@ -848,7 +851,8 @@ ACTION_BODIES = st.dictionaries(KEYS, JSON | st.sampled_from(
 def fuzz_hall(tmp_path_factory, demo_db):
     """One app for the fuzzers, with a clerk at counter 1."""
     app = make_app(tmp_path_factory.mktemp("fuzz"), *demo_db)
-    yield app, staff_client(app, "an", 1)
+    with printers_running(app):
+        yield app, staff_client(app, "an", 1)
     close_app(app)
 
 
@@ -1054,32 +1058,6 @@ def test_sse_sends_keep_alive_comments(live_server, stream):
 
 # -- printing ------------------------------------------------------------------------------------
 
-@pytest.fixture
-def printing(app):
-    """The app's printers started as `goiso serve` starts them (demo: one folder per kiosk)."""
-    import threading
-
-    from commands import start_printers
-
-    stop = threading.Event()
-    runtime = app.extensions["goiso"]
-    start_printers(runtime, stop)
-    yield runtime.printers
-    stop.set()
-    for spooler in runtime.printers.spoolers.values():
-        spooler.stop()
-
-
-def wait_for(predicate, timeout: float = 10.0):
-    """Poll ``predicate`` until it returns something true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(0.02)
-    raise AssertionError("waited in vain")
-
-
 def test_printers_lists_every_kiosk_printer(supervisor_client, printing):
     rows = supervisor_client.get("/api/v1/printers").get_json()
     assert [r["name"] for r in rows] == ["k1", "k2"]
@@ -1098,21 +1076,21 @@ def test_printing_routes_need_their_roles(client, clerk_client):
 
 def test_unprinted_lists_failed_tickets_without_tokens(app, clerk_client):
     hall = app.extensions["goiso"].hall
-    ticket = hall.tickets.issue("DEMO-GT-007", kiosk="k1")
-    hall.tickets.mark_printed(ticket["token"], False, "Hết giấy", printer="k1")
+    ticket = hall.issuing.issue("DEMO-GT-007", kiosk="k1")
+    hall.printing.mark_printed(ticket["token"], False, "Hết giấy", printer="k1")
     rows = clerk_client.get("/api/v1/tickets/unprinted").get_json()
     assert [(r["number"], r["print_error"], r["printed"]) for r in rows] == [
         (ticket["number"], "Hết giấy", False)]
     assert "token" not in rows[0]
-    hall.tickets.mark_printed(ticket["token"], True, printer="k2", reprint=True)
+    hall.printing.mark_printed(ticket["token"], True, printer="k2", reprint=True)
     assert clerk_client.get("/api/v1/tickets/unprinted").get_json() == []
 
 
 def test_reprint_and_test_page_print_into_the_kiosk_folder(app, supervisor_client, printing):
     hall = app.extensions["goiso"].hall
-    ticket = hall.tickets.issue("DEMO-GT-007", kiosk="k1")
-    hall.tickets.mark_printed(ticket["token"], False, "Hết giấy", printer="k1")
-    folder = Path(app.config["DATA_DIR"]) / "tickets"
+    ticket = hall.issuing.issue("DEMO-GT-007", kiosk="k1")
+    hall.printing.mark_printed(ticket["token"], False, "Hết giấy", printer="k1")
+    folder = Path(app.extensions["goiso"].settings.data_dir) / "tickets"
     reply = supervisor_client.post(f"/api/v1/tickets/{ticket['number']}/reprint", json={})
     assert reply.status_code == 202, reply.get_data(as_text=True)
     assert reply.get_json()["printer"] == "k1" and "token" not in reply.get_json()["ticket"]
@@ -1130,7 +1108,7 @@ def test_reprint_refuses_what_cannot_print(app, supervisor_client):
     hall = app.extensions["goiso"].hall
     error_of(supervisor_client.post("/api/v1/tickets/9999/reprint", json={}), 404,
              "unknown_ticket")
-    ticket = hall.tickets.issue("DEMO-GT-007")  # through the API: no kiosk, no printer
+    ticket = hall.issuing.issue("DEMO-GT-007")  # through the API: no kiosk, no printer
     error_of(supervisor_client.post(f"/api/v1/tickets/{ticket['number']}/reprint", json={}),
              400, "invalid_input")
     error_of(supervisor_client.post(f"/api/v1/tickets/{ticket['number']}/reprint",
@@ -1148,8 +1126,8 @@ def test_reprint_refuses_what_cannot_print(app, supervisor_client):
 
 def test_hall_state_of_some_queues_shows_only_their_counters(app, client):
     hall = app.extensions["goiso"].hall
-    hall.tickets.issue("DEMO-GT-007")  # VT: served by counters 2, 3, 4
-    hall.tickets.call_next(2)
+    hall.issuing.issue("DEMO-GT-007")  # VT: served by counters 2, 3, 4
+    hall.calling.call_next(2)
     state = client.get("/api/v1/hall?board=gplx").get_json()
     assert [c["number"] for c in state["counters"]] == [1, 2]  # the counters serving GPLX
     assert all(c["current"] is None for c in state["counters"])  # counter 2 serves a VT ticket

@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from counter.views import SHORTCUTS
 from hall.desk import ACTIONS
+from hall.desk import PAGE_KEYS as SHORTCUTS
 from tests.plugins.web import db_state, error_of, row_count, staff_client
 
 HX = {"HX-Request": "true"}
@@ -30,7 +30,7 @@ def hall_of(app):
 
 def issue(app, procedure: str = GPLX, **extra) -> dict:
     """A ticket issued straight through the hall (as a kiosk would)."""
-    return hall_of(app).tickets.issue(procedure, **extra)
+    return hall_of(app).issuing.issue(procedure, **extra)
 
 
 def act(client, action: str, at: int = 1, **form):
@@ -70,7 +70,7 @@ def ticket(app, number: str) -> dict:
 
 
 def counter_now(app, number: int = 1) -> dict:
-    return hall_of(app).tickets.counter(number)
+    return hall_of(app).screens.counter(number)
 
 
 def csrf_of(html: str) -> str:
@@ -175,7 +175,7 @@ def test_buttons_that_make_no_sense_are_disabled_and_say_why(app, clerk_client):
 
 def test_the_panel_lists_waiting_tickets_with_their_marks(app, clerk_client):
     first = issue(app, kiosk="k1")
-    hall_of(app).tickets.mark_printed(first["token"], False, "x")
+    hall_of(app).printing.mark_printed(first["token"], False, "x")
     issue(app)
     issue(app, priority="elderly")
     html = clerk_client.get("/counter/1/panel", headers=HX).text
@@ -250,7 +250,8 @@ def test_finish_with_an_unknown_outcome_is_refused(app, clerk_client):
     response = act(clerk_client, "finish", outcome="lost")
     assert response.status_code == 400
     kind, text = said(response.text)
-    assert kind == "error" and text.startswith("Dữ liệu không hợp lệ: outcome")
+    assert kind == "error" and text.startswith("outcome = ") and "lost" in text
+    assert "không hợp lệ; hãy dùng một trong: served, incomplete, referred, rejected." in text
     assert db_state(app) == before
 
 
@@ -293,7 +294,7 @@ def test_call_a_number(app, clerk_client):
     assert said(response.text) == ("error", "Không có số thứ tự 1999 trong ngày hôm nay.")
     response = act(clerk_client, "call")
     assert response.status_code == 400
-    assert said(response.text) == ("error", "Dữ liệu không hợp lệ: number")
+    assert said(response.text) == ("error", "Giá trị của number không hợp lệ.")
     response = act(clerk_client, "call", number="B001")
     assert response.status_code == 409
     assert said(response.text) == ("error", "Số B001 không thuộc hàng đợi của quầy 1.")
@@ -327,11 +328,12 @@ BAD_TRANSFERS = [
     ({"counter": "²"}, 400, "Quầy chuyển đến không hợp lệ."),
     ({"counter": "99999999999999999999"}, 400, "Quầy chuyển đến không hợp lệ."),
     ({"counter": "9"}, 404, "Không có quầy số 9."),
-    ({"counter": "1"}, 400, "Dữ liệu không hợp lệ: không thể chuyển về chính quầy này"),
+    ({"counter": "1"}, 400, "Không thể chuyển về chính quầy này."),
     ({"queue": "XX"}, 404, "Không có hàng đợi mã XX."),
     ({"queue": "VT", "counter": "2"}, 400,
-     "Dữ liệu không hợp lệ: cần đúng một trong hai: queue hoặc counter"),
-    ({}, 400, "Dữ liệu không hợp lệ: cần đúng một trong hai: queue hoặc counter"),
+     "Hãy chọn đúng một nơi chuyển đến: một hàng đợi (queue) hoặc một quầy (counter)."),
+    ({}, 400,
+     "Hãy chọn đúng một nơi chuyển đến: một hàng đợi (queue) hoặc một quầy (counter)."),
 ]
 
 
@@ -524,7 +526,7 @@ def test_a_bad_level_is_refused(app, client, finished):
     for level in ("0", "4", "", "x", "-1", "1.0", "²", "99999999999999999999"):
         response = rate(client, level, csrf)
         assert response.status_code == 409, level
-        assert "Dữ liệu không hợp lệ: level" in response.text, level
+        assert "level phải từ 1 đến 3." in response.text, level
         assert len(levels_of(response.text)) == 3, level
     assert ratings(app) == []
     assert rate(client, 3, csrf).status_code == 200  # the prompt was still open

@@ -16,7 +16,7 @@ import settings
 from display import calls
 from display.config import BoardOptions, VoiceOptions
 from display.voice import Speech, check_wav, duration
-from hall.errors import InvalidInput
+from settings import SettingsError
 
 CALL_1023_AT_3 = "Mời công dân có số thứ tự một nghìn không trăm hai mươi ba đến quầy số ba"
 NOBODY_CALLED = "Chưa có số nào được gọi hôm nay"
@@ -120,7 +120,7 @@ def waiting_of(fragment: Element) -> dict[str, int]:
 
 
 def last_event(app) -> int:
-    return app.extensions["goiso"].hall.snapshot()["last_event_id"]
+    return app.extensions["goiso"].hall.screens.snapshot()["last_event_id"]
 
 
 def folder_files(folder: Path) -> set[str]:
@@ -138,7 +138,7 @@ def hall(app):
 @pytest.fixture
 def audio_dir(app) -> Path:
     """Where the app keeps the audio it made."""
-    return Path(app.config["DATA_DIR"]) / "audio"
+    return Path(app.extensions["goiso"].settings.data_dir) / "audio"
 
 
 @pytest.fixture
@@ -175,8 +175,9 @@ def test_board_page_is_standalone_and_loads_only_local_files(app, client):
     html = response.text
     doc = page(html)
     assert not doc.all("nav") and "/staff" not in html and "?lang=" not in html
-    assert doc.one("title").text == f"Màn hình sảnh chính · {app.config['HALL_NAME']}"
-    assert doc.one("div", "hall-name").text == app.config["HALL_NAME"]
+    hall_name = app.extensions["goiso"].settings.hall_name
+    assert doc.one("title").text == f"Màn hình sảnh chính · {hall_name}"
+    assert doc.one("div", "hall-name").text == hall_name
     scripts = [s.attrs["src"] for s in doc.all("script")]
     assert scripts == ["/static/vendor/htmx.min.js", "/static/vendor/sse.min.js",
                        "/static/js/board.js"]
@@ -188,7 +189,7 @@ def test_board_page_is_standalone_and_loads_only_local_files(app, client):
 
 
 def test_board_streams_from_the_halls_last_event(app, hall, client):
-    hall.tickets.issue("DEMO-GT-001")
+    hall.issuing.issue("DEMO-GT-001")
     n = last_event(app)
     assert n > 0
     doc = page(client.get("/display/main").text)
@@ -210,7 +211,7 @@ def test_board_speaks_when_the_voice_is_on(client):
 
 
 def test_board_is_silent_with_the_voice_off(other_app):
-    silent = other_app(VOICE=VoiceOptions(enabled=False)).test_client()
+    silent = other_app(voice=VoiceOptions(enabled=False)).test_client()
     html = silent.get("/display/main").text
     body = page(html).one("body")
     assert not body.attrs.get("data-call") and not body.attrs.get("data-chime")
@@ -218,8 +219,8 @@ def test_board_is_silent_with_the_voice_off(other_app):
 
 
 def test_board_follows_the_voice_and_board_settings(other_app):
-    client = other_app(VOICE=VoiceOptions(repeat=2, chime=False),
-                       BOARD=BoardOptions(highlight_seconds=12, poll_seconds=5)).test_client()
+    client = other_app(voice=VoiceOptions(repeat=2, chime=False),
+                       board=BoardOptions(highlight_seconds=12, poll_seconds=5)).test_client()
     body = page(client.get("/display/main").text).one("body")
     assert body.attrs["data-repeat"] == "2"
     assert body.attrs["data-call"] == "/display/audio/call.wav"
@@ -264,8 +265,8 @@ def test_before_any_call_the_board_says_so(client):
 
 
 def test_a_call_is_shown_large(app, hall, client):
-    hall.tickets.issue("DEMO-GT-001")
-    assert hall.tickets.call_next(1)["number"] == "1001"
+    hall.issuing.issue("DEMO-GT-001")
+    assert hall.calling.call_next(1)["number"] == "1001"
     event = last_event(app)
     newest = live(client).one("section", id="newest")
     assert newest.attrs["data-event"] == str(event)
@@ -278,13 +279,13 @@ def test_a_call_is_shown_large(app, hall, client):
 
 def test_several_calls_newest_first_then_the_recent_ones(app, hall, client):
     for _ in range(5):
-        hall.tickets.issue("DEMO-GT-001")
-    hall.tickets.issue("DEMO-GT-007")
+        hall.issuing.issue("DEMO-GT-001")
+    hall.issuing.issue("DEMO-GT-007")
     events = []
     for counter in (1, 2, 1):
-        hall.tickets.call_next(counter)
+        hall.calling.call_next(counter)
         events.append(last_event(app))
-    hall.tickets.pause(4)
+    hall.desk.pause(4)
     fragment = live(client)
     newest = fragment.one("section", id="newest")
     assert (newest.one(id="newest-number").text, newest.one(id="newest-counter").text) == \
@@ -300,15 +301,15 @@ def test_several_calls_newest_first_then_the_recent_ones(app, hall, client):
 
 
 def test_the_gplx_board_shows_only_gplx(hall, client):
-    hall.tickets.issue("DEMO-GT-001")
-    hall.tickets.issue("DEMO-GT-001")
-    vt = hall.tickets.issue("DEMO-GT-007")
-    assert hall.tickets.call_next(1)["number"] == "1001"
+    hall.issuing.issue("DEMO-GT-001")
+    hall.issuing.issue("DEMO-GT-001")
+    vt = hall.issuing.issue("DEMO-GT-007")
+    assert hall.calling.call_next(1)["number"] == "1001"
     before = live(client, "gplx")
     assert waiting_of(before) == {"GPLX": 1}
     assert counters_of(before) == {1: "1001", 2: "—"}  # the counters serving GPLX
     # A VT ticket called at counter 3 is the hall's newest call, never the gplx board's.
-    assert hall.tickets.call_number(3, vt["number"])["number"] == vt["number"] == "B001"
+    assert hall.calling.call_number(3, vt["number"])["number"] == vt["number"] == "B001"
     assert live(client, "main").one(id="newest-number").text == "B001"
     fragment = live(client, "gplx")
     assert fragment.one(id="newest-number").text == "1001"
@@ -458,7 +459,7 @@ def test_announce_refuses_a_bad_number(runner, tmp_path, number):
 def test_bad_board_and_voice_settings_are_refused(tmp_path, text, word):
     path = tmp_path / "goiso.toml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(SettingsError) as caught:
         settings.load(path, environ={})
     assert word in str(caught.value)
 

@@ -121,7 +121,7 @@ def test_kiosks_in_threads_get_distinct_consecutive_numbers(db):
 
     def kiosk(k: int) -> None:
         for i in range(200):
-            ticket = hall.tickets.issue(list(QUEUES.values())[(i + k) % 2], kiosk="K1")
+            ticket = hall.issuing.issue(list(QUEUES.values())[(i + k) % 2], kiosk="K1")
             seq = int(ticket["number"][1:])
             results[k].append((ticket["queue"]["code"], seq, ticket["number"], ticket["id"]))
 
@@ -144,7 +144,7 @@ def test_kiosks_in_processes_and_threads_get_distinct_consecutive_numbers(db):
 
     def kiosk(k: int) -> None:
         for i in range(100):
-            ticket = hall.tickets.issue(("PA", "PB")[(i + k) % 2])
+            ticket = hall.issuing.issue(("PA", "PB")[(i + k) % 2])
             with lock:
                 local.append((ticket["queue"]["code"], int(ticket["number"][1:]),
                               ticket["number"], ticket["id"]))
@@ -163,7 +163,7 @@ def fill(path: Path, count: int) -> set[int]:
     hall = open_hall(path)
     ids = set()
     for i in range(count):
-        ids.add(hall.tickets.issue(("PA", "PB")[i % 2],
+        ids.add(hall.issuing.issue(("PA", "PB")[i % 2],
                                    priority="elderly" if i % 5 == 0 else None)["id"])
     hall.close()
     return ids
@@ -212,7 +212,7 @@ def test_counters_in_threads_never_call_the_same_ticket(db):
         number, rng = COUNTERS[k], random.Random(k)
         while True:
             try:
-                ticket = hall.tickets.call_next(number)
+                ticket = hall.calling.call_next(number)
             except NothingWaiting:
                 return
             with lock:
@@ -287,7 +287,7 @@ def test_a_failed_issue_leaves_nothing_and_burns_no_number(db, monkeypatch, wher
     monkeypatch.setattr(sqlite3, "connect",
                         lambda *a, **k: real_connect(*a, **{"factory": Faulty, **k}))
     hall = open_hall(db)
-    assert [hall.tickets.issue("PA")["number"] for _ in range(3)] == ["A001", "A002", "A003"]
+    assert [hall.issuing.issue("PA")["number"] for _ in range(3)] == ["A001", "A002", "A003"]
     before = state(db)
     if how == "sql":
         Faulty.fail_on = what
@@ -307,7 +307,7 @@ def test_a_failed_issue_leaves_nothing_and_burns_no_number(db, monkeypatch, wher
         expected = RuntimeError
 
     with pytest.raises(expected):
-        hall.tickets.issue("PA")
+        hall.issuing.issue("PA")
     assert state(db) == before, "the failed issue left something behind"
     assert Faulty.fail_on is None  # the injected fault did fire
 
@@ -316,10 +316,10 @@ def test_a_failed_issue_leaves_nothing_and_burns_no_number(db, monkeypatch, wher
             conn.execute("UPDATE fault SET armed = 0")
     monkeypatch.undo()  # real connections and labels again (the open ones stay Faulty)
     # The next issue, through the same hall and through a fresh one, continues at A004.
-    assert hall.tickets.issue("PA")["number"] == "A004"
+    assert hall.issuing.issue("PA")["number"] == "A004"
     hall.close()
     other = open_hall(db)
-    assert other.tickets.issue("PA")["number"] == "A005"
+    assert other.issuing.issue("PA")["number"] == "A005"
     other.close()
     assert len(audit(db)["A"]) == 5
 
@@ -333,14 +333,14 @@ def test_refused_issues_burn_no_number(db):
     outcomes = []
     for kiosk in ("nowhere", "K1", "nowhere", "K1", "K1", "K1", "nowhere", "K1"):
         try:
-            outcomes.append(hall.tickets.issue("PA", kiosk=kiosk)["number"])
+            outcomes.append(hall.issuing.issue("PA", kiosk=kiosk)["number"])
         except HallError as exc:
             outcomes.append(exc.code)
     assert outcomes == ["unknown_kiosk", "A001", "unknown_kiosk", "A002", "A003",
                         "daily_limit_reached", "unknown_kiosk", "daily_limit_reached"]
     assert state(db)[0] == before[0] + 3
     hall.catalogue.put_queue("A", name="Hàng A", prefix="A", daily_limit=10)
-    assert hall.tickets.issue("PA", kiosk="K1")["number"] == "A004"
+    assert hall.issuing.issue("PA", kiosk="K1")["number"] == "A004"
     hall.close()
     assert len(audit(db)["A"]) == 4
 
@@ -406,7 +406,7 @@ def test_kill_9_while_issuing_loses_no_number_and_reuses_none(db, tmp_path):
         with hall.store.read() as conn:
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-        ticket = hall.tickets.issue("PA")
+        ticket = hall.issuing.issue("PA")
         hall.close()
         assert ticket["number"] == f"A{len(per_queue.get('A', [])) + 1:03d}", seed
         printed.append(("A", int(ticket["number"][1:]), ticket["number"], ticket["id"]))

@@ -19,7 +19,7 @@ import settings as settings_module
 from commands import start_background
 from counter.config import BusConfig
 from counter.protocol import GoisoProtocol, encode_frame
-from hall.errors import InvalidInput
+from settings import SettingsError
 from tests.fakekeypad import FakeBusDevice
 from tests.plugins.web import close_app, make_app, staff_client
 
@@ -74,11 +74,11 @@ class Rig:
 
     def issue(self, count: int = 1) -> list[str]:
         """Issue ``count`` GPLX tickets as a kiosk would; their numbers."""
-        return [self.runtime.act(self.hall.tickets.issue, PROCEDURE)["number"]
+        return [self.runtime.act(self.hall.issuing.issue, PROCEDURE)["number"]
                 for _ in range(count)]
 
     def counter(self, number: int = 1) -> dict:
-        return self.runtime.read(self.hall.tickets.counter, number)
+        return self.runtime.read(self.hall.screens.counter, number)
 
     def current(self, number: int = 1) -> str | None:
         current = self.counter(number)["current"]
@@ -123,7 +123,7 @@ def start_rig(tmp_path, demo_db):
             bus = BusConfig.from_dict("desk", {"port": fake.device, "protocol": protocol,
                                                "devices": DEVICES})
             app = make_app(tmp_path / f"data-{protocol}", *demo_db,
-                           SERIAL_BUSES={"desk": bus})
+                           serial={"desk": bus})
         except BaseException:
             fake.close()
             raise
@@ -447,9 +447,9 @@ def test_unplugged_bus_is_reported_and_a_replugged_one_is_right_at_once(rig):
     assert devices["desk"]["ready"] is False
 
     # While it is away, the counter moves on (the page or the API).
-    rig.runtime.act(rig.hall.tickets.finish, 1, "served", rig.clerk)
+    rig.runtime.act(rig.hall.calling.finish, 1, "served", rig.clerk)
     later = rig.issue(1)[0]
-    rig.runtime.act(rig.hall.tickets.call_next, 1, rig.clerk)
+    rig.runtime.act(rig.hall.calling.call_next, 1, rig.clerk)
     time.sleep(0.5)
 
     rig.fake.clear()
@@ -546,14 +546,13 @@ def test_settings_load_a_serial_bus(tmp_path):
     loaded = settings_module.load(path, tmp_path / "data", environ={})
     assert set(loaded.serial) == {"desk"}
     assert loaded.serial["desk"].baudrate == 38400
-    assert loaded.flask_config()["SERIAL_BUSES"] == loaded.serial
 
 
 @pytest.mark.parametrize("values, names", BAD.values(), ids=BAD.keys())
 def test_settings_refuse_a_bad_serial_bus_naming_the_setting(tmp_path, values, names):
     path = tmp_path / "goiso.toml"
     path.write_text(_toml(values), encoding="utf-8")
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(SettingsError) as caught:
         settings_module.load(path, tmp_path / "data", environ={})
     assert "[serial.desk]" in str(caught.value)
     assert names in str(caught.value)
@@ -563,5 +562,5 @@ def test_settings_refuse_two_buses_on_one_port(tmp_path):
     path = tmp_path / "goiso.toml"
     path.write_text(_toml(GOOD) + _toml(GOOD).replace("[serial.desk]", "[serial.hall]"),
                     encoding="utf-8")
-    with pytest.raises(InvalidInput, match=r"\[serial\]"):
+    with pytest.raises(SettingsError, match=r"\[serial\]"):
         settings_module.load(path, tmp_path / "data", environ={})

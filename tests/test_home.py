@@ -58,7 +58,7 @@ def test_landing_page_shows_waiting_and_serving(client, clerk_client):
     assert "<td>GPLX</td><td>Giấy phép lái xe</td><td>1</td><td>2</td>" in html
     assert "<td>VT</td><td>Vận tải đường bộ</td><td>1</td><td>1</td>" in html
     row = re.search(r"<tr><td>Quầy 1</td>.*?</tr>", html, re.S)[0]
-    assert "Mở" in row and "1001" in row
+    assert "Đang mở" in row and "1001" in row
 
 
 def test_login_page(client):

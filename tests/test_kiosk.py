@@ -1,7 +1,8 @@
 """The kiosk screens through the Flask test client: a real SQLite file, real printers to a folder.
 
-``printing`` starts the printers as ``goiso serve`` does (``commands.start_printers``); without it
-every printer reads "stopped", as in a process that only called ``create_app``.
+``printing`` starts the printers as ``goiso serve`` does
+(``services.background.start_printers``); without it every printer reads "stopped", as in a
+process that only called ``create_app``.
 """
 
 from __future__ import annotations
@@ -10,18 +11,16 @@ import json
 import re
 import secrets
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-import commands
 import settings
 from hall.rules import PRIORITY_REASONS
 from printer.connection import PrinterConfig
 from tests.escpos_decode import QR, Cut, decode
+from tests.plugins.printers import printers_running, wait_for
 from tests.plugins.web import row_count
 
 FIELD_GPLX = "Giấy phép lái xe"
@@ -31,44 +30,6 @@ HX = {"HX-Request": "true"}
 
 
 # -- helpers shared with test_phone and test_admin ----------------------------------------------
-
-def wait_for(predicate, what: str, timeout: float = 5.0):
-    """Poll ``predicate`` until it returns something truthy (returned); fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
-@contextmanager
-def printers_running(app) -> Iterator[Path]:
-    """The app's printers started as ``goiso serve`` starts them; yields <DATA_DIR>/tickets."""
-    runtime = app.extensions["goiso"]
-    stop = threading.Event()
-    commands.start_printers(runtime, stop)
-    spoolers = runtime.printers.spoolers
-
-    def reported():
-        # Each worker polls its printer once before taking jobs (until then it reads
-        # "stopped") and writes what it found to the hall's devices.
-        known = {d["id"]: d["state"] for d in runtime.hall.devices.all("printer")}
-        return all(s.status.state != "stopped" and known.get(f"printer:{name}") == s.status.state
-                   for name, s in spoolers.items())
-
-    try:
-        wait_for(reported, "the printers' first status")
-        yield Path(app.config["DATA_DIR"]) / "tickets"
-    finally:
-        stop.set()
-        for spooler in spoolers.values():
-            spooler.stop()
-        for spooler in spoolers.values():
-            spooler._thread.join(timeout=10)
-
 
 def print_files(folder: Path, kiosk: str = "k1", suffix: str = ".escpos") -> list[Path]:
     """The jobs a folder printer has written, oldest first."""
@@ -86,7 +47,7 @@ def local_links(html: str) -> list[str]:
 
 def sheet(app, token: str) -> dict:
     """The ticket as the hall has it now."""
-    return app.extensions["goiso"].hall.tickets.sheet(token)
+    return app.extensions["goiso"].hall.printing.sheet(token)
 
 
 def csrf_of(html: str) -> str:
@@ -114,8 +75,9 @@ def token_of(screen: str) -> str:
 
 def ticket_on(app, screen: str) -> dict:
     """The ticket a ticket screen shows, as the hall has it now (found by its number)."""
-    tickets = app.extensions["goiso"].hall.tickets
-    return tickets.sheet(tickets.find(re.search(r'data-number="([^"]+)"', screen)[1])["token"])
+    hall = app.extensions["goiso"].hall
+    found = hall.tickets.find(re.search(r'data-number="([^"]+)"', screen)[1])
+    return hall.printing.sheet(found["token"])
 
 
 def printing_settled(client, token: str, kiosk: str = "k1") -> str:
@@ -156,7 +118,7 @@ def put_gplx(app, **changes) -> dict:
 def closed_hours(app) -> tuple[str, str]:
     """An issuing window that does not contain the hall's time now."""
     hall = app.extensions["goiso"].hall
-    now = hall.rules.local(hall.tickets.clock())
+    now = hall.rules.local(hall.clock())
     return ("00:00", "00:30") if now.hour >= 1 else ("12:00", "12:30")
 
 
@@ -373,7 +335,7 @@ def test_bad_taps_are_refused(app, client, csrf, printing, form):
     response = client.post("/kiosk/k1/tickets", data=form, headers={**HX, "X-CSRFToken": csrf})
     assert response.status_code == 400 and response.mimetype == "text/html"
     assert 'data-screen="refused"' in response.text and "Chưa cấp được số" in response.text
-    assert "Dữ liệu không hợp lệ" in response.text
+    assert "Yêu cầu không hợp lệ. Xin vui lòng chọn lại thủ tục." in response.text
     assert "Làm lại từ đầu" in response.text
     assert row_count(app, "tickets") == 0
 
@@ -482,7 +444,7 @@ def test_a_stopped_printer_refuses_new_tickets(app, client, csrf):
 
 
 def test_screen_tickets_while_the_printer_is_stopped(other_app):
-    app = other_app(KIOSK=settings.KioskOptions(printer_down="screen"))
+    app = other_app(kiosk=settings.KioskOptions(printer_down="screen"))
     client = app.test_client()
     page = client.get("/kiosk/k1").text
     assert "số thứ tự sẽ hiện trên màn hình" in page
@@ -493,15 +455,15 @@ def test_screen_tickets_while_the_printer_is_stopped(other_app):
     ticket = ticket_on(app, response.text)
     assert ticket["printed"] is False
     assert ticket["print_error"] == "vé trên màn hình: Dịch vụ in chưa chạy"
-    unprinted = app.extensions["goiso"].hall.tickets.unprinted()
+    unprinted = app.extensions["goiso"].hall.printing.unprinted()
     assert [t["number"] for t in unprinted] == ["1001"]
-    assert not (Path(app.config["DATA_DIR"]) / "tickets" / "k1").exists()
+    assert not (Path(app.extensions["goiso"].settings.data_dir) / "tickets" / "k1").exists()
 
 
 @pytest.mark.parametrize("printer_down", ["refuse", "screen"])
 def test_a_kiosk_without_a_printer(other_app, printer_down):
-    app = other_app(KIOSK=settings.KioskOptions(printer_down=printer_down),
-                    PRINTERS={"k1": PrinterConfig(connection="none")})
+    app = other_app(kiosk=settings.KioskOptions(printer_down=printer_down),
+                    printers={"k1": PrinterConfig(connection="none")})
     client = app.test_client()
     with printers_running(app):
         assert client.get("/kiosk/k1/ping").get_json() == {

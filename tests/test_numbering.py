@@ -57,7 +57,7 @@ def one_queue(h, code="Q", **queue):
 
 
 def issue_many(h, procedure, n):
-    return [h.tickets.issue(procedure)["number"] for _ in range(n)]
+    return [h.issuing.issue(procedure)["number"] for _ in range(n)]
 
 
 def test_prefix_numbers_go_past_999(empty_hall):
@@ -75,19 +75,19 @@ def test_block_holds_999_tickets_a_day(empty_hall, clock):
     with empty_hall.store.read() as conn:
         before = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
     with pytest.raises(errors.DailyLimitReached) as refused:
-        empty_hall.tickets.issue("P-Q")
+        empty_hall.issuing.issue("P-Q")
     assert refused.value.params["limit"] == 999
     with empty_hall.store.read() as conn:
         assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == before
     clock.at(8, 0, days=1)
-    assert empty_hall.tickets.issue("P-Q")["number"] == "1001"
+    assert empty_hall.issuing.issue("P-Q")["number"] == "1001"
 
 
 def test_block_daily_limit_below_capacity_wins(empty_hall):
     one_queue(empty_hall, number_format="block", block=9, daily_limit=2)
     assert issue_many(empty_hall, "P-Q", 2) == ["9001", "9002"]
     with pytest.raises(errors.DailyLimitReached):
-        empty_hall.tickets.issue("P-Q")
+        empty_hall.issuing.issue("P-Q")
 
 
 def test_plain_numbers(empty_hall, clock):
@@ -101,31 +101,31 @@ def test_each_queue_counts_on_its_own(empty_hall):
     one_queue(empty_hall, "A", number_format="prefix", prefix="A")
     one_queue(empty_hall, "B", number_format="prefix", prefix="B", digits=4)
     one_queue(empty_hall, "K", number_format="block", block=2)
-    got = [empty_hall.tickets.issue(p)["number"] for p in ("P-A", "P-B", "P-A", "P-K", "P-B")]
+    got = [empty_hall.issuing.issue(p)["number"] for p in ("P-A", "P-B", "P-A", "P-K", "P-B")]
     assert got == ["A001", "B0001", "A002", "2001", "B0002"]
 
 
 def test_transferred_ticket_keeps_its_number_and_does_not_use_the_target_sequence(empty_hall):
     one_queue(empty_hall, "A", number_format="prefix", prefix="A")
     one_queue(empty_hall, "B", number_format="prefix", prefix="B")
-    empty_hall.tickets.issue("P-A")
-    empty_hall.tickets.call_next(1)
-    moved = empty_hall.tickets.transfer(1, queue="B")
+    empty_hall.issuing.issue("P-A")
+    empty_hall.calling.call_next(1)
+    moved = empty_hall.calling.transfer(1, queue="B")
     assert moved["number"] == "A001"
-    assert empty_hall.tickets.issue("P-B")["number"] == "B001"
-    assert empty_hall.tickets.issue("P-A")["number"] == "A002"
+    assert empty_hall.issuing.issue("P-B")["number"] == "B001"
+    assert empty_hall.issuing.issue("P-A")["number"] == "A002"
 
 
 def test_two_plain_queues_need_the_queue_to_find_a_number(empty_hall):
     one_queue(empty_hall, "X", number_format="plain")
     one_queue(empty_hall, "Y", number_format="plain")
-    x1 = empty_hall.tickets.issue("P-X")
-    y1 = empty_hall.tickets.issue("P-Y")
+    x1 = empty_hall.issuing.issue("P-X")
+    y1 = empty_hall.issuing.issue("P-Y")
     with pytest.raises(errors.InvalidInput):
         empty_hall.tickets.find("1")
     assert empty_hall.tickets.find("1", queue="X")["id"] == x1["id"]
     assert empty_hall.tickets.find("1", queue="Y")["id"] == y1["id"]
-    assert empty_hall.tickets.call_number(1, "1", queue="Y")["id"] == y1["id"]
+    assert empty_hall.calling.call_number(1, "1", queue="Y")["id"] == y1["id"]
 
 
 def queues_table(h):

@@ -129,7 +129,7 @@ def test_catalogue_responses_match_their_schemas(doc, client):
     check(doc, "/openapi.json", "get", client.get("/api/v1/openapi.json"))
 
 
-def test_ticket_responses_match_their_schemas(doc, client, clerk_client):
+def test_ticket_responses_match_their_schemas(doc, client, clerk_client, printing):
     response = client.post("/api/v1/tickets", json={"procedure": "DEMO-GT-001",
                                                     "priority": "elderly", "kiosk": "k1"})
     assert response.status_code == 201

@@ -8,7 +8,7 @@ from tests.test_kiosk import DOI_GPLX, HX, local_links
 def issue(app, procedure: str = "DEMO-GT-001", **extra) -> dict:
     """A ticket issued at kiosk k1, straight through the hall."""
     runtime = app.extensions["goiso"]
-    return runtime.act(runtime.hall.tickets.issue, procedure, kiosk="k1", **extra)
+    return runtime.act(runtime.hall.issuing.issue, procedure, kiosk="k1", **extra)
 
 
 @pytest.fixture
@@ -41,12 +41,12 @@ def test_people_ahead_and_priority(app, client, token):
 
 
 def test_a_called_ticket_shows_the_counter(app, client, token):
-    app.extensions["goiso"].hall.tickets.call_next(1)
+    app.extensions["goiso"].hall.calling.call_next(1)
     html = client.get(f"/t/{token}").text
     assert '<p class="status status-called">đã gọi</p>' in html
     assert '<p class="big call">Mời bạn đến Quầy 1</p>' in html
     assert "Số người chờ trước bạn" not in html
-    app.extensions["goiso"].hall.tickets.finish(1)
+    app.extensions["goiso"].hall.calling.finish(1)
     assert "đã xong" in client.get(f"/t/{token}", headers=HX).text
 
 
@@ -78,5 +78,5 @@ def test_in_english(app, client, token):
     assert '<p class="status status-waiting">waiting</p>' in html
     assert "People ahead of you: 0" in html
     assert DOI_GPLX in html  # procedure names are data
-    app.extensions["goiso"].hall.tickets.call_next(1)
+    app.extensions["goiso"].hall.calling.call_next(1)
     assert "Please go to Quầy 1" in client.get(f"/t/{token}", headers=HX).text

@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hall import Hall, Rules, errors, policy
-from hall.policy import Lane, Waiting
+from hall.policy import Lane, PriorityPolicy, Waiting
 from tests.conftest import START, Clock
 
 NOW = START.timestamp()
@@ -255,7 +255,7 @@ class Model:
         if queue is not None and not self.served(queue):
             raise errors.NoCounterServes(queue=queue)
         if to == number:
-            raise errors.InvalidInput(detail="same counter")
+            raise errors.InvalidInput(field="counter")
         t.status, t.counter = "waiting", None
         t.queue = queue if queue is not None else t.queue
         t.target = to
@@ -284,7 +284,7 @@ class Model:
         if c.status not in allowed:
             if c.status == "paused" and status == "paused":
                 raise errors.CounterPaused(number=number)
-            raise errors.IllegalTransition(number=number, status=c.status, action=status)
+            raise errors.CounterStateRefused(number=number, status=c.status, action=status)
         if status == "closed" and c.current is not None:
             raise errors.CounterBusy(number=number, ticket="?")
         c.status = status
@@ -362,7 +362,7 @@ def model_for(rules: Rules, queues: dict, counters: dict) -> Model:
 
 def lane(key="A", policy_name="strict", every=3, streak=0, weight=1.0, position=0,
          urgent=None, normal=None) -> Lane:
-    return Lane(key, policy_name, every, streak, weight, position, urgent, normal)
+    return Lane(key, PriorityPolicy(policy_name, every), streak, weight, position, urgent, normal)
 
 
 P1 = Waiting(1, NOW + 10, True)
@@ -370,29 +370,29 @@ N1 = Waiting(2, NOW + 5, False)
 
 
 def test_lane_head_with_one_class_offers_that_class():
-    assert policy.lane_head(lane()) is None
-    assert policy.lane_head(lane(urgent=P1)) == P1
-    assert policy.lane_head(lane(normal=N1)) == N1
-    assert policy.lane_head(lane("A", "interleave", 3, 0, urgent=P1)) == P1
+    assert lane().head() is None
+    assert lane(urgent=P1).head() == P1
+    assert lane(normal=N1).head() == N1
+    assert lane("A", "interleave", 3, 0, urgent=P1).head() == P1
 
 
 def test_lane_head_strict_prefers_priority_whatever_the_streak():
     for streak in range(5):
-        assert policy.lane_head(lane(streak=streak, urgent=P1, normal=N1)) == P1
+        assert lane(streak=streak, urgent=P1, normal=N1).head() == P1
 
 
 @pytest.mark.parametrize("every", [1, 2, 3, 5])
 def test_lane_head_interleave_turns_on_the_streak(every):
     for streak in range(every + 3):
-        head = policy.lane_head(lane(policy_name="interleave", every=every, streak=streak,
-                                     urgent=P1, normal=N1))
+        head = lane(policy_name="interleave", every=every, streak=streak,
+                                     urgent=P1, normal=N1).head()
         assert head == (P1 if streak >= every else N1), streak
 
 
 def test_next_streak_counts_normal_calls_and_resets_on_priority():
     lanes = lane(streak=2)
-    assert policy.next_streak(lanes, N1) == 3
-    assert policy.next_streak(lanes, P1) == 0
+    assert lanes.streak_after(N1) == 3
+    assert lanes.streak_after(P1) == 0
 
 
 def test_pick_nothing_waiting_is_none():
@@ -435,6 +435,33 @@ def test_pick_oldest_strict_priority_heads_jump_interleave_ones_do_not():
     assert policy.pick(inter, "oldest", NOW)[1] == old
 
 
+@settings(max_examples=500, deadline=None, database=None)
+@given(kind=st.sampled_from(("strict", "interleave")), every=st.integers(1, 6),
+       streak=st.one_of(st.none(), st.integers(0, 12)),
+       classes=st.lists(st.booleans(), min_size=1, max_size=40))
+def test_who_is_next_and_how_many_ahead_always_agree(kind, every, streak, classes):
+    """One queue of waiting tickets (True: priority) in arrival order, and a streak: calling
+    them one by one with ``head`` (as a counter does) calls exactly ``ahead`` tickets before
+    each one (as its ticket and phone page promise)."""
+    rule = PriorityPolicy(kind, every)
+    waiting = [Waiting(i, NOW + i, urgent) for i, urgent in enumerate(classes)]
+    promised = {}
+    for ticket in waiting:
+        mine = [t for t in waiting if t.priority == ticket.priority]
+        before = mine.index(ticket)
+        others = sum(1 for t in waiting if t.priority != ticket.priority)
+        promised[ticket.id] = rule.ahead(ticket.priority, before, others, streak)
+    called, left, now_streak = [], list(waiting), streak
+    while left:
+        urgent = next((t for t in left if t.priority), None)
+        normal = next((t for t in left if not t.priority), None)
+        head = rule.head(urgent, normal, now_streak)
+        called.append(head.id)
+        now_streak = rule.next_streak(now_streak, head.priority)
+        left.remove(head)
+    assert {t.id: called.index(t.id) for t in waiting} == promised
+
+
 # -- readable examples on the real hall ----------------------------------------------------
 
 
@@ -460,7 +487,7 @@ def issue_all(h: Hall, clock: Clock, pattern: str, procedure: str = "PA") -> lis
     """Issue one ticket per letter (P priority, N normal), a second apart; their numbers."""
     numbers = []
     for kind in pattern:
-        numbers.append(h.tickets.issue(procedure, priority="elderly" if kind == "P" else None)
+        numbers.append(h.issuing.issue(procedure, priority="elderly" if kind == "P" else None)
                        ["number"])
         clock.advance(1)
     return numbers
@@ -471,7 +498,7 @@ def drain(h: Hall, counter: int = 1) -> list[str]:
     called = []
     while True:
         try:
-            called.append(h.tickets.call_next(counter)["number"])
+            called.append(h.calling.call_next(counter)["number"])
         except errors.NothingWaiting:
             return called
 
@@ -492,10 +519,10 @@ def test_interleave_one_priority_after_every_n_normal(two_queues, clock):
 def test_interleave_counts_normal_calls_before_a_priority_arrives(two_queues, clock):
     h = two_queues(Rules(priority_policy="interleave", interleave_every=3))
     issue_all(h, clock, "NNNNN")
-    assert h.tickets.call_next(1)["number"] == "A001"
+    assert h.calling.call_next(1)["number"] == "A001"
     issue_all(h, clock, "P")  # A006
     # No priority call yet today: the priority ticket's turn has come at once.
-    assert h.tickets.call_next(1)["number"] == "A006"
+    assert h.calling.call_next(1)["number"] == "A006"
     issue_all(h, clock, "P")  # A007 waits for 3 normal calls after A006
     assert drain(h) == ["A002", "A003", "A004", "A007", "A005"]
 
@@ -518,7 +545,7 @@ def test_queue_overrides_the_hall_policy(two_queues, clock):
 def test_fifo_within_each_class_uses_issue_time_then_id(two_queues, clock):
     h = two_queues(Rules(priority_policy="strict"))
     for kind in "NPNP":  # all in the same second
-        h.tickets.issue("PA", priority="elderly" if kind == "P" else None)
+        h.issuing.issue("PA", priority="elderly" if kind == "P" else None)
     assert drain(h) == ["A002", "A004", "A001", "A003"]
 
 
@@ -528,8 +555,8 @@ def test_transfer_keeps_the_original_issue_time(two_queues, clock):
     issue_all(h, clock, "N", "PA")  # A001 at 08:00:00
     clock.advance(600)
     issue_all(h, clock, "NN", "PB")  # B001, B002 at 08:10
-    h.tickets.call_next(1)
-    h.tickets.transfer(1, queue="B")
+    h.calling.call_next(1)
+    h.calling.transfer(1, queue="B")
     # A001 was issued first, so it goes before B001 and B002 in queue B.
     assert drain(h, 2) == ["A001", "B001", "B002"]
 
@@ -539,9 +566,9 @@ def test_transfer_goes_to_the_back_when_rules_say_so(two_queues, clock):
                    counters={1: ([("A", 1.0)], "oldest"), 2: ([("B", 1.0)], "oldest")})
     issue_all(h, clock, "N", "PA")
     issue_all(h, clock, "NN", "PB")
-    h.tickets.call_next(1)
+    h.calling.call_next(1)
     clock.advance(60)
-    h.tickets.transfer(1, queue="B")
+    h.calling.transfer(1, queue="B")
     assert drain(h, 2) == ["B001", "B002", "A001"]
 
 
@@ -550,8 +577,8 @@ def test_transferred_priority_ticket_stays_priority(two_queues, clock):
                    counters={1: ([("A", 1.0)], "oldest"), 2: ([("B", 1.0)], "oldest")})
     issue_all(h, clock, "NN", "PB")
     issue_all(h, clock, "P", "PA")
-    h.tickets.call_next(1)
-    h.tickets.transfer(1, queue="B", clerk=None)
+    h.calling.call_next(1)
+    h.calling.transfer(1, queue="B", clerk=None)
     assert drain(h, 2) == ["A001", "B001", "B002"]
 
 
@@ -563,13 +590,13 @@ def test_oldest_mode_weighs_waits_and_lets_strict_priority_jump(two_queues, cloc
     clock.advance(99)  # B001 at 100 s
     issue_all(h, clock, "N", "PB")
     clock.advance(49)  # now 150 s: A001 waited 150, B001 50 × 3 = 150 → tie → older ticket
-    assert h.tickets.call_next(1)["number"] == "A001"
+    assert h.calling.call_next(1)["number"] == "A001"
     issue_all(h, clock, "N", "PA")  # A002 at 150
     clock.advance(1000)  # A002 waited 1001 s, B001 1051 × 3
-    assert h.tickets.call_next(1)["number"] == "B001"
+    assert h.calling.call_next(1)["number"] == "B001"
     issue_all(h, clock, "P", "PB")  # B002: a strict priority head jumps a long wait
-    assert h.tickets.call_next(1)["number"] == "B002"
-    assert h.tickets.call_next(1)["number"] == "A002"
+    assert h.calling.call_next(1)["number"] == "B002"
+    assert h.calling.call_next(1)["number"] == "A002"
 
 
 def test_ordered_mode_empties_queues_in_the_counters_order(two_queues, clock):
@@ -586,10 +613,10 @@ def test_ticket_sent_to_a_named_counter_is_called_only_there(two_queues, clock):
                    counters={1: ([("A", 1.0)], "oldest"), 2: ([("A", 1.0)], "oldest"),
                              3: ([("B", 1.0)], "ordered")})
     issue_all(h, clock, "NN", "PA")
-    h.tickets.call_next(1)  # A001
-    h.tickets.transfer(1, to_counter=3)
+    h.calling.call_next(1)  # A001
+    h.calling.transfer(1, to_counter=3)
     with pytest.raises(errors.NotServedHere):
-        h.tickets.call_number(2, "A001")
+        h.calling.call_number(2, "A001")
     assert drain(h, 2) == ["A002"]  # counter 2 serves A but A001 is not for it
     issue_all(h, clock, "P", "PA")  # A003, a priority ticket in A, which counter 3 doesn't serve
     issue_all(h, clock, "N", "PB")
@@ -604,8 +631,8 @@ def test_ticket_sent_to_a_counter_of_its_own_queue_skips_other_counters(two_queu
     h = two_queues(Rules(priority_policy="strict"),
                    counters={1: ([("A", 1.0)], "oldest"), 2: ([("A", 1.0)], "oldest")})
     issue_all(h, clock, "NN", "PA")
-    h.tickets.call_next(1)
-    h.tickets.transfer(1, to_counter=2)  # keeps its place in A, but only for counter 2
+    h.calling.call_next(1)
+    h.calling.transfer(1, to_counter=2)  # keeps its place in A, but only for counter 2
     assert drain(h, 1) == ["A002"]
     assert drain(h, 2) == ["A001"]
 
@@ -613,9 +640,9 @@ def test_ticket_sent_to_a_counter_of_its_own_queue_skips_other_counters(two_queu
 def test_no_show_put_back_keeps_its_place(two_queues, clock):
     h = two_queues(Rules(priority_policy="strict"))
     issue_all(h, clock, "NNN")
-    h.tickets.call_next(1)
-    h.tickets.no_show(1)
-    h.tickets.reactivate("A001")
+    h.calling.call_next(1)
+    h.calling.no_show(1)
+    h.calling.reactivate("A001")
     assert drain(h) == ["A001", "A002", "A003"]
 
 
@@ -623,7 +650,7 @@ def test_priority_streak_belongs_to_the_queue_not_the_counter(two_queues, clock)
     h = two_queues(Rules(priority_policy="interleave", interleave_every=2),
                    counters={1: ([("A", 1.0)], "oldest"), 2: ([("A", 1.0)], "oldest")})
     issue_all(h, clock, "NNNNPP")
-    called = [h.tickets.call_next(n)["number"] for n in (1, 2, 1, 2, 1, 2)]
+    called = [h.calling.call_next(n)["number"] for n in (1, 2, 1, 2, 1, 2)]
     assert called == ["A005", "A001", "A002", "A006", "A003", "A004"]
 
 
@@ -677,9 +704,9 @@ def call_and_compare(h: Hall, m: Model, counter: int, context) -> bool:
     """Call next at ``counter`` in both; False when both say nobody waits."""
     if m.choose(counter, h.clock()) is None:
         with pytest.raises(errors.NothingWaiting):
-            h.tickets.call_next(counter)
+            h.calling.call_next(counter)
         return False
-    got = h.tickets.call_next(counter)
+    got = h.calling.call_next(counter)
     assert got["number"] == m.run("call", counter, h.clock()).number, context
     return True
 
@@ -703,7 +730,7 @@ def test_every_small_sequence_matches_the_model(scratch):
                     if step == "C":
                         checked += call_and_compare(h, m, counter, (seq, code))
                         continue
-                    got = h.tickets.issue(f"P{code}",
+                    got = h.issuing.issue(f"P{code}",
                                           priority="elderly" if step == "P" else None)
                     t = m.run("issue", code, step == "P", clock())
                     assert (got["id"], got["number"]) == (t.id, t.number), (seq, code)
@@ -781,19 +808,19 @@ def apply(h: Hall, m: Model, clock: Clock, op: tuple):
         t = today[args[-1] % len(today)]
         args = [*args[:-1], t.id]
     real = {
-        "issue": lambda q, p: h.tickets.issue(f"P{q}", priority="elderly" if p else None),
-        "call": lambda n: h.tickets.call_next(n),
-        "finish": lambda n: h.tickets.finish(n),
-        "no_show": lambda n: h.tickets.no_show(n),
-        "recall": lambda n: h.tickets.recall(n),
-        "transfer_queue": lambda n, q: h.tickets.transfer(n, queue=q),
-        "transfer_counter": lambda n, to: h.tickets.transfer(n, to_counter=to),
-        "call_number": lambda n, tid: h.tickets.call_number(n, m.tickets[tid].number),
-        "reactivate": lambda tid: h.tickets.reactivate(m.tickets[tid].number),
-        "cancel": lambda tid: h.tickets.cancel(m.tickets[tid].number),
-        "pause": lambda n: h.tickets.pause(n),
-        "resume": lambda n: h.tickets.resume(n),
-        "close": lambda n: h.tickets.close_counter(n),
+        "issue": lambda q, p: h.issuing.issue(f"P{q}", priority="elderly" if p else None),
+        "call": lambda n: h.calling.call_next(n),
+        "finish": lambda n: h.calling.finish(n),
+        "no_show": lambda n: h.calling.no_show(n),
+        "recall": lambda n: h.calling.recall(n),
+        "transfer_queue": lambda n, q: h.calling.transfer(n, queue=q),
+        "transfer_counter": lambda n, to: h.calling.transfer(n, to_counter=to),
+        "call_number": lambda n, tid: h.calling.call_number(n, m.tickets[tid].number),
+        "reactivate": lambda tid: h.calling.reactivate(m.tickets[tid].number),
+        "cancel": lambda tid: h.calling.cancel(m.tickets[tid].number),
+        "pause": lambda n: h.desk.pause(n),
+        "resume": lambda n: h.desk.resume(n),
+        "close": lambda n: h.desk.close(n),
     }[name]
     modelled = {
         "issue": lambda q, p: m.run("issue", q, p, now),

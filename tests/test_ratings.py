@@ -8,7 +8,6 @@ counter 2 serves GPLX and VT (prefix B), counter 3 serves TKQ (block 1).
 import pytest
 
 from hall import Rules, errors
-from hall.desk import perform
 
 GPLX = "DEMO-GT-001"  # procedure → queue GPLX, numbers A001…
 GPLX_2 = "DEMO-GT-002"  # → GPLX as well
@@ -19,11 +18,11 @@ LEVELS = ["Rất hài lòng", "Hài lòng", "Không hài lòng"]  # the default 
 def serve(h, counter: int = 1, procedure: str = GPLX, clerk: int | None = None,
           seconds: float = 0) -> dict:
     """Issue a ticket, call it at ``counter`` and finish it ``seconds`` later."""
-    ticket = h.tickets.issue(procedure)
-    called = perform(h.tickets, counter, "call", clerk, number=ticket["number"])
+    ticket = h.issuing.issue(procedure)
+    called = h.desk.perform(counter, "call", clerk, number=ticket["number"])
     if seconds:
         h.clock.advance(seconds)
-    perform(h.tickets, counter, "finish", clerk)
+    h.desk.perform(counter, "finish", clerk)
     return called
 
 
@@ -37,11 +36,11 @@ def ratings_rows(h) -> list[dict]:
 
 def test_the_prompt_appears_after_a_finish_at_that_counter(hall, clock):
     assert hall.ratings.prompt(1) is None
-    hall.tickets.issue(GPLX)
-    perform(hall.tickets, 1, "next")
+    hall.issuing.issue(GPLX)
+    hall.desk.perform(1, "next")
     assert hall.ratings.prompt(1) is None  # still being served
     clock.advance(90)
-    perform(hall.tickets, 1, "finish")
+    hall.desk.perform(1, "finish")
     assert hall.ratings.prompt(1) == {"counter": 1, "number": "A001",
                                       "procedure": "Đổi giấy phép lái xe", "levels": LEVELS,
                                       "seconds_left": 30}
@@ -51,13 +50,13 @@ def test_the_prompt_appears_after_a_finish_at_that_counter(hall, clock):
 
 
 def test_no_prompt_after_a_no_show_or_a_transfer(hall):
-    hall.tickets.issue(GPLX)
-    hall.tickets.issue(GPLX)
-    perform(hall.tickets, 1, "next")
-    perform(hall.tickets, 1, "no-show")
+    hall.issuing.issue(GPLX)
+    hall.issuing.issue(GPLX)
+    hall.desk.perform(1, "next")
+    hall.desk.perform(1, "no-show")
     assert hall.ratings.prompt(1) is None
-    perform(hall.tickets, 1, "next")
-    perform(hall.tickets, 1, "transfer", counter=2)
+    hall.desk.perform(1, "next")
+    hall.desk.perform(1, "transfer", counter=2)
     assert hall.ratings.prompt(1) is None
     with pytest.raises(errors.NothingToRate):
         hall.ratings.rate(1, 1)
@@ -108,12 +107,12 @@ def test_the_prompt_goes_away_after_a_rating_and_a_ticket_is_rated_once(hall):
 
 
 def test_a_rating_of_the_previous_ticket_after_the_clerk_called_the_next(hall, clock, clerk):
-    hall.tickets.issue(GPLX)  # A001
-    hall.tickets.issue(VT)  # B001
-    perform(hall.tickets, 2, "next", clerk["id"])  # A001 (oldest first)
+    hall.issuing.issue(GPLX)  # A001
+    hall.issuing.issue(VT)  # B001
+    hall.desk.perform(2, "next", clerk["id"])  # A001 (oldest first)
     clock.advance(300)
     # The clerk calls the next without pressing "finish": A001 is finished by the call.
-    assert perform(hall.tickets, 2, "next", clerk["id"])["number"] == "B001"
+    assert hall.desk.perform(2, "next", clerk["id"])["number"] == "B001"
     clock.advance(20)
     assert hall.ratings.prompt(2)["number"] == "A001"
     assert hall.ratings.prompt(2)["seconds_left"] == 10
@@ -122,7 +121,7 @@ def test_a_rating_of_the_previous_ticket_after_the_clerk_called_the_next(hall, c
     assert (row["counter_number"], row["clerk_id"], row["queue_code"]) == (2, clerk["id"], "GPLX")
     # B001 is still being served: nothing more to rate until it is finished.
     assert hall.ratings.prompt(2) is None
-    perform(hall.tickets, 2, "finish", clerk["id"])
+    hall.desk.perform(2, "finish", clerk["id"])
     assert hall.ratings.prompt(2)["number"] == "B001"
 
 
@@ -156,7 +155,7 @@ def test_a_level_out_of_the_rules_is_invalid_input(hall, level):
     mark = hall.log.last_id()
     with pytest.raises(errors.InvalidInput) as caught:
         hall.ratings.rate(1, level)
-    assert caught.value.params["detail"] == "level: 1..3"
+    assert caught.value.params == {"field": "level", "low": 1, "high": 3}
     assert ratings_rows(hall) == [] and hall.log.last_id() == mark
     assert hall.ratings.prompt(1) is not None
 
@@ -171,7 +170,7 @@ def test_an_unknown_source_is_invalid_input(hall, source):
     serve(hall)
     with pytest.raises(errors.InvalidInput) as caught:
         hall.ratings.rate(1, 1, source=source)
-    assert caught.value.params["detail"] == "source"
+    assert caught.value.params["field"] == "source"
     assert ratings_rows(hall) == []
 
 
@@ -204,8 +203,9 @@ def test_the_rating_row_ties_ticket_counter_clerk_procedure_and_queue(hall, cloc
     [event] = hall.log.since(mark)
     assert (event.kind, event.ticket, event.counter, event.clerk, event.queue) == (
         "rated", called["id"], 2, clerk["id"], "VT")
-    assert event.data == {"number": "B001", "level": 2, "levels": 3, "label": "Hài lòng",
-                          "source": "keypad", "procedure": VT}
+    assert event.data == {"number": "B001", "queue": "VT", "procedure": VT, "priority": None,
+                          "status": "done", "level": 2, "levels": 3, "label": "Hài lòng",
+                          "source": "keypad"}
 
 
 @pytest.mark.parametrize("rules", [Rules(rating_levels=("Tốt", "Chưa tốt"))])

@@ -160,7 +160,7 @@ def test_pins_and_tokens_are_not_stored_in_clear(app, admin_client, demo):
         "name": "Đặng Thị Lan", "pin": "97531864"}).status_code == 200
     token = admin_client.post("/api/v1/counters/2/tokens").get_json()["token"]
     app.extensions["goiso"].hall.close()
-    database = Path(app.config["DATABASE"])
+    database = Path(app.extensions["goiso"].settings.database_path)
     raw = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*")
                    if p.is_file())
     assert b"quantri" in raw and b"lan" in raw  # the right file

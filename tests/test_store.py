@@ -62,11 +62,11 @@ def count(conn, table: str = "tickets") -> int:
 
 
 def test_a_read_is_one_snapshot(hall):
-    hall.tickets.issue("PA")
+    hall.issuing.issue("PA")
     with hall.store.read() as conn:
         before = count(conn)
         # Another connection commits in the middle of the read...
-        other = threading.Thread(target=hall.tickets.issue, args=("PA",))
+        other = threading.Thread(target=hall.issuing.issue, args=("PA",))
         other.start()
         other.join()
         # ... and the read does not see it: every query of the block sees one state.
@@ -81,7 +81,7 @@ def test_snapshots_stay_consistent_under_a_stream_of_writes(hall):
 
     def kiosk():
         while not stop.is_set():
-            hall.tickets.issue("PB")
+            hall.issuing.issue("PB")
 
     writer = threading.Thread(target=kiosk)
     writer.start()
@@ -115,7 +115,7 @@ def test_write_rolls_back_on_exception(hall, db):
     # Nothing stays open or locked: the next write goes through at once.
     with hall.store.write() as conn:
         assert conn.in_transaction
-    assert hall.tickets.issue("PA")["number"] == "A001"
+    assert hall.issuing.issue("PA")["number"] == "A001"
 
 
 def test_the_error_that_ended_a_transaction_is_the_one_raised(hall):
@@ -124,7 +124,7 @@ def test_the_error_that_ended_a_transaction_is_the_one_raised(hall):
     with pytest.raises(LookupError), hall.store.write() as conn:
         conn.execute("ROLLBACK")
         raise LookupError("the real problem")
-    assert hall.tickets.issue("PA")["number"] == "A001"
+    assert hall.issuing.issue("PA")["number"] == "A001"
 
 
 def test_a_failed_commit_rolls_back_and_frees_the_file(hall, db):
@@ -137,7 +137,7 @@ def test_a_failed_commit_rolls_back_and_frees_the_file(hall, db):
     assert fresh.execute("SELECT current_ticket_id FROM counters WHERE number = 1"
                          ).fetchone()[0] is None
     fresh.close()
-    assert hall.tickets.issue("PA")["number"] == "A001"
+    assert hall.issuing.issue("PA")["number"] == "A001"
 
 
 # -- the pool ----------------------------------------------------------------------------------
@@ -157,13 +157,13 @@ def test_connections_are_reused(db):
 def test_the_pool_does_not_grow_with_the_work(db):
     hall = Hall.open(db, clock=lambda: AT)
     for _ in range(200):
-        hall.tickets.issue("PA")
-        hall.snapshot()
+        hall.issuing.issue("PA")
+        hall.screens.snapshot()
     assert db_handles(db) == 1
 
     def kiosk(k):
         for _ in range(50):
-            hall.tickets.issue(("PA", "PB")[k % 2])
+            hall.issuing.issue(("PA", "PB")[k % 2])
 
     run_threads(8, kiosk)
     assert 1 <= db_handles(db) <= 8  # at most one per thread that was ever busy at once
@@ -186,7 +186,7 @@ def test_a_writer_waits_for_another_instead_of_failing(hall):
     slow.start()
     holding.wait(5)
     started = time.monotonic()
-    ticket = hall.tickets.issue("PA")  # must wait for the lock, not raise 'database is locked'
+    ticket = hall.issuing.issue("PA")  # must wait for the lock, not raise 'database is locked'
     waited = time.monotonic() - started
     slow.join()
     assert ticket["number"] == "A001"
@@ -221,7 +221,7 @@ def test_backup_is_a_valid_copy_while_writers_are_active(hall, db, tmp_path):
 
     def kiosk():
         while not stop.is_set():
-            hall.tickets.issue("PB")
+            hall.issuing.issue("PB")
 
     writer = threading.Thread(target=kiosk)
     writer.start()

@@ -3,7 +3,9 @@
 // so it does exactly what the button does, and nothing when that button is disabled.
 (function () {
   "use strict";
-  const keys = { "+": "next", "*": "recall", "-": "no-show", "Enter": "finish", "/": "pause-toggle" };
+  // key -> action, from the server's one list (hall/desk.py); "." starts typing a number.
+  const page = document.querySelector(".counter-page");
+  const keys = page && page.dataset.keys ? JSON.parse(page.dataset.keys) : {};
 
   // htmx wires up swapped-in forms only once they settle (20 ms later by default): a key or a
   // tap in between would submit the bare form natively and reload the page instead of acting.
@@ -53,7 +55,6 @@
   document.addEventListener("htmx:responseError", (e) => {
     const status = e.detail.xhr.status;
     if (status === 401 || status === 403) {
-      const page = document.querySelector(".counter-page");
       window.location.assign(page ? page.dataset.login : "/counter/");
     }
   });

@@ -3,13 +3,21 @@
 * ``fake``: a network printer on 127.0.0.1 (an ephemeral port), ready.
 * ``serial_fake``: a serial printer behind a ``socat`` pty pair; the driver opens ``.device``.
 * ``no_zombie_socat``: fails a test that leaves a ``socat`` child of this process running.
+* ``printing``: the ``app``'s printers started as ``goiso serve`` starts them (demo: one folder
+  per kiosk); yields the folder of those folders. ``printers_running(app)`` does the same for
+  any app, as a context manager.
 """
 
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import psutil
 import pytest
 
+from services.background import start_printers
 from tests.fakeprinter import FakeNetworkPrinter, FakeSerialPrinter
 
 
@@ -34,3 +42,48 @@ def socat_children() -> list[psutil.Process]:
 def no_zombie_socat():
     yield
     assert socat_children() == []
+
+
+def wait_for(predicate, what: str = "a condition", timeout: float = 5.0):
+    """Poll ``predicate`` until it returns something truthy (returned); fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+@contextmanager
+def printers_running(app) -> Iterator[Path]:
+    """The app's printers started as ``goiso serve`` starts them; yields <DATA_DIR>/tickets."""
+    runtime = app.extensions["goiso"]
+    stop = threading.Event()
+    start_printers(runtime, stop)
+    spoolers = runtime.printers.spoolers
+
+    def reported():
+        # Each worker polls its printer once before taking jobs (until then it reads
+        # "stopped") and writes what it found to the hall's devices.
+        known = {d["id"]: d["state"] for d in runtime.hall.devices.all("printer")}
+        return all(s.status.state != "stopped" and known.get(f"printer:{name}") == s.status.state
+                   for name, s in spoolers.items())
+
+    try:
+        wait_for(reported, "the printers' first status")
+        yield Path(app.extensions["goiso"].settings.data_dir) / "tickets"
+    finally:
+        stop.set()
+        for spooler in spoolers.values():
+            spooler.stop()
+        for spooler in spoolers.values():
+            spooler._thread.join(timeout=10)
+
+
+@pytest.fixture
+def printing(app) -> Iterator[Path]:
+    """The app's printers, started and reporting; yields <data_dir>/tickets."""
+    with printers_running(app) as folder:
+        yield folder

@@ -2,9 +2,9 @@
 
 * ``demo_db`` (session): the demo hall seeded once with ``hall.demo.seed``; its file and the
   seed's result (PINs, counter tokens).  Seeding hashes eight PINs, so apps copy this file.
-* ``app``: ``create_app({"DATA_DIR": tmp_path, "TESTING": True})`` on a copy of that file;
+* ``app``: ``create_app(Settings(data_dir=tmp_path), testing=True)`` on a copy of that file;
   ``app.config["DEMO"]`` is the seed's result (also the ``demo`` fixture).
-* ``other_app``: builds more apps on copies of the demo hall, with config of their own.
+* ``other_app``: builds more apps on copies of the demo hall, with settings of their own.
 * ``client``: an anonymous test client.
 * ``clerk_client`` / ``supervisor_client`` / ``admin_client``: signed in through
   ``POST /api/v1/session`` (clerk "an" at counter 1); they send ``X-CSRFToken`` on unsafe
@@ -75,13 +75,15 @@ def staff_client(app: Flask, login: str, counter: int | None = None) -> StaffCli
     return client
 
 
-def make_app(data_dir: Path, template: Path, demo: dict, **config) -> Flask:
-    """An app whose database starts as a copy of the seeded ``template``."""
+def make_app(data_dir: Path, template: Path, demo: dict, **settings) -> Flask:
+    """An app whose database starts as a copy of the seeded ``template``; ``settings`` are
+    fields of ``settings.Settings`` (``kiosk=KioskOptions(...)``)."""
     from server import create_app
+    from settings import Settings
 
     data_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, data_dir / "goiso.db")
-    app = create_app({"DATA_DIR": str(data_dir), "TESTING": True, **config})
+    app = create_app(Settings(data_dir=data_dir, **settings), testing=True)
     app.config["DEMO"] = demo
     return app
 
@@ -130,12 +132,12 @@ def app(tmp_path, demo_db) -> Iterator[Flask]:
 
 @pytest.fixture
 def other_app(tmp_path, demo_db):
-    """Build more apps on copies of the demo hall, each with its own Flask config:
-    ``other_app(KIOSK=...)``; they are closed after the test."""
+    """Build more apps on copies of the demo hall, each with settings of its own:
+    ``other_app(kiosk=KioskOptions(...))``; they are closed after the test."""
     made = []
 
-    def build(**config):
-        made.append(make_app(tmp_path / f"other{len(made)}", *demo_db, **config))
+    def build(**settings):
+        made.append(make_app(tmp_path / f"other{len(made)}", *demo_db, **settings))
         return made[-1]
 
     yield build

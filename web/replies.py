@@ -1,11 +1,14 @@
-"""One shape for every error: {"error": {"code", "message", "messages": {"vi", "en"}}}."""
+"""Telling people what went wrong: one shape for every error ({"error": {"code", "message",
+"messages": {"vi", "en"}}}), a small page for browsers, and a hall error in the reader's
+language."""
 
 from flask import jsonify, render_template, request
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
-from hall.errors import N_
+from hall.errors import HallError
+from hall.words import N_, Term
 
 HTTP_TEXTS = {
     400: N_("Yêu cầu không hợp lệ."),
@@ -18,13 +21,23 @@ HTTP_TEXTS = {
     429: N_("Quá nhiều yêu cầu, hãy thử lại sau ít phút."),
     500: N_("Lỗi máy chủ. Số thứ tự đã cấp không bị mất; hãy thử lại."),
 }
+CSRF_TEXT = N_("Phiên làm việc đã hết hạn, hãy tải lại trang và thử lại.")
 
 
-def _translate(text: str, params: dict) -> str:
+def translate(text: str, params: dict | None = None) -> str:
+    """A text of the hall in the current language; parameters that are words of the hall
+    (``Term``) are translated first, so the sentence is all in one language."""
+    params = {key: _(value) if isinstance(value, Term) else value
+              for key, value in (params or {}).items()}
     try:
         return _(text, **params) if params else _(text)
     except (KeyError, TypeError, ValueError):
         return text
+
+
+def say(exc: HallError) -> str:
+    """A hall error as a sentence in the current language."""
+    return translate(exc.text, exc.params)
 
 
 def error_reply(code: str, text: str, params: dict, status: int):
@@ -32,7 +45,7 @@ def error_reply(code: str, text: str, params: dict, status: int):
     messages = {}
     for lang in ("vi", "en"):
         with force_locale(lang):
-            messages[lang] = _translate(text, params)
+            messages[lang] = translate(text, params)
     current = str(get_locale() or "vi")
     message = messages.get(current, messages["vi"])
     wants_html = (not request.path.startswith("/api/")
@@ -44,12 +57,16 @@ def error_reply(code: str, text: str, params: dict, status: int):
     return jsonify({"error": {"code": code, "message": message, "messages": messages}}), status
 
 
+def hall_error_reply(exc: HallError):
+    """A hall error in the one shape."""
+    return error_reply(exc.code, exc.text, exc.params, exc.status)
+
+
 def http_error_reply(exc):
     """A werkzeug HTTP error (404, 405, CSRF…) in the same shape, in both languages."""
     status = exc.code or 500
     if isinstance(exc, CSRFError):
-        return error_reply("csrf_failed", N_("Phiên làm việc đã hết hạn, hãy tải lại trang và thử"
-                                             " lại."), {}, status)
+        return error_reply("csrf_failed", CSRF_TEXT, {}, status)
     code = exc.name.lower().replace(" ", "_")
     return error_reply(code, HTTP_TEXTS.get(status, HTTP_TEXTS[400 if status < 500 else 500]),
                        {}, status)

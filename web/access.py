@@ -1,4 +1,5 @@
-"""Who is asking, and may they? Every route declares a role; undeclared routes are refused."""
+"""Who is asking, and may they? Every route declares a role; undeclared routes are refused.
+Also the staff session: signing in (PIN, counter seat) and out."""
 
 from dataclasses import dataclass
 
@@ -6,6 +7,10 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 
 from hall import errors
 from hall.accounts import ROLE_RANK
+from services import counters
+
+from . import runtime
+from .extensions import csrf
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -37,10 +42,6 @@ def role(needed: str, *, csrf_exempt_json: bool = False):
     return mark
 
 
-def _runtime():
-    return current_app.extensions["goiso"]
-
-
 def _bearer() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
@@ -53,20 +54,20 @@ def actor() -> Actor:
 
 
 def _resolve() -> Actor:
-    hall = _runtime().hall
+    hall = runtime().hall
     token = _bearer()
     if token is not None:
-        counter = _runtime().read(hall.accounts.token_counter, token)
+        counter = runtime().read(hall.accounts.token_counter, token)
         if counter is None:
             raise errors.AuthError(
                 errors.N_("Mã truy cập (token) không hợp lệ hoặc đã bị thu hồi."))
-        seated = _runtime().read(hall.accounts.seated, counter)
+        seated = runtime().read(hall.accounts.seated, counter)
         return Actor(role="clerk", clerk=seated, counter=counter, device=True,
                      name=f"counter-{counter}")
     clerk_id = session.get("clerk")
     if clerk_id is None:
         return Actor()
-    clerk = _runtime().read(hall.accounts.clerk, clerk_id)
+    clerk = runtime().read(hall.accounts.clerk, clerk_id)
     if clerk is None:
         session.clear()
         return Actor()
@@ -97,8 +98,6 @@ def guard():
                 return None
             # Anything else is refused as the view would refuse it: 415, whatever the session.
             abort(415)
-        from server import csrf
-
         csrf.protect()
     return None
 
@@ -120,7 +119,28 @@ def may_act_at(counter: int) -> None:
             raise errors.Forbidden(errors.N_("Mã truy cập này chỉ dùng cho quầy %(counter)s."),
                                    counter=who.counter)
         return
-    seated = _runtime().read(_runtime().hall.accounts.seated, counter)
+    seated = runtime().read(runtime().hall.accounts.seated, counter)
     if seated != who.clerk:
         raise errors.Forbidden(errors.N_("Bạn chưa đăng nhập vào quầy %(counter)s."),
                                counter=counter)
+
+
+def sign_in(login, pin, counter: int | None = None, take_over: bool = False) -> dict:
+    """Check a PIN, seat the clerk at a counter if one is given, and start the session."""
+    clerk = counters.seat(runtime(), login, pin, counter, take_over)
+    session.clear()
+    session.permanent = True
+    session["clerk"] = clerk["id"]
+    session["counter"] = counter
+    return {"clerk": clerk, "counter": counter}
+
+
+def sign_out() -> None:
+    """Leave the counter and end the session (the screen's language choice stays)."""
+    who = actor()
+    if who.clerk is not None and who.counter is not None and not who.device:
+        counters.unseat(runtime(), who.counter, who.clerk)
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang

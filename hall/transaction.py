@@ -1,0 +1,113 @@
+"""One read or one change of the hall: the transaction, the clock reading, the business day.
+
+Every part of the core reads and writes through ``Transactions``: a change is one
+``BEGIN IMMEDIATE`` transaction that also appends its events, so what a change did is on disk
+with its events before anyone sees it, and two kiosks or two counters acting at once are
+serialised by SQLite itself. The day's roll-over (open tickets of earlier days closed as
+expired) happens here, at the start of the first change of a new business day, and nowhere
+else.
+"""
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from . import events
+from .events import EventKind
+from .rules import Rules
+from .store import Store
+
+
+@dataclass
+class Reading:
+    """A consistent snapshot of the hall at one instant."""
+
+    conn: sqlite3.Connection
+    now: float
+    day: str
+    rules: Rules
+
+    def one(self, sql: str, args=()) -> sqlite3.Row | None:
+        """The first row of a query, or None."""
+        return self.conn.execute(sql, args).fetchone()
+
+    def all(self, sql: str, args=()) -> list[sqlite3.Row]:
+        """Every row of a query."""
+        return self.conn.execute(sql, args).fetchall()
+
+    def value(self, sql: str, args=()):
+        """The first column of the first row of a query."""
+        return self.conn.execute(sql, args).fetchone()[0]
+
+
+class Change(Reading):
+    """A write transaction: what it changes and the events it logs commit together."""
+
+    def run(self, sql: str, args=()) -> sqlite3.Cursor:
+        """Execute one statement of the change."""
+        return self.conn.execute(sql, args)
+
+    def log(self, kind: EventKind, /, *, ticket=None, counter: int | None = None,
+            clerk: int | None = None, queue: str | None = None, **data) -> int:
+        """Append one event; a ticket's number, queue, procedure, priority and status go with
+        it (``ticket`` is its row as it is after the change)."""
+        if ticket is not None:
+            data = {"number": ticket["number"], "queue": ticket["queue_code"],
+                    "procedure": ticket["procedure_code"], "priority": ticket["priority"],
+                    "status": ticket["status"], **data}
+            queue = ticket["queue_code"]
+        return events.append(self.conn, self.day, self.now, kind,
+                             ticket=ticket["id"] if ticket is not None else None,
+                             counter=counter, clerk=clerk, queue=queue, data=data)
+
+
+class Transactions:
+    """How every part of the core reads and changes the hall's store."""
+
+    def __init__(self, store: Store, rules: Rules, clock: Callable[[], float] = time.time):
+        self.store = store
+        self.rules = rules
+        self.clock = clock
+        self._rolled_day: str | None = None
+
+    def today(self) -> str:
+        """The current business day."""
+        return self.rules.business_day(self.clock())
+
+    @contextmanager
+    def reading(self) -> Iterator[Reading]:
+        """A read transaction with the time it was taken."""
+        with self.store.read() as conn:
+            now = self.clock()
+            yield Reading(conn, now, self.rules.business_day(now), self.rules)
+
+    @contextmanager
+    def change(self) -> Iterator[Change]:
+        """A write transaction, after the day's roll-over; committed when the block ends,
+        rolled back (events included) when it raises."""
+        with self.store.write() as conn:
+            now = self.clock()
+            change = Change(conn, now, self.rules.business_day(now), self.rules)
+            self._roll_over(change)
+            yield change
+
+    def _roll_over(self, change: Change) -> None:
+        """Close the open tickets of earlier business days as expired (never deleted)."""
+        if self._rolled_day == change.day:
+            return
+        stale = change.all("SELECT * FROM tickets WHERE day < ? AND status IN"
+                           " ('waiting', 'called')", (change.day,))
+        for ticket in stale:
+            change.run("UPDATE tickets SET status = 'expired', finished_at = ? WHERE id = ?",
+                       (change.now, ticket["id"]))
+            change.log(EventKind.EXPIRED, ticket={**dict(ticket), "status": "expired"},
+                       previous=ticket["status"])
+        change.run("UPDATE counters SET current_ticket_id = NULL WHERE current_ticket_id IN"
+                   " (SELECT id FROM tickets WHERE day < ?)", (change.day,))
+        # Remember the day only once there was nothing left to do: when this transaction
+        # expired tickets and is then rolled back (any refused action), the next must do it
+        # again.
+        if not stale:
+            self._rolled_day = change.day

@@ -1,0 +1,95 @@
+"""The running hall of one process: its settings, core, event feed, printers and counter
+devices, and how blocking work is run (in gevent's native threads under ``goiso serve``).
+
+``open_runtime`` opens nothing but the database: printers and serial ports are opened only by
+``services.background.start`` (called by ``goiso serve``, never by ``create_app``).
+"""
+
+import threading
+from pathlib import Path
+
+from hall import Hall
+from hall.events import Feed
+from printer import Printers
+from settings import Settings
+
+
+def direct(fn, *args, **kwargs):
+    """Run ``fn`` here and now (threaded servers, tests, the command line)."""
+    return fn(*args, **kwargs)
+
+
+def _gevent_patched() -> bool:
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return monkey.is_module_patched("socket")
+
+
+def choose_offload(threads: int):
+    """Under gevent, run SQLite work in native threads so the event loop never blocks on it."""
+    if not _gevent_patched():
+        return direct
+    from gevent import get_hub
+
+    pool = get_hub().threadpool
+    pool.maxsize = max(1, threads)
+    return lambda fn, *args, **kwargs: pool.apply(fn, args, kwargs)
+
+
+def dedicated_runner():
+    """Under gevent, one native thread for one device, so its blocking calls never stall the
+    event loop and its socket or port is always used by the same thread; else run in place."""
+    if not _gevent_patched():
+        return direct
+    from gevent.threadpool import ThreadPool
+
+    pool = ThreadPool(1)
+    return lambda fn, *args, **kwargs: pool.apply(fn, args, kwargs)
+
+
+class Runtime:
+    """What every door needs: the settings, the hall, the event feed, the printers, the
+    counters' devices once ``serve`` opened them, and how to run reads and changes."""
+
+    def __init__(self, settings: Settings, hall: Hall, feed: Feed, offload=direct,
+                 printers: Printers | None = None):
+        self.settings = settings
+        self.hall = hall
+        self.feed = feed
+        self.offload = offload
+        self.printers = printers or Printers({}, settings.ticket)
+        self.hardware = None  # the counters' serial devices, once `serve` opened them
+        # Changes of this process take turns here rather than in SQLite's busy handler, which
+        # sleeps and retries (1, 2, 5 … 100 ms) and lets one writer lose again and again: with
+        # 8 kiosks at once that was p99 > 100 ms and stalls near 1 s.  A greenlet lock under
+        # gevent (taken in the event loop, around the hand-off to the thread pool), a thread
+        # lock otherwise.  Other processes still meet ``BEGIN IMMEDIATE`` and the busy timeout.
+        self._changes = threading.Lock()
+
+    def read(self, fn, *args, **kwargs):
+        """Run a read of the hall."""
+        return self.offload(fn, *args, **kwargs)
+
+    def act(self, fn, *args, **kwargs):
+        """Run a change of the hall, then wake every open stream."""
+        try:
+            with self._changes:
+                return self.offload(fn, *args, **kwargs)
+        finally:
+            self.feed.ring()
+
+    def close(self) -> None:
+        """Close the hall's database connections."""
+        self.hall.close()
+
+
+def open_runtime(settings: Settings) -> Runtime:
+    """The runtime of the hall the settings describe (the database created or upgraded)."""
+    hall = Hall.open(settings.database_path, settings.rules)
+    offload = choose_offload(settings.db_threads)
+    feed = Feed(hall.log, poll_seconds=settings.sse_poll_seconds, offload=offload)
+    printers = Printers(settings.printers, settings.ticket,
+                        default_folder=Path(settings.data_dir) / "tickets")
+    return Runtime(settings, hall, feed, offload, printers)

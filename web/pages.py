@@ -1,0 +1,21 @@
+"""Pages and the htmx fragments inside them."""
+
+from flask import render_template
+
+from hall.events import STATE_FRAME
+
+from .extensions import htmx
+
+
+def fragment_or_page(fragment: str, page: str, **context) -> str:
+    """The fragment alone when htmx asks for it (not when it restores its history), the whole
+    page around it otherwise (first load, reload, a browser without JavaScript)."""
+    if htmx and not htmx.history_restore_request:
+        return render_template(fragment, **context)
+    return render_template(page, **context)
+
+
+def sse_triggers(kinds, *also: str) -> str:
+    """An ``hx-trigger`` that refreshes on the stream's first frame and on events of ``kinds``
+    (a group of hall/events.py), and on whatever else is named (``every 30s``)."""
+    return ", ".join([f"sse:{STATE_FRAME}", *(f"sse:{kind}" for kind in kinds), *also])
