@@ -17,6 +17,7 @@ from hall import Hall, HallError
 from hall.events import Feed
 from hall.rules import Rules
 from printer import Printers, TicketLayout
+from web import compression
 
 LANGUAGES = ("vi", "en")
 csrf = CSRFProtect()
@@ -174,4 +175,5 @@ def create_app(config: dict | settings_module.Settings | None = None) -> Flask:
             " style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'")
         return response
 
+    compression.init_app(app)  # last: static files take the headers the hooks above add
     return app

@@ -1,0 +1,1 @@
+"""What every door of the web app shares: extensions, access rules, replies, locale, compression."""
