@@ -13,8 +13,9 @@ fragment with the stream's frame after one call, ``/counter/1`` (clerk "an" sign
 counter 1), ``/t/<token>`` (the phone page of a fresh ticket) and ``/admin/`` (supervisor).
 A screen is measured once it has loaded and no request has started for half a second.  The
 event stream (``/api/v1/events``) stays open; the bytes it carried until then are counted.
-Target: each screen ≤ 30 KB transferred.  The call's audio (a chime and the spoken number,
-WAV files sent as they are) is shown on a row of its own, without a target.
+Target: each screen ≤ 30 KB transferred.  The call's audio (a chime and the spoken number, WAV
+files sent as they are) is shown on a row of its own, without a target.  A screen that loads
+anything from another host stops the benchmark.
 """
 
 from __future__ import annotations
@@ -240,6 +241,10 @@ def measure(browser, server: LiveServer) -> list[Screen]:
     ):
         context, page, log = open_screen(browser, server, path, who)
         try:
+            outside = [t.url for t in log.transfers.values()
+                       if not t.url.startswith((server.url + "/", "data:"))]
+            if outside:
+                raise SystemExit(f"{path} loads from other hosts: {outside}")
             screens.append(whole(name, log))
             if path == "/display/main":
                 screens.extend(after_call(page, log, server))
