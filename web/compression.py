@@ -8,6 +8,7 @@ app, by Flask-Compress.  Streams (the event feed) and audio are sent as they are
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -53,10 +54,9 @@ def init_app(app: Flask) -> None:
 
 
 def headers_of_every_reply(app: Flask) -> dict[str, str]:
-    """The headers the app's after-request hooks give any reply (nosniff, CSP, ...).
-
-    Static files skip those hooks (WhiteNoise answers before Flask), so they get these; hence
-    ``init_app`` comes after the hooks are registered."""
+    """The headers the app's after-request hooks give any reply (nosniff, CSP, ...)."""
+    # WhiteNoise answers before Flask, so static files miss those hooks and get these instead,
+    # read from the hooks themselves rather than copied: init_app comes after the hooks.
     with app.test_request_context(app.static_url_path + "/"):
         reply = app.process_response(app.response_class())
     return {name: value for name, value in reply.headers.items()
@@ -68,6 +68,7 @@ class FreshStaticFiles(WhiteNoise):
     edited after ``scripts/setup``, and the copy would serve the old text."""
 
     def get_static_file(self, path, url, stat_cache=None):
+        """WhiteNoise's entry for one file, from a scan without the stale copies."""
         if stat_cache is not None:
             stat_cache = FreshStats(stat_cache)
         return super().get_static_file(path, url, stat_cache=stat_cache)
@@ -83,7 +84,7 @@ class FreshStats(Mapping):
         stat = self.stats[path]
         if path.endswith(COPIES):
             source = self.stats.get(path[:-3])
-            if source is not None and abs(source.st_mtime_ns - stat.st_mtime_ns) > SAME_TIME_NS:
+            if source is not None and not made_from(stat, source):
                 raise KeyError(path)
         return stat
 
@@ -94,16 +95,21 @@ class FreshStats(Mapping):
         return len(self.stats)
 
 
+def made_from(copy: os.stat_result, source: os.stat_result) -> bool:
+    """Whether a copy with these stats was made from the file as its stats are now."""
+    return abs(copy.st_mtime_ns - source.st_mtime_ns) <= SAME_TIME_NS
+
+
 def is_fresh(copy: Path, source: Path) -> bool:
     """Whether ``copy`` was made from ``source`` as it is now."""
-    return abs(copy.stat().st_mtime_ns - source.stat().st_mtime_ns) <= SAME_TIME_NS
+    return made_from(copy.stat(), source.stat())
 
 
 def precompress(root: Path = STATIC) -> list[Path]:
-    """Write gzip and brotli copies of the compressible files under ``root`` that lack fresh
-    ones, and remove copies whose file is gone; returns the files compressed."""
+    """Copy the files under ``root`` lacking fresh copies into .br and .gz; return them."""
     compressor = Compressor(quiet=True)
     done = []
+    # A copy whose file is gone would be served under its own name.
     for copy in [p for suffix in COPIES for p in root.rglob(f"*{suffix}")]:
         if not copy.with_suffix("").is_file():
             copy.unlink()
@@ -113,7 +119,8 @@ def precompress(root: Path = STATIC) -> list[Path]:
         if existing and all(is_fresh(c, source) for c in existing):
             continue
         for copy in existing:
-            copy.unlink()  # whitenoise keeps no copy that saves too little, nor an old one
+            # whitenoise writes no copy that would save too little: an old one must not stay.
+            copy.unlink()
         compressor.compress(str(source))
         done.append(source)
     return done
