@@ -39,5 +39,6 @@ lint: ## ruff check only
 bench: setup ## run the benchmarks (python -m bench)
 	$(VENV)/bin/python -m bench
 
-clean: ## remove .venv, node_modules, static/vendor and var
+clean: ## remove .venv, node_modules, static/vendor, compressed copies and var
 	rm -rf $(VENV) node_modules static/vendor var .pytest_cache .ruff_cache
+	find static \( -name '*.gz' -o -name '*.br' \) -type f -delete

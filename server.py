@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 import settings as settings_module
 from hall import HallError, events, words
 from services.runtime import open_runtime
-from web import runtime
+from web import compression, runtime
 from web.access import guard
 from web.extensions import babel, csrf, htmx
 from web.locale import select_locale
@@ -80,4 +80,5 @@ def create_app(settings: settings_module.Settings | None = None, *,
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
 
+    compression.init_app(app)  # last: static files take the headers the hooks above add
     return app

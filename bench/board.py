@@ -1,4 +1,4 @@
-"""Hall board: a call to the board's screen in Chromium, the call's audio, page weight, idle CPU.
+"""Hall board: a call to the board's screen in Chromium, the call's audio, idle CPU.
 
 Against a real ``goiso serve --demo`` (gunicorn + gevent) and Debian's Chromium (headless,
 driven by Playwright, allowed to play sound as a hall TV is set up), on board ``main``:
@@ -11,20 +11,19 @@ driven by Playwright, allowed to play sound as a hall TV is set up), on board ``
    (raw-socket SSE clients on ``/api/v1/events?board=main``, read by a thread of this process).
 2. Call → audio ready: ``GET /display/audio/call.wav`` for ``--audio`` (30) calls never asked
    before (synthesised by espeak-ng), then the same calls again (from the cache).
-3. Board page weight: the HTML with its CSS and JS, uncompressed and gzipped (every address on
-   the server itself), and the fragment fetched again after each event.
-4. Idle: the board open and nothing happening for ``--idle`` (10) s: CPU time of Chromium's
+3. Idle: the board open and nothing happening for ``--idle`` (10) s: CPU time of Chromium's
    processes (psutil, by process type) as a percentage of one core, and every request the page
    makes meanwhile (none is expected besides the stream already open: no polling loop).
+
+The board's weight on the wire (the page, what it loads, the fragment after each call) is
+measured with the other screens by ``python -m bench weight``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import gzip
 import os
-import re
 import shutil
 import threading
 import time
@@ -39,7 +38,7 @@ from tests.sseclient import LiveServer, Streams
 
 from . import percentile, table
 
-TITLE = "Board: call → Chromium DOM (p50/p99, ± 50 streams), call audio, page weight, idle CPU"
+TITLE = "Board: call → Chromium DOM (p50/p99, ± 50 streams), call audio, idle CPU"
 DOM_P99_TARGET_MS = 300.0
 AUDIO_P99_TARGET_MS = 500.0  # uncached: synthesised on the first ask
 BOARD = "/display/main"
@@ -178,25 +177,6 @@ def audio_ready(server: LiveServer, count: int) -> tuple[list[list], int]:
     return rows, errors
 
 
-def page_weight(base: str) -> list[list]:
-    """The board page and what it loads, raw and gzipped; the live fragment apart."""
-    session = requests.Session()
-    html = session.get(base + BOARD, timeout=10).text
-    refs = re.findall(r'(?:src|href)="([^"]+)"', html)
-    outside = [r for r in refs if re.match(r"^(https?:)?//", r)]
-    if outside:
-        raise SystemExit(f"the board page refers to other hosts: {outside}")
-    assets = [r for r in refs if r.startswith("/static/") and r.endswith((".css", ".js"))]
-    rows = [[f"{BOARD} (HTML)", len(html.encode()), len(gzip.compress(html.encode(), 6))]]
-    for ref in assets:
-        body = session.get(base + ref, timeout=10).content
-        rows.append([ref, len(body), len(gzip.compress(body, 6))])
-    rows.append(["total", sum(r[1] for r in rows), sum(r[2] for r in rows)])
-    live = session.get(f"{base}{BOARD}/live", timeout=10).content
-    rows.append([f"{BOARD}/live (after each event)", len(live), len(gzip.compress(live, 6))])
-    return rows
-
-
 def chromium_processes() -> list[psutil.Process]:
     """Chromium's processes: those below this one (Playwright's driver starts it)."""
     found = []
@@ -283,7 +263,6 @@ def main(argv: list[str]) -> int:
         try:
             screen = screen_latency(browser, server, args.calls, args.clients, args.gap)
             audio, audio_errors = audio_ready(server, args.audio)
-            weight = page_weight(server.url)
             cpu, requested = idle(browser, server, args.idle)
         finally:
             browser.close()
@@ -310,9 +289,6 @@ def main(argv: list[str]) -> int:
     if audio_errors:
         errors = [line for line in log.splitlines() if "Error" in line or "call audio" in line]
         print("  the server said: " + (errors[-1] if errors else "(nothing logged)"))
-
-    print("\nBoard page weight (every address on the server itself):")
-    print(table(["resource", "bytes", "gzip bytes"], weight))
 
     print(f"\nIdle board ({args.idle:.0f} s, nothing happening): CPU of Chromium's processes")
     print(table(["process type", "processes", "CPU ms", "% of one core"], cpu))

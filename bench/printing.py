@@ -8,14 +8,14 @@
    Each tap is the kiosk's own request (``POST /kiosk/k1/tickets`` with a fresh idempotency key,
    as htmx sends it); the clock stops when the printer has received the whole job (its cut).
    ``--taps`` (200), one after the other, as citizens use one kiosk.
-3. Kiosk page weight: the start page with its CSS and JS, uncompressed and gzipped, and every
-   address the page refers to (all must be on the server).
+
+The kiosk page's weight on the wire is measured with the other screens by ``python -m bench
+weight``.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import re
 import secrets
@@ -33,9 +33,8 @@ from tests.sseclient import LiveServer
 
 from . import Result, percentile, table
 
-TITLE = "Printing: kiosk tap to bytes at the printer (p50/p99), render/encode, page weight"
+TITLE = "Printing: kiosk tap to bytes at the printer (p50/p99), render/encode"
 TAP_P99_TARGET_MS = 150.0
-PAGE_TARGET_GZIP = 60 * 1024
 
 FACTS = TicketFacts(
     hall_name="Trung tâm Phục vụ hành chính công tỉnh Lâm Đồng", number="1023",
@@ -109,23 +108,6 @@ def taps(count: int) -> tuple[Result, Result]:
             Result("tap → whole job at printer", 1, count, seconds, to_bytes))
 
 
-def page_weight(base: str) -> list[list]:
-    """The kiosk start page and what it loads, raw and gzipped."""
-    session = requests.Session()
-    html = session.get(f"{base}/kiosk/k1", timeout=10).text
-    refs = re.findall(r'(?:src|href)="([^"]+)"', html)
-    outside = [r for r in refs if re.match(r"^(https?:)?//", r)]
-    if outside:
-        raise SystemExit(f"the kiosk page refers to other hosts: {outside}")
-    assets = [r for r in refs if r.startswith("/static/") and r.endswith((".css", ".js"))]
-    rows = [["/kiosk/k1 (HTML)", len(html.encode()), len(gzip.compress(html.encode(), 6))]]
-    for ref in assets:
-        body = session.get(base + ref, timeout=10).content
-        rows.append([ref, len(body), len(gzip.compress(body, 6))])
-    rows.append(["total", sum(r[1] for r in rows), sum(r[2] for r in rows)])
-    return rows
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench printing", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -145,13 +127,4 @@ def main(argv: list[str]) -> int:
     verdict = "meets" if printed.p99_ms <= TAP_P99_TARGET_MS else "MISSES"
     print(f"tap → bytes p99 {printed.p99_ms:.1f} ms {verdict} the target of"
           f" {TAP_P99_TARGET_MS:.0f} ms")
-
-    with LiveServer() as server:
-        weight = page_weight(server.url)
-    print("\nKiosk start page weight (every address on the server itself):")
-    print(table(["resource", "bytes", "gzip bytes"], weight))
-    total = weight[-1][2]
-    verdict = "meets" if total <= PAGE_TARGET_GZIP else "MISSES"
-    print(f"gzipped total {total / 1024:.1f} KB {verdict} the target of"
-          f" {PAGE_TARGET_GZIP // 1024} KB")
-    return 0 if printed.p99_ms <= TAP_P99_TARGET_MS and total <= PAGE_TARGET_GZIP else 1
+    return 0 if printed.p99_ms <= TAP_P99_TARGET_MS else 1
