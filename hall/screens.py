@@ -147,6 +147,7 @@ def _desk(reading: Reading, number: int) -> dict:
         current["serving_seconds"] = round(now - row["called_at"])
     found.update({
         "day": day, "at": reading.rules.iso(now), "lanes": lanes,
+        "last_event_id": reading.value("SELECT coalesce(max(id), 0) FROM events"),
         "sent_here": [{"number": r["number"], "queue": r["queue_code"],
                        "priority": r["priority"], "unprinted": r["printed"] == 0}
                       for r in sent],

@@ -16,6 +16,8 @@ def fragment_or_page(fragment: str, page: str, **context) -> str:
 
 
 def sse_triggers(kinds, *also: str) -> str:
-    """An ``hx-trigger`` that refreshes on the stream's first frame and on events of ``kinds``
-    (a group of hall/events.py), and on whatever else is named (``every 30s``)."""
+    """An ``hx-trigger`` that refreshes on the stream's first frame (the whole hall) and on
+    events of ``kinds`` (a group of hall/events.py), and on whatever else is named
+    (``every 30s``). A part that carries ``data-seen`` (the newest event when it was drawn)
+    skips a first frame that brings nothing newer: see counter.js and board.js."""
     return ", ".join([f"sse:{STATE_FRAME}", *(f"sse:{kind}" for kind in kinds), *also])

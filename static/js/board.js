@@ -3,6 +3,12 @@
 // Sent Events cannot work; keep the clock. What the board shows comes from the server (htmx).
 (function () {
   "use strict";
+
+  // A part drawn at event data-seen skips a stream's first frame that is no newer (nothing to
+  // fetch again); caught before htmx sees it.
+  document.addEventListener("sse:state", (e) => {
+    if (e.detail && e.target.dataset && e.detail.lastEventId === e.target.dataset.seen) { e.stopPropagation(); }
+  }, true);
   const body = document.body;
   const ds = body.dataset;
   const board = document.getElementById("board");

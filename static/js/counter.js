@@ -3,6 +3,12 @@
 // so it does exactly what the button does, and nothing when that button is disabled.
 (function () {
   "use strict";
+
+  // A part drawn at event data-seen skips a stream's first frame that is no newer (nothing to
+  // fetch again); caught before htmx sees it.
+  document.addEventListener("sse:state", (e) => {
+    if (e.detail && e.target.dataset && e.detail.lastEventId === e.target.dataset.seen) { e.stopPropagation(); }
+  }, true);
   // key -> action, from the server's one list (hall/desk.py); "." starts typing a number.
   const page = document.querySelector(".counter-page");
   const keys = page && page.dataset.keys ? JSON.parse(page.dataset.keys) : {};
