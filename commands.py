@@ -1,12 +1,13 @@
 """The ``goiso`` command: serve the hall, set it up, import catalogues, make tokens, back up."""
 
 import functools
+import sqlite3
 import sys
-import threading
 
 import click
 
 import settings as settings_module
+from device.worker import Poller, Stop
 from hall import Hall, HallError
 
 
@@ -185,30 +186,28 @@ def _print_demo(settings, info):
     click.echo(f"Trang đầu: {base}/   API: {base}/api/v1/openapi.json")
 
 
-def start_background(app) -> threading.Event:
-    """Start what runs beside the requests (only ``serve`` does this, never create_app)."""
-    stop = threading.Event()
+def start_background(app) -> Stop:
+    """Start what runs beside the requests (only ``serve`` does this, never create_app);
+    setting the returned signal stops all of it at once."""
+    stop = Stop()
     runtime = app.extensions["goiso"]
-    threading.Thread(target=runtime.feed.run_poller, args=(stop,), daemon=True,
-                     name="goiso-feed").start()
+    # Changes made by other processes (goiso commands, a second server) reach the streams.
+    Poller("feed", runtime.feed.poll, runtime.feed.poll_seconds,
+           lost_on=(sqlite3.OperationalError,)).start(stop)  # locked or busy: back off
     start_printers(runtime, stop)
     start_counter_hardware(runtime, stop, app.config.get("SERIAL_BUSES") or {})
     return stop
 
 
-def start_printers(runtime, stop: threading.Event) -> None:
+def start_printers(runtime, stop: Stop) -> None:
     """Open the kiosks' printers and start their workers; their news goes into the hall."""
     from server import dedicated_runner
 
     hall = runtime.hall
     runtime.act(hall.tickets.settle_prints)
-    told: dict = {}
 
     def on_status(name, reading):
-        # Only a change is written: a printer polled every few seconds must not flood the log.
-        if told.get(name) == reading:
-            return
-        told[name] = reading
+        # Called once per change (the worker drops repeats), so polling does not flood the log.
         runtime.act(hall.devices.report, f"printer:{name}", kind="printer", place=name,
                     state=reading.state, ready=reading.ready, detail=reading.detail)
 
@@ -222,7 +221,7 @@ def start_printers(runtime, stop: threading.Event) -> None:
                            runner=dedicated_runner)
 
 
-def start_counter_hardware(runtime, stop: threading.Event, buses: dict):
+def start_counter_hardware(runtime, stop: Stop, buses: dict):
     """Open the counters' serial buses; keys act on the hall, displays follow its events."""
     if not buses:
         return None

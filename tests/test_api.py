@@ -1057,17 +1057,16 @@ def test_sse_sends_keep_alive_comments(live_server, stream):
 @pytest.fixture
 def printing(app):
     """The app's printers started as `goiso serve` starts them (demo: one folder per kiosk)."""
-    import threading
-
     from commands import start_printers
+    from device.worker import Stop
 
-    stop = threading.Event()
+    stop = Stop()
     runtime = app.extensions["goiso"]
     start_printers(runtime, stop)
     yield runtime.printers
     stop.set()
     for spooler in runtime.printers.spoolers.values():
-        spooler.stop()
+        spooler.close()
 
 
 def wait_for(predicate, timeout: float = 10.0):

@@ -19,6 +19,7 @@ import pytest
 
 import commands
 import settings
+from device.worker import Stop
 from hall.rules import PRIORITY_REASONS
 from printer.connection import PrinterConfig
 from tests.escpos_decode import QR, Cut, decode
@@ -48,7 +49,7 @@ def wait_for(predicate, what: str, timeout: float = 5.0):
 def printers_running(app) -> Iterator[Path]:
     """The app's printers started as ``goiso serve`` starts them; yields <DATA_DIR>/tickets."""
     runtime = app.extensions["goiso"]
-    stop = threading.Event()
+    stop = Stop()
     commands.start_printers(runtime, stop)
     spoolers = runtime.printers.spoolers
 
@@ -63,11 +64,9 @@ def printers_running(app) -> Iterator[Path]:
         wait_for(reported, "the printers' first status")
         yield Path(app.config["DATA_DIR"]) / "tickets"
     finally:
-        stop.set()
+        stop.set()  # ends every worker at once
         for spooler in spoolers.values():
-            spooler.stop()
-        for spooler in spoolers.values():
-            spooler._thread.join(timeout=10)
+            spooler.close(timeout=10)
 
 
 def print_files(folder: Path, kiosk: str = "k1", suffix: str = ".escpos") -> list[Path]:

@@ -267,10 +267,18 @@ def test_the_poller_calls_at_its_pace_and_backs_off_while_the_database_is_locked
     assert poller.running
 
 
-def test_the_device_framework_imports_no_web_and_no_hall():
-    code = ("import sys, device.worker; "
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('flask', 'werkzeug', 'hall', 'printer', 'counter', 'server', 'sqlite3')); "
+WEB = ("flask", "flask_babel", "flask_wtf", "server", "api", "staff", "kiosk", "admin", "home",
+       "display", "phone")
+
+
+@pytest.mark.parametrize(("modules", "forbidden"), [
+    ("device.worker", (*WEB, "werkzeug", "hall", "printer", "counter", "sqlite3")),
+    ("counter.bus, counter.protocol", (*WEB, "werkzeug", "hall", "printer")),
+    ("printer", WEB),
+])
+def test_the_device_layers_import_no_web(modules, forbidden):
+    code = (f"import sys, {modules}; "
+            f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {forbidden!r}); "
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=20)
