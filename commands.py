@@ -2,7 +2,6 @@
 
 import functools
 import sys
-import threading
 
 import click
 
@@ -185,13 +184,12 @@ def _print_demo(settings, info):
     click.echo(f"Trang đầu: {base}/   API: {base}/api/v1/openapi.json")
 
 
-def start_background(app) -> threading.Event:
-    """Start what runs beside the requests (only ``serve`` does this, never create_app)."""
+def start_background(app):
+    """Start what runs beside the requests (only ``serve`` does this, never create_app);
+    setting the returned signal (a ``device.worker.Stop``) stops all of it at once."""
     from services import background
 
-    stop = threading.Event()
-    background.start(app.extensions["goiso"], stop)
-    return stop
+    return background.start(app.extensions["goiso"])
 
 
 try:

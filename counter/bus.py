@@ -1,10 +1,10 @@
 """One serial port with the counter devices on it: keypads, rating pads, LED number displays.
 
-``SerialBus`` owns the port and does all of its I/O on one thread (the loop): it reads, parses
-with the port's protocol (``counter.protocol``), passes each new key press to ``on_key`` and
-answers with its result, writes the displays' texts, and reopens the port with a growing pause
-when it is unplugged. It knows nothing of the hall or the web: everything goes out through the
-``on_key`` and ``on_state`` callbacks.
+``SerialBus`` owns the port and does all of its I/O on its worker's thread (a
+``device.worker.Worker``): it reads, parses with the port's protocol (``counter.protocol``),
+passes each new key press to ``on_key`` and answers with its result, and writes the displays'
+texts; the worker reopens the port with a growing pause when it is unplugged. It knows nothing
+of the hall or the web: everything goes out through the ``on_key`` and ``on_state`` callbacks.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import serial
+
+from device.worker import Worker, why
 
 from .protocol import (
     MAX_GARBAGE,
@@ -32,19 +34,14 @@ from .protocol import (
 log = logging.getLogger("goiso.counter")
 
 KINDS = ("keypad", "display", "rating")
-FIRST_BACKOFF = 0.2
+FIRST_PAUSE = 0.2  # before reopening a lost port (doubling up to max_pause)
 STABLE_SECONDS = 10.0  # a port up this long is healthy again: the next loss starts at 0.2 s
-ERROR_PAUSE = 0.5  # after an unexpected exception in the loop (doubling up to max_backoff)
 LOG_EVERY = 10.0  # seconds between two log lines about the same kind of garbage
 CHECK_EVERY = 0.1  # seconds between two looks at silence, refresh and dedup ageing
 READ_SIZE = 4096
 
 
-def _why(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:200]
-
-
-class SerialBus:
+class SerialBus(Worker):
     """The devices behind one serial port (``url`` is anything pyserial opens: a device path,
     ``loop://``, a pty).
 
@@ -57,12 +54,14 @@ class SerialBus:
     ("connected", "disconnected", "online", "silent"), ``ready`` and ``detail``.
     """
 
+    kind = "counter bus"
+
     def __init__(self, name: str, url: str, *, devices: dict[int, str],
                  on_key: Callable[[str, KeyPress], bool],
                  on_state: Callable[[str, dict], None],
                  baudrate: int = 9600, protocol: str = "goiso",
                  open_port: Callable = serial.serial_for_url,
-                 read_timeout: float = 0.05, max_backoff: float = 10.0,
+                 read_timeout: float = 0.05, max_pause: float = 10.0,
                  refresh_seconds: float = 30.0, silent_after: float = 30.0,
                  dedup_seconds: float = 10.0, write_timeout: float = 1.0,
                  clock: Callable[[], float] = time.monotonic):
@@ -72,21 +71,19 @@ class SerialBus:
             check_address(address)
             if kind not in KINDS:
                 raise ValueError(f"device {address}: kind must be one of {KINDS}, not {kind!r}")
-        self.name = name
+        super().__init__(name, on_state=on_state, first_pause=FIRST_PAUSE, max_pause=max_pause,
+                         stable_after=STABLE_SECONDS, clock=clock)
         self.url = url
         self.devices = dict(devices)
         self.baudrate = baudrate
         self.protocol = PROTOCOLS[protocol]()
         self.on_key = on_key
-        self.on_state = on_state
         self.open_port = open_port
         self.read_timeout = read_timeout
-        self.max_backoff = max_backoff
         self.refresh_seconds = refresh_seconds
         self.silent_after = silent_after
         self.dedup_seconds = dedup_seconds
         self.write_timeout = write_timeout
-        self.clock = clock
         self.stats = {"frames": 0, "keys": 0, "duplicates": 0, "garbage": 0, "echoes": 0,
                       "reconnects": 0}
         self.texts: dict[int, str] = {}  # address -> what its display shows
@@ -95,29 +92,15 @@ class SerialBus:
         self._changed: dict[int, None] = {}  # addresses to send (an ordered set, bounded)
         self._port = None
         self._opened_once = False
-        self._failures = 0  # port losses in a row (the pause before reopening grows)
-        self._errors = 0  # unexpected errors in a row (the pause grows, the log slows down)
         self._connected_at = 0.0
         self._last_refresh = 0.0
         self._last_check = 0.0
         self._heard: dict[int, float] = {}
         self._names: dict[int, str] = {}
         self._seen: OrderedDict[tuple[int, int], tuple[float, bool]] = OrderedDict()
-        self._told: dict[str, dict] = {}
         self._logged: dict[str, tuple[float, int]] = {}
-        self._thread: threading.Thread | None = None
-        self._finished = threading.Event()  # set while no loop runs
-        self._finished.set()
-        self._closed = False
 
     # -- the outside world -----------------------------------------------------------------
-
-    def start(self, stop: threading.Event) -> threading.Thread:
-        """Run ``loop(stop)`` on a daemon thread."""
-        self._thread = threading.Thread(target=self.loop, args=(stop,), daemon=True,
-                                        name=f"goiso-counter-{self.name}")
-        self._thread.start()
-        return self._thread
 
     def display(self, address: int, text: str) -> None:
         """Show ``text`` (0-8 ASCII characters, "" = blank) on the display at ``address``.
@@ -131,16 +114,17 @@ class SerialBus:
         with self._lock:
             self.texts[address] = text
             self._changed[address] = None
-        self._wake()
+        self.wake()
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
         """Cut the loop's wait for bytes short, so a new number goes out now, not after it."""
+        super().wake()
         port = self._port
         if port is not None and hasattr(port, "cancel_read"):
             try:
                 port.cancel_read()
             except Exception as exc:  # noqa: BLE001 - a port closing under us; the loop copes
-                log.debug("counter bus %s: waking the loop: %s", self.name, _why(exc))
+                log.debug("counter bus %s: waking the loop: %s", self.name, why(exc))
 
     def brightness(self, address: int, level: int) -> None:
         """Set a display's brightness (0-7); remembered and re-sent like the text."""
@@ -149,15 +133,7 @@ class SerialBus:
         with self._lock:
             self.levels[address] = level
             self._changed[address] = None
-        self._wake()
-
-    def close(self) -> None:
-        """End the loop (wherever it runs) and close the port; for good."""
-        self._closed = True
-        if threading.current_thread() is not self._thread:
-            self._finished.wait(max(2.0, 4 * self.read_timeout))  # the loop closes the port
-        if self._finished.is_set():
-            self._close_port()
+        self.wake()
 
     @property
     def connected(self) -> bool:
@@ -168,49 +144,15 @@ class SerialBus:
         if address and address not in self.devices:
             raise ValueError(f"bus {self.name}: no device at address {address}")
 
-    # -- the loop ----------------------------------------------------------------------------
+    # -- the worker's hooks ------------------------------------------------------------------
 
-    def loop(self, stop: threading.Event) -> None:
-        """Open, read, answer, reopen; until ``stop`` is set (or close()). Never raises."""
-        self._finished.clear()
-        try:
-            while not self._done(stop):
-                try:
-                    if self._port is None:
-                        self._open()
-                    self._step()
-                    self._errors = 0
-                except (serial.SerialException, OSError) as exc:
-                    self._lost(exc)
-                    delay = min(self.max_backoff, FIRST_BACKOFF * 2 ** self._failures)
-                    self._failures = min(self._failures + 1, 16)
-                    self._sleep(stop, delay)
-                except Exception:  # noqa: BLE001 - the loop must outlive any bug
-                    log.exception("counter bus %s: unexpected error", self.name)
-                    self._sleep(stop, min(self.max_backoff, ERROR_PAUSE * 2 ** self._errors))
-                    self._errors = min(self._errors + 1, 16)
-        finally:
-            self._close_port()
-            self._finished.set()
-
-    def _done(self, stop: threading.Event) -> bool:
-        return stop.is_set() or self._closed
-
-    def _sleep(self, stop: threading.Event, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while not self._done(stop):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            stop.wait(min(left, 0.1))  # close() is seen within 0.1 s
-
-    def _open(self) -> None:
+    def connect(self) -> None:
         try:
             port = self.open_port(self.url, baudrate=self.baudrate, timeout=self.read_timeout)
         except (serial.SerialException, OSError):
             raise
         except Exception as exc:  # noqa: BLE001 - a bad URL is a port that cannot open, too
-            raise serial.SerialException(_why(exc)) from exc
+            raise serial.SerialException(why(exc)) from exc
         with contextlib.suppress(AttributeError, ValueError, serial.SerialException):
             port.write_timeout = self.write_timeout  # a hung line must not block the loop
         self._port = port
@@ -227,26 +169,7 @@ class SerialBus:
                 self._tell_device(address, "online", True, "")
         self._send_all()  # a re-plugged display is right at once
 
-    def _lost(self, exc: BaseException) -> None:
-        was_open = self._port is not None
-        self._close_port()
-        self.protocol.flush()
-        detail = _why(exc)
-        if was_open:
-            log.warning("counter bus %s: port lost: %s", self.name, detail)
-        self._tell(self.name, "serial_bus", "disconnected", False, detail)
-        for address in sorted(self.devices):
-            self._tell_device(address, "disconnected", False, "cổng nối tiếp mất kết nối")
-
-    def _close_port(self) -> None:
-        port, self._port = self._port, None
-        if port is not None:
-            try:
-                port.close()
-            except Exception as exc:  # noqa: BLE001 - closing a vanished port may fail
-                log.debug("counter bus %s: closing: %s", self.name, _why(exc))
-
-    def _step(self) -> None:
+    def step(self) -> None:
         port = self._port
         waiting = port.in_waiting
         began = self.clock()
@@ -264,8 +187,18 @@ class SerialBus:
         if now - self._last_check >= CHECK_EVERY:
             self._last_check = now
             self._housekeeping(now)
-        if self._failures and now - self._connected_at >= STABLE_SECONDS:
-            self._failures = 0
+
+    def disconnect(self) -> None:
+        port, self._port = self._port, None
+        self.protocol.flush()  # half a frame from before the loss is not the start of a new one
+        if port is not None:
+            port.close()
+
+    def lost(self, exc: BaseException) -> None:
+        detail = why(exc)
+        self._tell(self.name, "serial_bus", "disconnected", False, detail)
+        for address in sorted(self.devices):
+            self._tell_device(address, "disconnected", False, "cổng nối tiếp mất kết nối")
 
     def _write(self, data: bytes) -> None:
         self._port.write(data)
@@ -376,11 +309,4 @@ class SerialBus:
         self._tell(f"{self.name}:{address}", self.devices[address], state, ready, detail)
 
     def _tell(self, device_id: str, kind: str, state: str, ready: bool, detail: str) -> None:
-        info = {"kind": kind, "state": state, "ready": ready, "detail": detail}
-        if self._told.get(device_id) == info:
-            return
-        self._told[device_id] = info
-        try:
-            self.on_state(device_id, dict(info))
-        except Exception:  # noqa: BLE001 - a failing report must not stop the devices
-            log.exception("counter bus %s: reporting %s failed", self.name, device_id)
+        self.tell(device_id, {"kind": kind, "state": state, "ready": ready, "detail": detail})

@@ -7,9 +7,9 @@ number, and it follows the event feed to keep every LED display right.
 """
 
 import logging
-import threading
 from collections.abc import Callable
 
+from device.worker import Stop, Worker
 from hall.errors import HallError
 
 from .bus import SerialBus
@@ -39,6 +39,7 @@ class CounterHardware:
         self._report = report
         self._open_port = open_port
         self.buses: dict[str, SerialBus] = {}
+        self.follower: DisplayFollower | None = None
         self.presses = 0
 
     def devices(self, kind: str | None = None):
@@ -48,7 +49,7 @@ class CounterHardware:
                 if kind is None or device.kind == kind:
                     yield name, device
 
-    def start(self, stop: threading.Event, feed=None) -> None:
+    def start(self, stop: Stop, feed=None) -> None:
         """Open every bus, show every counter's number, follow the feed for changes."""
         for name, config in self.configs.items():
             kwargs = {"open_port": self._open_port} if self._open_port else {}
@@ -58,10 +59,11 @@ class CounterHardware:
                             on_key=self.on_key, on_state=self._report, **kwargs)
             self.buses[name] = bus
             bus.start(stop)
-        self.refresh()
-        if feed is not None:
-            threading.Thread(target=self.follow, args=(feed, stop), daemon=True,
-                             name="goiso-displays").start()
+        if feed is None:
+            self.refresh()
+            return
+        self.follower = DisplayFollower(feed, self.refresh)
+        self.follower.start(stop)
 
     def on_key(self, bus_name: str, press: KeyPress) -> bool:
         """A key pressed on a keypad or a rating pad; True when it did what it asked."""
@@ -103,23 +105,36 @@ class CounterHardware:
             except Exception:  # noqa: BLE001 - one display must not stop the others
                 log.exception("display %s:%s", name, device.address)
 
-    def follow(self, feed, stop: threading.Event) -> None:
-        """Keep the displays right: every event that changes a counter's number updates it."""
-        last = feed.last_id
-        while not stop.is_set():
-            try:
-                found = feed.wait(last, 1.0)  # short: a set ``stop`` ends this within 1 s
-            except Exception:  # noqa: BLE001 - a busy database must not stop the displays
-                log.exception("following the event feed")
-                stop.wait(1.0)
-                continue
-            if not found:
-                continue
-            last = found[-1].id
-            changed = {e.counter for e in found
-                       if e.kind in DISPLAY_EVENTS and e.counter is not None}
-            if changed:
-                self.refresh(changed)
+
+class DisplayFollower(Worker):
+    """Keeps the displays right: every event that changes a counter's number refreshes it."""
+
+    kind = "display follower"
+
+    def __init__(self, feed, refresh: Callable[[set[int] | None], None]):
+        super().__init__("feed", first_pause=1.0, max_pause=30.0)
+        self.feed = feed
+        self.refresh = refresh
+        self.last = 0
+
+    def connect(self) -> None:
+        # From here on every change is followed; what came before is shown as it is now.
+        self.last = self.feed.last_id
+        self.refresh(None)
+
+    def step(self) -> None:
+        found = self.feed.wait(self.last, 60.0, stop=self.stopping)
+        if not found:
+            return
+        self.last = found[-1].id
+        changed = {e.counter for e in found
+                   if e.kind in DISPLAY_EVENTS and e.counter is not None}
+        if changed:
+            self.refresh(changed)
+
+    def wake(self) -> None:
+        super().wake()
+        self.feed.interrupt()  # a feed wait sees ``stopping`` only when woken
 
 
 def display_text(view: dict) -> str:

@@ -188,15 +188,18 @@ class Feed:
                     self._last_id = new[-1].id
                     self._cond.notify_all()
 
-    def run_poller(self, stop: threading.Event | None = None) -> None:
-        """Poll the log forever (one per process) so changes made by other processes show up."""
+    def poll(self) -> None:
+        """Look for changes made by other processes (a poller calls this every poll_seconds).
+
+        Once something polls, waiting streams rely on it instead of each reading the log.
+        """
         self._poller = True
-        stop = stop or threading.Event()
-        while not stop.wait(self.poll_seconds):
-            try:
-                self.ring(force=False)
-            except Exception:  # noqa: BLE001 - a locked or busy database must not stop the feed
-                time.sleep(self.poll_seconds)
+        self.ring(force=False)
+
+    def interrupt(self) -> None:
+        """Wake every waiting ``wait`` now, so those whose ``stop`` is set return (a stop)."""
+        with self._cond:
+            self._cond.notify_all()
 
     def after(self, after_id: int) -> list[Event]:
         """Events newer than ``after_id``, from memory when it reaches back far enough."""
@@ -217,8 +220,12 @@ class Feed:
                 return found
         return self.offload(self.log.since, after_id, 1000)
 
-    def wait(self, after_id: int, timeout: float) -> list[Event]:
-        """Events newer than ``after_id``, waiting up to ``timeout`` seconds for some."""
+    def wait(self, after_id: int, timeout: float, stop: threading.Event | None = None
+             ) -> list[Event]:
+        """Events newer than ``after_id``, waiting up to ``timeout`` seconds for some.
+
+        Returns [] at once when ``stop`` is set (``interrupt()`` wakes a wait to see it).
+        """
         end = time.monotonic() + timeout
         while True:
             found = self.after(after_id)
@@ -228,6 +235,8 @@ class Feed:
             if remaining <= 0:
                 return []
             with self._cond:
+                if stop is not None and stop.is_set():
+                    return []
                 if self._last_id <= after_id:
                     self._cond.wait(remaining if self._poller
                                     else min(remaining, self.poll_seconds))

@@ -1,8 +1,9 @@
 """How a kiosk's printer is reached: USB, serial, network, a device file, or a folder (demo).
 
-Each connection is a small ``Link`` over a python-escpos printer class: ``send`` bytes, and,
-where the connection can read, ``query`` one status byte.  Config picks the link; nothing here
-is opened until the print worker asks (never by ``create_app``).
+One ``Link`` class per kind, each over a python-escpos printer class and its public API (the
+folder needs none): ``send`` a job's bytes, and, where the connection can read, ``query`` one
+status byte.  ``open_link`` picks the class from ``LINKS``; nothing here is opened until the
+print worker asks (never by ``create_app``).
 """
 
 import logging
@@ -13,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from escpos import printer as escpos_printers
+from escpos.escpos import Escpos
 
 from . import status
 from .status import PrinterStatus
@@ -107,7 +109,11 @@ class Link:
 
     can_query = False
 
+    def __init__(self, config: PrinterConfig):
+        self.config = config
+
     def send(self, data: bytes, *, name: str = "", preview=None) -> None:
+        """Send one job's bytes (``name`` and ``preview`` serve the folder)."""
         raise NotImplementedError
 
     def query(self, n: int) -> int | None:
@@ -121,14 +127,15 @@ class Link:
         return status.read(self.query)
 
     def close(self) -> None:
-        pass
+        """Let the printer go (never raises)."""
 
 
 class FolderLink(Link):
     """The demo printer: each job's bytes and a PNG preview of the paper go to a folder."""
 
-    def __init__(self, folder: str | Path):
-        self.folder = Path(folder)
+    def __init__(self, config: PrinterConfig):
+        super().__init__(config)
+        self.folder = Path(config.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def send(self, data: bytes, *, name: str = "", preview=None) -> None:
@@ -144,92 +151,129 @@ class FolderLink(Link):
 
 
 class EscposLink(Link):
-    """A python-escpos printer object: it sends; status bytes are read at the lowest layer."""
+    """A printer that python-escpos opens and writes to; subclasses say which and how to ask."""
 
     def __init__(self, config: PrinterConfig):
-        self.config = config
-        kind = config.connection
-        if kind == "network":
-            self.device = escpos_printers.Network(config.host, config.port,
-                                                  timeout=config.timeout)
-        elif kind == "serial":
-            self.device = escpos_printers.Serial(
-                config.device, baudrate=config.baudrate, timeout=config.status_timeout,
-                xonxoff=config.flow == "xonxoff", dsrdtr=config.flow == "dsrdtr")
-        elif kind == "usb":
-            self.device = escpos_printers.Usb(config.vendor_id, config.product_id,
-                                              timeout=int(config.timeout * 1000),
-                                              in_ep=config.in_ep, out_ep=config.out_ep)
-        elif kind == "device":
-            self.device = escpos_printers.File(config.device)
-        else:  # pragma: no cover - check() refuses it
-            raise ValueError(kind)
-        self.kind = kind
-        self.can_query = kind in ("network", "serial", "usb")
-        self.device.open()
-        if kind == "serial":
-            port = self.device.device
-            port.rtscts = config.flow == "rtscts"
-            # A long raster over a slow line: let the write take as long as the bytes need.
-            port.write_timeout = None
+        super().__init__(config)
+        self.printer: Escpos = self.make(config)
+        self.printer.open()
+
+    @staticmethod
+    def make(config: PrinterConfig) -> Escpos:
+        """The python-escpos printer object for ``config`` (not opened yet)."""
+        raise NotImplementedError
 
     def send(self, data: bytes, *, name: str = "", preview=None) -> None:
-        self.device._raw(data)
-        if self.kind == "device":
-            self.device.flush()
-        elif self.kind == "serial":
-            self.device.device.flush()
-
-    def query(self, n: int) -> int | None:
-        command = status.DLE_EOT + bytes([n])
-        wait = self.config.status_timeout
-        if self.kind == "network":
-            sock: socket.socket = self.device.device
-            _drain(sock)
-            # Bounded even when sending: a printer that stopped reading must not hang us.
-            sock.settimeout(wait)
-            sock.sendall(command)
-            try:
-                reply = sock.recv(1)
-            except TimeoutError:
-                return None
-            finally:
-                sock.settimeout(self.config.timeout)
-            if reply == b"":
-                raise ConnectionError("máy in đóng kết nối")
-            return reply[0]
-        if self.kind == "serial":
-            port = self.device.device
-            port.reset_input_buffer()
-            port.write(command)
-            port.timeout = wait
-            reply = port.read(1)
-            return reply[0] if reply else None
-        if self.kind == "usb":
-            import usb.core
-
-            self.device._raw(command)
-            try:
-                reply = self.device.device.read(self.device.in_ep, 16, int(wait * 1000))
-            except usb.core.USBTimeoutError:
-                return None
-            return reply[-1] if len(reply) else None
-        return None
+        # The one private call: python-escpos has no public way to send bytes that are already
+        # ESC/POS (encode.py builds whole jobs, raster included); ``_raw`` is each printer
+        # class's own writer, the same one its public commands end in.
+        self.printer._raw(data)
 
     def close(self) -> None:
         try:
-            self.device.close()
+            self.printer.close()
         except Exception as exc:  # noqa: BLE001 - closing a broken link must not raise
             log.debug("closing %s: %s", self.config.describe(), exc)
-            # python-escpos flushes a serial port before closing it: on an unplugged port the
-            # flush fails and the port stays open, to fail again (noisily) when collected.
-            port = getattr(self.device, "_device", None)
-            if port:
-                try:
-                    port.close()
-                except Exception as again:  # noqa: BLE001
-                    log.debug("closing %s: %s", self.config.describe(), again)
-                self.device._device = False
+
+
+class NetworkLink(EscposLink):
+    """A printer on TCP port 9100."""
+
+    can_query = True
+
+    @staticmethod
+    def make(config: PrinterConfig) -> Escpos:
+        return escpos_printers.Network(config.host, config.port, timeout=config.timeout)
+
+    def query(self, n: int) -> int | None:
+        sock: socket.socket = self.printer.device
+        _drain(sock)
+        # Bounded even when sending: a printer that stopped reading must not hang us.
+        sock.settimeout(self.config.status_timeout)
+        try:
+            reply = self.printer.query_status(status.DLE_EOT + bytes([n]))
+        except TimeoutError:
+            return None
+        finally:
+            sock.settimeout(self.config.timeout)
+        if reply == b"":
+            raise ConnectionError("máy in đóng kết nối")
+        return reply[-1]
+
+
+class SerialLink(EscposLink):
+    """A printer on a serial port (RS-232 or a USB serial adapter)."""
+
+    can_query = True
+
+    @staticmethod
+    def make(config: PrinterConfig) -> Escpos:
+        return escpos_printers.Serial(
+            config.device, baudrate=config.baudrate, timeout=config.status_timeout,
+            xonxoff=config.flow == "xonxoff", dsrdtr=config.flow == "dsrdtr")
+
+    def __init__(self, config: PrinterConfig):
+        super().__init__(config)
+        self.port = self.printer.device  # pyserial's port, opened by python-escpos
+        self.port.rtscts = config.flow == "rtscts"
+        # A long raster over a slow line: let the write take as long as the bytes need.
+        self.port.write_timeout = None
+
+    def send(self, data: bytes, *, name: str = "", preview=None) -> None:
+        super().send(data)
+        self.port.flush()  # returns once the line has taken every byte
+
+    def query(self, n: int) -> int | None:
+        # Not query_status(): its read(16) waits the whole timeout on a serial port, since a
+        # printer answers one byte, not sixteen; read(1) returns as soon as the byte is in.
+        self.port.reset_input_buffer()
+        self.port.write(status.DLE_EOT + bytes([n]))
+        reply = self.port.read(1)
+        return reply[0] if reply else None
+
+    def close(self) -> None:
+        # python-escpos flushes a serial port before closing it: on an unplugged port the flush
+        # fails and the port stays open, to fail again (noisily) when collected. pyserial's own
+        # close does not flush; after it python-escpos finds the port closed and lets it go.
+        try:
+            self.port.close()
+        except Exception as exc:  # noqa: BLE001
+            log.debug("closing %s: %s", self.config.describe(), exc)
+        super().close()
+
+
+class UsbLink(EscposLink):
+    """A printer on USB (bulk endpoints, through pyusb)."""
+
+    can_query = True
+
+    @staticmethod
+    def make(config: PrinterConfig) -> Escpos:
+        return escpos_printers.Usb(config.vendor_id, config.product_id,
+                                   timeout=int(config.timeout * 1000),
+                                   in_ep=config.in_ep, out_ep=config.out_ep)
+
+    def __init__(self, config: PrinterConfig):
+        super().__init__(config)
+        # query_status() reads with pyusb's default timeout; jobs are written with their own.
+        self.printer.device.default_timeout = int(config.status_timeout * 1000)
+
+    def query(self, n: int) -> int | None:
+        import usb.core
+
+        try:
+            reply = self.printer.query_status(status.DLE_EOT + bytes([n]))
+        except usb.core.USBTimeoutError:
+            return None
+        return reply[-1] if len(reply) else None
+
+
+class DeviceFileLink(EscposLink):
+    """A printer behind a device file (/dev/usb/lp0): it takes bytes but cannot be asked."""
+
+    @staticmethod
+    def make(config: PrinterConfig) -> Escpos:
+        return escpos_printers.File(config.device)  # flushes after every write
 
 
 def _drain(sock: socket.socket) -> None:
@@ -240,17 +284,22 @@ def _drain(sock: socket.socket) -> None:
             pass
     except (BlockingIOError, TimeoutError):
         pass
-    except OSError:
-        raise
     finally:
         sock.settimeout(None)
 
 
+LINKS: dict[str, type[Link]] = {
+    "file": FolderLink,
+    "usb": UsbLink,
+    "serial": SerialLink,
+    "network": NetworkLink,
+    "device": DeviceFileLink,
+}
+
+
 def open_link(config: PrinterConfig) -> Link:
     """Open the connection the config names (raises OSError or escpos errors when it cannot)."""
-    if config.connection == "file":
-        return FolderLink(config.folder)
-    if config.connection == "none":
-        raise ConnectionError("không có máy in (connection = none)")
-    return EscposLink(config)
-
+    link = LINKS.get(config.connection)
+    if link is None:
+        raise ConnectionError(f"không có máy in (connection = {config.connection})")
+    return link(config)

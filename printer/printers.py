@@ -11,6 +11,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+from device.worker import Stop
+
 from . import status
 from .connection import PrinterConfig
 from .encode import Plan, plan, test_facts
@@ -33,7 +35,7 @@ class Printers:
         self.default_folder = default_folder if not configs else None
         self.spoolers: dict[str, Spooler] = {}
         self.running = False
-        self._stop: threading.Event | None = None
+        self._stop: Stop | None = None
         self._hooks: dict = {}
         # Tokens already queued, newest last; bounded, since a hall server runs for months.
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -53,7 +55,7 @@ class Printers:
         config = self.config(name)
         return plan(config) if config else None
 
-    def start(self, names, stop: threading.Event, *,
+    def start(self, names, stop: Stop, *,
               on_status: Callable[[str, PrinterStatus], None],
               on_done: Callable[[str, Outcome], None],
               runner: Callable[[], Callable] = lambda: direct) -> None:

@@ -1,16 +1,19 @@
 """One printer's worker: a queue of jobs and a loop that prints them and watches the printer.
 
-Printing never happens in a request: the kiosk view queues a job and shows the ticket; this loop
-draws, encodes and sends it, then reports how it went.  When idle it polls the printer's status
-where the connection can read it, and reopens a lost connection with a growing pause.
+Printing never happens in a request: the kiosk view queues a job and shows the ticket; this
+worker (a ``device.worker.Worker``) draws, encodes and sends it, then reports how it went. When
+idle it reads the printer's status every ``poll_seconds``. A printer that cannot be reached or
+does not answer is closed and tried again after a growing pause; jobs that come meanwhile fail
+at once with the known state, without touching the printer.
 """
 
 import logging
 import queue as jobqueue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from device.worker import Worker, why
 
 from . import status
 from .connection import Link, PrinterConfig, open_link
@@ -20,6 +23,8 @@ from .status import PrinterStatus
 
 log = logging.getLogger("goiso.printer")
 MAX_PAUSE = 30.0
+# The printer took the bytes but then said this: the paper may be cut short.
+SPOILED = (status.PAPER_OUT, status.COVER_OPEN, status.ERROR, status.OFFLINE)
 
 
 @dataclass
@@ -44,142 +49,134 @@ class Outcome:
     size: int = 0
 
 
+class Silent(ConnectionError):
+    """The link is open but the printer does not answer its status question."""
+
+    def __init__(self, reading: PrinterStatus):
+        super().__init__(reading.detail)
+        self.reading = reading
+
+
 def direct(fn, *args):
     """Run blocking printer work right here (threads, tests)."""
     return fn(*args)
 
 
-class Spooler:
+class Spooler(Worker):
     """The print queue and worker of one printer."""
+
+    kind = "printer"
+    # python-escpos, pyusb and pyserial raise many kinds of errors; any of them from the link
+    # means the printer cannot be reached (a drawing fault is caught apart, in _print).
+    lost_on = (Exception,)
 
     def __init__(self, name: str, config: PrinterConfig, layout: TicketLayout, *,
                  on_status: Callable[[str, PrinterStatus], None],
                  on_done: Callable[[str, Outcome], None],
                  run: Callable = direct):
-        self.name = name
+        super().__init__(name, on_state=on_status, first_pause=config.poll_seconds,
+                         max_pause=MAX_PAUSE)
         self.config = config
         self.layout = layout
         self.plan: Plan = plan(config)
-        self.on_status = on_status
         self.on_done = on_done
         # Device work (connect, send, read, draw) goes through ``run``: under gevent, one native
         # thread owned by this printer, so a slow USB call or a long raster never blocks the
         # event loop and a socket is always used by the thread that opened it.
         self.run_io = run
-        self.jobs: jobqueue.Queue[Pending | None] = jobqueue.Queue()
+        self.jobs: jobqueue.Queue[Pending] = jobqueue.Queue()
         self.status = PrinterStatus(status.CHECKING)
         self.last: Outcome | None = None
         self._link: Link | None = None
-        self._pause = config.poll_seconds
-        self._thread: threading.Thread | None = None
 
     # -- the request side --------------------------------------------------------------------
 
     def submit(self, pending: Pending) -> None:
         """Queue a job; returns at once."""
         self.jobs.put(pending)
+        self.wake()
 
     @property
     def waiting(self) -> int:
         return self.jobs.qsize()
 
-    # -- the worker --------------------------------------------------------------------------
+    # -- the worker's hooks ------------------------------------------------------------------
 
-    def start(self, stop: threading.Event) -> threading.Thread:
-        """Run the worker loop until ``stop`` is set."""
-        self._thread = threading.Thread(target=self.loop, args=(stop,), daemon=True,
-                                        name=f"goiso-printer-{self.name}")
-        self._thread.start()
-        return self._thread
+    def connect(self) -> None:
+        self._link = self.run_io(open_link, self.config)
+        self._check(self.run_io(self._link.status))
 
-    def loop(self, stop: threading.Event) -> None:
-        """Print jobs as they come; between them, watch the printer."""
-        self._set_status(self.run_io(self._poll))
-        while not stop.is_set():
-            try:
-                pending = self.jobs.get(timeout=self._pause)
-            except jobqueue.Empty:
-                self._set_status(self.run_io(self._poll))
-                continue
-            if pending is None:
-                break
-            outcome = self.run_io(self._print, pending)
-            self.last = outcome
-            try:
-                self.on_done(self.name, outcome)
-            except Exception:  # noqa: BLE001 - a failing report must not stop the printer
-                log.exception("printer %s: reporting a job failed", self.name)
-            self._set_status(self.status)
-        self.run_io(self._close)
+    def step(self) -> None:
+        pending = self._next()
+        if pending is not None:
+            self._print_job(pending)
+        elif not self.rest(self.config.poll_seconds):
+            self._check(self.run_io(self._link.status))
 
-    def stop(self) -> None:
-        """Ask the loop to finish after the jobs already queued."""
-        self.jobs.put(None)
+    def disconnect(self) -> None:
+        link, self._link = self._link, None
+        if link is not None:
+            self.run_io(link.close)
+
+    def lost(self, exc: BaseException) -> None:
+        self._set_status(exc.reading if isinstance(exc, Silent)
+                         else PrinterStatus(status.UNREACHABLE, why(exc)))
+
+    def offline(self) -> None:
+        while (pending := self._next()) is not None:
+            self._finish(Outcome(pending, False, _say(self.status), 0.0))
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def _next(self) -> Pending | None:
+        try:
+            return self.jobs.get_nowait()
+        except jobqueue.Empty:
+            return None
+
+    def _print_job(self, pending: Pending) -> None:
+        started = time.monotonic()
+        try:
+            outcome, after = self.run_io(self._print, pending)
+        except Exception as exc:  # unplugged mid-job, refused, timed out …: the worker reopens
+            self._finish(Outcome(pending, False,
+                                 _say(PrinterStatus(status.UNREACHABLE, why(exc))),
+                                 time.monotonic() - started))
+            raise
+        outcome.seconds = time.monotonic() - started
+        self._finish(outcome)
+        self._check(after)
+
+    def _print(self, pending: Pending) -> tuple[Outcome, PrinterStatus]:
+        """Check, draw, send, check again (device work, in ``run_io``)."""
+        before = self._link.status()
+        if not before.ready:
+            return Outcome(pending, False, _say(before), 0.0), before
+        try:
+            job = encode(pending.facts, self.layout, self.config, self.plan)
+        except Exception as exc:  # noqa: BLE001 - a drawing fault is not a cable fault
+            log.exception("printer %s: drawing ticket %s", self.name, pending.facts.number)
+            return Outcome(pending, False, "lỗi dựng vé: " + why(exc), 0.0), before
+        self._link.send(job.data, name=pending.facts.number, preview=job.preview)
+        after = self._link.status()
+        if after.state in SPOILED:
+            return Outcome(pending, False, "vé có thể in thiếu: " + _say(after), 0.0,
+                           job.mode, len(job.data)), after
+        return Outcome(pending, True, "", 0.0, job.mode, len(job.data)), after
+
+    def _finish(self, outcome: Outcome) -> None:
+        self.last = outcome
+        self.report(self.on_done, self.name, outcome)
+
+    def _check(self, reading: PrinterStatus) -> None:
+        """Record a reading; silence means the printer is gone (the worker backs off)."""
+        if reading.state == status.NO_ANSWER:
+            raise Silent(reading)
+        self._set_status(reading)
 
     def _set_status(self, reading: PrinterStatus) -> None:
         self.status = reading
-        # Poll often while things are fine; back off while the printer is gone.
-        if reading.state in (status.UNREACHABLE, status.NO_ANSWER):
-            self._pause = min(MAX_PAUSE, self._pause * 2)
-        else:
-            self._pause = self.config.poll_seconds
-        try:
-            self.on_status(self.name, reading)
-        except Exception:  # noqa: BLE001
-            log.exception("printer %s: reporting its state failed", self.name)
-
-    # -- device work (in ``run_io``) ---------------------------------------------------------
-
-    def _open(self) -> Link:
-        if self._link is None:
-            self._link = open_link(self.config)
-        return self._link
-
-    def _close(self) -> None:
-        if self._link is not None:
-            self._link.close()
-            self._link = None
-
-    def _poll(self) -> PrinterStatus:
-        try:
-            return self._open().status()
-        except Exception as exc:  # noqa: BLE001 - any driver error means "cannot reach it"
-            self._close()
-            return PrinterStatus(status.UNREACHABLE, _why(exc))
-
-    def _print(self, pending: Pending) -> Outcome:
-        started = time.monotonic()
-        try:
-            link = self._open()
-            before = link.status()
-            if not before.ready:
-                self.status = before
-                return Outcome(pending, False, _say(before), time.monotonic() - started)
-            try:
-                job = encode(pending.facts, self.layout, self.config, self.plan)
-            except Exception as exc:  # noqa: BLE001 - a drawing fault is not a cable fault
-                log.exception("printer %s: drawing ticket %s", self.name, pending.facts.number)
-                return Outcome(pending, False, "lỗi dựng vé: " + _why(exc),
-                               time.monotonic() - started)
-            link.send(job.data, name=pending.facts.number, preview=job.preview)
-            after = link.status()
-            self.status = after
-            # Paper ran out or the cover opened during the job: the paper may be cut short.
-            if after.state in (status.PAPER_OUT, status.COVER_OPEN, status.ERROR,
-                               status.OFFLINE):
-                return Outcome(pending, False, "vé có thể in thiếu: " + _say(after),
-                               time.monotonic() - started, job.mode, len(job.data))
-            return Outcome(pending, True, "", time.monotonic() - started, job.mode,
-                           len(job.data))
-        except Exception as exc:  # noqa: BLE001 - unplugged mid-job, refused, timed out …
-            self._close()
-            self.status = PrinterStatus(status.UNREACHABLE, _why(exc))
-            log.warning("printer %s: %s", self.name, _why(exc))
-            return Outcome(pending, False, _say(self.status), time.monotonic() - started)
-
-
-def _why(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:200]
+        self.tell(self.name, reading)
 
 
 def _say(reading: PrinterStatus) -> str:

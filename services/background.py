@@ -1,33 +1,36 @@
 """What runs beside the requests under ``goiso serve``: the event-feed poller, the kiosks'
-printers and the counters' serial devices. Only ``serve`` calls ``start``; ``create_app``
-never opens a device or starts a thread."""
+printers and the counters' serial devices, each a ``device.worker.Worker``. Only ``serve``
+calls ``start``; ``create_app`` never opens a device or starts a thread."""
 
-import threading
+import sqlite3
+
+from device.worker import Poller, Stop
 
 from . import counters
 from .runtime import Runtime, dedicated_runner
 
 
-def start(runtime: Runtime, stop: threading.Event) -> None:
-    """Start everything that runs beside the requests until ``stop`` is set."""
-    threading.Thread(target=runtime.feed.run_poller, args=(stop,), daemon=True,
-                     name="goiso-feed").start()
+def start(runtime: Runtime, stop: Stop | None = None) -> Stop:
+    """Start everything that runs beside the requests; setting the returned signal stops all
+    of it at once."""
+    stop = stop or Stop()
+    # Changes made by other processes (goiso commands, a second server) reach the streams;
+    # a locked or busy database is waited out with a growing pause.
+    Poller("feed", runtime.feed.poll, runtime.feed.poll_seconds,
+           lost_on=(sqlite3.OperationalError,)).start(stop)
     start_printers(runtime, stop)
     start_counter_hardware(runtime, stop)
+    return stop
 
 
-def start_printers(runtime: Runtime, stop: threading.Event) -> None:
+def start_printers(runtime: Runtime, stop: Stop) -> None:
     """Open the kiosks' printers and start their workers; their news goes into the hall."""
     hall = runtime.hall
     # Tickets a printer had taken when the last process stopped, never heard of again.
     runtime.act(hall.printing.settle_prints)
-    told: dict = {}
 
     def on_status(name, reading):
-        # Only a change is written: a printer polled every few seconds must not flood the log.
-        if told.get(name) == reading:
-            return
-        told[name] = reading
+        # Called once per change (the worker drops repeats), so polling does not flood the log.
         runtime.act(hall.devices.report, f"printer:{name}", kind="printer", place=name,
                     state=reading.state, ready=reading.ready, detail=reading.detail)
 
@@ -41,7 +44,7 @@ def start_printers(runtime: Runtime, stop: threading.Event) -> None:
                            runner=dedicated_runner)
 
 
-def start_counter_hardware(runtime: Runtime, stop: threading.Event):
+def start_counter_hardware(runtime: Runtime, stop: Stop):
     """Open the counters' serial buses; keys act on the hall, displays follow its events."""
     buses = runtime.settings.serial
     if not buses:
@@ -56,8 +59,8 @@ def start_counter_hardware(runtime: Runtime, stop: threading.Event):
                     place=device_id.split(":")[0])
 
     hardware = CounterHardware(
-        buses, press=lambda counter, key, digits: counters.press_key(runtime, counter, key,
-                                                                     digits),
+        buses,
+        press=lambda counter, key, digits: counters.press_key(runtime, counter, key, digits),
         rate=lambda counter, level: counters.rate(runtime, counter, level, "keypad"),
         display_text=lambda counter: counters.display_text(runtime, counter), report=report)
     runtime.hardware = hardware

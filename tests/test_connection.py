@@ -11,7 +11,17 @@ from escpos.printer import Dummy
 from PIL import Image
 
 from printer import status
-from printer.connection import EscposLink, FolderLink, PrinterConfig, open_link
+from printer.connection import (
+    KINDS,
+    LINKS,
+    DeviceFileLink,
+    FolderLink,
+    NetworkLink,
+    PrinterConfig,
+    SerialLink,
+    UsbLink,
+    open_link,
+)
 from tests.escpos_decode import decode
 from tests.fakeprinter import FakeNetworkPrinter, FakeSerialPrinter, PrinterState
 
@@ -121,7 +131,7 @@ def test_describe_and_link_speed():
 # -- network -----------------------------------------------------------------------------------
 
 def test_network_send_arrives_exactly(fake, link):
-    assert isinstance(link, EscposLink) and link.can_query
+    assert isinstance(link, NetworkLink) and link.can_query
     data = ticket_bytes()
     link.send(data, name="A001")
     assert fake.wait_for_jobs(1, timeout=2)
@@ -154,7 +164,7 @@ def test_network_late_answer_is_not_taken_for_the_next_one(fake, link):
     fake.reply_delay = 0.4
     assert link.status().state == status.NO_ANSWER
     fake.reply_delay = 0.0  # the late "ready" is on its way
-    readable, _, _ = select.select([link.device.device], [], [], 2)
+    readable, _, _ = select.select([link.printer.device], [], [], 2)
     assert readable
     fake.state = "paper_out"
     assert link.status().state == status.PAPER_OUT
@@ -200,7 +210,8 @@ def test_network_refused(fake):
 
 def test_serial_send_arrives_exactly(serial_fake, serial_link):
     assert serial_link.can_query
-    port = serial_link.device.device
+    assert isinstance(serial_link, SerialLink)
+    port = serial_link.port
     assert port.write_timeout is None and not port.rtscts
     data = ticket_bytes() * 3
     serial_link.send(data)
@@ -232,19 +243,19 @@ def test_serial_flow_settings(serial_fake):
     config.flow = "rtscts"
     rts = open_link(config)
     try:
-        assert rts.device.device.rtscts and not rts.device.device.xonxoff
+        assert rts.port.rtscts and not rts.port.xonxoff
     finally:
         rts.close()
     config.flow = "xonxoff"
     xon = open_link(config)
     try:
-        assert xon.device.device.xonxoff and not xon.device.device.rtscts
+        assert xon.port.xonxoff and not xon.port.rtscts
     finally:
         xon.close()
 
 
 def test_serial_unplugged(serial_fake, serial_link):
-    port = serial_link.device.device
+    port = serial_link.port
     serial_fake.unplug()
     with pytest.raises(OSError):
         serial_link.send(b"lost")
@@ -269,7 +280,7 @@ def test_device_file_is_write_only(tmp_path):
     path = tmp_path / "lp0"
     link = open_link(PrinterConfig(connection="device", device=str(path)))
     try:
-        assert not link.can_query
+        assert isinstance(link, DeviceFileLink) and not link.can_query
         reading = link.status()
         assert reading.state == status.WRITE_ONLY and reading.ready
         link.send(ticket_bytes())
@@ -325,6 +336,11 @@ def test_folder_that_cannot_be_made(tmp_path):
         open_link(PrinterConfig(connection="file", folder=str(blocker)))
 
 
+def test_every_kind_but_none_has_its_link_class():
+    assert set(LINKS) == set(KINDS) - {"none"}
+    assert len(set(LINKS.values())) == len(LINKS)
+
+
 def test_no_printer_does_not_open():
     with pytest.raises(ConnectionError, match="none"):
         open_link(PrinterConfig(connection="none"))
@@ -338,10 +354,16 @@ class FakeUsbDevice:
     class backend:  # noqa: N801 - pyusb's attribute name; python-escpos reads its module
         pass
 
+    class _ctx:  # noqa: N801 - what usb.util.dispose_resources (python-escpos' close) releases
+        @staticmethod
+        def dispose(device):
+            device.released = True
+
     def __init__(self, core):
         self.core = core
         self.answers = bytearray()
         self.configured = False
+        self.released = False
         self.gone = False
 
     def set_configuration(self):
@@ -396,7 +418,9 @@ def usb_config(**extra) -> PrinterConfig:
 def test_usb_link_finds_configures_sends_and_reads_status(usb_printer):
     link = open_link(usb_config())
     try:
+        assert isinstance(link, UsbLink)
         assert usb_printer.match == {"idVendor": 0x04B8, "idProduct": 0x0202}
+        assert usb_printer.default_timeout == 200  # status_timeout, for query_status's read
         assert usb_printer.configured
         assert link.can_query and link.status().state == status.READY
         data = ticket_bytes()
@@ -408,6 +432,7 @@ def test_usb_link_finds_configures_sends_and_reads_status(usb_printer):
         assert link.status().state == status.NO_ANSWER  # silence is never "paper OK"
     finally:
         link.close()
+    assert usb_printer.released
 
 
 def test_usb_printer_missing_or_unplugged(usb_printer):

@@ -19,6 +19,7 @@ import settings as settings_module
 from commands import start_background
 from counter.config import BusConfig
 from counter.protocol import GoisoProtocol, encode_frame
+from device.worker import Stop
 from settings import SettingsError
 from tests.fakekeypad import FakeBusDevice
 from tests.plugins.web import close_app, make_app, staff_client
@@ -55,7 +56,7 @@ class Rig:
 
     app: Flask
     fake: FakeBusDevice
-    stop: threading.Event
+    stop: Stop
     clerk: int
     threads: list[threading.Thread] = field(default_factory=list)
 
@@ -143,9 +144,7 @@ def start_rig(tmp_path, demo_db):
 
     yield start
     for rig in started:
-        rig.stop.set()
-        for spooler in rig.runtime.printers.spoolers.values():
-            spooler.stop()  # the kiosks' printers: wake them rather than wait for their poll
+        rig.stop.set()  # every worker (bus, displays, printers, feed poller) ends at once
         deadline = time.monotonic() + 10
         for thread in rig.threads:
             thread.join(max(0.0, deadline - time.monotonic()))

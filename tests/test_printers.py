@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from device.worker import Stop
 from printer import status
 from printer.connection import PrinterConfig
 from printer.layout import TicketFacts, TicketLayout
@@ -62,8 +63,8 @@ def reports() -> Reports:
 
 
 @pytest.fixture
-def stop():
-    return threading.Event()
+def stop() -> Stop:
+    return Stop()
 
 
 @pytest.fixture
@@ -81,10 +82,8 @@ def running(stop, reports):
     stop.set()
     for printers in started:
         for spooler in printers.spoolers.values():
-            spooler.stop()
-        for spooler in printers.spoolers.values():
-            spooler._thread.join(WAIT)
-            assert not spooler._thread.is_alive()
+            spooler.close(WAIT)
+            assert not spooler.running
 
 
 @pytest.fixture
@@ -198,8 +197,7 @@ def test_configured_network_printer(running, reports, facts):
         assert reports.state("K1", status.PAPER_OUT)
         assert printers.status("K1").state == status.PAPER_OUT
         for spooler in printers.spoolers.values():
-            spooler.stop()
-            spooler._thread.join(WAIT)
+            spooler.close(WAIT)
 
 
 def test_describe(demo, running, reports, facts, tmp_path):

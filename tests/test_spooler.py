@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from device.worker import Stop
 from printer import status
 from printer.connection import PrinterConfig
 from printer.encode import encode
@@ -70,22 +71,22 @@ def reports() -> Reports:
 
 @pytest.fixture
 def spooler_for(reports):
-    """Build and start spoolers; each is stopped and joined afterwards."""
-    started: list[tuple[Spooler, threading.Event, threading.Thread]] = []
+    """Build and start spoolers; each is stopped (at once) and joined afterwards."""
+    stop = Stop()
+    started: list[Spooler] = []
 
     def make(config: PrinterConfig, layout: TicketLayout | None = None) -> Spooler:
         spooler = Spooler("K1", config, layout or TicketLayout(), on_status=reports.on_status,
                           on_done=reports.on_done)
-        stop = threading.Event()
-        started.append((spooler, stop, spooler.start(stop)))
+        spooler.start(stop)
+        started.append(spooler)
         return spooler
 
     yield make
-    for spooler, stop, thread in started:
-        stop.set()
-        spooler.stop()
-        thread.join(WAIT)
-        assert not thread.is_alive()
+    stop.set()
+    for spooler in started:
+        spooler.close(WAIT)
+        assert not spooler.running
 
 
 def eventually(predicate, timeout: float = WAIT) -> bool:
@@ -99,8 +100,8 @@ def eventually(predicate, timeout: float = WAIT) -> bool:
 
 
 def network(fake: FakeNetworkPrinter, **more) -> PrinterConfig:
-    return PrinterConfig(connection="network", host=fake.host, port=fake.port, timeout=2,
-                         status_timeout=0.2, poll_seconds=0.1, **more)
+    values = {"timeout": 2, "status_timeout": 0.2, "poll_seconds": 0.1, **more}
+    return PrinterConfig(connection="network", host=fake.host, port=fake.port, **values)
 
 
 @pytest.fixture
@@ -196,25 +197,28 @@ def test_unplugged_then_plugged_again(spooler, fake, facts, reports):
     assert reports.state(status.UNREACHABLE, after=mark)
     assert fake.jobs == 0
     # The worker waits longer between tries while the printer is gone ...
-    assert spooler._pause > spooler.config.poll_seconds
+    assert eventually(lambda: spooler.pause > spooler.config.poll_seconds)
     mark = reports.mark()
     fake.plug()
-    # ... and the idle poll finds it again.
+    # ... and finds it again when its pause is over.
     assert reports.state(status.READY, after=mark)
-    assert spooler._pause == spooler.config.poll_seconds
     spooler.submit(Pending(facts, token="t2"))
     assert reports.outcome(2).ok
     assert fake.wait_for_jobs(1, WAIT)
 
 
-def test_a_job_after_plugging_in_reopens_at_once(spooler, fake, facts, reports):
+def test_a_job_while_the_printer_is_gone_fails_at_once_without_trying_it(spooler_for, fake,
+                                                                         facts, reports):
     fake.unplug()
-    spooler.submit(Pending(facts, token="t1"))
-    assert not reports.outcome().ok
+    made = spooler_for(network(fake, poll_seconds=30.0))  # the next try is 30 s away
+    assert reports.state(status.UNREACHABLE)
     fake.plug()
-    spooler.submit(Pending(facts, token="t2"))  # no waiting for the next poll
-    assert reports.outcome(2).ok
-    assert fake.wait_for_jobs(1, WAIT)
+    began = time.monotonic()
+    made.submit(Pending(facts, token="t1"))
+    outcome = reports.outcome()
+    assert time.monotonic() - began < WAIT  # not after the pause
+    assert not outcome.ok and "Không kết nối được" in outcome.detail
+    assert fake.connections == 0 and made.status.state == status.UNREACHABLE
 
 
 def test_printer_off_at_start(spooler_for, fake, facts, reports):
@@ -237,7 +241,7 @@ def test_silent_network_printer_is_not_printed_to(spooler_for, fake, facts, repo
     assert fake.jobs == 0
 
 
-def test_a_failing_report_does_not_stop_the_printer(spooler_for, fake, facts, reports):
+def test_a_failing_report_does_not_stop_the_printer(fake, facts, reports):
     calls = []
 
     def broken(name, outcome):
@@ -246,26 +250,26 @@ def test_a_failing_report_does_not_stop_the_printer(spooler_for, fake, facts, re
 
     made = Spooler("K1", network(fake), TicketLayout(), on_status=reports.on_status,
                    on_done=broken)
-    stop = threading.Event()
-    thread = made.start(stop)
+    made.start()
     try:
         made.submit(Pending(facts, token="t1"))
         made.submit(Pending(facts, token="t2"))
         assert fake.wait_for_jobs(2, WAIT)
     finally:
-        stop.set()
-        made.stop()
-        thread.join(WAIT)
-    assert [o.pending.token for o in calls] == ["t1", "t2"] and not thread.is_alive()
+        made.close(WAIT)
+    assert [o.pending.token for o in calls] == ["t1", "t2"] and not made.running
 
 
-def test_stop_finishes_queued_jobs_and_closes(spooler_for, fake, facts, reports):
-    made = spooler_for(network(fake))
-    made.submit(Pending(facts, token="t1"))
-    made.stop()
-    assert reports.outcome().ok
-    made._thread.join(WAIT)
-    assert not made._thread.is_alive() and made._link is None
+def test_stop_ends_the_worker_at_once_and_closes_the_printer(fake, reports):
+    made = Spooler("K1", network(fake, poll_seconds=30.0), TicketLayout(),
+                   on_status=reports.on_status, on_done=reports.on_done)
+    stop = Stop()
+    thread = made.start(stop)
+    reports.state(status.READY)  # now idle until the next poll, 30 s away
+    assert fake.active_connections == 1
+    stop.set()
+    thread.join(WAIT)  # ends long before the poll
+    assert not thread.is_alive() and made._link is None
     assert eventually(lambda: fake.active_connections == 0)  # the socket was closed
 
 
@@ -304,7 +308,9 @@ def test_serial_unplugged_then_back(spooler_for, serial_fake, facts, reports):
     serial_fake.unplug()
     made.submit(Pending(facts, token="t1"))
     assert not reports.outcome().ok
+    mark = reports.mark()
     serial_fake.plug()
+    assert reports.state(status.READY, after=mark)  # reopened when its pause was over
     made.submit(Pending(facts, token="t2"))
     assert reports.outcome(2).ok
     assert serial_fake.wait_for_jobs(1, WAIT)

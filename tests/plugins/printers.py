@@ -8,7 +8,6 @@
   any app, as a context manager.
 """
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from device.worker import Stop
 from services.background import start_printers
 from tests.fakeprinter import FakeNetworkPrinter, FakeSerialPrinter
 
@@ -60,7 +60,7 @@ def wait_for(predicate, what: str = "a condition", timeout: float = 5.0):
 def printers_running(app) -> Iterator[Path]:
     """The app's printers started as ``goiso serve`` starts them; yields <DATA_DIR>/tickets."""
     runtime = app.extensions["goiso"]
-    stop = threading.Event()
+    stop = Stop()
     start_printers(runtime, stop)
     spoolers = runtime.printers.spoolers
 
@@ -75,11 +75,9 @@ def printers_running(app) -> Iterator[Path]:
         wait_for(reported, "the printers' first status")
         yield Path(app.extensions["goiso"].settings.data_dir) / "tickets"
     finally:
-        stop.set()
+        stop.set()  # ends every worker at once
         for spooler in spoolers.values():
-            spooler.stop()
-        for spooler in spoolers.values():
-            spooler._thread.join(timeout=10)
+            spooler.close(timeout=10)
 
 
 @pytest.fixture
