@@ -1,9 +1,9 @@
 """The hall's counter hardware: keypads, LED number displays and rating pads on serial buses.
 
 Only ``goiso serve`` builds and starts this (never ``create_app``). It knows nothing of Flask or
-of the database: it is given what to call when a key is pressed (the key letter: what it does is the
-application's to say) and how to read a counter's
-number, and it follows the event feed to keep every LED display right.
+of the database: it is given what to call when a key is pressed (the key letter: what it does
+is the application's to say) and how to read a counter's number, and it follows the event feed
+to keep every LED display right.
 """
 
 import logging
@@ -11,16 +11,13 @@ from collections.abc import Callable
 
 from device.worker import Stop, Worker
 from hall.errors import HallError
+from hall.events import LED_CHANGES
 
 from .bus import SerialBus
 from .config import BusConfig, DeviceConfig
 from .protocol import KEYS, RATING_KEYS, KeyPress
 
 log = logging.getLogger("goiso.counter")
-# Events after which a counter's display may show something else.
-DISPLAY_EVENTS = ("called", "recalled", "finished", "no_show", "transferred", "counter_paused",
-                  "counter_resumed", "counter_closed", "expired")
-PAUSED_TEXT = "----"
 
 
 class CounterHardware:
@@ -128,7 +125,7 @@ class DisplayFollower(Worker):
             return
         self.last = found[-1].id
         changed = {e.counter for e in found
-                   if e.kind in DISPLAY_EVENTS and e.counter is not None}
+                   if e.kind in LED_CHANGES and e.counter is not None}
         if changed:
             self.refresh(changed)
 
@@ -136,10 +133,3 @@ class DisplayFollower(Worker):
         super().wake()
         self.feed.interrupt()  # a feed wait sees ``stopping`` only when woken
 
-
-def display_text(view: dict) -> str:
-    """What a counter's LED shows: the number being served, a dash when paused, else blank."""
-    if view["status"] != "open":
-        return PAUSED_TEXT
-    current = view.get("current")
-    return current["number"] if current else ""

@@ -216,6 +216,26 @@ def test_idempotency_key_returns_the_same_ticket(client, app, printing):
     assert row_count(app, "tickets") == 2
 
 
+def test_a_kiosk_ticket_issued_through_the_api_is_printed(client, app, printing):
+    """Whatever door asked, a ticket issued at a kiosk goes to that kiosk's printer, once."""
+    headers = {"Idempotency-Key": "kiosk-k1-api-0001"}
+    ticket = client.post("/api/v1/tickets", json={"procedure": "DEMO-GT-007", "kiosk": "k1"},
+                         headers=headers).get_json()
+    hall = app.extensions["goiso"].hall
+    wait_for(lambda: hall.tickets.ticket(ticket["token"])["printed"])
+    jobs = list((printing / "k1").glob(f"*-{ticket['number']}.escpos"))
+    assert len(jobs) == 1
+    again = client.post("/api/v1/tickets", json={"procedure": "DEMO-GT-007", "kiosk": "k1"},
+                        headers=headers)
+    assert again.status_code == 201 and again.get_json()["id"] == ticket["id"]
+    time.sleep(0.3)  # a second job would have landed by now
+    assert len(list((printing / "k1").glob(f"*-{ticket['number']}.escpos"))) == 1
+    # A ticket for a phone (no kiosk) prints nothing.
+    phone = issue(client, "DEMO-GT-007")
+    assert phone["printed"] is None
+    assert not list(printing.glob(f"*/*-{phone['number']}.escpos"))
+
+
 def test_priority_and_kiosk_are_kept(client, printing):
     ticket = issue(client, "DEMO-GT-001", priority="elderly", kiosk="k2")
     assert ticket["priority"] == "elderly" and ticket["kiosk"] == "k2"
@@ -425,6 +445,19 @@ def test_put_board(client, supervisor_client):
     state = client.get("/api/v1/hall?board=vt").get_json()
     assert [q["code"] for q in state["queues"]] == ["VT"]
     assert [c["number"] for c in state["counters"]] == [3, 4]
+
+
+def test_put_board_with_only_a_notice_keeps_the_rest(client, supervisor_client):
+    # As the README says: PUT /api/v1/boards/<id> {"notice"} sets a board's notice.
+    response = supervisor_client.put("/api/v1/boards/gplx", json={"notice": "Nghỉ trưa 12:00"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == {"id": "gplx", "name": "Màn hình khu giấy phép lái xe",
+                                   "queues": ["GPLX"], "counters": [], "notice": "Nghỉ trưa 12:00"}
+    cleared = supervisor_client.put("/api/v1/boards/gplx", json={"notice": ""}).get_json()
+    assert cleared["notice"] == "" and cleared["queues"] == ["GPLX"]
+    # A board that does not exist yet needs its name.
+    error_of(supervisor_client.put("/api/v1/boards/new", json={"notice": "x"}), 400,
+             "invalid_input")
 
 
 def test_put_clerk_then_sign_in(app, admin_client, supervisor_client):

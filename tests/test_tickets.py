@@ -517,6 +517,28 @@ def test_eta_unknown_when_every_counter_is_closed(hall):
     assert view["waiting_ahead"] == 1 and view["eta_minutes"] is None
 
 
+def test_the_readme_states_the_wait_the_code_computes(hall):
+    """The formula of the README is the estimate's own (its docstring), and the numbers follow
+    it (5 configured minutes, 2 busy counters)."""
+    import re
+    from pathlib import Path
+
+    from hall import estimate
+
+    formula = re.search(r"``(ceil\(.*?\))``", " ".join(estimate.position.__doc__.split()))[1]
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert f"`{formula}`" in readme
+    for _ in range(5):
+        hall.issuing.issue(GPLX)  # A001..A005; counters 1 and 2 serve GPLX
+    hall.calling.call_next(1)
+    hall.calling.call_next(2)  # both busy; A003 first in line
+    view = hall.tickets.find("A005")
+    assert (view["waiting_ahead"], view["eta_minutes"]) == (2, 8)  # ceil(3 × 5 ÷ 2)
+    hall.issuing.issue(GPLX)  # A006
+    view = hall.tickets.find("A006")
+    assert (view["waiting_ahead"], view["eta_minutes"]) == (3, 10)  # ceil(4 × 5 ÷ 2)
+
+
 # -- the business day ----------------------------------------------------------------------
 
 
