@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from api.stream import BURST_WRITES, COALESCE_SECONDS, Pacer, event_stream
+from tests.plugins.web import issue
 from tests.sseclient import Streams
 
 # -- the pacer, on the fake clock --------------------------------------------------------------
@@ -88,10 +89,9 @@ def open_stream(app, pacer):
     return chunks
 
 
-def issue_now(app) -> str:
-    """Issue a ticket through the runtime as the views do; its number."""
-    runtime = app.extensions["goiso"]
-    return runtime.act(runtime.hall.tickets.issue, "DEMO-GT-001")["number"]
+def issue_now(client) -> str:
+    """Issue a ticket through the API (which rings the feed); its number."""
+    return issue(client, "DEMO-GT-001")["number"]
 
 
 def issued_numbers(chunk: str) -> list[str]:
@@ -100,31 +100,31 @@ def issued_numbers(chunk: str) -> list[str]:
             if line.startswith("data: ") and '"kind": "issued"' in line]
 
 
-def test_the_stream_writes_two_quick_events_without_a_pause(app, clock):
+def test_the_stream_writes_two_quick_events_without_a_pause(app, client, clock):
     slept = []
     chunks = open_stream(app, Pacer(clock=clock, sleep=slept.append))
-    first = issue_now(app)
+    first = issue_now(client)
     assert issued_numbers(next(chunks)) == [first]
     clock.advance(0.010)
-    second = issue_now(app)
+    second = issue_now(client)
     assert issued_numbers(next(chunks)) == [second]
     assert slept == []
 
 
-def test_in_a_burst_the_stream_writes_what_came_during_its_pause_at_once(app, clock):
+def test_in_a_burst_the_stream_writes_what_came_during_its_pause_at_once(app, client, clock):
     slept, meanwhile = [], []
 
     def pause(seconds: float) -> None:
         slept.append(seconds)
-        meanwhile.extend(issue_now(app) for _ in range(3))  # tickets issued while it waits
+        meanwhile.extend(issue_now(client) for _ in range(3))  # tickets issued while it waits
         clock.advance(seconds)
 
     chunks = open_stream(app, Pacer(clock=clock, sleep=pause))
     for _ in range(BURST_WRITES):
-        number = issue_now(app)
+        number = issue_now(client)
         assert issued_numbers(next(chunks)) == [number]
     assert slept == []
-    number = issue_now(app)
+    number = issue_now(client)
     assert issued_numbers(next(chunks)) == [number, *meanwhile]  # one write, in order
     assert slept == [pytest.approx(COALESCE_SECONDS)]
 
