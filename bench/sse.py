@@ -41,10 +41,12 @@ MB = 1024 * 1024
 
 class Call:
     """``POST /api/v1/counters/N/next`` in a thread of its own, so the caller keeps reading the
-    streams meanwhile; ``began`` is just before the request is sent."""
+    streams meanwhile; ``began`` is just before the request is sent, ``answered`` when its
+    reply is read, ``seen`` when its ``called`` frame has reached the last of the streams."""
 
     def __init__(self, server: LiveServer, counter: int):
         self.reply: dict = {}
+        self.answered = self.seen = float("nan")
         self.began = time.perf_counter()
         self._thread = threading.Thread(target=self._send, args=(server, counter), daemon=True)
         self._thread.start()
@@ -65,14 +67,15 @@ class Call:
         return self.reply["body"]["number"]
 
 
-def arrived(streams: Streams, call: Call) -> float:
-    """Seconds from sending ``call`` to its ``called`` frame on the last of the streams."""
+def arrived(streams: Streams, call: Call) -> Call:
+    """Wait for ``call``'s ``called`` frame on every stream; note when the last one got it."""
     number = call.number()
     frames = streams.wait_for("called", f'"number": "{number}"', 10)
     missing = sum(1 for f in frames if f is None)
     if missing:
         raise RuntimeError(f"{missing} of {len(frames)} streams never got call {number}")
-    return max(f.at for f in frames) - call.began
+    call.seen = max(f.at for f in frames)
+    return call
 
 
 def issue_tickets(server: LiveServer, streams: Streams, count: int) -> None:
@@ -84,9 +87,8 @@ def issue_tickets(server: LiveServer, streams: Streams, count: int) -> None:
     streams.forget_frames()
 
 
-def fan_out(server: LiveServer, streams: Streams, calls: int, gap: float) -> list[float]:
-    """Seconds from sending each call to its ``called`` frame on the last of the streams, the
-    calls ``gap`` seconds apart."""
+def fan_out(server: LiveServer, streams: Streams, calls: int, gap: float) -> list[Call]:
+    """``calls`` calls of counter 1, ``gap`` seconds apart, each seen on every stream."""
     took = []
     for _ in range(calls):
         time.sleep(gap)
@@ -98,9 +100,9 @@ def fan_out(server: LiveServer, streams: Streams, calls: int, gap: float) -> lis
 
 
 def quick_pairs(server: LiveServer, streams: Streams, pairs: int,
-                gap: float) -> tuple[list[float], list[float]]:
+                gap: float) -> tuple[list[Call], list[Call]]:
     """Counter 1 calls, then counter 2 calls 5, 15 or 30 ms after counter 1 was answered;
-    (first calls, second calls), each from sending to the frame on the last of the streams."""
+    (first calls, second calls), each seen on every stream."""
     firsts, seconds = [], []
     for i in range(pairs):
         time.sleep(gap)
@@ -157,7 +159,7 @@ def main(argv: list[str]) -> int:
 
     print(f"load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (client and "
           "server share them)")
-    fan_ms = [t * 1000 for t in took]
+    fan_ms = [(c.seen - c.began) * 1000 for c in took]
     p99 = percentile(fan_ms, 99)
     rows = [
         ["RSS master, idle", master_idle / MB, "MB", "", ""],
@@ -184,16 +186,20 @@ def main(argv: list[str]) -> int:
     print(f"\nEvent latency (issue 10): call sent -> its 'called' frame on all {args.streams}"
           " streams")
     latency = []
-    for name, samples in (
+    for name, calls in (
             [f"lone call ({args.gap:g} s apart)", took],
             ["first of two quick calls", firsts],
             ["second of two quick calls (5/15/30 ms after)", seconds]):
-        ms = [t * 1000 for t in samples]
+        ms = [(c.seen - c.began) * 1000 for c in calls]
+        answered = [(c.answered - c.began) * 1000 for c in calls]
         p99 = percentile(ms, 99)
         latency.append([name, len(ms), percentile(ms, 50), p99, max(ms),
-                        f"<= {EVENT_P99_TARGET_MS:.0f}", _verdict(p99 <= EVENT_P99_TARGET_MS)])
-    print(table(["calls", "n", "p50 ms", "p99 ms", "max ms", "p99 target", "verdict"], latency,
-                align="<>>>><<"))
+                        f"<= {EVENT_P99_TARGET_MS:.0f}", _verdict(p99 <= EVENT_P99_TARGET_MS),
+                        percentile(answered, 50), percentile(answered, 99)])
+    print(table(["calls", "n", "p50 ms", "p99 ms", "max ms", "p99 target", "verdict",
+                 "answered p50", "answered p99"], latency, align="<>>>><<>>"))
+    print("answered: the call's own HTTP reply (its SQLite commit included), the part of the "
+          "latency before any stream is written")
     verdicts += [row[6] for row in latency]
     return 0 if all(v == "met" for v in verdicts) else 1
 
