@@ -75,16 +75,18 @@ def frame(kind: str, data: dict, event_id: int | None = None) -> str:
 
 
 class Rendered:
-    """Each event rendered to an SSE message once per process, not once per open stream."""
+    """Each event rendered to an SSE message, in bytes, once per process, not once per open
+    stream (a stream then writes it as it is)."""
 
     def __init__(self, iso):
         self.iso = iso
-        self._text: dict[int, str] = {}
+        self._text: dict[int, bytes] = {}
 
-    def __call__(self, event) -> str:
+    def __call__(self, event) -> bytes:
         text = self._text.get(event.id)
         if text is None:
-            text = self._text[event.id] = frame(event.kind, event.as_dict(self.iso), event.id)
+            text = self._text[event.id] = frame(event.kind, event.as_dict(self.iso),
+                                                event.id).encode()
             if len(self._text) > RENDERED_KEEP:
                 del self._text[next(iter(self._text))]  # the oldest (dicts keep order)
         return text
@@ -121,7 +123,7 @@ def event_stream(runtime, after: int | None, queues, counters, keepalive: float,
 
     def generate():
         # A comment at once: proxies and browsers see the stream is open before any event.
-        yield f": goiso\nretry: {RETRY_MS}\n\n"
+        yield f": goiso\nretry: {RETRY_MS}\n\n".encode()
         state = runtime.read(hall.screens.snapshot, queues, counters)
         cursor = state["last_event_id"]
         missed = []
@@ -131,13 +133,13 @@ def event_stream(runtime, after: int | None, queues, counters, keepalive: float,
                     break
                 if _wanted(event, queues, counters):
                     missed.append(render(event))
-        yield "".join(missed) + frame(STATE_FRAME, state, cursor)
+        yield b"".join(missed) + frame(STATE_FRAME, state, cursor).encode()
         sent = time.monotonic()
         while True:
             events = feed.wait(cursor, keepalive)
             if events:
                 cursor = events[-1].id
-                chunk = "".join(render(e) for e in events if _wanted(e, queues, counters))
+                chunk = b"".join(render(e) for e in events if _wanted(e, queues, counters))
                 if chunk:
                     yield chunk
                     sent = time.monotonic()
@@ -149,7 +151,7 @@ def event_stream(runtime, after: int | None, queues, counters, keepalive: float,
             if time.monotonic() - sent >= keepalive:
                 # Also when only filtered-out events came: proxies keep the stream, and a
                 # screen that went away is noticed at this write.
-                yield ": keep-alive\n\n"
+                yield b": keep-alive\n\n"
                 sent = time.monotonic()
 
     return Response(generate(), mimetype="text/event-stream", headers={

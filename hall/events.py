@@ -185,11 +185,31 @@ class Feed:
                 new += self.offload(self.log.since, new[-1].id, 1000)
             self._fetched_at = time.monotonic()
             self._served = began
-            if new:
-                with self._cond:
+            with self._cond:
+                # What ``publish`` added meanwhile is kept once.
+                new = [e for e in new if e.id > self._last_id]
+                if new:
                     self._events.extend(new)
                     self._last_id = new[-1].id
+            if new:
                 self._wake()
+
+    def publish(self, events: list[Event]) -> None:
+        """Events this process just committed: kept and rung at once, without reading the log
+        (when they do not follow the newest one known, another process wrote in between, and
+        the log is read instead)."""
+        if not events:
+            return
+        with self._cond:
+            follows = self._last_id >= 0 and all(
+                e.id == self._last_id + 1 + i for i, e in enumerate(events))
+            if follows:
+                self._events.extend(events)
+                self._last_id = events[-1].id
+        if follows:
+            self._wake()
+        else:
+            self.ring()
 
     def poll(self) -> None:
         """Look for changes made by other processes (a poller calls this every poll_seconds).

@@ -10,14 +10,17 @@ else.
 
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import events
-from .events import EventKind
+from .events import Event, EventKind
 from .rules import Rules
 from .store import Store
+
+COMMITTED_KEEP = 1000
 
 
 @dataclass
@@ -42,8 +45,11 @@ class Reading:
         return self.conn.execute(sql, args).fetchone()[0]
 
 
+@dataclass
 class Change(Reading):
     """A write transaction: what it changes and the events it logs commit together."""
+
+    logged: list[Event] = field(default_factory=list)
 
     def run(self, sql: str, args=()) -> sqlite3.Cursor:
         """Execute one statement of the change."""
@@ -53,14 +59,17 @@ class Change(Reading):
             clerk: int | None = None, queue: str | None = None, **data) -> int:
         """Append one event; a ticket's number, queue, procedure, priority and status go with
         it (``ticket`` is its row as it is after the change)."""
+        ticket_id = None
         if ticket is not None:
             data = {"number": ticket["number"], "queue": ticket["queue_code"],
                     "procedure": ticket["procedure_code"], "priority": ticket["priority"],
                     "status": ticket["status"], **data}
-            queue = ticket["queue_code"]
-        return events.append(self.conn, self.day, self.now, kind,
-                             ticket=ticket["id"] if ticket is not None else None,
-                             counter=counter, clerk=clerk, queue=queue, data=data)
+            queue, ticket_id = ticket["queue_code"], ticket["id"]
+        event_id = events.append(self.conn, self.day, self.now, kind, ticket=ticket_id,
+                                 counter=counter, clerk=clerk, queue=queue, data=data)
+        self.logged.append(Event(event_id, self.now, self.day, EventKind(kind), ticket_id,
+                                 counter, clerk, queue, data))
+        return event_id
 
 
 class Transactions:
@@ -71,6 +80,11 @@ class Transactions:
         self.rules = rules
         self.clock = clock
         self._rolled_day: str | None = None
+        # Events of the changes committed since the last take_committed(): the process that
+        # wrote them hands them to its event feed without reading them back from the file.
+        # Bounded: a process with no feed (a command, a test) must not keep them all; the feed
+        # notices a gap and reads the log instead.
+        self._committed: deque[Event] = deque(maxlen=COMMITTED_KEEP)
 
     def today(self) -> str:
         """The current business day."""
@@ -92,6 +106,14 @@ class Transactions:
             change = Change(conn, now, self.rules.business_day(now), self.rules)
             self._roll_over(change)
             yield change
+        self._committed.extend(change.logged)  # only once it is committed
+
+    def take_committed(self) -> list[Event]:
+        """The events committed by this process since the last call, oldest first."""
+        taken = []
+        while self._committed:
+            taken.append(self._committed.popleft())
+        return taken
 
     def _roll_over(self, change: Change) -> None:
         """Close the open tickets of earlier business days as expired (never deleted)."""

@@ -73,12 +73,13 @@ class Runtime:
         return self.offload(fn, *args, **kwargs)
 
     def act(self, fn, *args, **kwargs):
-        """Run a change of the hall, then wake every open stream."""
-        try:
-            with self._changes:
+        """Run a change of the hall, then wake every open stream with what it logged."""
+        with self._changes:
+            try:
                 return self.offload(fn, *args, **kwargs)
-        finally:
-            self.feed.ring()
+            finally:
+                # Taken while no other change of this process can commit: in order.
+                self.feed.publish(self.hall.tx.take_committed())
 
     def close(self) -> None:
         """Close the hall's database connections."""

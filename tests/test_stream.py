@@ -83,7 +83,8 @@ def test_a_write_that_did_not_wait_never_owes_more_than_one_interval(pacer):
 def open_stream(app, pacer):
     """The generator of ``GET /api/v1/events`` for all queues, past its comment and state."""
     runtime = app.extensions["goiso"]
-    chunks = iter(event_stream(runtime, None, (), (), keepalive=30, pacer=pacer).response)
+    response = event_stream(runtime, None, (), (), keepalive=30, pacer=pacer).response
+    chunks = (chunk.decode() for chunk in response)
     assert next(chunks).startswith(": goiso")
     assert "event: state" in next(chunks)
     return chunks
