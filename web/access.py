@@ -10,7 +10,7 @@ from hall.accounts import ROLE_RANK
 from services import counters
 
 from . import runtime
-from .extensions import csrf
+from .extensions import csrf, htmx
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -105,8 +105,7 @@ def guard():
 def _wants_page() -> bool:
     """A person opening a staff page in a browser (not the API, not an htmx fragment)."""
     return (request.method == "GET" and not request.path.startswith("/api/")
-            and not request.headers.get("HX-Request")
-            and request.accept_mimetypes.accept_html)
+            and not htmx and request.accept_mimetypes.accept_html)
 
 
 def may_act_at(counter: int) -> None:

@@ -10,6 +10,8 @@ from flask_wtf.csrf import CSRFError
 from hall.errors import HallError
 from hall.words import N_, Term
 
+from .extensions import htmx
+
 HTTP_TEXTS = {
     400: N_("Yêu cầu không hợp lệ."),
     401: N_("Cần đăng nhập."),
@@ -50,7 +52,7 @@ def error_reply(code: str, text: str, params: dict, status: int):
     message = messages.get(current, messages["vi"])
     wants_html = (not request.path.startswith("/api/")
                   and request.accept_mimetypes.accept_html
-                  and not request.headers.get("HX-Request"))
+                  and not htmx)
     if wants_html:
         return render_template("error.html", status=status, message=message,
                                messages=messages), status
