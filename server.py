@@ -3,8 +3,6 @@
 It never opens hardware or starts threads; the ``serve`` command (commands.py) does that.
 """
 
-from pathlib import Path
-
 from flask import Flask, request
 from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -30,7 +28,7 @@ def create_app(settings: settings_module.Settings | None = None, *,
     settings = settings or settings_module.Settings()
     app = Flask(__name__)
     app.config.update(settings.flask_config(), TESTING=testing,
-                      BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).with_name("translations")),
+                      BABEL_TRANSLATION_DIRECTORIES=str(words.TRANSLATIONS),
                       # Unsafe requests are checked by web.access.guard, by role.
                       WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None)
     app.json.ensure_ascii = False
