@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,6 +28,7 @@ HALL_SCREENS = ["/kiosk/k1", "/kiosk/", "/display/main", "/display/", "/rate/1"]
 RATE_IDLE_VI = "Xin chào quý khách. Sau khi được phục vụ, xin mời đánh giá tại đây."
 RATE_IDLE_EN = "Welcome. After your service, please rate it here."
 RATE_QUESTION_EN = "satisfied"
+HALL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")  # the demo hall's zone (settings' default)
 
 
 def lang_of(response) -> str:
@@ -164,3 +167,28 @@ def test_a_hall_in_english_prints_english_words(other_app):
     texts = printed_texts(app, token, "/kiosk/k1?lang=vi")
     assert "ƯU TIÊN: Elderly person" in texts
     assert "Quý khách vui lòng chờ đến lượt. Xin cảm ơn!" in texts
+
+
+# -- 2: the hall's clock --------------------------------------------------------------------------
+
+def clock_of(html: str) -> tuple[str, int]:
+    """The time zone and the server's time (ms) a screen's clock was given."""
+    found = re.search(r'id="clock"[^>]*data-zone="([^"]+)" data-now="(\d+)"', html)
+    assert found, html[:2000]
+    return found[1], int(found[2])
+
+
+@pytest.mark.parametrize("path", ["/kiosk/k1", "/display/main"])
+def test_screen_clocks_are_given_the_hall_zone_and_time(client, path):
+    before = time.time() * 1000
+    zone, now = clock_of(client.get(path).text)
+    assert zone == "Asia/Ho_Chi_Minh"
+    assert before - 1 <= now <= time.time() * 1000 + 1
+
+
+def test_the_board_draws_the_hall_date_and_time_before_any_script(client):
+    html = client.get("/display/main").text
+    shown = re.search(r'id="clock"[^>]*>([^<]+)</div><div class="date" id="date">([^<]+)<', html)
+    now = datetime.now(HALL_ZONE)
+    expected = {(now - timedelta(minutes=m)).strftime("%H:%M %d/%m/%Y") for m in (0, 1)}
+    assert f"{shown[1]} {shown[2]}" in expected
