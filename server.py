@@ -3,8 +3,6 @@
 It never opens hardware or starts threads; the ``serve`` command (commands.py) does that.
 """
 
-from pathlib import Path
-
 from flask import Flask, request
 from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -16,7 +14,7 @@ from web import compression, runtime
 from web.access import guard
 from web.extensions import babel, csrf, htmx
 from web.locale import select_locale
-from web.pages import sse_triggers
+from web.pages import hall_clock, sse_triggers
 from web.replies import hall_error_reply, http_error_reply, say
 
 CONTENT_SECURITY_POLICY = (
@@ -30,7 +28,7 @@ def create_app(settings: settings_module.Settings | None = None, *,
     settings = settings or settings_module.Settings()
     app = Flask(__name__)
     app.config.update(settings.flask_config(), TESTING=testing,
-                      BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).with_name("translations")),
+                      BABEL_TRANSLATION_DIRECTORIES=str(words.TRANSLATIONS),
                       # Unsafe requests are checked by web.access.guard, by role.
                       WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None)
     app.json.ensure_ascii = False
@@ -41,7 +39,7 @@ def create_app(settings: settings_module.Settings | None = None, *,
     babel.init_app(app, locale_selector=select_locale)
     htmx.init_app(app)
     app.jinja_env.globals.update(get_locale=get_locale, words=words, events=events, say=say,
-                                 sse_triggers=sse_triggers)
+                                 sse_triggers=sse_triggers, hall_clock=hall_clock)
     app.context_processor(lambda: {"settings": runtime().settings})
 
     from admin.views import bp as admin_bp

@@ -3,6 +3,7 @@ presses and the citizen taps, translated into the application layer's terms."""
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_htmx import make_response as htmx_response
 
 from hall import errors
 from hall.catalogue import MAX_COUNTER
@@ -13,10 +14,12 @@ from services import counters
 from web import runtime
 from web.access import actor, may_act_at, role, sign_out
 from web.extensions import htmx
+from web.locale import for_one_citizen, hall_screen, linger
 from web.replies import say
 
 bp = Blueprint("counter", __name__, template_folder="templates")
 COUNTER = f"<int(max={MAX_COUNTER}):number>"
+THANKS_SECONDS = 5  # the rating screen's thanks stays up this long (counter.js's THANKS_MS)
 
 
 @bp.get("/counter/")
@@ -83,17 +86,22 @@ def logout(number):
 
 @bp.get("/rate/<int:number>")
 @role("public")
+@hall_screen
 def rate_page(number):
     """A screen facing the citizen at counter ``number``: one press after service."""
     hall = runtime().hall
     counter = runtime().read(hall.catalogue.counter, number)
     prompt = runtime().read(hall.ratings.prompt, number)
+    if for_one_citizen(prompt and prompt["number"]) and htmx:
+        # The last citizen's language is dropped: the whole page again, in the hall's.
+        return htmx_response(refresh=True)
     template = "counter/rate_prompt.html" if htmx else "counter/rate.html"
     return render_template(template, counter=counter, prompt=prompt, thanks=None)
 
 
 @bp.post("/rate/<int:number>")
 @role("public")
+@hall_screen
 def rate(number):
     """Record the citizen's press; a clerk's own session cannot rate."""
     hall = runtime().hall
@@ -105,6 +113,7 @@ def rate(number):
         level = request.form.get("level", "")
         thanks = counters.rate(runtime(), number, int(level) if level.isdecimal() else 0,
                                "screen")
+        linger(THANKS_SECONDS)
     except errors.HallError as exc:
         error = say(exc)
     prompt = runtime().read(hall.ratings.prompt, number)

@@ -17,6 +17,7 @@ from flask import (
 
 from web import runtime
 from web.access import role
+from web.locale import board_language, board_screen
 
 from .calls import audio, folders
 from .voice import VoiceError, chime
@@ -40,6 +41,7 @@ def _live(board: dict) -> dict:
 
 @bp.get("/")
 @role("public")
+@board_screen
 def board():
     """Choose a board (or go straight to the only one)."""
     boards = runtime().read(runtime().hall.catalogue.boards)
@@ -50,16 +52,18 @@ def board():
 
 @bp.get("/<board_id>")
 @role("public")
+@board_screen
 def screen(board_id):
     """The board: the newest call large, the counters, the last calls, who waits, the clock."""
     chosen = _board(board_id)
     settings = runtime().settings
     return render_template("display/board.html", board=chosen, options=settings.board,
-                           voice=settings.voice, **_live(chosen))
+                           voice=settings.voice, lang=board_language(), **_live(chosen))
 
 
 @bp.get("/<board_id>/live")
 @role("public")
+@board_screen
 def live(board_id):
     """The part of the board that changes (fetched after every event, or by polling)."""
     return render_template("display/live.html", board=_board(board_id), **_live(_board(board_id)))

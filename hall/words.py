@@ -1,9 +1,14 @@
 """The hall's shared words: Vietnamese msgids that every screen translates the same way.
 
-The core never translates: it names things with these msgids, and the web layer, the printer
-and the voice translate them into the language of the screen (Flask-Babel; ``N_`` only marks a
-text for extraction).
+The core never translates: it names things with these msgids; the web layer translates them
+into the language of the screen (Flask-Babel), the application layer into the hall's language
+for the ticket paper (services/tickets.py). ``N_`` only marks a text for extraction.
 """
+
+from pathlib import Path
+
+# Where the translations of these words (and of every other text) live: translations/<lang>/.
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 
 
 def N_(text: str) -> str:

@@ -14,6 +14,7 @@ from web import runtime
 from web.access import role
 from web.addresses import request_base
 from web.extensions import htmx
+from web.locale import hall_screen
 from web.pages import fragment_or_page
 
 from . import menu
@@ -51,6 +52,7 @@ def _show(kiosk: dict, template: str, status: int = 200, **context):
 
 @bp.get("/")
 @role("public")
+@hall_screen
 def start():
     """Choose a kiosk (or go straight to the only one)."""
     kiosks = [k for k in runtime().read(runtime().hall.catalogue.kiosks) if k["active"]]
@@ -61,6 +63,7 @@ def start():
 
 @bp.get("/<kiosk_id>")
 @role("public")
+@hall_screen
 def home(kiosk_id):
     """The start screen: fields, or the procedures when the hall has one field."""
     kiosk = _kiosk(kiosk_id)
@@ -74,6 +77,7 @@ def home(kiosk_id):
 
 @bp.get("/<kiosk_id>/fields/<int:field_id>")
 @role("public")
+@hall_screen
 def field(kiosk_id, field_id):
     """The procedures of one field."""
     kiosk = _kiosk(kiosk_id)
@@ -87,6 +91,7 @@ def field(kiosk_id, field_id):
 
 @bp.get("/<kiosk_id>/search")
 @role("public")
+@hall_screen
 def search(kiosk_id):
     """Search by typing on the on-screen keyboard, accents optional."""
     kiosk = _kiosk(kiosk_id)
@@ -100,6 +105,7 @@ def search(kiosk_id):
 
 @bp.get("/<kiosk_id>/priority")
 @role("public")
+@hall_screen
 def priority(kiosk_id):
     """Who may be served first: choosing a reason marks the ticket about to be taken."""
     kiosk = _kiosk(kiosk_id)
@@ -108,6 +114,7 @@ def priority(kiosk_id):
 
 @bp.post("/<kiosk_id>/tickets")
 @role("public")
+@hall_screen
 def issue(kiosk_id):
     """Issue a ticket for the tapped procedure (once per key) and print it."""
     kiosk = _kiosk(kiosk_id)
@@ -125,6 +132,7 @@ def issue(kiosk_id):
 
 @bp.get("/<kiosk_id>/tickets/<token>")
 @role("public")
+@hall_screen
 def ticket(kiosk_id, token):
     """The ticket screen again (a reload while it shows)."""
     return _ticket_screen(_kiosk(kiosk_id), _sheet(token))
@@ -132,6 +140,7 @@ def ticket(kiosk_id, token):
 
 @bp.get("/<kiosk_id>/tickets/<token>/printing")
 @role("public")
+@hall_screen
 def printing(kiosk_id, token):
     """How printing this ticket goes; polled by the ticket screen until it is settled."""
     kiosk = _kiosk(kiosk_id)
@@ -141,6 +150,7 @@ def printing(kiosk_id, token):
 
 @bp.get("/<kiosk_id>/ping")
 @role("public")
+@hall_screen
 def ping(kiosk_id):
     """Is the server there, and is this kiosk's printer ready? (the kiosk's heartbeat)"""
     kiosk = _kiosk(kiosk_id)
@@ -150,6 +160,7 @@ def ping(kiosk_id):
 
 @bp.get("/<kiosk_id>/banner")
 @role("public")
+@hall_screen
 def banner(kiosk_id):
     """The status line over every screen: printer trouble, in the kiosk's words."""
     kiosk = _kiosk(kiosk_id)

@@ -11,7 +11,7 @@ from escpos.printer import Dummy
 from PIL import Image
 
 from .connection import PrinterConfig
-from .layout import PRIORITY_WORDS, Drawing, TicketFacts, TicketLayout, blocks, draw, mono, nfc
+from .layout import Drawing, TicketFacts, TicketLayout, blocks, draw, mono, nfc
 
 # A raster ticket is ~43 KB; beyond this many seconds on the link, text mode is worth it.
 SLOW_LINK_SECONDS = 3.0
@@ -166,4 +166,4 @@ def test_facts(hall_name: str, printer_name: str, config: PrinterConfig,
         priority=None, test_page=True)
 
 
-__all__ = ["PRIORITY_WORDS", "Plan", "PrintJob", "encode", "plan", "test_facts"]
+__all__ = ["Plan", "PrintJob", "encode", "plan", "test_facts"]

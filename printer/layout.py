@@ -6,6 +6,7 @@ same lines for printers on slow serial links.
 """
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import lru_cache
@@ -14,18 +15,13 @@ from pathlib import Path
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
-from hall.errors import N_
+from hall import words
 
 # Widths in dots of the common paper: 80 mm at 203 dpi, the Epson TM-T88 family, 58 mm.
 WIDTHS = (576, 512, 384)
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu",
              "/usr/local/share/fonts")
 REGULAR, BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
-PRIORITY_WORDS = {
-    "elderly": N_("Người cao tuổi"), "disability": N_("Người khuyết tật"),
-    "pregnancy": N_("Phụ nữ có thai"), "war_invalid": N_("Người có công với cách mạng"),
-    "other": N_("Trường hợp ưu tiên khác"),
-}
 
 
 @dataclass
@@ -67,7 +63,7 @@ class TicketFacts:
     counters: list[str] = field(default_factory=list)
     waiting_ahead: int | None = None
     eta_minutes: int | None = None
-    priority: str | None = None
+    priority: str | None = None  # the reason in words ("Người cao tuổi")
     issued: datetime | None = None
     url: str = ""
     hall_unit: str = ""
@@ -75,13 +71,18 @@ class TicketFacts:
 
     @classmethod
     def from_sheet(cls, sheet: dict, hall_name: str, hall_unit: str, url: str,
-                   issued: datetime | None) -> "TicketFacts":
-        """Facts from a ticket sheet of the core (``Tickets.sheet``)."""
+                   issued: datetime | None,
+                   say: Callable[[str], str] = str) -> "TicketFacts":
+        """Facts from a ticket sheet of the core (``Printing.sheet``); ``say`` translates the
+        hall's shared words (the priority) into the paper's language (as written, Vietnamese,
+        when not given)."""
+        priority = sheet.get("priority")
         return cls(hall_name=hall_name, hall_unit=hall_unit, number=sheet["number"],
                    procedure=(sheet.get("procedure") or {}).get("name", ""),
                    field_name=sheet.get("field") or "", counters=sheet.get("counters") or [],
                    waiting_ahead=sheet.get("waiting_ahead"), eta_minutes=sheet.get("eta_minutes"),
-                   priority=sheet.get("priority"), issued=issued, url=url)
+                   priority=say(words.PRIORITY.get(priority, priority)) if priority else None,
+                   issued=issued, url=url)
 
 
 def nfc(text: str) -> str:
@@ -107,8 +108,7 @@ def blocks(facts: TicketFacts, layout: TicketLayout) -> tuple[list[Block], list[
     top.append(Block(layout.title, 34, True, 0))
     top.append(Block(facts.number, 0, True, 4))  # size 0: as large as the width allows
     if facts.priority:
-        reason = PRIORITY_WORDS.get(facts.priority, facts.priority)
-        top.append(Block(layout.priority_label.format(reason=reason), 28, True))
+        top.append(Block(layout.priority_label.format(reason=facts.priority), 28, True))
     if facts.procedure:
         top.append(Block(facts.procedure, 26, True))
     if layout.show_field and facts.field_name:

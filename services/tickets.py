@@ -5,10 +5,14 @@ so a ticket issued at a kiosk is printed whichever door asked for it.
 """
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+
+from babel.support import Translations
 
 from hall import errors
-from hall.words import N_, Term
+from hall.words import N_, TRANSLATIONS, Term
 from printer import TicketFacts
 
 from .runtime import Runtime
@@ -50,11 +54,21 @@ def status_url(runtime: Runtime, token: str, base: str | None = None) -> str:
 
 
 def ticket_facts(runtime: Runtime, sheet: dict, base: str | None = None) -> TicketFacts:
-    """What the ticket of ``sheet`` (``Printing.sheet``) prints."""
+    """What the ticket of ``sheet`` (``Printing.sheet``) prints, in the hall's language (the
+    paper is the hall's, whichever language the screen that asked for it was in)."""
     settings = runtime.settings
     return TicketFacts.from_sheet(sheet, settings.hall_name, settings.hall_unit,
                                   status_url(runtime, sheet["token"], base),
-                                  runtime.hall.rules.local(sheet["issued_ts"]))
+                                  runtime.hall.rules.local(sheet["issued_ts"]),
+                                  paper_words(settings.default_language))
+
+
+@lru_cache(maxsize=4)
+def paper_words(language: str) -> Callable[[str], str]:
+    """Translate a msgid into ``language``, outside any request. Babel's own catalogues rather
+    than Flask-Babel's: a ticket may be printed from a device's thread (a hardware button),
+    where there is no request whose locale could be forced."""
+    return Translations.load(str(TRANSLATIONS), [language]).gettext
 
 
 def printer_names(runtime: Runtime) -> list[str]:

@@ -1,5 +1,6 @@
 """Sign-in and sign-out pages for clerks, supervisors and admins."""
 
+import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -10,6 +11,7 @@ from web.access import actor, role, sign_in, sign_out
 from web.replies import say
 
 bp = Blueprint("staff", __name__, template_folder="templates")
+COUNTER_PAGE = re.compile(r"^/counter/(\d*)(?:[/?]|$)")
 
 
 def _safe_next(target: str | None) -> str:
@@ -22,13 +24,30 @@ def _safe_next(target: str | None) -> str:
     return url_for("home.index")
 
 
+def _counter_page(target: str) -> re.Match | None:
+    """``/counter/``, ``/counter/3`` or ``/counter/3/…``: the counter of a counter page."""
+    return COUNTER_PAGE.match(target) if target else None
+
+
+def _landing(target: str, counter: int | None) -> str:
+    """Where a sign-in goes: a clerk sent from a counter page lands on the counter they sat at
+    (the one chosen in the form, which may not be the page's)."""
+    if counter is not None and _counter_page(target):
+        return url_for("counter.desk", number=counter)
+    return target
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @role("public")
 def login():
-    """The sign-in form: login, PIN and (for clerks) the counter."""
+    """The sign-in form: login, PIN and (for clerks) the counter, chosen already when the form
+    was opened from a counter's page (``?counter=``, or ``next=/counter/3``)."""
     counters = runtime().read(runtime().hall.catalogue.counters)
     error = None
-    form = {"login": "", "counter": request.args.get("counter", "")}
+    target = _safe_next(request.args.get("next"))
+    sent_from = _counter_page(target)
+    chosen = request.args.get("counter") or (sent_from[1] if sent_from else "")
+    form = {"login": "", "counter": chosen}
     if request.method == "POST":
         form = {"login": request.form.get("login", ""), "counter": request.form.get("counter", "")}
         counter = None
@@ -42,7 +61,7 @@ def login():
                 raise errors.InvalidInput(field="counter")
             sign_in(form["login"], request.form.get("pin", ""), counter,
                     take_over=request.form.get("take_over") == "1")
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_landing(target, counter))
         except HallError as exc:
             error = say(exc)
     return render_template("staff/login.html", counters=counters, form=form, error=error,

@@ -5,6 +5,7 @@ sign-out; no console errors and no request leaving the hall's server.
 One server for the module; each test works where the others leave nothing behind:
 
 * counter 1 (GPLX, numbers 1001…): sign-in and take-over, clicks, live updates, sign-out;
+* counter 3 (clerk "giang"): signing in from the counter's own page;
 * counter 5 (TKQ only, D001…): the keyboard;
 * counter 6 (HD E001…, and TKQ): a live refresh while the clerk is half-way through;
 * counter 4 (DTND C001…, and VT): the rating screen (counter 1 may still be inside the
@@ -219,6 +220,25 @@ def test_sign_in_and_take_over(live_server, browse):
     # by htmx before counter.js sends the page to sign-in.
     browse.check({first: r"status of 403|Error Code 403 from /counter/1/panel",
                   second: r"status of 401"})
+
+
+def test_signing_in_from_a_counter_page_lands_on_it(live_server, browse):
+    # Counter 3 and clerk "giang" are this test's alone.
+    page = browse.new_page()
+    page.goto(live_server.url("/counter/3"))
+    expect(page.locator("h1")).to_have_text(SIGN_IN)
+    expect(page.locator("select[name=counter]")).to_have_value("3")
+    page.fill("input[name=login]", "giang")
+    page.fill("input[name=pin]", live_server.pins["giang"])
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page).to_have_url(live_server.url("/counter/3"))
+    expect(page.locator("h1")).to_have_text("Quầy 3")
+    expect(page.locator(".counter-head .who")).to_have_text("Hoàng Văn Giang")
+    wait_live(page)
+    assert page.evaluate("fetch('/api/v1/session').then(r => r.json())")["counter"] == 3
+    page.get_by_role("button", name="Đăng xuất").click()
+    expect(page.locator("h1")).to_have_text(SIGN_IN)
+    browse.check()
 
 
 # -- 2: every action by clicking --------------------------------------------------------------

@@ -110,6 +110,52 @@ def test_a_clerk_seated_elsewhere_is_sent_to_sign_in(app, clerk_client):
     assert clerk_client.get("/counter/2").location == "/login?next=/counter/&counter=2"
 
 
+def chosen_counter(html: str) -> str:
+    """The counter the sign-in form has chosen ("" for none: supervising)."""
+    found = re.search(r'<option value="(\d*)"\s*selected', html)
+    return found[1] if found else ""
+
+
+def form_token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+
+
+@pytest.mark.parametrize(("address", "counter"), [
+    ("/login?next=/counter/1", "1"), ("/login?next=/counter/3/panel", "3"),
+    ("/login?next=/counter/4/", "4"), ("/login?next=/counter/&counter=2", "2"),
+    ("/login?next=/counter/1&counter=2", "2"), ("/login?next=/counter/", ""),
+    ("/login?next=/admin/", ""), ("/login?next=/counter/x", ""),
+    ("/login?next=//evil.example/counter/1", ""), ("/login", ""),
+])
+def test_the_sign_in_form_chooses_the_counter_it_was_sent_from(client, address, counter):
+    assert chosen_counter(client.get(address).text) == counter
+
+
+def test_sign_in_from_a_counter_page_lands_on_it_seated_there(app, client, demo):
+    response = client.get("/counter/1", headers=HTML)
+    assert response.location == "/login?next=/counter/1"
+    form = client.get(response.location).text
+    assert chosen_counter(form) == "1"
+    signed = client.post(response.location, data={
+        "login": "an", "pin": demo["pins"]["an"], "counter": chosen_counter(form),
+        "csrf_token": form_token(form)})
+    assert signed.status_code == 302 and signed.location == "/counter/1"
+    assert hall_of(app).accounts.seated(1) is not None
+    assert client.get("/api/v1/session").get_json()["counter"] == 1
+    page = client.get("/counter/1")
+    assert page.status_code == 200 and "<h1>Quầy 1</h1>" in page.text
+
+
+def test_sign_in_lands_on_the_counter_chosen_in_the_form(app, client, demo):
+    # Sent from counter 1's page, the clerk sits at counter 2: counter 2's page, not a refusal.
+    form = client.get("/login?next=/counter/1").text
+    signed = client.post("/login?next=/counter/1", data={
+        "login": "binh", "pin": demo["pins"]["binh"], "counter": "2",
+        "csrf_token": form_token(form)})
+    assert signed.status_code == 302 and signed.location == "/counter/2"
+    assert hall_of(app).accounts.seated(2) is not None
+
+
 def test_a_supervisor_may_open_and_work_any_counter(app, supervisor_client):
     for number in (1, 3, 6):
         page = supervisor_client.get(f"/counter/{number}")

@@ -180,7 +180,7 @@ def test_board_page_is_standalone_and_loads_only_local_files(app, client):
     assert doc.one("div", "hall-name").text == hall_name
     scripts = [s.attrs["src"] for s in doc.all("script")]
     assert scripts == ["/static/vendor/htmx.min.js", "/static/vendor/sse.min.js",
-                       "/static/js/board.js"]
+                       "/static/js/board.js", "/static/js/clock.js"]
     sheets = [link.attrs["href"] for link in doc.all("link", rel="stylesheet")]
     assert sheets == ["/static/css/board.css"]
     assert all(link.startswith(("/static/", "/display/", "/api/v1/")) for link in local_links(html))

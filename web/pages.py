@@ -1,9 +1,11 @@
 """Pages and the htmx fragments inside them."""
 
 from flask import render_template
+from markupsafe import Markup
 
 from hall.events import STATE_FRAME
 
+from . import runtime
 from .extensions import htmx
 
 
@@ -21,3 +23,12 @@ def sse_triggers(kinds, *also: str) -> str:
     (``every 30s``). A part that carries ``data-seen`` (the newest event when it was drawn)
     skips a first frame that brings nothing newer: see counter.js and board.js."""
     return ", ".join([f"sse:{STATE_FRAME}", *(f"sse:{kind}" for kind in kinds), *also])
+
+
+def hall_clock() -> Markup:
+    """The attributes of a screen's clock (static/js/clock.js): the hall's time zone (IANA) and
+    the server's time now (ms), so a device set to another zone, or whose own clock is wrong (a
+    Pi without a real-time clock), still shows the hall's time."""
+    hall = runtime().hall
+    return Markup('data-zone="%s" data-now="%d"') % (hall.rules.timezone,
+                                                     round(hall.clock() * 1000))

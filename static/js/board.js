@@ -1,6 +1,7 @@
 // The hall board's own habits: speak each call once (after a chime), in order, never
 // overlapping; remember the last event seen so a reconnect resumes from it; poll when Server-
-// Sent Events cannot work; keep the clock. What the board shows comes from the server (htmx).
+// Sent Events cannot work. What the board shows comes from the server (htmx); the clock is
+// clock.js's.
 (function () {
   "use strict";
 
@@ -154,17 +155,4 @@
     // call stays highlighted until its time is up.
     if (Date.now() < flashUntil) { newest.classList.add("fresh"); }
   });
-
-  // -- clock (once a minute: a board must not burn CPU while the hall is quiet) -----------------
-  const clock = document.getElementById("clock");
-  const date = document.getElementById("date");
-  function tick() {
-    const now = new Date();
-    clock.textContent = String(now.getHours()).padStart(2, "0") + ":" +
-      String(now.getMinutes()).padStart(2, "0");
-    date.textContent = String(now.getDate()).padStart(2, "0") + "/" +
-      String(now.getMonth() + 1).padStart(2, "0") + "/" + now.getFullYear();
-    setTimeout(tick, (60 - now.getSeconds()) * 1000 + 50);
-  }
-  tick();
 })();

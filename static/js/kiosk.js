@@ -1,4 +1,4 @@
-// The kiosk's small habits: on-screen keyboard, idle return, clock, and reconnecting by itself.
+// The kiosk's small habits: on-screen keyboard, idle return, and reconnecting by itself.
 // Screens come from the server through htmx; this file never builds them.
 (function () {
   "use strict";
@@ -112,14 +112,7 @@
     input.dispatchEvent(new Event("input", { bubbles: true }));
   });
 
-  // -- the clock and the heartbeat ------------------------------------------------------------
-  const clock = document.getElementById("clock");
-  function tick() {
-    const now = new Date();
-    clock.textContent = String(now.getHours()).padStart(2, "0") + ":" +
-      String(now.getMinutes()).padStart(2, "0");
-    setTimeout(tick, (60 - now.getSeconds()) * 1000 + 50);
-  }
+  // -- the heartbeat (the clock is clock.js's) ------------------------------------------------
   function heartbeat() {
     if (!offline) {
       ping().then((ok) => { if (!ok) { lost(); } });
@@ -127,7 +120,6 @@
     setTimeout(heartbeat, 10000);
   }
 
-  tick();
   armIdle();
   armReturn();
   setTimeout(heartbeat, 10000);
