@@ -27,10 +27,7 @@ LABEL = re.compile(r"^[A-Z]{0,2}[0-9]{1,4}$")
 
 
 def _board(board_id: str) -> dict:
-    for board in runtime().read(runtime().hall.catalogue.boards):
-        if board["id"] == board_id:
-            return board
-    abort(404)
+    return runtime().read(runtime().hall.catalogue.board, board_id)
 
 
 def _live(board: dict) -> dict:

@@ -313,6 +313,15 @@ class Catalogue:
             _changed(change, "kiosk", kiosk_id)
         return {"id": kiosk_id, "name": name, "active": bool(active)}
 
+    def kiosk(self, kiosk_id: str) -> dict:
+        """One active kiosk."""
+        with self.tx.reading() as reading:
+            row = reading.one("SELECT * FROM kiosks WHERE id = ? AND active", (kiosk_id,)) \
+                if isinstance(kiosk_id, str) else None
+        if row is None:
+            raise errors.UnknownKiosk(kiosk=kiosk_id)
+        return dict(row) | {"active": True}
+
     def kiosks(self) -> list[dict]:
         """All kiosks."""
         with self.tx.reading() as reading:
@@ -352,9 +361,17 @@ class Catalogue:
 
     def set_notice(self, board_id: str, notice: str) -> dict:
         """Set (or, with an empty text, clear) the notice of an existing board."""
-        if board_id not in {b["id"] for b in self.boards()}:
-            raise errors.UnknownBoard(board=board_id)
+        self.board(board_id)
         return self.put_board(board_id, notice=notice)
+
+    def board(self, board_id: str) -> dict:
+        """One board with its filters."""
+        with self.tx.reading() as reading:
+            row = reading.one("SELECT * FROM boards WHERE id = ?", (board_id,)) \
+                if isinstance(board_id, str) else None
+        if row is None:
+            raise errors.UnknownBoard(board=board_id)
+        return _board(row)
 
     def boards(self) -> list[dict]:
         """All boards with their filters."""

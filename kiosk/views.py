@@ -25,10 +25,7 @@ BAD_TAP = N_("Yêu cầu không hợp lệ. Xin vui lòng chọn lại thủ t�
 
 
 def _kiosk(kiosk_id: str) -> dict:
-    for kiosk in runtime().read(runtime().hall.catalogue.kiosks):
-        if kiosk["id"] == kiosk_id and kiosk["active"]:
-            return kiosk
-    abort(404)
+    return runtime().read(runtime().hall.catalogue.kiosk, kiosk_id)
 
 
 def _priority() -> str | None:
