@@ -107,9 +107,10 @@ def document() -> dict:
                 "name": {"type": "string"}, "active": {"type": "boolean"}}})},
         "/boards": {"get": _op("Boards", {"200": _json({"type": "array"})}, tag="catalogue")},
         "/boards/{board_id}": {"put": _op(
-            "Create or update a board", {"200": _json({"type": "object"})}, tag="catalogue",
+            "Create or update a board; what is not sent is kept (a new board needs a name)",
+            {"200": _json({"type": "object"})}, tag="catalogue",
             security="supervisor", params=[_path_param("board_id", {"type": "string"})],
-            body={"type": "object", "required": ["name"], "properties": {
+            body={"type": "object", "properties": {
                 "name": {"type": "string"},
                 "queues": {"type": "array", "items": {"type": "string"}},
                 "counters": {"type": "array", "items": {"type": "integer"}},
@@ -125,10 +126,12 @@ def document() -> dict:
                 "role": {"enum": ["clerk", "supervisor", "admin"]},
                 "active": {"type": "boolean"}}})},
         "/tickets": {"post": {
-            **_op("Issue a ticket for a procedure", {
+            **_op("Issue a ticket for a procedure; naming a kiosk prints it on that kiosk's"
+                  " printer", {
                 "201": _json(_ref("Ticket"), "The ticket (the same one again for a retried"
                              " Idempotency-Key)"),
-                "415": ERROR}, tag="tickets", body=_ref("TicketRequest"),
+                "415": ERROR,
+                "503": ERROR}, tag="tickets", body=_ref("TicketRequest"),
                 params=[{"name": "Idempotency-Key", "in": "header", "schema": {
                     "type": "string", "maxLength": 200},
                     "description": "A retried request with the same key returns the same"
