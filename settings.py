@@ -8,6 +8,7 @@ checks itself the same way). Every value, from the file, a variable or a flag, g
 problem, naming the file (or variable, or flag), the table and the key.
 """
 
+import dataclasses
 import difflib
 import json
 import os
@@ -238,17 +239,17 @@ def _table(name: str, raw):
 def _convert(raw, kind, table: str):
     """``raw`` (a TOML table) as a ``kind``: the types from its annotations, then its own
     checks; the first problem is raised as a Wrong naming the key."""
-    info = types.type_info(kind)
-    if isinstance(info, types.DataclassType) and isinstance(raw, dict):
+    if dataclasses.is_dataclass(kind) and isinstance(raw, dict):
         # msgspec ignores unknown keys of a dataclass (it refuses them for Structs itself).
-        for key in raw:
-            if key not in {f.encode_name for f in info.fields}:
-                raise Wrong(table, key, _unknown(key, info))
+        names = {f.name for f in dataclasses.fields(kind)}
+        if unknown := [key for key in raw if key not in names]:
+            raise Wrong(table, unknown[0], _unknown(unknown[0], types.type_info(kind)))
     try:
         return msgspec.convert(raw, kind, strict=False, dec_hook=_path)
     except InvalidInput as exc:
         raise _own_check(exc, table) from None
     except msgspec.ValidationError as exc:
+        info = types.type_info(kind)  # described only when something is wrong: it is slow
         message, _, at = str(exc).partition(" - at `$")
         key = at.rstrip("`").lstrip(".")
         if named := re.fullmatch(r"Object (contains unknown|missing required) field `(.+)`",
