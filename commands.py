@@ -14,8 +14,8 @@ def hall_options(command):
     own options named like a [server] key (serve's --host and --port) are settings too: they
     go through the same checks as the file, and the command gets only the settings."""
 
-    @click.option("--config", "config_file", type=click.Path(dir_okay=False),
-                  envvar="GOISO_CONFIG", help="TOML settings file (see goiso.example.toml).")
+    @click.option("--config", "config_file", envvar="GOISO_CONFIG",
+                  help="TOML settings file (see goiso.example.toml).")
     @click.option("--data-dir", help="Folder of the hall's database and secrets (default: var/).")
     @functools.wraps(command)
     def wrapper(config_file, data_dir, **kwargs):

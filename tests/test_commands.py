@@ -338,7 +338,8 @@ def test_bad_config_stops_every_subcommand(tmp_path, command):
     (["init"], {"GOISO_DB_THREADS": "many"}, 'GOISO_DB_THREADS = "many": cần một số nguyên'
                                              " từ 1 đến 64."),
     (["init", "--config", "nowhere.toml"], {}, "nowhere.toml: không có tệp cấu hình này."),
-], ids=["--port", "--data-dir", "variable", "no file"])
+    (["init", "--config", "."], {}, ".: đây là một thư mục, không phải tệp cấu hình."),
+], ids=["--port", "--data-dir", "variable", "no file", "a folder"])
 def test_bad_flags_and_variables_stop_a_command_the_same_way(tmp_path, args, env, said):
     (tmp_path / "x.db").write_text("not a folder")
     result = goiso(*args, cwd=tmp_path, env=env, ok=False)
