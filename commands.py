@@ -10,18 +10,23 @@ from hall import Hall, HallError
 
 
 def hall_options(command):
-    """Give a command --data-dir and --config, and pass it the loaded settings."""
+    """Give a command --data-dir and --config, and pass it the loaded settings. The command's
+    own options named like a [server] key (serve's --host and --port) are settings too: they
+    go through the same checks as the file, and the command gets only the settings."""
 
-    @click.option("--config", "config_file", type=click.Path(dir_okay=False),
-                  envvar="GOISO_CONFIG", help="TOML settings file (see goiso.example.toml).")
-    @click.option("--data-dir", type=click.Path(file_okay=False),
-                  help="Folder of the hall's database and secrets (default: var/).")
+    @click.option("--config", "config_file", envvar="GOISO_CONFIG",
+                  help="TOML settings file (see goiso.example.toml).")
+    @click.option("--data-dir", help="Folder of the hall's database and secrets (default: var/).")
     @functools.wraps(command)
     def wrapper(config_file, data_dir, **kwargs):
+        flags = {key: kwargs.pop(key) for key in list(kwargs) if key in settings_module.SERVER_KEYS}
         try:
-            settings = settings_module.load(config_file, data_dir)
-        except HallError as exc:
-            raise click.ClickException(str(exc)) from None
+            settings = settings_module.load(config_file, data_dir=data_dir, **flags)
+        except settings_module.SettingsError as exc:
+            for problem in exc.problems:
+                click.echo(problem, err=True)
+            click.echo("goiso dừng lại: hãy sửa cấu hình như trên rồi chạy lại.", err=True)
+            raise click.exceptions.Exit(2) from None
         return command(settings, **kwargs)
 
     return wrapper
@@ -150,14 +155,10 @@ def announce(settings, number, counter, out):
 @cli.command()
 @hall_options
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default 8080).")
+@click.option("--port", default=None, help="Port (default 8080).")
 @click.option("--demo", is_flag=True, help="Serve the demo hall; print PINs and tokens.")
-def serve(settings, host, port, demo):
+def serve(settings, demo):
     """Serve the hall (gunicorn, one gevent worker), start the background work."""
-    if host:
-        settings.host = host
-    if port:
-        settings.port = port
     hall = open_hall(settings)
     if demo:
         _print_demo(settings, _seed(hall))

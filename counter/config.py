@@ -1,60 +1,37 @@
-"""Which serial buses the hall has and what is on them: [serial.<name>] in the settings."""
+"""Which serial buses the hall has and what is on them: [serial.<name>] in the settings
+(settings.py loads them)."""
 
-from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
-KINDS = ("keypad", "display", "rating")
-BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+from msgspec import Meta, Struct, field
+
+from hall.errors import InvalidInput
+
+Baudrate = Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200]
 
 
-@dataclass
-class DeviceConfig:
+class DeviceConfig(Struct, forbid_unknown_fields=True):
     """One device on a bus: its address, what it is, and the counter it belongs to."""
 
-    address: int
-    kind: str
-    counter: int
+    address: Annotated[int, Meta(ge=1, le=247)]
+    kind: Literal["keypad", "display", "rating"]
+    counter: Annotated[int, Meta(ge=1, description="số của một quầy (1, 2, 3 …)")]
 
 
-@dataclass
-class BusConfig:
+class BusConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     """One serial port ([serial.<name>] in the settings) and the devices on it."""
 
-    port: str
-    baudrate: int = 9600
-    protocol: str = "goiso"
+    # a device, or anything pyserial opens ("rfc2217://host:port")
+    port: Annotated[str, Meta(min_length=1, description="tên cổng, ví dụ \"/dev/ttyUSB0\"")]
+    baudrate: Baudrate = 9600
+    protocol: Literal["goiso", "ascii"] = "goiso"
     devices: list[DeviceConfig] = field(default_factory=list)
 
-    @classmethod
-    def from_dict(cls, name: str, values: dict) -> "BusConfig":
-        """A bus from its settings table; every mistake names the setting."""
-        where = f"[serial.{name}]"
-        known = {"port", "baudrate", "protocol", "devices"}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"{where} không có thiết lập: {', '.join(sorted(unknown))}")
-        if not isinstance(values.get("port"), str) or not values["port"]:
-            raise ValueError(f"{where} cần port (ví dụ /dev/ttyUSB0)")
-        baudrate = values.get("baudrate", 9600)
-        if baudrate not in BAUDRATES:
-            raise ValueError(f"{where} baudrate = {baudrate!r}")
-        protocol = values.get("protocol", "goiso")
-        if protocol not in ("goiso", "ascii"):
-            raise ValueError(f"{where} protocol = {protocol!r}; dùng goiso hoặc ascii")
-        devices, seen = [], set()
-        for i, device in enumerate(values.get("devices", [])):
-            here = f"{where} devices[{i}]"
-            if not isinstance(device, dict) or set(device) - {"address", "kind", "counter"}:
-                raise ValueError(f"{here}: cần address, kind, counter")
-            address, kind, counter = (device.get("address"), device.get("kind"),
-                                      device.get("counter"))
-            if not isinstance(address, int) or not 1 <= address <= 247:
-                raise ValueError(f"{here}: address từ 1 đến 247")
-            if address in seen:
-                raise ValueError(f"{here}: address {address} đã dùng trên cổng này")
-            if kind not in KINDS:
-                raise ValueError(f"{here}: kind là {', '.join(KINDS)}")
-            if not isinstance(counter, int) or counter < 1:
-                raise ValueError(f"{here}: counter là số quầy")
-            seen.add(address)
-            devices.append(DeviceConfig(address, kind, counter))
-        return cls(values["port"], baudrate, protocol, devices)
+    def __post_init__(self):
+        """Two devices of one bus cannot answer to the same address."""
+        seen = set()
+        for i, device in enumerate(self.devices):
+            if device.address in seen:
+                raise InvalidInput("địa chỉ này đã dùng cho một thiết bị khác trên cùng cổng.",
+                                   field=f"devices[{i}].address")
+            seen.add(device.address)

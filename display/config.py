@@ -1,51 +1,44 @@
-"""How boards look and speak: [board] and [voice] in the settings."""
+"""How boards look and speak: [board] and [voice] in the settings (settings.py loads them)."""
 
-from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+from hall.errors import InvalidInput
 
 DEFAULT_TEMPLATE = "Mời công dân có số thứ tự {number} đến quầy số {counter}"
 
 
-@dataclass
-class BoardOptions:
+class BoardOptions(Struct, kw_only=True, forbid_unknown_fields=True):
     """The hall boards ([board])."""
 
-    highlight_seconds: int = 8  # the newest call stays large and highlighted this long
-    poll_seconds: float = 3.0  # how often a board asks when Server-Sent Events cannot work
-
-    def check(self) -> None:
-        if not 1 <= int(self.highlight_seconds) <= 120:
-            raise ValueError("[board] highlight_seconds từ 1 đến 120")
-        if not 1 <= float(self.poll_seconds) <= 60:
-            raise ValueError("[board] poll_seconds từ 1 đến 60")
+    # the newest call stays large and highlighted this long
+    highlight_seconds: Annotated[int, Meta(ge=1, le=120)] = 8
+    # how often a board asks when Server-Sent Events cannot work
+    poll_seconds: Annotated[float, Meta(ge=1, le=60)] = 3.0
 
 
-@dataclass
-class VoiceOptions:
+class VoiceOptions(Struct, kw_only=True, forbid_unknown_fields=True):
     """The spoken call ([voice])."""
 
     enabled: bool = True
     template: str = DEFAULT_TEMPLATE
-    style: str = "cardinal"  # "cardinal" (một nghìn không trăm hai mươi ba) or "digits"
-    dialect: str = "north"  # "north" (linh, nghìn) or "south" (lẻ, ngàn)
-    four: str = "bốn"  # 4 after mươi: "bốn" or "tư" (hai mươi tư)
-    voice: str = "vi"  # espeak-ng voice: vi, vi-vn-x-central, vi-vn-x-south
-    speed: int = 150  # espeak-ng words per minute
-    repeat: int = 1  # say each call once or twice
+    style: Literal["cardinal", "digits"] = "cardinal"  # một nghìn không trăm hai mươi ba, or digits
+    dialect: Literal["north", "south"] = "north"  # linh, nghìn or lẻ, ngàn
+    four: Literal["bốn", "tư"] = "bốn"  # 4 after mươi: hai mươi bốn or hai mươi tư
+    voice: Literal["vi", "vi-vn-x-central", "vi-vn-x-south"] = "vi"  # espeak-ng voice
+    speed: Annotated[int, Meta(ge=80, le=300)] = 150  # espeak-ng words per minute
+    repeat: Literal[1, 2] = 1  # say each call once or twice
     chime: bool = True
     pack_dir: str = ""  # recorded clips replacing synthesis; default <data_dir>/voice-pack
 
-    def check(self) -> None:
+    def __post_init__(self):
+        """The template must say the number and may say the counter, nothing else."""
         if "{number}" not in self.template:
-            raise ValueError("[voice] template phải có {number}")
-        if self.style not in ("cardinal", "digits"):
-            raise ValueError("[voice] style là cardinal hoặc digits")
-        if self.dialect not in ("north", "south"):
-            raise ValueError("[voice] dialect là north hoặc south")
-        if self.four not in ("bốn", "tư"):
-            raise ValueError("[voice] four là bốn hoặc tư")
-        if self.voice not in ("vi", "vi-vn-x-central", "vi-vn-x-south"):
-            raise ValueError("[voice] voice là vi, vi-vn-x-central hoặc vi-vn-x-south")
-        if not 80 <= int(self.speed) <= 300:
-            raise ValueError("[voice] speed từ 80 đến 300")
-        if self.repeat not in (1, 2):
-            raise ValueError("[voice] repeat là 1 hoặc 2")
+            raise InvalidInput("cần một câu có {number} (số thứ tự được đọc).",
+                               field="template")
+        try:
+            self.template.format(number="", counter="")
+        except (KeyError, IndexError, ValueError):
+            raise InvalidInput("chỉ dùng được {number} và {counter} trong câu; muốn viết dấu"
+                               " ngoặc nhọn thì gõ hai lần: {{ }}.", field="template") from None

@@ -1,7 +1,8 @@
 """The hall-wide rules (settings) the core follows; a queue may override the priority policy."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from . import errors
@@ -40,25 +41,31 @@ class Rules:
     rating_levels: tuple[str, ...] = ("Rất hài lòng", "Hài lòng", "Không hài lòng")
     rating_seconds: int = 30
 
-    tz: ZoneInfo = field(init=False, repr=False, compare=False)
-
     def __post_init__(self):
+        """Refuse values the types alone allow; each error names its field (the settings
+        loader reports it as ``[rules] <field>``)."""
         try:
-            object.__setattr__(self, "tz", ZoneInfo(self.timezone))
+            self.tz  # noqa: B018 - looks the zone up once, here, so a wrong name fails now
         except Exception:
             raise InvalidInput(field="timezone") from None
         parse_hhmm(self.day_starts_at, "day_starts_at")
         if self.priority_policy not in POLICIES:
             raise errors.not_one_of("priority_policy", self.priority_policy, POLICIES)
-        if int(self.interleave_every) < 1:
-            raise errors.out_of_range("interleave_every", 1, 100)
+        for name, low, high in (("interleave_every", 1, 100), ("recent_calls", 1, 100),
+                                ("service_samples", 1, 1000), ("rating_seconds", 5, 600)):
+            if not low <= int(getattr(self, name)) <= high:
+                raise errors.out_of_range(name, low, high)
         if not self.outcomes:
             raise InvalidInput(InvalidInput.EMPTY, field="outcomes")
         if not 2 <= len(self.rating_levels) <= 5 or not all(
                 isinstance(x, str) and x.strip() for x in self.rating_levels):
-            raise InvalidInput(N_("rating_levels: cần từ 2 đến 5 nhãn, nhãn tốt nhất trước."))
-        if not 5 <= int(self.rating_seconds) <= 600:
-            raise errors.out_of_range("rating_seconds", 5, 600)
+            raise InvalidInput(N_("rating_levels: cần từ 2 đến 5 nhãn, nhãn tốt nhất trước."),
+                               field="rating_levels")
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        """The hall's time zone (a property, not a field: the settings file has no such key)."""
+        return ZoneInfo(self.timezone)
 
     def local(self, ts: float) -> datetime:
         """The wall-clock time of the hall at epoch seconds ``ts``."""

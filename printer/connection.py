@@ -9,84 +9,77 @@ print worker asks (never by ``create_app``).
 import logging
 import os
 import socket
-from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
+from typing import Annotated, Literal, get_args
 
 from escpos import printer as escpos_printers
+from escpos.capabilities import get_profile
 from escpos.escpos import Escpos
+from msgspec import Meta, Struct
+
+from hall.errors import InvalidInput
 
 from . import status
 from .status import PrinterStatus
 
 log = logging.getLogger("goiso.printer")
-KINDS = ("file", "usb", "serial", "network", "device", "none")
-FLOWS = ("none", "rtscts", "dsrdtr", "xonxoff")
+Connection = Literal["file", "usb", "serial", "network", "device", "none"]
+KINDS = get_args(Connection)
+UsbId = Annotated[int, Meta(ge=0, le=0xFFFF)]
+Endpoint = Annotated[int, Meta(ge=0, le=0xFF)]
+# What each connection cannot work without, and how to say it is missing.
+NEEDS = {
+    "network": {"host": "cần địa chỉ của máy in mạng khi connection = \"network\"."},
+    "serial": {"device": "cần cổng của máy in (ví dụ \"/dev/ttyUSB0\") khi connection ="
+                         " \"serial\"."},
+    "device": {"device": "cần tệp thiết bị của máy in (ví dụ \"/dev/usb/lp0\") khi connection ="
+                         " \"device\"."},
+    "usb": {"vendor_id": "cần mã hãng của máy in USB (xem lsusb) khi connection = \"usb\".",
+            "product_id": "cần mã sản phẩm của máy in USB (xem lsusb) khi connection ="
+                          " \"usb\"."},
+}
 
 
-@dataclass
-class PrinterConfig:
+class PrinterConfig(Struct, kw_only=True, forbid_unknown_fields=True):
     """One printer, as a ``[printers.<kiosk id>]`` table of the settings describes it."""
 
-    connection: str = "file"
+    connection: Connection = "file"
     folder: str = ""  # file: where jobs and PNG previews go (default <data_dir>/tickets/<kiosk>)
     host: str = ""  # network
-    port: int = 9100
+    port: Annotated[int, Meta(ge=1, le=65535)] = 9100
     device: str = ""  # serial (/dev/ttyUSB0) or device file (/dev/usb/lp0)
-    baudrate: int = 9600
-    flow: str = "none"
-    vendor_id: int = 0  # usb
-    product_id: int = 0
-    in_ep: int = 0x82
-    out_ep: int = 0x01
-    width: int = 576  # dots: 576 (80 mm), 512 (TM-T88), 384 (58 mm)
+    baudrate: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400] = 9600
+    flow: Literal["none", "rtscts", "dsrdtr", "xonxoff"] = "none"
+    vendor_id: UsbId = 0  # usb
+    product_id: UsbId = 0
+    in_ep: Endpoint = 0x82
+    out_ep: Endpoint = 0x01
+    # dots: 576 (80 mm), 512 (TM-T88), 384 (58 mm)
+    width: Annotated[int, Meta(ge=200, le=1024, multiple_of=8)] = 576
     profile: str = "TM-T20II"  # python-escpos capability profile (80 mm, 576 dots)
-    mode: str = "auto"  # auto, raster, text
-    qr: str = "auto"  # auto, native, image
-    timeout: float = 5.0  # seconds to connect or to send
-    status_timeout: float = 0.5  # seconds to wait for a status byte
-    poll_seconds: float = 5.0  # status poll while idle
+    mode: Literal["auto", "raster", "text"] = "auto"
+    qr: Literal["auto", "native", "image"] = "auto"
+    timeout: Annotated[float, Meta(gt=0, le=120)] = 5.0  # seconds to connect or to send
+    status_timeout: Annotated[float, Meta(gt=0, le=10)] = 0.5  # seconds to wait for a status byte
+    poll_seconds: Annotated[float, Meta(gt=0, le=3600)] = 5.0  # status poll while idle
 
-    @classmethod
-    def from_dict(cls, name: str, values: dict) -> "PrinterConfig":
-        """A printer from its settings table; a wrong key or value is a clear error."""
-        known = {f.name: f for f in fields(cls)}
-        unknown = set(values) - set(known)
-        if unknown:
-            raise ValueError(f"[printers.{name}] không có thiết lập: {', '.join(sorted(unknown))}")
-        config = cls(**values)
-        config.check(name)
-        return config
-
-    def check(self, name: str) -> None:
-        """Refuse values that cannot work, naming the setting."""
-        where = f"[printers.{name}]"
-        if self.connection not in KINDS:
-            raise ValueError(f"{where} connection = {self.connection!r}; dùng {', '.join(KINDS)}")
-        if self.mode not in ("auto", "raster", "text"):
-            raise ValueError(f"{where} mode = {self.mode!r}; dùng auto, raster hoặc text")
-        if self.qr not in ("auto", "native", "image"):
-            raise ValueError(f"{where} qr = {self.qr!r}; dùng auto, native hoặc image")
-        if self.flow not in FLOWS:
-            raise ValueError(f"{where} flow = {self.flow!r}; dùng {', '.join(FLOWS)}")
-        if not 200 <= int(self.width) <= 1024 or int(self.width) % 8:
-            raise ValueError(f"{where} width = {self.width}: số chấm, bội của 8 (576, 512, 384)")
+    def __post_init__(self):
+        """What the types cannot say: the profile exists, the paper is no wider than the
+        profile's, and the connection has its address."""
         try:
-            media = escpos_printers.Dummy(profile=self.profile).profile.profile_data["media"]
-        except Exception as exc:  # noqa: BLE001 - python-escpos raises several kinds
-            raise ValueError(f"{where} profile = {self.profile!r}: {exc}") from None
+            media = get_profile(self.profile).profile_data["media"]
+        except KeyError:
+            raise InvalidInput("python-escpos không có hồ sơ máy in này (ví dụ: TM-T20II,"
+                               " TM-T88V, POS-5890).", field="profile") from None
         dots = media.get("width", {}).get("pixels")
-        if isinstance(dots, int) and int(self.width) > dots:
-            raise ValueError(f"{where} width = {self.width} rộng hơn khổ in của hồ sơ"
-                             f" {self.profile} ({dots} chấm)")
-        if self.connection == "network" and not self.host:
-            raise ValueError(f"{where} cần host (địa chỉ máy in mạng)")
-        if self.connection in ("serial", "device") and not self.device:
-            raise ValueError(f"{where} cần device (ví dụ /dev/ttyUSB0 hoặc /dev/usb/lp0)")
-        if self.connection == "usb" and not (self.vendor_id and self.product_id):
-            raise ValueError(f"{where} cần vendor_id và product_id (xem lsusb)")
-        if self.baudrate not in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400):
-            raise ValueError(f"{where} baudrate = {self.baudrate}")
+        if isinstance(dots, int) and self.width > dots:
+            raise InvalidInput("khổ %(width)s chấm rộng hơn khổ in của hồ sơ %(profile)s"
+                               " (%(dots)s chấm); hãy đặt width = %(dots)s.", field="width",
+                               width=self.width, profile=self.profile, dots=dots)
+        for name, missing in NEEDS.get(self.connection, {}).items():
+            if not getattr(self, name):
+                raise InvalidInput(missing, field=name)
 
     def describe(self) -> str:
         """Where the printer is, in a few words for staff."""

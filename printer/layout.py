@@ -13,9 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import segno
+from msgspec import Struct
 from PIL import Image, ImageDraw, ImageFont
 
 from hall import words
+from hall.errors import InvalidInput
 
 # Widths in dots of the common paper: 80 mm at 203 dpi, the Epson TM-T88 family, 58 mm.
 WIDTHS = (576, 512, 384)
@@ -24,8 +26,12 @@ FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu",
 REGULAR, BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
 
 
-@dataclass
-class TicketLayout:
+# The ticket texts that take a value, and the placeholder each one fills.
+PLACEHOLDERS = {"counters_label": "counters", "ahead_label": "ahead", "wait_label": "minutes",
+                "priority_label": "reason"}
+
+
+class TicketLayout(Struct, kw_only=True, forbid_unknown_fields=True):
     """The printed texts and what to show: settings of the hall ([ticket] in the TOML)."""
 
     title: str = "SỐ THỨ TỰ"
@@ -42,14 +48,19 @@ class TicketLayout:
     show_qr: bool = True
     font_dir: str = ""
 
-    @classmethod
-    def from_dict(cls, values: dict) -> "TicketLayout":
-        """A layout from the [ticket] table; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError("[ticket] không có thiết lập: " + ", ".join(sorted(unknown)))
-        return cls(**values)
+    def __post_init__(self):
+        """Texts in composed form (decomposed accents draw as loose marks in most fonts); each
+        label may use only its own placeholder (a stray one would fail at print time)."""
+        for name in self.__struct_fields__:
+            if isinstance(value := getattr(self, name), str):
+                setattr(self, name, nfc(value))
+        for name, placeholder in PLACEHOLDERS.items():
+            try:
+                getattr(self, name).format(**{placeholder: ""})
+            except (KeyError, IndexError, ValueError):
+                raise InvalidInput("câu này chỉ dùng được {%(placeholder)s}; muốn viết dấu"
+                                   " ngoặc nhọn thì gõ hai lần: {{ }}.", field=name,
+                                   placeholder=placeholder) from None
 
 
 @dataclass
@@ -243,9 +254,9 @@ class Drawing:
 
 
 def draw(facts: TicketFacts, layout: TicketLayout, width: int = 576) -> Drawing:
-    """Draw the ticket at ``width`` dots; text normalised to NFC first."""
+    """Draw the ticket at ``width`` dots; the facts' text normalised to NFC first (a layout's
+    is when it is made)."""
     facts = _normalised(facts)
-    layout = _normalised(layout)
     top, bottom = blocks(facts, layout)
     return Drawing(
         top=_draw_blocks(top, width, layout.font_dir),

@@ -283,11 +283,10 @@ def test_a_clerk_cannot_set_a_board_notice(clerk_client):
 
 
 def test_devices_panel_says_when_configured_ports_are_not_open(other_app):
-    from counter.config import BusConfig
+    from counter.config import BusConfig, DeviceConfig
     from tests.plugins.web import staff_client
 
-    bus = BusConfig.from_dict("desk", {"port": "/dev/ttyUSB9", "devices": [
-        {"address": 1, "kind": "keypad", "counter": 1}]})
+    bus = BusConfig(port="/dev/ttyUSB9", devices=[DeviceConfig(1, "keypad", 1)])
     app = other_app(serial={"desk": bus})
     html = staff_client(app, "giamsat").get("/admin/").get_data(as_text=True)
     assert "chưa được mở trong tiến trình này" in html

@@ -321,7 +321,28 @@ def test_config_is_honoured_by_serve(tmp_path, config):
                                      ["clerk", "x", "--name", "X", "--pin", "1234"]])
 def test_bad_config_stops_every_subcommand(tmp_path, command):
     bad = tmp_path / "bad.toml"
-    bad.write_text("[server]\nprot = 8080\n", encoding="utf-8")
-    result = goiso(*command, "--config", bad, cwd=tmp_path, ok=False)
-    assert "prot" in result.stderr and "Traceback" not in result.stderr
+    bad.write_text("[server]\nprot = 8080\n[voice]\nspeed = 1000\n", encoding="utf-8")
+    result = goiso(*command, "--config", "bad.toml", cwd=tmp_path, ok=False)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "bad.toml: [server] prot = 8080: không có thiết lập này; có phải là port không?",
+        "bad.toml: [voice] speed = 1000: cần một số nguyên từ 80 đến 300.",
+        "goiso dừng lại: hãy sửa cấu hình như trên rồi chạy lại."]
+    assert not (tmp_path / "var").exists()
+
+
+@pytest.mark.parametrize(("args", "env", "said"), [
+    (["serve", "--port", "http"], {}, '--port "http": cần một số nguyên từ 1 đến 65535.'),
+    (["init", "--data-dir", "x.db"], {}, '--data-dir "x.db": đây là một tệp; cần một thư mục'
+                                         " (sẽ được tạo nếu chưa có)."),
+    (["init"], {"GOISO_DB_THREADS": "many"}, 'GOISO_DB_THREADS = "many": cần một số nguyên'
+                                             " từ 1 đến 64."),
+    (["init", "--config", "nowhere.toml"], {}, "nowhere.toml: không có tệp cấu hình này."),
+    (["init", "--config", "."], {}, ".: đây là một thư mục, không phải tệp cấu hình."),
+], ids=["--port", "--data-dir", "variable", "no file", "a folder"])
+def test_bad_flags_and_variables_stop_a_command_the_same_way(tmp_path, args, env, said):
+    (tmp_path / "x.db").write_text("not a folder")
+    result = goiso(*args, cwd=tmp_path, env=env, ok=False)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[0] == said
     assert not (tmp_path / "var").exists()

@@ -1,4 +1,4 @@
-"""printer.connection: settings checks and real links (TCP, serial on socat ptys, files)."""
+"""printer.connection: [printers] settings and real links (TCP, serial on socat ptys, files)."""
 
 import os
 import select
@@ -10,6 +10,7 @@ from escpos.exceptions import DeviceNotFoundError
 from escpos.printer import Dummy
 from PIL import Image
 
+from hall.errors import InvalidInput
 from printer import status
 from printer.connection import (
     KINDS,
@@ -24,6 +25,7 @@ from printer.connection import (
 )
 from tests.escpos_decode import decode
 from tests.fakeprinter import FakeNetworkPrinter, FakeSerialPrinter, PrinterState
+from tests.settings_files import load, problems, toml_table
 
 # fake printer state -> what the link must report
 READINGS = {
@@ -71,31 +73,56 @@ def serial_link(serial_fake):
 
 # -- settings ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("values", "named"), [
-    ({"connection": "bluetooth"}, "connection"),
-    ({"mode": "fast"}, "mode"),
-    ({"qr": "yes"}, "qr"),
-    ({"flow": "hardware"}, "flow"),
-    ({"width": 580}, "width"),
-    ({"width": 100}, "width"),
-    ({"width": 2048}, "width"),
-    ({"width": 576, "profile": "TM-T88V"}, "width = 576 rộng hơn khổ in của hồ sơ TM-T88V"),
-    ({"width": 512, "profile": "POS-5890"}, "POS-5890"),
-    ({"profile": "TM-XYZ"}, "profile"),
-    ({"connection": "network"}, "host"),
-    ({"connection": "serial"}, "device"),
-    ({"connection": "device"}, "device"),
-    ({"connection": "usb"}, "vendor_id"),
-    ({"connection": "usb", "vendor_id": 0x04B8}, "product_id"),
-    ({"baudrate": 9601}, "baudrate"),
-], ids=lambda v: str(v) if isinstance(v, dict) else "")
-def test_check_names_the_wrong_setting(values, named):
-    config = PrinterConfig(**values)
-    with pytest.raises(ValueError, match="printers.K1") as caught:
-        config.check("K1")
-    assert named in str(caught.value)
-    with pytest.raises(ValueError):
-        PrinterConfig.from_dict("K1", values)
+# Each bad [printers.K1] table and the whole line a person reads (goiso.toml as given).
+BAD_PRINTERS = {
+    "connection": ({"connection": "bluetooth"}, 'connection = "bluetooth": cần một trong:'
+                   ' "device", "file", "network", "none", "serial", "usb".'),
+    "mode": ({"mode": "fast"}, 'mode = "fast": cần một trong: "auto", "raster", "text".'),
+    "qr": ({"qr": "yes"}, 'qr = "yes": cần một trong: "auto", "image", "native".'),
+    "flow": ({"flow": "hardware"}, 'flow = "hardware": cần một trong: "dsrdtr", "none",'
+             ' "rtscts", "xonxoff".'),
+    "width not of 8": ({"width": 580}, "width = 580: cần một số nguyên từ 200 đến 1024, là bội"
+                       " của 8."),
+    "width small": ({"width": 100}, "width = 100: cần một số nguyên từ 200 đến 1024, là bội"
+                    " của 8."),
+    "width large": ({"width": 2048}, "width = 2048: cần một số nguyên từ 200 đến 1024, là bội"
+                    " của 8."),
+    "width as text": ({"width": "wide"}, 'width = "wide": cần một số nguyên từ 200 đến 1024, là'
+                      " bội của 8."),
+    "wider than the profile": ({"width": 576, "profile": "TM-T88V"}, "width = 576: khổ 576 chấm"
+                               " rộng hơn khổ in của hồ sơ TM-T88V (512 chấm); hãy đặt width ="
+                               " 512."),
+    "default width, narrow profile": ({"profile": "POS-5890"}, "width: khổ 576 chấm rộng hơn"
+                                      " khổ in của hồ sơ POS-5890 (384 chấm); hãy đặt width ="
+                                      " 384."),
+    "profile": ({"profile": "TM-XYZ"}, 'profile = "TM-XYZ": python-escpos không có hồ sơ máy in'
+                " này (ví dụ: TM-T20II, TM-T88V, POS-5890)."),
+    "network": ({"connection": "network"}, 'host: cần địa chỉ của máy in mạng khi connection ='
+                ' "network".'),
+    "serial": ({"connection": "serial"}, 'device: cần cổng của máy in (ví dụ "/dev/ttyUSB0")'
+               ' khi connection = "serial".'),
+    "device": ({"connection": "device"}, 'device: cần tệp thiết bị của máy in (ví dụ'
+               ' "/dev/usb/lp0") khi connection = "device".'),
+    "usb": ({"connection": "usb"}, "vendor_id: cần mã hãng của máy in USB (xem lsusb) khi"
+            ' connection = "usb".'),
+    "usb product": ({"connection": "usb", "vendor_id": 0x04B8}, "product_id: cần mã sản phẩm"
+                    ' của máy in USB (xem lsusb) khi connection = "usb".'),
+    "usb id too big": ({"connection": "usb", "vendor_id": 0x10000, "product_id": 1},
+                       "vendor_id = 65536: cần một số nguyên từ 0 đến 65535."),
+    "baudrate": ({"baudrate": 9601}, "baudrate = 9601: cần một trong: 1200, 2400, 4800, 9600,"
+                 " 19200, 38400, 57600, 115200, 230400."),
+    "timeout": ({"timeout": 0}, "timeout = 0: cần một số lớn hơn 0 và không quá 120."),
+    "unknown key": ({"ip": "10.0.0.5"}, 'ip = "10.0.0.5": không có thiết lập này (xem'
+                    " goiso.example.toml)."),
+    "misspelt key": ({"baud": 9600}, "baud = 9600: không có thiết lập này; có phải là baudrate"
+                     " không?"),
+}
+
+
+@pytest.mark.parametrize(("values", "said"), BAD_PRINTERS.values(), ids=BAD_PRINTERS.keys())
+def test_a_bad_printer_table_is_refused_naming_file_table_and_key(tmp_path, values, said):
+    assert problems(tmp_path, toml_table("printers.K1", values)) == [
+        f"goiso.toml: [printers.K1] {said}"]
 
 
 @pytest.mark.parametrize("values", [
@@ -109,14 +136,15 @@ def test_check_names_the_wrong_setting(values, named):
     {"width": 384, "profile": "POS-5890", "mode": "raster", "qr": "image"},
     {"width": 576, "profile": "default"},  # width unknown to the profile: trust the setting
 ])
-def test_good_settings_pass(values):
-    config = PrinterConfig.from_dict("K1", values)
-    assert config.describe()
+def test_good_printer_tables_are_loaded(tmp_path, values):
+    config = load(tmp_path, toml_table("printers.K1", values)).printers["K1"]
+    assert config == PrinterConfig(**values) and config.describe()
 
 
-def test_from_dict_refuses_unknown_keys():
-    with pytest.raises(ValueError, match=r"\[printers\.K1\].*baud, ip"):
-        PrinterConfig.from_dict("K1", {"ip": "10.0.0.5", "baud": 9600})
+def test_a_printer_made_in_code_is_checked_too():
+    with pytest.raises(InvalidInput) as caught:
+        PrinterConfig(connection="network")
+    assert caught.value.params["field"] == "host"
 
 
 def test_describe_and_link_speed():

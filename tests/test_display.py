@@ -12,11 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 import commands
-import settings
 from display import calls
 from display.config import BoardOptions, VoiceOptions
 from display.voice import Speech, check_wav, duration
-from settings import SettingsError
+from tests.settings_files import load, problems
 
 CALL_1023_AT_3 = "Mời công dân có số thứ tự một nghìn không trăm hai mươi ba đến quầy số ba"
 NOBODY_CALLED = "Chưa có số nào được gọi hôm nay"
@@ -443,35 +442,48 @@ def test_announce_refuses_a_bad_number(runner, tmp_path, number):
 
 # -- [board] and [voice] ------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "word"), [
-    ('[voice]\ntemplate = "Mời đến quầy {counter}"\n', "template"),
-    ('[voice]\nstyle = "x"\n', "style"),
-    ('[voice]\ndialect = "x"\n', "dialect"),
-    ('[voice]\nfour = "x"\n', "four"),
-    ('[voice]\nvoice = "en"\n', "voice"),
-    ("[voice]\nspeed = 50\n", "speed"),
-    ("[voice]\nrepeat = 3\n", "repeat"),
-    ("[voice]\nrepeat = '2'\n", "repeat"),
-    ("[voice]\nloud = true\n", "loud"),
-    ("[board]\nhighlight_seconds = 0\n", "highlight_seconds"),
-    ("[board]\npoll_seconds = 0.5\n", "poll_seconds"),
-])
-def test_bad_board_and_voice_settings_are_refused(tmp_path, text, word):
-    path = tmp_path / "goiso.toml"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(SettingsError) as caught:
-        settings.load(path, environ={})
-    assert word in str(caught.value)
+# Each bad [board] or [voice] line and the whole line a person reads (goiso.toml as given).
+BAD_BOARD_AND_VOICE = {
+    "no {number}": ('[voice]\ntemplate = "Mời đến quầy {counter}"\n', '[voice] template = "Mời'
+                    ' đến quầy {counter}": cần một câu có {number} (số thứ tự được đọc).'),
+    "stray placeholder": ('[voice]\ntemplate = "Mời số {number} đến {quay}"\n', '[voice]'
+                          ' template = "Mời số {number} đến {quay}": chỉ dùng được {number} và'
+                          " {counter} trong câu; muốn viết dấu ngoặc nhọn thì gõ hai lần:"
+                          " {{ }}."),
+    "style": ('[voice]\nstyle = "x"\n', '[voice] style = "x": cần một trong: "cardinal",'
+              ' "digits".'),
+    "dialect": ('[voice]\ndialect = "x"\n', '[voice] dialect = "x": cần một trong: "north",'
+                ' "south".'),
+    "four": ('[voice]\nfour = "x"\n', '[voice] four = "x": cần một trong: "bốn", "tư".'),
+    "voice": ('[voice]\nvoice = "en"\n', '[voice] voice = "en": cần một trong: "vi",'
+              ' "vi-vn-x-central", "vi-vn-x-south".'),
+    "speed": ("[voice]\nspeed = 50\n", "[voice] speed = 50: cần một số nguyên từ 80 đến 300."),
+    "repeat": ("[voice]\nrepeat = 3\n", "[voice] repeat = 3: cần một trong: 1, 2."),
+    "enabled": ('[voice]\nenabled = "maybe"\n', '[voice] enabled = "maybe": cần true hoặc'
+                " false."),
+    "unknown key": ("[voice]\nloud = true\n", "[voice] loud = true: không có thiết lập này"
+                    " (xem goiso.example.toml)."),
+    "highlight": ("[board]\nhighlight_seconds = 0\n", "[board] highlight_seconds = 0: cần một"
+                  " số nguyên từ 1 đến 120."),
+    "poll": ("[board]\npoll_seconds = 0.5\n", "[board] poll_seconds = 0.5: cần một số từ 1"
+             " đến 60."),
+    "board not a table": ("board = 8\n", "board = 8: cần một bảng [board]."),
+}
+
+
+@pytest.mark.parametrize(("text", "said"), BAD_BOARD_AND_VOICE.values(),
+                         ids=BAD_BOARD_AND_VOICE.keys())
+def test_bad_board_and_voice_settings_are_refused(tmp_path, text, said):
+    assert problems(tmp_path, text) == [f"goiso.toml: {said}"]
 
 
 def test_good_board_and_voice_settings_are_loaded(tmp_path):
-    path = tmp_path / "goiso.toml"
-    path.write_text('[board]\nhighlight_seconds = 5\npoll_seconds = 2\n'
-                    '[voice]\ndialect = "south"\nfour = "tư"\nrepeat = 2\nenabled = false\n',
-                    encoding="utf-8")
-    loaded = settings.load(path, environ={})
+    loaded = load(tmp_path, '[board]\nhighlight_seconds = 5\npoll_seconds = 2\n'
+                            '[voice]\ndialect = "south"\nfour = "tư"\nrepeat = 2\n'
+                            'enabled = false\ntemplate = "Số {number}, quầy {counter} {{A}}"\n')
     assert loaded.board == BoardOptions(highlight_seconds=5, poll_seconds=2)
-    assert loaded.voice == VoiceOptions(dialect="south", four="tư", repeat=2, enabled=False)
+    assert loaded.voice == VoiceOptions(dialect="south", four="tư", repeat=2, enabled=False,
+                                        template="Số {number}, quầy {counter} {{A}}")
 
 
 @pytest.mark.slow

@@ -12,17 +12,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import msgspec
 import pytest
 from flask import Flask
 
-import settings as settings_module
 from commands import start_background
 from counter.config import BusConfig
 from counter.protocol import GoisoProtocol, encode_frame
 from device.worker import Stop
-from settings import SettingsError
 from tests.fakekeypad import FakeBusDevice
 from tests.plugins.web import close_app, make_app, staff_client
+from tests.settings_files import load, problems, toml_table
 
 KEYPAD, DISPLAY, RATING = 1, 2, 3  # counter 1
 DISPLAY_2 = 12  # counter 2's display
@@ -121,8 +121,8 @@ def start_rig(tmp_path, demo_db):
     def start(protocol: str = "goiso") -> Rig:
         fake = FakeBusDevice(tmp_path / f"bus-{protocol}", protocol=protocol)
         try:
-            bus = BusConfig.from_dict("desk", {"port": fake.device, "protocol": protocol,
-                                               "devices": DEVICES})
+            bus = msgspec.convert({"port": fake.device, "protocol": protocol,
+                                   "devices": DEVICES}, BusConfig)
             app = make_app(tmp_path / f"data-{protocol}", *demo_db,
                            serial={"desk": bus})
         except BaseException:
@@ -487,12 +487,15 @@ GOOD = {"port": "/dev/ttyUSB0", "devices": [{"address": 1, "kind": "keypad", "co
                                             {"address": 2, "kind": "display", "counter": 1}]}
 
 
-def test_bus_settings_are_read():
-    bus = BusConfig.from_dict("desk", {**GOOD, "baudrate": 19200, "protocol": "ascii"})
+def test_bus_settings_are_read(tmp_path):
+    loaded = load(tmp_path, toml_table("serial.desk", {**GOOD, "baudrate": 19200,
+                                                        "protocol": "ascii"}))
+    bus = loaded.serial["desk"]
+    assert set(loaded.serial) == {"desk"}
     assert (bus.port, bus.baudrate, bus.protocol) == ("/dev/ttyUSB0", 19200, "ascii")
     assert [(d.address, d.kind, d.counter) for d in bus.devices] == [(1, "keypad", 1),
                                                                      (2, "display", 1)]
-    bus = BusConfig.from_dict("desk", {"port": "/dev/ttyS0"})
+    bus = load(tmp_path, '[serial.desk]\nport = "/dev/ttyS0"\n').serial["desk"]
     assert (bus.baudrate, bus.protocol, bus.devices) == (9600, "goiso", [])
 
 
@@ -500,66 +503,52 @@ def _device(**change) -> dict:
     return {**GOOD, "devices": [{**GOOD["devices"][0], **change}]}
 
 
+# Each bad [serial.desk] table and the whole line a person reads (goiso.toml as given).
 BAD = {
-    "bad address": (_device(address=0), "address"),
-    "address too high": (_device(address=248), "address"),
-    "address not a number": (_device(address="1"), "address"),
+    "bad address": (_device(address=0), "devices[0].address = 0: cần một số nguyên từ 1 đến"
+                    " 247."),
+    "address too high": (_device(address=248), "devices[0].address = 248: cần một số nguyên từ"
+                         " 1 đến 247."),
+    "address not a number": (_device(address="one"), 'devices[0].address = "one": cần một số'
+                             " nguyên từ 1 đến 247."),
     "duplicate address": ({**GOOD, "devices": [GOOD["devices"][0], {**GOOD["devices"][1],
                                                                     "address": 1}]},
-                          "address 1"),
-    "bad kind": (_device(kind="printer"), "kind"),
-    "bad counter": (_device(counter=0), "counter"),
-    "unknown device key": (_device(colour="red"), "devices[0]"),
-    "bad protocol": ({**GOOD, "protocol": "modbus"}, "protocol"),
-    "missing port": ({"devices": GOOD["devices"]}, "port"),
-    "empty port": ({**GOOD, "port": ""}, "port"),
-    "bad baudrate": ({**GOOD, "baudrate": 9601}, "baudrate"),
-    "unknown setting": ({**GOOD, "parity": "N"}, "parity"),
+                          "devices[1].address = 1: địa chỉ này đã dùng cho một thiết bị khác"
+                          " trên cùng cổng."),
+    "bad kind": (_device(kind="printer"), 'devices[0].kind = "printer": cần một trong:'
+                 ' "display", "keypad", "rating".'),
+    "bad counter": (_device(counter=0), "devices[0].counter = 0: cần số của một quầy (1, 2, 3"
+                    " …)."),
+    "missing counter": ({**GOOD, "devices": [{"address": 1, "kind": "keypad"}]},
+                        "devices[0].counter: thiếu thiết lập bắt buộc này."),
+    "unknown device key": (_device(colour="red"), 'devices[0].colour = "red": không có thiết'
+                           " lập này (xem goiso.example.toml)."),
+    "devices not a list": ({**GOOD, "devices": "keypad"}, 'devices = "keypad": cần một danh'
+                           " sách [ … ], mỗi phần tử là một bảng."),
+    "bad protocol": ({**GOOD, "protocol": "modbus"}, 'protocol = "modbus": cần một trong:'
+                     ' "ascii", "goiso".'),
+    "missing port": ({"devices": GOOD["devices"]}, "port: thiếu thiết lập bắt buộc này."),
+    "empty port": ({**GOOD, "port": ""}, 'port = "": cần tên cổng, ví dụ "/dev/ttyUSB0".'),
+    "bad baudrate": ({**GOOD, "baudrate": 9601}, "baudrate = 9601: cần một trong: 1200, 2400,"
+                     " 4800, 9600, 19200, 38400, 57600, 115200."),
+    "unknown setting": ({**GOOD, "parity": "N"}, 'parity = "N": không có thiết lập này (xem'
+                        " goiso.example.toml)."),
 }
 
 
-@pytest.mark.parametrize("values, names", BAD.values(), ids=BAD.keys())
-def test_bad_bus_settings_name_the_setting(values, names):
-    with pytest.raises(ValueError) as caught:
-        BusConfig.from_dict("desk", values)
-    assert "[serial.desk]" in str(caught.value)
-    assert names in str(caught.value)
-
-
-def _toml(values: dict) -> str:
-    def value(v) -> str:
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, dict):
-            return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + " }"
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return str(v)
-
-    return "[serial.desk]\n" + "".join(f"{k} = {value(v)}\n" for k, v in values.items())
-
-
-def test_settings_load_a_serial_bus(tmp_path):
-    path = tmp_path / "goiso.toml"
-    path.write_text(_toml({**GOOD, "baudrate": 38400}), encoding="utf-8")
-    loaded = settings_module.load(path, tmp_path / "data", environ={})
-    assert set(loaded.serial) == {"desk"}
-    assert loaded.serial["desk"].baudrate == 38400
-
-
-@pytest.mark.parametrize("values, names", BAD.values(), ids=BAD.keys())
-def test_settings_refuse_a_bad_serial_bus_naming_the_setting(tmp_path, values, names):
-    path = tmp_path / "goiso.toml"
-    path.write_text(_toml(values), encoding="utf-8")
-    with pytest.raises(SettingsError) as caught:
-        settings_module.load(path, tmp_path / "data", environ={})
-    assert "[serial.desk]" in str(caught.value)
-    assert names in str(caught.value)
+@pytest.mark.parametrize("values, said", BAD.values(), ids=BAD.keys())
+def test_settings_refuse_a_bad_serial_bus_naming_file_table_and_key(tmp_path, values, said):
+    assert problems(tmp_path, toml_table("serial.desk", values)) == [
+        f"goiso.toml: [serial.desk] {said}"]
 
 
 def test_settings_refuse_two_buses_on_one_port(tmp_path):
-    path = tmp_path / "goiso.toml"
-    path.write_text(_toml(GOOD) + _toml(GOOD).replace("[serial.desk]", "[serial.hall]"),
-                    encoding="utf-8")
-    with pytest.raises(SettingsError, match=r"\[serial\]"):
-        settings_module.load(path, tmp_path / "data", environ={})
+    text = toml_table("serial.desk", GOOD) + toml_table("serial.hall", GOOD)
+    assert problems(tmp_path, text) == [
+        'goiso.toml: [serial.hall] port = "/dev/ttyUSB0": cổng này đã dùng cho [serial.desk];'
+        " các thiết bị trên cùng một cổng phải nằm chung một bảng."]
+
+
+def test_serial_must_hold_tables(tmp_path):
+    assert problems(tmp_path, 'serial = "/dev/ttyUSB0"\n') == [
+        'goiso.toml: serial = "/dev/ttyUSB0": cần các bảng [serial.<tên>], mỗi tên một bảng.']

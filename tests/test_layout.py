@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFont
 
+from hall.errors import InvalidInput
 from printer import layout
 from printer.layout import (
     WIDTHS,
@@ -222,10 +223,12 @@ def test_title_and_texts_come_from_the_layout(facts):
     assert not image_equal(draw(facts, TicketLayout(footer="Cảm ơn")).bottom, base.bottom)
 
 
-def test_layout_from_dict_refuses_unknown_keys():
-    assert TicketLayout.from_dict({"show_qr": False}).show_qr is False
-    with pytest.raises(ValueError, match="show_qrcode"):
-        TicketLayout.from_dict({"show_qrcode": False})
+def test_a_label_with_a_stray_placeholder_is_refused_when_made():
+    """Not when the first ticket prints ([ticket] errors are in test_settings.py)."""
+    with pytest.raises(InvalidInput) as caught:
+        TicketLayout(wait_label="Chờ khoảng {phut} phút")
+    assert caught.value.params["field"] == "wait_label"
+    assert TicketLayout(wait_label="{minutes} phút {{ước tính}}").wait_label
 
 
 def test_facts_from_a_ticket_sheet():
