@@ -25,7 +25,7 @@ import pytest
 import requests
 
 from tests.fakekeypad import FakeBusDevice
-from tests.plugins.web import start_live_server, stop
+from tests.liveserver import LiveServer
 
 pytestmark = pytest.mark.slow
 
@@ -69,11 +69,8 @@ def fake(tmp_path):
 
 @pytest.fixture
 def server(tmp_path, fake):
-    server = start_live_server(tmp_path / "data", config_text=config_text(fake.device))
-    try:
+    with LiveServer(tmp_path / "data", config_text=config_text(fake.device)) as server:
         yield server
-    finally:
-        stop(server.process)
 
 
 def _code(queue: str | dict) -> str:

@@ -8,13 +8,11 @@ order.
 
 import json
 import threading
-from urllib.parse import urlsplit
 
 import pytest
 
 from api.stream import BURST_WRITES, COALESCE_SECONDS, Pacer, event_stream
 from tests.plugins.web import issue
-from tests.sseclient import Streams
 
 # -- the pacer, on the fake clock --------------------------------------------------------------
 
@@ -132,13 +130,6 @@ def test_in_a_burst_the_stream_writes_what_came_during_its_pause_at_once(app, cl
 # -- on a live server --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def streams(live_server):
-    """Raw SSE clients on the live server (closed at the end)."""
-    with Streams(urlsplit(live_server.base_url).port) as opened:
-        yield opened
-
-
 def post(live_server, path: str, body: dict | None = None, counter: int | None = None):
     import requests
 
@@ -149,7 +140,7 @@ def post(live_server, path: str, body: dict | None = None, counter: int | None =
 
 
 def frames_of(stream, kind: str) -> list[dict]:
-    return [{"id": int(f.id), **f.json()} for f in stream.frames if f.kind == kind]
+    return [{"id": f.id, **f.json()} for f in stream.frames if f.kind == kind]
 
 
 @pytest.mark.slow
