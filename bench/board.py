@@ -93,15 +93,6 @@ def open_board(browser, server: LiveServer):
     return context, page, seen
 
 
-def issue(server: LiveServer, count: int) -> None:
-    session = requests.Session()
-    for _ in range(count):
-        reply = session.post(server.url("/api/v1/tickets"), json={"procedure": "DEMO-GT-001"},
-                             timeout=10)
-        if reply.status_code != 201:
-            raise SystemExit(f"POST /api/v1/tickets: HTTP {reply.status_code}: {reply.text}")
-
-
 def calls_to_screen(page, server: LiveServer, count: int, gap: float) -> tuple[list, list]:
     """Milliseconds from sending each call to the board showing it, and to the API's answer."""
     token = server.tokens[1]
@@ -120,7 +111,8 @@ def calls_to_screen(page, server: LiveServer, count: int, gap: float) -> tuple[l
 def screen_latency(browser, server: LiveServer, calls: int, clients: int,
                    gap: float) -> list[list]:
     """Call → board screen, alone and with ``clients`` more open streams."""
-    issue(server, 2 * calls + 2)
+    for _ in range(2 * calls + 2):
+        server.issue()
     context, page, _ = open_board(browser, server)
     rows = []
     try:

@@ -68,16 +68,6 @@ def config_text(port: str) -> str:
             f' {{ address = {DISPLAY}, kind = "display", counter = 1 }}]\n')
 
 
-def issue(server: LiveServer, count: int) -> list[str]:
-    numbers = []
-    for _ in range(count):
-        status, body, _ = server.request("POST", "/api/v1/tickets", {"procedure": PROCEDURE})
-        if status != 201:
-            raise SystemExit(f"issuing a ticket: HTTP {status}: {body}")
-        numbers.append(body["number"])
-    return numbers
-
-
 def press(bus: StampedBus, number: str, used: dict,
           timeout: float = 5.0) -> tuple[float, float]:
     """Press 'N' once; seconds from t0 to the ack and to the LED frame showing ``number``.
@@ -120,7 +110,7 @@ def run(presses: int, warmup: int, gap: float) -> tuple[Result, Result, dict]:
         with LiveServer(env={"GOISO_CONFIG": str(config)}, quick_streams=False) as server:
             if not bus.wait_for_display(DISPLAY, "", 15):
                 raise SystemExit("the server never opened the bus:\n" + server.output())
-            numbers = issue(server, warmup + presses)
+            numbers = [server.issue(PROCEDURE)["number"] for _ in range(warmup + presses)]
             time.sleep(0.5)  # the issues' events have reached the displays' follower
             used: dict = {}
             for number in numbers[:warmup]:

@@ -25,8 +25,6 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import requests
-
 from tests.liveserver import LiveServer
 
 from . import table
@@ -210,19 +208,11 @@ def open_screen(browser, server: LiveServer, path: str, who: tuple | None = None
     return context, page, log
 
 
-def issue(server: LiveServer) -> dict:
-    reply = requests.post(server.url("/api/v1/tickets"), json={"procedure": "DEMO-GT-001"},
-                          timeout=10)
-    if reply.status_code != 201:
-        raise SystemExit(f"POST /api/v1/tickets: HTTP {reply.status_code}: {reply.text}")
-    return reply.json()
-
-
 def measure(browser, server: LiveServer) -> list[Screen]:
     """Every screen once, each in a fresh context."""
     staff = server.pins
-    ticket = issue(server)
-    issue(server)  # one more waiting, for the call below
+    ticket = server.issue()
+    server.issue()  # one more waiting, for the call below
     screens = []
     for name, path, who in (
         ("/ (home)", "/", None),
@@ -255,11 +245,7 @@ def after_call(page, log: NetworkLog, server: LiveServer) -> list[Screen]:
     apart, the chime and the spoken call it plays (WAV, sent as they are)."""
     before = log.snapshot()
     with page.expect_response(lambda r: urlsplit(r.url).path == "/display/main/live"):
-        reply = requests.post(server.url("/api/v1/counters/1/next"), json={},
-                              headers={"Authorization": f"Bearer {server.tokens[1]}"},
-                              timeout=10)
-        if reply.status_code != 200:
-            raise SystemExit(f"POST /api/v1/counters/1/next: HTTP {reply.status_code}")
+        server.act(1, "next")
     log.settle(page, quiet=CALL_QUIET_SECONDS)  # the spoken call comes after the chime
     return [since("  board after a call (event + live)", log, before,
                   lambda t: not audio(t)),

@@ -1,7 +1,8 @@
 """A real ``goiso serve`` (gunicorn, one gevent worker) in a subprocess, for tests and benchmarks.
 
     with LiveServer() as server:                 # the demo hall in a temporary folder
-        status, body, seconds = server.request("POST", "/api/v1/tickets", {...})
+        ticket = server.issue("DEMO-GT-001")
+        status, body, seconds = server.request("GET", "/api/v1/hall")
 
     server = LiveServer(data_dir, config_text=CONFIG).start()
     server.stop(); server.start()                # a restart: same folder, port, PINs and tokens
@@ -237,3 +238,19 @@ class LiveServer:
             conn.close()
         is_json = reply.getheader("Content-Type", "").startswith("application/json")
         return reply.status, json.loads(raw) if raw and is_json else None, took
+
+    def issue(self, procedure: str = "DEMO-GT-001", **fields) -> dict:
+        """A ticket issued through the JSON API, as a kiosk would; the ticket."""
+        status, body, _ = self.request("POST", "/api/v1/tickets",
+                                       {"procedure": procedure, **fields})
+        if status != 201:
+            raise AssertionError(f"POST /api/v1/tickets: HTTP {status}: {body}")
+        return body
+
+    def act(self, counter: int, action: str = "next", body: dict | None = None) -> dict:
+        """A counter's action with the counter's token; the ticket it concerns."""
+        path = f"/api/v1/counters/{counter}/{action}"
+        status, reply, _ = self.request("POST", path, body or {}, token=self.tokens[counter])
+        if status != 200:
+            raise AssertionError(f"POST {path}: HTTP {status}: {reply}")
+        return reply

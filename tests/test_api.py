@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hall.events import EventKind
-from tests.plugins.printers import printers_running, wait_for
+from tests.plugins.printers import printers_running
+from tests.plugins.waiting import wait_for
 from tests.plugins.web import (
     StaffClient,
     close_app,
@@ -939,25 +940,6 @@ def counter_events(app) -> int:
 
 # -- Server-Sent Events on a real server ---------------------------------------------------------
 
-def live_issue(live_server, procedure: str = "DEMO-GT-001") -> dict:
-    import requests
-
-    response = requests.post(live_server.url("/api/v1/tickets"), json={"procedure": procedure},
-                             timeout=5)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def live_act(live_server, counter: int, action: str) -> dict:
-    import requests
-
-    response = requests.post(live_server.url(f"/api/v1/counters/{counter}/{action}"),
-                             headers={"Authorization": f"Bearer {live_server.tokens[counter]}"},
-                             json={}, timeout=5)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 @pytest.mark.slow
 def test_sse_opens_with_a_comment_then_the_state(live_server, streams):
     import requests
@@ -980,7 +962,7 @@ def test_sse_carries_issued_and_called_events(live_server, streams):
     sse = streams.open_one()
     sse.next()
     cursor = sse.next().id
-    ticket = live_issue(live_server, "DEMO-GT-001")
+    ticket = live_server.issue("DEMO-GT-001")
     issued = sse.next_event()
     while issued.kind == "device_state":  # the server's printers may report meanwhile
         issued = sse.next_event()
@@ -988,7 +970,7 @@ def test_sse_carries_issued_and_called_events(live_server, streams):
     assert issued.json()["kind"] == "issued" and issued.json()["id"] == issued.id
     assert issued.json()["data"]["number"] == ticket["number"]
     assert issued.json()["queue"] == "GPLX" and ticket["token"] not in issued.data
-    called = live_act(live_server, 1, "next")
+    called = live_server.act(1, "next")
     event = sse.next_event()
     while event.kind != "called":  # finishing the previous ticket comes first
         assert event.kind in ("finished", "device_state")
@@ -1005,7 +987,7 @@ def test_sse_reconnect_replays_what_was_missed(live_server, streams):
     first.next()
     cursor = first.next().id
     first.close()
-    missed = [live_issue(live_server, "DEMO-GT-007"), live_issue(live_server, "DEMO-GT-015")]
+    missed = [live_server.issue("DEMO-GT-007"), live_server.issue("DEMO-GT-015")]
     again = streams.open_one(headers={"Last-Event-ID": str(cursor)})
     assert again.next().comments == ["goiso"]
     replayed = [again.next_event(), again.next_event()]
@@ -1023,8 +1005,8 @@ def test_sse_filters_by_queue(live_server, streams):
     sse.next()
     state = sse.next_event()
     assert [q["code"] for q in state.json()["queues"]] == ["VT"]
-    live_issue(live_server, "DEMO-GT-001")
-    vt = live_issue(live_server, "DEMO-GT-008")
+    live_server.issue("DEMO-GT-001")
+    vt = live_server.issue("DEMO-GT-008")
     event = sse.next_event()
     assert event.kind == "issued" and event.json()["data"]["number"] == vt["number"]
 

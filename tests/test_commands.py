@@ -11,6 +11,7 @@ import requests
 
 from hall import Hall
 from tests.liveserver import GOISO, LiveServer, demo_credentials, free_port, goiso_env
+from tests.plugins.halls import write_xlsx
 
 DATA = Path(__file__).with_name("data")
 SAMPLE_CSV = DATA / "procedures-sample.csv"
@@ -101,17 +102,6 @@ def test_import_dry_run_changes_nothing(tmp_path, demo_dir):
                    cwd=tmp_path)
     assert "~ DEMO-GT-002: name" in result.stdout and "Sẽ" in result.stdout
     assert procedures(db) == before
-
-
-def write_xlsx(path: Path, rows: list[list]) -> Path:
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    for row in rows:
-        sheet.append(row)
-    book.save(path)
-    return path
 
 
 def test_import_xlsx(tmp_path, demo_dir):

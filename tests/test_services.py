@@ -12,7 +12,7 @@ from hall import errors
 from services import counters, tickets
 from settings import KioskOptions
 from tests.liveserver import LiveServer
-from tests.plugins.printers import wait_for
+from tests.plugins.waiting import wait_for
 from tests.plugins.web import row_count
 
 VT = "DEMO-GT-007"

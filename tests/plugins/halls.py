@@ -8,6 +8,7 @@
   counters), for tests that open it from several threads or processes.
 
 ``open_hall`` is a plain function: the child processes of ``tests.hallproc`` build with it too.
+``write_xlsx`` writes a spreadsheet for the catalogue's import.
 """
 
 from __future__ import annotations
@@ -110,6 +111,18 @@ def furnish(hall: Hall, catalogue: Catalogue) -> Hall:
     for kiosk, values in catalogue.kiosks.items():
         put.put_kiosk(kiosk, **values)
     return hall
+
+
+def write_xlsx(path: Path, rows: list[list]) -> Path:
+    """A spreadsheet of ``rows`` at ``path`` (a catalogue to import); returns ``path``."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
 
 
 def open_hall(path: str | Path, catalogue: Catalogue | None = None, *,

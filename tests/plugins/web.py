@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +30,8 @@ from tests.liveserver import LiveServer
 from tests.sseclient import Streams
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+HX = {"HX-Request": "true"}  # what htmx adds to its requests
+DOI_GPLX = "Đổi giấy phép lái xe do ngành Giao thông vận tải cấp"  # DEMO-GT-001's name
 TABLES = ("tickets", "events", "counters", "counter_queues", "queues", "procedures", "fields",
           "kiosks", "boards", "clerks", "api_tokens", "queue_days")
 
@@ -185,10 +189,53 @@ def error_of(response, status: int, code: str | None = None) -> dict:
 
 
 def issue(client, procedure: str = "DEMO-GT-001", **extra) -> dict:
-    """Issue a ticket (201) and return it."""
+    """Issue a ticket through the JSON API (201) and return it."""
     response = client.post("/api/v1/tickets", json={"procedure": procedure, **extra})
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
+
+
+def issue_in_hall(app: Flask, procedure: str = "DEMO-GT-001", **extra) -> dict:
+    """A ticket issued straight through the app's hall (no door, no printer)."""
+    runtime = app.extensions["goiso"]
+    return runtime.act(runtime.hall.issuing.issue, procedure, **extra)
+
+
+def sheet(app: Flask, token: str) -> dict:
+    """The ticket as the hall has it now, printing state included."""
+    return app.extensions["goiso"].hall.printing.sheet(token)
+
+
+# -- pages --------------------------------------------------------------------------------------
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page carries in its <meta name="csrf-token">."""
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', html)[1]
+
+
+def local_links(html: str) -> list[str]:
+    """Every address the page loads or links to; fails on any that leaves the server."""
+    assert "http://" not in html and "https://" not in html
+    links = re.findall(r'\s(?:src|href|action|hx-get|hx-post|sse-connect)=["\']([^"\']*)', html)
+    for link in links:
+        assert link.startswith(("/", "?", "data:")) and not link.startswith("//"), link
+    return links
+
+
+def new_key() -> str:
+    """A fresh request key, as a kiosk makes one per tap."""
+    return secrets.token_urlsafe(12)
+
+
+def tap(client, csrf: str, procedure: str | None = "DEMO-GT-001", key: str | None = None,
+        priority: str = "", kiosk: str = "k1"):
+    """A kiosk's procedure button tapped, as htmx sends it (hx-vals as a form, the page's
+    token)."""
+    form = {"procedure": procedure, "key": new_key() if key is None else key,
+            "priority": priority}
+    form = {name: value for name, value in form.items() if value is not None}
+    return client.post(f"/kiosk/{kiosk}/tickets", data=form,
+                       headers={**HX, "X-CSRFToken": csrf})
 
 
 # -- live server --------------------------------------------------------------------------------
