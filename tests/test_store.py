@@ -7,6 +7,8 @@ import signal
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -68,17 +70,27 @@ def test_a_read_is_one_snapshot(hall):
         assert count(conn) == before + 1
 
 
-def test_snapshots_stay_consistent_under_a_stream_of_writes(hall):
+@contextmanager
+def kiosk_issuing(hall, procedure: str = "PB") -> Iterator[None]:
+    """A thread of this process issuing ``procedure`` tickets back to back during the block."""
     stop = threading.Event()
 
     def kiosk():
         while not stop.is_set():
-            hall.issuing.issue("PB")
+            hall.issuing.issue(procedure)
 
     writer = threading.Thread(target=kiosk)
     writer.start()
     try:
-        seen = []
+        yield
+    finally:
+        stop.set()
+        writer.join()
+
+
+def test_snapshots_stay_consistent_under_a_stream_of_writes(hall):
+    seen = []
+    with kiosk_issuing(hall):
         for _ in range(200):
             with hall.store.read() as conn:
                 tickets = count(conn)
@@ -87,9 +99,6 @@ def test_snapshots_stay_consistent_under_a_stream_of_writes(hall):
                 numbers = conn.execute("SELECT max(seq) FROM tickets").fetchone()[0] or 0
             assert tickets == issued == numbers  # ticket rows, events and numbers agree
             seen.append(tickets)
-    finally:
-        stop.set()
-        writer.join()
     assert seen == sorted(seen) and seen[-1] > seen[0]  # the writer was really writing
 
 
@@ -209,31 +218,22 @@ def test_a_writer_waits_for_another_process(hall_file, tmp_path):
 def test_backup_is_a_valid_copy_while_writers_are_active(hall, hall_file, tmp_path):
     kiosk_process = spawn("issue", hall_file, 0)
     release([kiosk_process])
-    stop = threading.Event()
-
-    def kiosk():
-        while not stop.is_set():
-            hall.issuing.issue("PB")
-
-    writer = threading.Thread(target=kiosk)
-    writer.start()
     sizes = []
     try:
-        for i in range(4):
-            time.sleep(0.15)
-            copy = tmp_path / f"backup-{i}.db"
-            hall.store.backup(copy)
-            per_queue = audit(copy)  # intact, 1..N per queue, one event per ticket
-            sizes.append(sum(len(ids) for ids in per_queue.values()))
-            conn = sqlite3.connect(copy)
-            assert conn.execute("SELECT count(*) FROM counters").fetchone()[0] == 10
-            conn.close()
-            restored = open_at(copy)  # a copy a hall can run on
-            assert restored.store.migrate() == []
-            restored.close()
+        with kiosk_issuing(hall):
+            for i in range(4):
+                time.sleep(0.15)
+                copy = tmp_path / f"backup-{i}.db"
+                hall.store.backup(copy)
+                per_queue = audit(copy)  # intact, 1..N per queue, one event per ticket
+                sizes.append(sum(len(ids) for ids in per_queue.values()))
+                conn = sqlite3.connect(copy)
+                assert conn.execute("SELECT count(*) FROM counters").fetchone()[0] == 10
+                conn.close()
+                restored = open_at(copy)  # a copy a hall can run on
+                assert restored.store.migrate() == []
+                restored.close()
     finally:
-        stop.set()
-        writer.join()
         os.kill(kiosk_process.pid, signal.SIGKILL)
         kiosk_process.communicate(timeout=30)
     assert sizes == sorted(sizes) and sizes[0] > 0 and sizes[-1] > sizes[0], sizes
