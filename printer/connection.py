@@ -9,7 +9,7 @@ print worker asks (never by ``create_app``).
 import logging
 import os
 import socket
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -46,17 +46,6 @@ class PrinterConfig:
     timeout: float = 5.0  # seconds to connect or to send
     status_timeout: float = 0.5  # seconds to wait for a status byte
     poll_seconds: float = 5.0  # status poll while idle
-
-    @classmethod
-    def from_dict(cls, name: str, values: dict) -> "PrinterConfig":
-        """A printer from its settings table; a wrong key or value is a clear error."""
-        known = {f.name: f for f in fields(cls)}
-        unknown = set(values) - set(known)
-        if unknown:
-            raise ValueError(f"[printers.{name}] không có thiết lập: {', '.join(sorted(unknown))}")
-        config = cls(**values)
-        config.check(name)
-        return config
 
     def check(self, name: str) -> None:
         """Refuse values that cannot work, naming the setting."""

@@ -16,8 +16,6 @@ from PIL import Image, ImageDraw, ImageFont
 
 from hall.errors import N_
 
-# Widths in dots of the common paper: 80 mm at 203 dpi, the Epson TM-T88 family, 58 mm.
-WIDTHS = (576, 512, 384)
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu",
              "/usr/local/share/fonts")
 REGULAR, BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
@@ -45,15 +43,6 @@ class TicketLayout:
     show_wait: bool = True
     show_qr: bool = True
     font_dir: str = ""
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TicketLayout":
-        """A layout from the [ticket] table; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError("[ticket] không có thiết lập: " + ", ".join(sorted(unknown)))
-        return cls(**values)
 
 
 @dataclass

@@ -378,7 +378,7 @@ def test_close_ends_the_loop_and_closes_the_port(fake, rec):
     thread = bus.start()
     assert connected(rec)
     bus.close()
-    assert not thread.is_alive() and not ports[0].is_open and not bus.connected
+    assert not thread.is_alive() and not ports[0].is_open and not bus.up
 
 
 def test_an_unexpected_error_is_logged_and_the_loop_goes_on(rec, run_bus, caplog):
@@ -408,7 +408,7 @@ def test_a_failing_on_state_does_not_stop_the_bus(fake, rec, run_bus):
         raise ValueError("no")
 
     bus = run_bus(fake.device, on_state=broken)
-    wait_for(lambda: bus.connected, 'bus.connected', 2.0)
+    wait_for(lambda: bus.up, 'the bus to open its port', 2.0)
     seq = fake.press(5, "N")
     assert fake.wait_for_ack(5, seq) == "+"
 

@@ -1,5 +1,6 @@
 """printer.connection: settings checks and real links (TCP, serial on socat ptys, files)."""
 
+import json
 import os
 import select
 import termios
@@ -22,6 +23,7 @@ from printer.connection import (
     UsbLink,
     open_link,
 )
+from settings import SettingsError, load
 from tests.escpos_decode import decode
 from tests.fakeprinter import FakeNetworkPrinter, FakeSerialPrinter, PrinterState
 
@@ -35,6 +37,15 @@ READINGS = {
     PrinterState.ERROR: status.ERROR,
     PrinterState.SILENT: status.NO_ANSWER,
 }
+
+
+def printer_settings(tmp_path, values: dict) -> PrinterConfig:
+    """Printer K1 with ``values``, read from a settings file as goiso reads it."""
+    path = tmp_path / "goiso.toml"
+    path.write_text("[printers.K1]\n" + "".join(f"{key} = {json.dumps(value)}\n"
+                                                for key, value in values.items()),
+                    encoding="utf-8")
+    return load(path, environ={}).printers["K1"]
 
 
 def ticket_bytes(text: str = "Số thứ tự A001") -> bytes:
@@ -89,13 +100,13 @@ def serial_link(serial_fake):
     ({"connection": "usb", "vendor_id": 0x04B8}, "product_id"),
     ({"baudrate": 9601}, "baudrate"),
 ], ids=lambda v: str(v) if isinstance(v, dict) else "")
-def test_check_names_the_wrong_setting(values, named):
+def test_check_names_the_wrong_setting(tmp_path, values, named):
     config = PrinterConfig(**values)
     with pytest.raises(ValueError, match="printers.K1") as caught:
         config.check("K1")
     assert named in str(caught.value)
-    with pytest.raises(ValueError):
-        PrinterConfig.from_dict("K1", values)
+    with pytest.raises(SettingsError):
+        printer_settings(tmp_path, values)
 
 
 @pytest.mark.parametrize("values", [
@@ -109,14 +120,15 @@ def test_check_names_the_wrong_setting(values, named):
     {"width": 384, "profile": "POS-5890", "mode": "raster", "qr": "image"},
     {"width": 576, "profile": "default"},  # width unknown to the profile: trust the setting
 ])
-def test_good_settings_pass(values):
-    config = PrinterConfig.from_dict("K1", values)
+def test_good_settings_pass(tmp_path, values):
+    config = printer_settings(tmp_path, values)
     assert config.describe()
 
 
-def test_from_dict_refuses_unknown_keys():
-    with pytest.raises(ValueError, match=r"\[printers\.K1\].*baud, ip"):
-        PrinterConfig.from_dict("K1", {"ip": "10.0.0.5", "baud": 9600})
+@pytest.mark.parametrize("key", ["ip", "baud"])
+def test_unknown_keys_are_refused_by_name(tmp_path, key):
+    with pytest.raises(SettingsError, match=rf"\[printers\.K1\] {key}"):
+        printer_settings(tmp_path, {key: 9600})
 
 
 def test_describe_and_link_speed():

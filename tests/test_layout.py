@@ -11,7 +11,6 @@ from PIL import Image, ImageFont
 
 from printer import layout
 from printer.layout import (
-    WIDTHS,
     Block,
     TicketFacts,
     TicketLayout,
@@ -20,7 +19,11 @@ from printer.layout import (
     font,
     wrap,
 )
+from settings import SettingsError, load
 from tests.escpos_decode import image_equal
+
+# Widths in dots of the common paper: 80 mm at 203 dpi, the Epson TM-T88 family, 58 mm.
+WIDTHS = (576, 512, 384)
 
 LONG_PROCEDURE = ("Cấp đổi giấy phép lái xe quốc tế do ngành Giao thông vận tải quản lý, "
                   "cấp phát và gia hạn cho người đã có giấy phép lái xe hạng A1, A2, B1, B2")
@@ -225,10 +228,13 @@ def test_title_and_texts_come_from_the_layout(facts):
     assert not image_equal(draw(facts, TicketLayout(footer="Cảm ơn")).bottom, base.bottom)
 
 
-def test_layout_from_dict_refuses_unknown_keys():
-    assert TicketLayout.from_dict({"show_qr": False}).show_qr is False
-    with pytest.raises(ValueError, match="show_qrcode"):
-        TicketLayout.from_dict({"show_qrcode": False})
+def test_layout_settings_refuse_unknown_keys(tmp_path):
+    path = tmp_path / "goiso.toml"
+    path.write_text("[ticket]\nshow_qr = false\n", encoding="utf-8")
+    assert load(path, environ={}).ticket.show_qr is False
+    path.write_text("[ticket]\nshow_qrcode = false\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="show_qrcode"):
+        load(path, environ={})
 
 
 def test_facts_from_a_ticket_sheet():
