@@ -36,11 +36,6 @@ def load(name: str) -> ModuleType:
     return module
 
 
-def registry() -> dict[str, ModuleType]:
-    """Every benchmark, imported, by name."""
-    return {name: load(name) for name in names()}
-
-
 def percentile(values: list[float], q: float) -> float:
     """The ``q``-th percentile (0..100) of ``values`` by the nearest-rank method."""
     if not values:

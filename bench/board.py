@@ -33,8 +33,9 @@ from urllib.parse import urlsplit
 import psutil
 import requests
 
+from tests.liveserver import LiveServer
 from tests.plugins.chromium import CHROMIUM_ARGS, LOCALE
-from tests.sseclient import LiveServer, Streams
+from tests.sseclient import Streams
 
 from . import percentile, table
 
@@ -87,18 +88,9 @@ def open_board(browser, server: LiveServer):
     seen: list[str] = []
     page.on("request", lambda r: seen.append(r.url))
     with page.expect_response(lambda r: urlsplit(r.url).path == "/api/v1/events"):
-        page.goto(server.url + BOARD)
+        page.goto(server.url(BOARD))
     page.wait_for_selector("#live .counter")
     return context, page, seen
-
-
-def issue(server: LiveServer, count: int) -> None:
-    session = requests.Session()
-    for _ in range(count):
-        reply = session.post(f"{server.url}/api/v1/tickets", json={"procedure": "DEMO-GT-001"},
-                             timeout=10)
-        if reply.status_code != 201:
-            raise SystemExit(f"POST /api/v1/tickets: HTTP {reply.status_code}: {reply.text}")
 
 
 def calls_to_screen(page, server: LiveServer, count: int, gap: float) -> tuple[list, list]:
@@ -119,7 +111,8 @@ def calls_to_screen(page, server: LiveServer, count: int, gap: float) -> tuple[l
 def screen_latency(browser, server: LiveServer, calls: int, clients: int,
                    gap: float) -> list[list]:
     """Call → board screen, alone and with ``clients`` more open streams."""
-    issue(server, 2 * calls + 2)
+    for _ in range(2 * calls + 2):
+        server.issue()
     context, page, _ = open_board(browser, server)
     rows = []
     try:
@@ -165,7 +158,7 @@ def audio_ready(server: LiveServer, count: int) -> tuple[list[list], int]:
         took, wavs, statuses = [], 0, set()
         for number, counter in calls:
             began = time.perf_counter()
-            reply = session.get(f"{server.url}/display/audio/call.wav",
+            reply = session.get(server.url("/display/audio/call.wav"),
                                 params={"number": number, "counter": counter}, timeout=30)
             took.append((time.perf_counter() - began) * 1000)
             statuses.add(reply.status_code)
@@ -258,7 +251,7 @@ def main(argv: list[str]) -> int:
     from playwright.sync_api import sync_playwright
 
     # The hall's settings as shipped: highlight, voice and polling at their defaults.
-    with LiveServer() as server, sync_playwright() as playwright:
+    with LiveServer(quick_streams=False) as server, sync_playwright() as playwright:
         browser = chromium(playwright)
         try:
             screen = screen_latency(browser, server, args.calls, args.clients, args.gap)

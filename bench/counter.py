@@ -24,7 +24,7 @@ from pathlib import Path
 
 from counter.protocol import Frame
 from tests.fakekeypad import FakeBusDevice
-from tests.sseclient import LiveServer, request
+from tests.liveserver import LiveServer
 
 from . import Result, table
 
@@ -68,16 +68,6 @@ def config_text(port: str) -> str:
             f' {{ address = {DISPLAY}, kind = "display", counter = 1 }}]\n')
 
 
-def issue(server: LiveServer, count: int) -> list[str]:
-    numbers = []
-    for _ in range(count):
-        status, body, _ = request(server, "POST", "/api/v1/tickets", {"procedure": PROCEDURE})
-        if status != 201:
-            raise SystemExit(f"issuing a ticket: HTTP {status}: {body}")
-        numbers.append(body["number"])
-    return numbers
-
-
 def press(bus: StampedBus, number: str, used: dict,
           timeout: float = 5.0) -> tuple[float, float]:
     """Press 'N' once; seconds from t0 to the ack and to the LED frame showing ``number``.
@@ -117,10 +107,10 @@ def run(presses: int, warmup: int, gap: float) -> tuple[Result, Result, dict]:
             StampedBus(Path(tmp) / "bus") as bus:
         config = Path(tmp) / "goiso.toml"
         config.write_text(config_text(bus.device), encoding="utf-8")
-        with LiveServer(env={"GOISO_CONFIG": str(config)}) as server:
+        with LiveServer(env={"GOISO_CONFIG": str(config)}, quick_streams=False) as server:
             if not bus.wait_for_display(DISPLAY, "", 15):
                 raise SystemExit("the server never opened the bus:\n" + server.output())
-            numbers = issue(server, warmup + presses)
+            numbers = [server.issue(PROCEDURE)["number"] for _ in range(warmup + presses)]
             time.sleep(0.5)  # the issues' events have reached the displays' follower
             used: dict = {}
             for number in numbers[:warmup]:
@@ -138,7 +128,7 @@ def run(presses: int, warmup: int, gap: float) -> tuple[Result, Result, dict]:
                 leds.append(to_led)
                 time.sleep(gap)
             seconds = time.perf_counter() - began
-            status, counter, _ = request(server, "GET", "/api/v1/counters")
+            status, counter, _ = server.request("GET", "/api/v1/counters")
             current = next(c for c in counter if c["number"] == 1)["current"]
             if current is None or current["number"] != numbers[-1]:
                 raise SystemExit(f"counter 1 serves {current}, not {numbers[-1]}")

@@ -29,7 +29,7 @@ import requests
 from printer import PrinterConfig, TicketFacts, TicketLayout
 from printer.encode import encode, plan
 from tests.fakeprinter import FakeNetworkPrinter
-from tests.sseclient import LiveServer
+from tests.liveserver import LiveServer
 
 from . import Result, percentile, table
 
@@ -79,9 +79,9 @@ def taps(count: int) -> tuple[Result, Result]:
             f'[printers.k1]\nconnection = "network"\nhost = "{printer.host}"\n'
             f"port = {printer.port}\nwidth = 576\n"
             f'profile = "TM-T20II"\npoll_seconds = 5.0\n', encoding="utf-8")
-        with LiveServer(env={"GOISO_CONFIG": str(config)}) as server:
+        with LiveServer(env={"GOISO_CONFIG": str(config)}, quick_streams=False) as server:
             session = requests.Session()
-            page = session.get(f"{server.url}/kiosk/k1", timeout=10).text
+            page = session.get(server.url("/kiosk/k1"), timeout=10).text
             csrf = re.search(r'name="csrf-token" content="([^"]+)"', page)[1]
             headers = {"HX-Request": "true", "X-CSRFToken": csrf}
             # The kiosk's printer is ready once its worker has connected and asked its status.
@@ -95,7 +95,7 @@ def taps(count: int) -> tuple[Result, Result]:
                 form = {"procedure": procedures[i % len(procedures)],
                         "key": secrets.token_urlsafe(12), "priority": ""}
                 began = time.perf_counter()
-                reply = session.post(f"{server.url}/kiosk/k1/tickets", data=form,
+                reply = session.post(server.url("/kiosk/k1/tickets"), data=form,
                                      headers=headers, timeout=10)
                 to_screen.append(time.perf_counter() - began)
                 if reply.status_code != 200:

@@ -25,7 +25,8 @@ import time
 
 import psutil
 
-from tests.sseclient import LiveServer, Streams, request
+from tests.liveserver import LiveServer
+from tests.sseclient import Streams
 
 from . import percentile, table
 
@@ -52,8 +53,8 @@ class Call:
         self._thread.start()
 
     def _send(self, server: LiveServer, counter: int) -> None:
-        self.reply["status"], self.reply["body"], _ = request(
-            server, "POST", f"/api/v1/counters/{counter}/next", token=server.tokens[counter])
+        self.reply["status"], self.reply["body"], _ = server.request(
+            "POST", f"/api/v1/counters/{counter}/next", token=server.tokens[counter])
         self.answered = time.perf_counter()
 
     def done(self) -> bool:
@@ -81,7 +82,7 @@ def arrived(streams: Streams, call: Call) -> Call:
 def issue_tickets(server: LiveServer, streams: Streams, count: int) -> None:
     """Tickets to call, all issued (and their events read) before timing starts."""
     for _ in range(count):
-        status, _, _ = request(server, "POST", "/api/v1/tickets", {"procedure": "DEMO-GT-001"})
+        status, _, _ = server.request("POST", "/api/v1/tickets", {"procedure": "DEMO-GT-001"})
         assert status == 201, status
     streams.pump(lambda: False, 0.5)
     streams.forget_frames()
@@ -131,11 +132,11 @@ def main(argv: list[str]) -> int:
                         help="how long idle CPU is measured (5)")
     args = parser.parse_args(argv)
 
-    with LiveServer() as server, Streams(server.port) as streams:
-        print(f"goiso serve on {server.url} (master pid {server.master}, worker pid "
+    with LiveServer(quick_streams=False) as server, Streams(server.port) as streams:
+        print(f"goiso serve on {server.base_url} (master pid {server.master}, worker pid "
               f"{server.worker})", flush=True)
         for _ in range(3):  # imports and the first database connections, as a hall's day would
-            request(server, "GET", "/api/v1/hall")
+            server.request("GET", "/api/v1/hall")
         time.sleep(1)
         master_idle, worker_idle = server.rss()
 
@@ -151,7 +152,7 @@ def main(argv: list[str]) -> int:
         streams.pump(lambda: False, args.idle_seconds)  # answer nothing, read what comes
         idle_cpu = worker.cpu_percent(None)
 
-        hall_ms = [request(server, "GET", "/api/v1/hall")[2] * 1000 for _ in range(10)]
+        hall_ms = [server.request("GET", "/api/v1/hall")[2] * 1000 for _ in range(10)]
         issue_tickets(server, streams, args.calls + 2 * args.pairs)
         took = fan_out(server, streams, args.calls, args.gap)
         firsts, seconds = quick_pairs(server, streams, args.pairs, args.gap)

@@ -21,14 +21,11 @@ anything from another host stops the benchmark.
 from __future__ import annotations
 
 import argparse
-import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import requests
-
-from tests.sseclient import LiveServer
+from tests.liveserver import LiveServer
 
 from . import table
 from .board import chromium
@@ -37,7 +34,6 @@ TITLE = "Page weight: bytes on the wire per screen with everything it loads, in 
 TARGET_BYTES = 30 * 1024
 QUIET_SECONDS = 0.5
 CALL_QUIET_SECONDS = 2.5
-PIN_LINE = re.compile(r"^\s+([a-z]+)\s+(\d{6})\s+\S", re.MULTILINE)
 
 
 @dataclass
@@ -187,17 +183,12 @@ def since(name: str, log: NetworkLog, before: dict[str, tuple[int, int]],
     return Screen(name, parts, target)
 
 
-def pins(server: LiveServer) -> dict[str, str]:
-    """The demo PINs ``goiso serve --demo`` printed."""
-    return dict(PIN_LINE.findall(server.output()))
-
-
 def sign_in(context, server: LiveServer, login: str, pin: str, counter: int | None) -> None:
     """Sign the browser context in through the JSON API (its cookies are the context's)."""
     api = context.request
-    token = api.get(server.url + "/api/v1/session").json()["csrf_token"]
+    token = api.get(server.url("/api/v1/session")).json()["csrf_token"]
     body = {"login": login, "pin": pin} | ({"counter": counter} if counter else {})
-    reply = api.post(server.url + "/api/v1/session", data=body,
+    reply = api.post(server.url("/api/v1/session"), data=body,
                      headers={"X-CSRFToken": token})
     if reply.status != 201:
         raise SystemExit(f"sign-in as {login}: HTTP {reply.status}: {reply.text()}")
@@ -210,26 +201,18 @@ def open_screen(browser, server: LiveServer, path: str, who: tuple | None = None
         sign_in(context, server, *who)
     page = context.new_page()
     log = NetworkLog(page)
-    reply = page.goto(server.url + path, wait_until="load")
+    reply = page.goto(server.url(path), wait_until="load")
     if reply is None or reply.status != 200:
         raise SystemExit(f"GET {path}: HTTP {reply and reply.status}")
     log.settle(page)
     return context, page, log
 
 
-def issue(server: LiveServer) -> dict:
-    reply = requests.post(f"{server.url}/api/v1/tickets", json={"procedure": "DEMO-GT-001"},
-                          timeout=10)
-    if reply.status_code != 201:
-        raise SystemExit(f"POST /api/v1/tickets: HTTP {reply.status_code}: {reply.text}")
-    return reply.json()
-
-
 def measure(browser, server: LiveServer) -> list[Screen]:
     """Every screen once, each in a fresh context."""
-    staff = pins(server)
-    ticket = issue(server)
-    issue(server)  # one more waiting, for the call below
+    staff = server.pins
+    ticket = server.issue()
+    server.issue()  # one more waiting, for the call below
     screens = []
     for name, path, who in (
         ("/ (home)", "/", None),
@@ -242,7 +225,7 @@ def measure(browser, server: LiveServer) -> list[Screen]:
         context, page, log = open_screen(browser, server, path, who)
         try:
             outside = [t.url for t in log.transfers.values()
-                       if not t.url.startswith((server.url + "/", "data:"))]
+                       if not t.url.startswith((server.url("/"), "data:"))]
             if outside:
                 raise SystemExit(f"{path} loads from other hosts: {outside}")
             screens.append(whole(name, log))
@@ -262,11 +245,7 @@ def after_call(page, log: NetworkLog, server: LiveServer) -> list[Screen]:
     apart, the chime and the spoken call it plays (WAV, sent as they are)."""
     before = log.snapshot()
     with page.expect_response(lambda r: urlsplit(r.url).path == "/display/main/live"):
-        reply = requests.post(f"{server.url}/api/v1/counters/1/next", json={},
-                              headers={"Authorization": f"Bearer {server.tokens[1]}"},
-                              timeout=10)
-        if reply.status_code != 200:
-            raise SystemExit(f"POST /api/v1/counters/1/next: HTTP {reply.status_code}")
+        server.act(1, "next")
     log.settle(page, quiet=CALL_QUIET_SECONDS)  # the spoken call comes after the chime
     return [since("  board after a call (event + live)", log, before,
                   lambda t: not audio(t)),
@@ -282,7 +261,7 @@ def main(argv: list[str]) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    with LiveServer() as server, sync_playwright() as playwright:
+    with LiveServer(quick_streams=False) as server, sync_playwright() as playwright:
         browser = chromium(playwright)
         try:
             screens = measure(browser, server)

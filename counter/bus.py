@@ -135,10 +135,6 @@ class SerialBus(Worker):
             self._changed[address] = None
         self.wake()
 
-    @property
-    def connected(self) -> bool:
-        return self._port is not None
-
     def _check_target(self, address: int) -> None:
         check_address(address, broadcast=True)
         if address and address not in self.devices:

@@ -37,7 +37,6 @@ class CounterHardware:
         self._open_port = open_port
         self.buses: dict[str, SerialBus] = {}
         self.follower: DisplayFollower | None = None
-        self.presses = 0
 
     def devices(self, kind: str | None = None):
         """(bus name, device) for every configured device (of one kind)."""
@@ -67,7 +66,6 @@ class CounterHardware:
         device = self._device(bus_name, press.address)
         if device is None:
             return False
-        self.presses += 1
         try:
             if device.kind == "keypad" and press.key in KEYS:
                 self._press(device.counter, press.key, press.digits)

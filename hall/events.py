@@ -120,15 +120,6 @@ class EventLog:
         with self.store.read() as conn:
             return conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
 
-    def of_day(self, day: str, kinds: tuple[EventKind, ...] | None = None) -> list[Event]:
-        """All events of a business day, optionally of some kinds."""
-        sql, args = "SELECT * FROM events WHERE day = ?", [day]
-        if kinds:
-            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
-            args += [str(k) for k in kinds]
-        with self.store.read() as conn:
-            return [_event(r) for r in conn.execute(sql + " ORDER BY id", args)]
-
 
 def _direct(fn, *args):
     return fn(*args)

@@ -29,9 +29,6 @@ class Menu:
     def of_field(self, field_id: int) -> list[Choice]:
         return [c for c in self.choices if c.field_id == field_id]
 
-    def choice(self, code: str) -> Choice | None:
-        return next((c for c in self.choices if c.code == code), None)
-
     def search(self, query: str, limit: int = 12) -> list[Choice]:
         """Procedures matching what was typed (no accents needed, abbreviations work)."""
         index = _index(tuple((c.code, c.name, c.field, i) for i, c in enumerate(self.choices)))

@@ -19,8 +19,6 @@ from PIL import Image, ImageDraw, ImageFont
 from hall import words
 from hall.errors import InvalidInput
 
-# Widths in dots of the common paper: 80 mm at 203 dpi, the Epson TM-T88 family, 58 mm.
-WIDTHS = (576, 512, 384)
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu",
              "/usr/local/share/fonts")
 REGULAR, BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"

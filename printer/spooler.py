@@ -11,7 +11,7 @@ import logging
 import queue as jobqueue
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from device.worker import Worker, why
 
@@ -34,7 +34,6 @@ class Pending:
     facts: TicketFacts
     token: str | None = None  # None: a test page
     reprint: bool = False
-    queued_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

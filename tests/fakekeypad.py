@@ -12,7 +12,6 @@ again under the same names, as FakeSerialPrinter does (tests/fakeprinter.py); no
 from __future__ import annotations
 
 import os
-import select
 import threading
 from collections.abc import Callable
 
@@ -131,17 +130,6 @@ class FakeBusDevice(PtyCable):
                     self.levels[item.address] = value
             self._cond.notify_all()
 
-    def _read_loop(self, fd: int, stop: threading.Event, parser) -> None:
-        while not stop.is_set():
-            try:
-                ready, _, _ = select.select([fd], [], [], 0.05)
-                if not ready:
-                    continue
-                chunk = os.read(fd, 4096)
-            except BlockingIOError:
-                continue
-            except (OSError, ValueError):
-                return  # socat gone (EIO) or descriptor closed
-            if not chunk:
-                return
-            self._take(parser.feed_host(chunk))
+    def _received(self, fd: int, chunk: bytes, parser) -> bool:
+        self._take(parser.feed_host(chunk))
+        return True

@@ -455,8 +455,8 @@ class PtyCable:
     """The cable of a serial fake: a socat pty pair whose ``device`` end the code under test
     opens, the fake reading ``link`` on a daemon thread. ``unplug()`` kills socat (the device
     path vanishes, the next read or write fails); ``plug()`` starts it again under the same
-    names. Subclasses name themselves (``KIND``) and give ``_read_loop(fd, stop, state)`` and
-    ``_reader_state()``."""
+    names. Subclasses name themselves (``KIND``) and give ``_reader_state()`` and
+    ``_received(fd, chunk, state)``."""
 
     LINK_TIMEOUT = 5.0
     KIND = "device"
@@ -528,10 +528,26 @@ class PtyCable:
         self.close()
 
     def _reader_state(self):
+        """What the reader keeps between chunks (a parser), made at each plug."""
+        raise NotImplementedError
+
+    def _received(self, fd: int, chunk: bytes, state) -> bool:
+        """Take a chunk the host wrote (``fd`` to answer on); False ends the reader."""
         raise NotImplementedError
 
     def _read_loop(self, fd: int, stop: threading.Event, state) -> None:
-        raise NotImplementedError
+        while not stop.is_set():
+            try:
+                ready, _, _ = select.select([fd], [], [], 0.05)
+                if not ready:
+                    continue
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            except (OSError, ValueError):
+                return  # socat gone (EIO) or descriptor closed
+            if not chunk or not self._received(fd, chunk, state):
+                return
 
 
 class FakeSerialPrinter(FakePrinterCore, PtyCable):
@@ -554,23 +570,9 @@ class FakeSerialPrinter(FakePrinterCore, PtyCable):
     def _reader_state(self) -> _Stream:
         return self.stream()
 
-    def _read_loop(self, fd: int, stop: threading.Event, stream: _Stream) -> None:
-        def send(data: bytes) -> None:
-            _write_all(fd, data)
-
-        while not stop.is_set():
-            try:
-                ready, _, _ = select.select([fd], [], [], 0.05)
-                if not ready:
-                    continue
-                chunk = os.read(fd, 65536)
-            except BlockingIOError:
-                continue
-            except (OSError, ValueError):
-                return  # socat gone (EIO) or descriptor closed
-            if not chunk:
-                return
-            try:
-                stream.feed(chunk, send)
-            except OSError:
-                return
+    def _received(self, fd: int, chunk: bytes, stream: _Stream) -> bool:
+        try:
+            stream.feed(chunk, lambda data: _write_all(fd, data))
+        except OSError:
+            return False
+        return True

@@ -12,8 +12,9 @@ it, so that a test killing the process knows exactly what was handed out before 
     migrate DB                              Store.migrate(); prints "MIGRATED <json list>"
 
 With ``--go`` a command prints "READY" and waits for a line on stdin before it starts, so a
-test can release several processes at the same instant.  The hall's clock is frozen at ``AT``
-(or ``--at``) so that every process agrees on the business day.
+test can release several processes at the same instant (``spawn``, ``release``, ``finish``: the
+test's side).  The hall's clock is frozen at ``AT`` (or ``--at``) so that every process agrees
+on the business day.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,25 +34,31 @@ from zoneinfo import ZoneInfo
 from hall import Hall
 from hall.errors import NothingWaiting
 from hall.store import Store
+from tests.plugins.halls import Catalogue, open_hall
 
+ROOT = Path(__file__).resolve().parent.parent
 # Thursday 26 November 2026, 09:00 in the hall: every process of a test lives in this instant.
 AT = datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).timestamp()
 QUEUES = {"A": "PA", "B": "PB"}  # queue code -> its procedure
 COUNTERS = range(1, 11)
+# Queues A and B, procedures PA and PB, counters 1..10 serving both queues, kiosk K1.
+CATALOGUE = Catalogue(
+    queues={code: {"name": f"Hàng {code}", "prefix": code} for code in QUEUES},
+    procedures={procedure: {"name": f"Thủ tục {code}", "field": "Kiểm thử", "queue": code}
+                for code, procedure in QUEUES.items()},
+    counters={number: {"queues": list(QUEUES)} for number in COUNTERS},
+    kiosks={"K1": {"name": "Ki-ốt 1"}},
+)
 
 
 def build(path: str | Path, at: float = AT) -> Hall:
-    """Open (creating) a hall with queues A and B, procedures PA and PB, counters 1..10 serving
-    both queues, and kiosk K1."""
-    hall = Hall.open(path, clock=lambda: at)
-    catalogue = hall.catalogue
-    for code, procedure in QUEUES.items():
-        catalogue.put_queue(code, name=f"Hàng {code}", prefix=code)
-        catalogue.put_procedure(procedure, name=f"Thủ tục {code}", field="Kiểm thử", queue=code)
-    for number in COUNTERS:
-        catalogue.put_counter(number, queues=list(QUEUES))
-    catalogue.put_kiosk("K1", name="Ki-ốt 1")
-    return hall
+    """Open (creating) a hall with ``CATALOGUE``, its clock frozen at ``at``."""
+    return open_hall(path, CATALOGUE, clock=lambda: at)
+
+
+def open_at(path: str | Path, at: float = AT, migrate: bool = True) -> Hall:
+    """Open the hall file at ``path`` with its clock frozen at ``at``."""
+    return open_hall(path, clock=lambda: at, migrate=migrate)
 
 
 def audit(path: str | Path) -> dict[str, list[int]]:
@@ -98,31 +107,77 @@ def issue(hall: Hall, count: int, procedures: list[str]) -> None:
         i += 1
 
 
-def call(hall: Hall, counters: list[int], pause: float = 0.0) -> None:
+def call(hall: Hall, counters: list[int], pause: float = 0.0,
+         called: Callable[[int, int], None] | None = None) -> None:
+    """``call_next`` at these counters, one thread each, until nothing waits, pausing up to
+    ``pause`` s after each call; ``called(counter, ticket id)`` (one at a time) says so."""
     lock = threading.Lock()
+    called = called or (lambda number, ticket: say(f"CALLED {number} {ticket}"))
+
+    def counter(k: int) -> None:
+        number, rng = counters[k], random.Random(counters[k])
+        while True:
+            try:
+                ticket = hall.calling.call_next(number)
+            except NothingWaiting:
+                return
+            with lock:
+                called(number, ticket["id"])
+            # A moment at the desk; without it the thread that just committed takes the lock
+            # again before the others wake up, and one counter calls nearly everything.
+            time.sleep(rng.uniform(0, pause))
+
+    run_threads(len(counters), counter)
+
+
+def run_threads(count: int, target) -> None:
+    """Run ``target(k)`` in ``count`` threads released together; re-raise the first failure."""
+    start = threading.Barrier(count)
     failures: list[BaseException] = []
 
-    def counter(number: int) -> None:
-        rng = random.Random(number)
+    def body(k: int) -> None:
+        start.wait()
         try:
-            while True:
-                try:
-                    ticket = hall.calling.call_next(number)
-                except NothingWaiting:
-                    return
-                with lock:
-                    say(f"CALLED {number} {ticket['id']}")
-                time.sleep(rng.uniform(0, pause))
-        except BaseException as exc:  # noqa: BLE001 - reported, exit status 1
+            target(k)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
             failures.append(exc)
 
-    threads = [threading.Thread(target=counter, args=(n,)) for n in counters]
+    threads = [threading.Thread(target=body, args=(k,)) for k in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(120)
     if failures:
         raise failures[0]
+
+
+# -- the test's side ---------------------------------------------------------------------------
+
+def spawn(*args: str, go: bool = True) -> subprocess.Popen:
+    """Start ``python -m tests.hallproc ARGS``; with ``go`` it waits for ``release``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.hallproc", *map(str, args), *(["--go"] if go else [])],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, bufsize=1)
+
+
+def release(procs: list[subprocess.Popen]) -> None:
+    """Wait until every process is READY, then let them all start at once."""
+    for proc in procs:
+        line = proc.stdout.readline()
+        assert line == "READY\n", (line, proc.stderr.read() if not line else "")
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+
+
+def finish(proc: subprocess.Popen, timeout: float = 60) -> list[str]:
+    """Wait for a process to end well; its stdout lines."""
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[-1] == "DONE", lines[-3:]
+    return lines[:-1]
 
 
 def main(argv: list[str]) -> int:
@@ -138,7 +193,7 @@ def main(argv: list[str]) -> int:
 
     hall = None
     if args.command != "migrate":
-        hall = Hall.open(args.db, clock=lambda: args.at, migrate=False)
+        hall = open_at(args.db, args.at, migrate=False)
         with hall.store.read():  # open a connection before the start line, not after it
             pass
     if args.go:

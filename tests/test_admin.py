@@ -1,32 +1,25 @@
 """The supervisors' printing panel /admin/: printers, test pages, reprints, unprinted tickets."""
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from settings import KioskOptions
-from tests.plugins.web import db_state, error_of
-from tests.test_kiosk import (
+from tests.plugins.printers import print_files
+from tests.plugins.waiting import wait_for
+from tests.plugins.web import (
     DOI_GPLX,
     HX,
     csrf_of,
+    db_state,
+    error_of,
+    issue_in_hall,
     local_links,
-    print_files,
-    printers_running,
     sheet,
     tap,
-    wait_for,
 )
 
 NOTHING_FAILED = "Không có vé nào bị lỗi in."
-
-
-def issue(app, procedure: str = "DEMO-GT-001", kiosk: str | None = "k1") -> dict:
-    """A ticket issued straight through the hall (as a kiosk would, before printing)."""
-    runtime = app.extensions["goiso"]
-    return runtime.act(runtime.hall.issuing.issue, procedure, kiosk=kiosk)
 
 
 def panel(client, status: int = 200) -> str:
@@ -53,16 +46,9 @@ def post(client, path: str, **form):
 
 
 @pytest.fixture
-def printing(app) -> Iterator[Path]:
-    """The kiosks' printers running (folder printers); the folder of their jobs."""
-    with printers_running(app) as folder:
-        yield folder
-
-
-@pytest.fixture
 def failed(app) -> dict:
     """Ticket 1001 of kiosk k1, whose printing failed ("Hết giấy")."""
-    ticket = issue(app)
+    ticket = issue_in_hall(app, kiosk="k1")  # as a kiosk would, before printing
     runtime = app.extensions["goiso"]
     runtime.act(runtime.hall.printing.mark_printed, ticket["token"], False, "Hết giấy",
                 printer="k1")
@@ -151,8 +137,8 @@ def test_after_a_restart_unreported_prints_are_listed(app, supervisor_client):
     hall = runtime.hall
     # Handed to the kiosk's printer, then the process stopped before the printer said a word.
     sent = runtime.act(hall.issuing.issue, "DEMO-GT-001", kiosk="k1", to_print=True)
-    issue(app, kiosk=None)  # issued through the API for a phone: nobody waits for paper
-    issue(app)  # a kiosk ticket never handed to a printer: no paper was promised
+    issue_in_hall(app)  # issued through the API for a phone: nobody waits for paper
+    issue_in_hall(app, kiosk="k1")  # a kiosk ticket never handed to a printer: no paper promised
     assert sheet(app, sent["token"])["printed"] is None
     assert NOTHING_FAILED in panel(supervisor_client)
     assert hall.printing.settle_prints() == 1
@@ -178,7 +164,7 @@ def test_reprint_a_failed_ticket(app, supervisor_client, failed, printing):
 
 
 def test_reprint_by_number(app, supervisor_client, printing):
-    ticket = issue(app)
+    ticket = issue_in_hall(app, kiosk="k1")
     response = post(supervisor_client, "/admin/tickets/reprint", number=" 1001 ", printer="k1")
     assert response.status_code == 200 and "Đang in lại số 1001 trên k1." in response.text
     wait_for(lambda: printed(app, ticket["token"]), "the reprint")

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hall.events import EventKind
-from tests.plugins.printers import printers_running, wait_for
+from tests.plugins.printers import printers_running
+from tests.plugins.waiting import wait_for
 from tests.plugins.web import (
     StaffClient,
     close_app,
@@ -939,166 +940,87 @@ def counter_events(app) -> int:
 
 # -- Server-Sent Events on a real server ---------------------------------------------------------
 
-class SSE:
-    """A GET /api/v1/events stream read frame by frame, with a timeout on every wait."""
-
-    def __init__(self, url: str, headers: dict | None = None):
-        import requests
-
-        self.response = requests.get(url, stream=True, timeout=(5, 5),
-                                     headers={"Accept": "text/event-stream", **(headers or {})})
-        assert self.response.status_code == 200, self.response.text
-        assert self.response.headers["Content-Type"].startswith("text/event-stream")
-        self.chunks = self.response.iter_content(chunk_size=None)
-        self.buffer = ""
-
-    def frame(self, timeout: float = 8) -> dict:
-        """The next frame: {"comments": [...], "id", "event", "data", "retry"}."""
-        end = time.monotonic() + timeout
-        while "\n\n" not in self.buffer:
-            assert time.monotonic() < end, f"no SSE frame within {timeout} s: {self.buffer!r}"
-            self.buffer += next(self.chunks).decode("utf-8")
-        block, self.buffer = self.buffer.split("\n\n", 1)
-        frame = {"comments": [], "id": None, "event": None, "data": None, "retry": None}
-        for line in block.split("\n"):
-            if line.startswith(":"):
-                frame["comments"].append(line[1:].strip())
-                continue
-            name, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            frame[name] = json.loads(value) if name == "data" else (
-                int(value) if name in ("id", "retry") else value)
-        return frame
-
-    def event(self, timeout: float = 8) -> dict:
-        """The next frame that is an event (keep-alive comments skipped)."""
-        end = time.monotonic() + timeout
-        while True:
-            frame = self.frame(max(0.1, end - time.monotonic()))
-            if frame["event"] is not None:
-                return frame
-
-    def close(self) -> None:
-        self.response.close()
-
-
-@pytest.fixture
-def stream(live_server):
-    """Open SSE streams on the live server; all closed at the end."""
-    opened = []
-
-    def open_stream(query: str = "", **headers) -> SSE:
-        sse = SSE(live_server.url("/api/v1/events" + query), headers)
-        opened.append(sse)
-        return sse
-
-    yield open_stream
-    for sse in opened:
-        sse.close()
-
-
-def live_issue(live_server, procedure: str = "DEMO-GT-001") -> dict:
-    import requests
-
-    response = requests.post(live_server.url("/api/v1/tickets"), json={"procedure": procedure},
-                             timeout=5)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def live_act(live_server, counter: int, action: str) -> dict:
-    import requests
-
-    response = requests.post(live_server.url(f"/api/v1/counters/{counter}/{action}"),
-                             headers={"Authorization": f"Bearer {live_server.tokens[counter]}"},
-                             json={}, timeout=5)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 @pytest.mark.slow
-def test_sse_opens_with_a_comment_then_the_state(live_server, stream):
+def test_sse_opens_with_a_comment_then_the_state(live_server, streams):
     import requests
 
-    sse = stream()
-    first = sse.frame(timeout=3)
-    assert first["comments"] == ["goiso"] and first["event"] is None
-    assert first["retry"] > 0
-    state = sse.frame()
-    assert state["event"] == "state"
+    sse = streams.open_one()
+    first = sse.next(timeout=3)
+    assert first.comments == ["goiso"] and first.kind is None
+    assert first.retry > 0
+    state = sse.next()
+    assert state.kind == "state"
     hall = requests.get(live_server.url("/api/v1/hall"), timeout=5).json()
     # The printers of the live server may report their state in between: never earlier.
-    assert state["id"] == state["data"]["last_event_id"] <= hall["last_event_id"]
-    assert [q["code"] for q in state["data"]["queues"]] == QUEUE_CODES
-    assert [c["number"] for c in state["data"]["counters"]] == [1, 2, 3, 4, 5, 6]
+    assert state.id == state.json()["last_event_id"] <= hall["last_event_id"]
+    assert [q["code"] for q in state.json()["queues"]] == QUEUE_CODES
+    assert [c["number"] for c in state.json()["counters"]] == [1, 2, 3, 4, 5, 6]
 
 
 @pytest.mark.slow
-def test_sse_carries_issued_and_called_events(live_server, stream):
-    sse = stream()
-    sse.frame()
-    cursor = sse.frame()["id"]
-    ticket = live_issue(live_server, "DEMO-GT-001")
-    issued = sse.event()
-    while issued["event"] == "device_state":  # the server's printers may report meanwhile
-        issued = sse.event()
-    assert issued["event"] == "issued" and issued["id"] > cursor
-    assert issued["data"]["kind"] == "issued" and issued["data"]["id"] == issued["id"]
-    assert issued["data"]["data"]["number"] == ticket["number"]
-    assert issued["data"]["queue"] == "GPLX" and ticket["token"] not in json.dumps(issued)
-    called = live_act(live_server, 1, "next")
-    event = sse.event()
-    while event["event"] != "called":  # finishing the previous ticket comes first
-        assert event["event"] in ("finished", "device_state")
-        event = sse.event()
-    assert event["id"] > issued["id"]
-    assert event["data"]["counter"] == 1
-    assert event["data"]["data"]["number"] == called["number"]
-    assert ISO_HALL.match(event["data"]["at"])
+def test_sse_carries_issued_and_called_events(live_server, streams):
+    sse = streams.open_one()
+    sse.next()
+    cursor = sse.next().id
+    ticket = live_server.issue("DEMO-GT-001")
+    issued = sse.next_event()
+    while issued.kind == "device_state":  # the server's printers may report meanwhile
+        issued = sse.next_event()
+    assert issued.kind == "issued" and issued.id > cursor
+    assert issued.json()["kind"] == "issued" and issued.json()["id"] == issued.id
+    assert issued.json()["data"]["number"] == ticket["number"]
+    assert issued.json()["queue"] == "GPLX" and ticket["token"] not in issued.data
+    called = live_server.act(1, "next")
+    event = sse.next_event()
+    while event.kind != "called":  # finishing the previous ticket comes first
+        assert event.kind in ("finished", "device_state")
+        event = sse.next_event()
+    assert event.id > issued.id
+    assert event.json()["counter"] == 1
+    assert event.json()["data"]["number"] == called["number"]
+    assert ISO_HALL.match(event.json()["at"])
 
 
 @pytest.mark.slow
-def test_sse_reconnect_replays_what_was_missed(live_server, stream):
-    first = stream()
-    first.frame()
-    cursor = first.frame()["id"]
+def test_sse_reconnect_replays_what_was_missed(live_server, streams):
+    first = streams.open_one()
+    first.next()
+    cursor = first.next().id
     first.close()
-    missed = [live_issue(live_server, "DEMO-GT-007"), live_issue(live_server, "DEMO-GT-015")]
-    again = stream(**{"Last-Event-ID": str(cursor)})
-    assert again.frame()["comments"] == ["goiso"]
-    replayed = [again.event(), again.event()]
-    assert [e["event"] for e in replayed] == ["issued", "issued"]
-    assert [e["data"]["data"]["number"] for e in replayed] == [t["number"] for t in missed]
-    assert cursor < replayed[0]["id"] < replayed[1]["id"]
-    state = again.event()
-    assert state["event"] == "state" and state["id"] == replayed[1]["id"]
-    assert state["data"]["last_event_id"] == state["id"]
+    missed = [live_server.issue("DEMO-GT-007"), live_server.issue("DEMO-GT-015")]
+    again = streams.open_one(headers={"Last-Event-ID": str(cursor)})
+    assert again.next().comments == ["goiso"]
+    replayed = [again.next_event(), again.next_event()]
+    assert [e.kind for e in replayed] == ["issued", "issued"]
+    assert [e.json()["data"]["number"] for e in replayed] == [t["number"] for t in missed]
+    assert cursor < replayed[0].id < replayed[1].id
+    state = again.next_event()
+    assert state.kind == "state" and state.id == replayed[1].id
+    assert state.json()["last_event_id"] == state.id
 
 
 @pytest.mark.slow
-def test_sse_filters_by_queue(live_server, stream):
-    sse = stream("?queues=VT")
-    sse.frame()
-    state = sse.event()
-    assert [q["code"] for q in state["data"]["queues"]] == ["VT"]
-    live_issue(live_server, "DEMO-GT-001")
-    vt = live_issue(live_server, "DEMO-GT-008")
-    event = sse.event()
-    assert event["event"] == "issued" and event["data"]["data"]["number"] == vt["number"]
+def test_sse_filters_by_queue(live_server, streams):
+    sse = streams.open_one("/api/v1/events?queues=VT")
+    sse.next()
+    state = sse.next_event()
+    assert [q["code"] for q in state.json()["queues"]] == ["VT"]
+    live_server.issue("DEMO-GT-001")
+    vt = live_server.issue("DEMO-GT-008")
+    event = sse.next_event()
+    assert event.kind == "issued" and event.json()["data"]["number"] == vt["number"]
 
 
 @pytest.mark.slow
-def test_sse_sends_keep_alive_comments(live_server, stream):
-    sse = stream()
-    sse.frame()
-    sse.frame()
+def test_sse_sends_keep_alive_comments(live_server, streams):
+    sse = streams.open_one()
+    sse.next()
+    sse.next()
     start = time.monotonic()
-    frame = sse.frame(timeout=4)
-    assert frame["event"] is None and frame["comments"] == ["keep-alive"]
+    frame = sse.next(timeout=4)
+    assert frame.kind is None and frame.comments == ["keep-alive"]
     assert time.monotonic() - start < 3  # GOISO_SSE_KEEPALIVE_SECONDS=1 in the live server
 
-
-# -- printing ------------------------------------------------------------------------------------
 
 def test_printers_lists_every_kiosk_printer(supervisor_client, printing):
     rows = supervisor_client.get("/api/v1/printers").get_json()

@@ -23,8 +23,8 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
 
+from tests.liveserver import LiveServer
 from tests.plugins.chromium import CHROMIUM_ARGS, LOCALE, chromium_executable
-from tests.plugins.web import LiveServer, start_live_server, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -124,11 +124,8 @@ LAYOUT_JS = """() => {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[LiveServer]:
     """The demo hall with a 2 s highlight, 1 s polling and a short phrase said quickly."""
-    live = start_live_server(tmp_path_factory.mktemp("board"), config_text=CONFIG)
-    try:
+    with LiveServer(tmp_path_factory.mktemp("board"), config_text=CONFIG) as live:
         yield live
-    finally:
-        stop(live.process)
 
 
 def _launch(chromium_browser: Browser, policy: str) -> Browser:
@@ -396,8 +393,7 @@ def test_without_autoplay_the_sound_button_speaks_what_waits(server, asking, boa
 
 def test_the_board_rides_out_a_server_restart(tmp_path, speaking, boards):
     data_dir = tmp_path / "data"
-    live = start_live_server(data_dir, config_text=CONFIG)
-    tokens = live.tokens  # kept in the hall's database across the restart
+    live = LiveServer(data_dir, config_text=CONFIG).start()
     try:
         before = call(live, 1)
         board = boards.open(speaking, live, TV)
@@ -406,13 +402,11 @@ def test_the_board_rides_out_a_server_restart(tmp_path, speaking, boards):
         offline = page.locator("#offline")
         expect(offline).to_be_hidden()
 
-        stop(live.process)
+        live.stop()
         expect(offline).to_be_visible(timeout=10000)
         expect(offline).to_contain_text("Đang kết nối lại")
 
-        port = int(live.base_url.rsplit(":", 1)[1])
-        live = start_live_server(data_dir, port=port, config_text=CONFIG, demo=False)
-        live.tokens = tokens
+        live.start()  # the same folder, port and tokens
         # At once, most likely before the board is back: it must catch up by itself.
         missed = [call(live, 2), call(live, 5)]
         expect(offline).to_be_hidden(timeout=15000)
@@ -427,7 +421,7 @@ def test_the_board_rides_out_a_server_restart(tmp_path, speaking, boards):
         assert said(page) == [f"{missed[0]}→2", f"{missed[1]}→5", f"{after}→6"]
         board.check(allowed=STREAM_ERRORS)
     finally:
-        stop(live.process)
+        live.close()
 
 
 # -- 4: no stream, polling -------------------------------------------------------------------

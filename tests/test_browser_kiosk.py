@@ -13,8 +13,8 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.plugins.chromium import LOCALE
-from tests.plugins.web import LiveServer, start_live_server, stop
+from tests.liveserver import LiveServer
+from tests.plugins.chromium import LOCALE, watch_errors
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,22 +32,11 @@ STATUS_URL = re.compile(rb"/t/([A-Za-z0-9_-]+)")
 @pytest.fixture(scope="module")
 def short_server(tmp_path_factory) -> Iterator[LiveServer]:
     """A demo hall whose kiosks go back to the start after 3 s (idle, ticket, failed ticket)."""
-    server = start_live_server(tmp_path_factory.mktemp("kiosk-short"), config_text=SHORT_TIMES)
-    try:
+    with LiveServer(tmp_path_factory.mktemp("kiosk-short"), config_text=SHORT_TIMES) as server:
         yield server
-    finally:
-        stop(server.process)
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-def watch_errors(page: Page) -> list[str]:
-    """Console errors and uncaught exceptions of ``page``, collected as they happen."""
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
 
 def open_kiosk(page: Page, server: LiveServer, lang: str = "vi") -> None:
     """Load kiosk k1's start screen (the fields) in ``lang``."""
@@ -296,13 +285,13 @@ def test_search_without_diacritics_on_screen_keyboard(live_server, page):
 
 def test_server_restart_mid_session(tmp_path, page):
     data_dir = tmp_path / "data"
-    server = start_live_server(data_dir)
+    server = LiveServer(data_dir).start()
     try:
         open_kiosk(page, server)
         tap_field(page, "Vận tải đường bộ")
         mark_page(page)
 
-        stop(server.process)
+        server.stop()
         # Nobody touches the kiosk: its heartbeat (every 10 s) notices.
         overlay = page.locator("#offline")
         expect(overlay).to_be_visible(timeout=15000)
@@ -310,8 +299,7 @@ def test_server_restart_mid_session(tmp_path, page):
         page.wait_for_timeout(1500)  # it keeps retrying while the server is away
         expect(overlay).to_be_visible()
 
-        port = int(server.base_url.rsplit(":", 1)[1])
-        server = start_live_server(data_dir, port=port, demo=False)
+        server.start()  # the same folder and port
         # Back by itself: overlay gone, a fresh start screen, no touch needed.
         expect(overlay).to_be_hidden(timeout=15000)
         expect(page.locator("[data-screen=fields]")).to_be_visible()
@@ -325,10 +313,10 @@ def test_server_restart_mid_session(tmp_path, page):
         page.get_by_role("button", name=re.compile("Xong")).click()
         tap_field(page, "Vận tải đường bộ")
         before = issued(server)
-        stop(server.process)
+        server.stop()
         page.locator("[data-procedure=DEMO-GT-008]").click()
         expect(overlay).to_be_visible(timeout=3000)
-        server = start_live_server(data_dir, port=port, demo=False)
+        server.start()
         expect(overlay).to_be_hidden(timeout=15000)
         expect(page.locator("[data-screen=ticket]")).to_be_visible()
         expect(page.locator(".ticket-procedure")).to_have_text("Cấp phù hiệu xe tải")
@@ -337,7 +325,7 @@ def test_server_restart_mid_session(tmp_path, page):
             == int(number.removeprefix("B")) + 1
         assert issued(server) == before + 1
     finally:
-        stop(server.process)
+        server.close()
 
 
 

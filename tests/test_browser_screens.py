@@ -16,9 +16,8 @@ import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.plugins.chromium import VIEWPORT
-from tests.plugins.web import LiveServer, start_live_server, stop
-from tests.test_browser_kiosk import watch_errors
+from tests.liveserver import LiveServer
+from tests.plugins.chromium import VIEWPORT, watch_errors
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,11 +32,8 @@ RATE_IDLE_EN = "Welcome. After your service, please rate it here."
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[LiveServer]:
     """A demo hall whose kiosks go back to the start after 3 s untouched."""
-    started = start_live_server(tmp_path_factory.mktemp("screens"), config_text=CONFIG)
-    try:
+    with LiveServer(tmp_path_factory.mktemp("screens"), config_text=CONFIG) as started:
         yield started
-    finally:
-        stop(started.process)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from counter.bus import SerialBus
 from counter.protocol import GoisoProtocol, KeyPress, encode_frame
 from device.worker import Stop
 from tests.fakekeypad import FakeBusDevice
+from tests.plugins.waiting import wait_for
 
 DEVICES = {5: "keypad", 6: "keypad", 9: "rating", 20: "display"}
 FAST = {"read_timeout": 0.02, "max_pause": 0.1}
@@ -61,15 +62,6 @@ class Recorder:
             return bool(found) and found[-1]["state"] == state
 
         return self.wait(now_in_state, timeout)
-
-
-def wait_until(predicate, timeout: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 @pytest.fixture
@@ -179,7 +171,7 @@ def test_an_unknown_address_is_not_acked_nor_acted_on(fake, rec, run_bus):
     assert connected(rec)
     seq = fake.press(99, "N")
     fake.hello(98)
-    assert wait_until(lambda: bus.stats["garbage"] == 2)
+    wait_for(lambda: bus.stats["garbage"] == 2, 'bus.stats["garbage"] == 2', 2.0)
     assert fake.wait_for_ack(99, seq, timeout=0.2) is None
     assert rec.keys == [] and bus.stats["keys"] == 0 and bus.stats["frames"] == 0
     assert rec.info("b1:99") is None
@@ -197,7 +189,7 @@ def test_noise_and_bad_frames_are_never_acted_on(fake, rec, run_bus):
     fake.send_raw(good[:-1] + b"\x04")  # no ETX
     fake.send_raw(bytes([2, 5, ord("K"), 40]) + bytes(42))  # LEN > 32
     fake.send_raw(encode_frame(5, "Z", b"\x29N"))  # unknown command
-    assert wait_until(lambda: bus.stats["garbage"] >= 5)
+    wait_for(lambda: bus.stats["garbage"] >= 5, 'bus.stats["garbage"] >= 5', 2.0)
     assert fake.wait_for_ack(5, 40, timeout=0.2) is None
     assert rec.keys == [] and fake.acks == []
     seq = fake.press(5, "N")
@@ -221,7 +213,7 @@ def test_own_frames_heard_back_on_loop_are_echoes_not_garbage(rec, run_bus):
     port.write(GoisoProtocol().key(5, 7, "N"))
     assert rec.wait(lambda: len(rec.keys) == 1)
     bus.display(20, "A001")
-    assert wait_until(lambda: bus.stats["echoes"] >= 2)  # its ack and its display frame
+    wait_for(lambda: bus.stats["echoes"] >= 2, "its ack and its display frame", 2.0)
     assert bus.stats["garbage"] == 0 and bus.stats["keys"] == 1
 
 
@@ -233,7 +225,7 @@ def test_the_ascii_driver_end_to_end(tmp_path, rec, run_bus):
         assert fake.wait_for_ack(5, seq) == "+"
         assert rec.keys == [("b1", KeyPress(5, seq, "C", "1023"))]
         fake.send_raw(b"K 5 x N\r\nhello\r\n")
-        assert wait_until(lambda: bus.stats["garbage"] == 2)
+        wait_for(lambda: bus.stats["garbage"] == 2, 'bus.stats["garbage"] == 2', 2.0)
         bus.display(20, "----")
         assert fake.wait_for_display(20, "----")
         fake.hello(6, "cheap board")
@@ -348,7 +340,7 @@ def test_a_port_that_cannot_open_is_retried_with_a_growing_pause(rec, run_bus):
         raise serial.SerialException(f"could not open port {url}: [Errno 2] No such file")
 
     bus = run_bus("/dev/ttyNOPE", open_port=cannot_open, max_pause=0.4)
-    assert wait_until(lambda: len(attempts) >= 5, 3.0)
+    wait_for(lambda: len(attempts) >= 5, 'len(attempts) >= 5', 3.0)
     assert attempts[0][1] == {"baudrate": 9600, "timeout": 0.02}
     gaps = [b[0] - a[0] for a, b in zip(attempts, attempts[1:], strict=False)][:4]
     assert 0.15 < gaps[0] < 0.6 and 0.35 < gaps[1] < 0.9 and 0.35 < gaps[3] < 0.9  # ≤ max
@@ -386,7 +378,7 @@ def test_close_ends_the_loop_and_closes_the_port(fake, rec):
     thread = bus.start()
     assert connected(rec)
     bus.close()
-    assert not thread.is_alive() and not ports[0].is_open and not bus.connected
+    assert not thread.is_alive() and not ports[0].is_open and not bus.up
 
 
 def test_an_unexpected_error_is_logged_and_the_loop_goes_on(rec, run_bus, caplog):
@@ -405,7 +397,7 @@ def test_an_unexpected_error_is_logged_and_the_loop_goes_on(rec, run_bus, caplog
             return port.read(size)
 
     run_bus("loop://", open_port=lambda url, **kw: Flaky())
-    assert wait_until(lambda: Flaky.fail == 0)
+    wait_for(lambda: Flaky.fail == 0, 'Flaky.fail == 0', 2.0)
     port.write(GoisoProtocol().key(5, 1, "N"))
     assert rec.wait(lambda: len(rec.keys) == 1)
     assert "unexpected error" in caplog.text
@@ -416,7 +408,7 @@ def test_a_failing_on_state_does_not_stop_the_bus(fake, rec, run_bus):
         raise ValueError("no")
 
     bus = run_bus(fake.device, on_state=broken)
-    assert wait_until(lambda: bus.connected)
+    wait_for(lambda: bus.up, 'the bus to open its port', 2.0)
     seq = fake.press(5, "N")
     assert fake.wait_for_ack(5, seq) == "+"
 

@@ -4,10 +4,10 @@ import csv
 import shutil
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from hall import errors
+from tests.plugins.halls import write_xlsx
 
 DATA = Path(__file__).with_name("data")
 SAMPLE = DATA / "procedures-sample.csv"  # a copy of shared/data/procedures-sample.csv
@@ -314,15 +314,6 @@ def test_import_handles_bom_crlf_and_header_case(empty_hall, tmp_path):
     assert report.ok and report.added == SAMPLE_CODES
     assert empty_hall.catalogue.procedure("DEMO-GT-001")["name"] == \
         "Đổi giấy phép lái xe do ngành Giao thông vận tải cấp"
-
-
-def write_xlsx(path: Path, rows: list[list]) -> Path:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    for values in rows:
-        sheet.append(values)
-    book.save(path)
-    return path
 
 
 def test_import_xlsx(empty_hall, tmp_path):

@@ -4,14 +4,14 @@ import shutil
 import sqlite3
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from hall import Hall
-from tests.plugins.web import GOISO, PIN_LINE, TOKEN_LINE, free_port, goiso_env, stop
+from tests.liveserver import GOISO, LiveServer, demo_credentials, free_port, goiso_env
+from tests.plugins.halls import write_xlsx
 
 DATA = Path(__file__).with_name("data")
 SAMPLE_CSV = DATA / "procedures-sample.csv"
@@ -62,9 +62,8 @@ def test_init_creates_the_database_and_a_private_secret(tmp_path):
 
 def test_init_demo_prints_working_pins_and_tokens(tmp_path):
     data = tmp_path / "hall"
-    out = goiso("init", "--demo", "--data-dir", data, cwd=tmp_path).stdout.splitlines()
-    pins = {m[1]: m[2] for line in out if (m := PIN_LINE.match(line))}
-    tokens = {int(m[1]): m[2] for line in out if (m := TOKEN_LINE.search(line))}
+    pins, tokens = demo_credentials(goiso("init", "--demo", "--data-dir", data,
+                                          cwd=tmp_path).stdout)
     assert set(pins) == {"an", "binh", "cuong", "dung", "giang", "hoa", "giamsat", "quantri"}
     assert set(tokens) == {1, 2, 3, 4, 5, 6}
     assert count(data / "goiso.db", "procedures") == 22
@@ -103,17 +102,6 @@ def test_import_dry_run_changes_nothing(tmp_path, demo_dir):
                    cwd=tmp_path)
     assert "~ DEMO-GT-002: name" in result.stdout and "Sẽ" in result.stdout
     assert procedures(db) == before
-
-
-def write_xlsx(path: Path, rows: list[list]) -> Path:
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    for row in rows:
-        sheet.append(row)
-    book.save(path)
-    return path
 
 
 def test_import_xlsx(tmp_path, demo_dir):
@@ -291,28 +279,13 @@ def test_config_is_honoured_by_every_subcommand(tmp_path, config):
 
 @pytest.mark.slow
 def test_config_is_honoured_by_serve(tmp_path, config):
-    import tomllib
-
-    port = tomllib.loads(config.read_text(encoding="utf-8"))["server"]["port"]
     goiso("init", "--demo", "--config", config, cwd=tmp_path / "elsewhere")
-    process = subprocess.Popen([str(GOISO), "serve", "--config", str(config)],
-                               cwd=tmp_path / "elsewhere", stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, env=goiso_env())
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, "serve exited"
-            assert time.monotonic() < deadline, "serve did not answer"
-            try:
-                home = requests.get(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+    # Only --config: the folder and the port are the file's.
+    with LiveServer(config=config, demo=False, cwd=tmp_path / "elsewhere") as server:
+        home = requests.get(server.url("/"), timeout=5)
         assert home.status_code == 200 and "Sảnh thử" in home.text
-        procs = requests.get(f"http://127.0.0.1:{port}/api/v1/procedures", timeout=5).json()
+        procs = requests.get(server.url("/api/v1/procedures"), timeout=5).json()
         assert len(procs) == 22
-    finally:
-        stop(process)
     assert list((tmp_path / "elsewhere").iterdir()) == []
 
 

@@ -20,12 +20,12 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-import psutil
 import pytest
 import requests
 
 from tests.fakekeypad import FakeBusDevice
-from tests.plugins.web import start_live_server, stop
+from tests.liveserver import LiveServer
+from tests.plugins.printers import socat_children
 
 pytestmark = pytest.mark.slow
 
@@ -64,16 +64,13 @@ def session_for(server, login: str, counter: int | None = None) -> requests.Sess
 def fake(tmp_path):
     with FakeBusDevice(tmp_path / "bus") as device:
         yield device
-    assert not [c for c in psutil.Process().children(recursive=True) if c.name() == "socat"]
+    assert socat_children() == []
 
 
 @pytest.fixture
 def server(tmp_path, fake):
-    server = start_live_server(tmp_path / "data", config_text=config_text(fake.device))
-    try:
+    with LiveServer(tmp_path / "data", config_text=config_text(fake.device)) as server:
         yield server
-    finally:
-        stop(server.process)
 
 
 def _code(queue: str | dict) -> str:

@@ -1,5 +1,6 @@
 """printer.connection: [printers] settings and real links (TCP, serial on socat ptys, files)."""
 
+import json
 import os
 import select
 import termios
@@ -37,6 +38,15 @@ READINGS = {
     PrinterState.ERROR: status.ERROR,
     PrinterState.SILENT: status.NO_ANSWER,
 }
+
+
+def printer_settings(tmp_path, values: dict) -> PrinterConfig:
+    """Printer K1 with ``values``, read from a settings file as goiso reads it."""
+    path = tmp_path / "goiso.toml"
+    path.write_text("[printers.K1]\n" + "".join(f"{key} = {json.dumps(value)}\n"
+                                                for key, value in values.items()),
+                    encoding="utf-8")
+    return load(path, environ={}).printers["K1"]
 
 
 def ticket_bytes(text: str = "Số thứ tự A001") -> bytes:

@@ -13,9 +13,16 @@ import pytest
 
 from hall.desk import ACTIONS
 from hall.desk import PAGE_KEYS as SHORTCUTS
-from tests.plugins.web import db_state, error_of, row_count, staff_client
+from tests.plugins.web import (
+    HX,
+    csrf_of,
+    db_state,
+    error_of,
+    issue_in_hall,
+    row_count,
+    staff_client,
+)
 
-HX = {"HX-Request": "true"}
 HTML = {"Accept": "text/html"}
 GPLX = "DEMO-GT-001"  # → GPLX, 1001…
 VT = "DEMO-GT-007"  # → VT, B001…
@@ -26,11 +33,6 @@ LEVELS = ["Rất hài lòng", "Hài lòng", "Không hài lòng"]
 
 def hall_of(app):
     return app.extensions["goiso"].hall
-
-
-def issue(app, procedure: str = GPLX, **extra) -> dict:
-    """A ticket issued straight through the hall (as a kiosk would)."""
-    return hall_of(app).issuing.issue(procedure, **extra)
 
 
 def act(client, action: str, at: int = 1, **form):
@@ -71,10 +73,6 @@ def ticket(app, number: str) -> dict:
 
 def counter_now(app, number: int = 1) -> dict:
     return hall_of(app).screens.counter(number)
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'<meta name="csrf-token" content="([^"]+)"', html)[1]
 
 
 # -- who gets in --------------------------------------------------------------------------------
@@ -161,7 +159,7 @@ def test_a_supervisor_may_open_and_work_any_counter(app, supervisor_client):
         page = supervisor_client.get(f"/counter/{number}")
         assert page.status_code == 200, number
         assert f"<h1>Quầy {number}</h1>" in page.text
-    issue(app, VT)
+    issue_in_hall(app, VT)
     response = act(supervisor_client, "next", 3)
     assert response.status_code == 200 and said(response.text) == ("ok", "Đã gọi số B001.")
     assert supervisor_client.get("/counter/9").status_code == 404
@@ -202,7 +200,7 @@ def test_buttons_that_make_no_sense_are_disabled_and_say_why(app, clerk_client):
     assert button(html, "pause") == (False, None)
     assert button(html, "call") == (False, None)  # a no-show who came back can be called
     assert 'data-action="transfer" aria-disabled="true"' in html
-    issue(app)
+    issue_in_hall(app)
     html = clerk_client.get("/counter/1/panel", headers=HX).text
     assert button(html, "next") == (False, None)
     html = act(clerk_client, "next").text
@@ -220,10 +218,10 @@ def test_buttons_that_make_no_sense_are_disabled_and_say_why(app, clerk_client):
 
 
 def test_the_panel_lists_waiting_tickets_with_their_marks(app, clerk_client):
-    first = issue(app, kiosk="k1")
+    first = issue_in_hall(app, kiosk="k1")
     hall_of(app).printing.mark_printed(first["token"], False, "x")
-    issue(app)
-    issue(app, priority="elderly")
+    issue_in_hall(app)
+    issue_in_hall(app, priority="elderly")
     html = clerk_client.get("/counter/1/panel", headers=HX).text
     assert re.search(r'Giấy phép lái xe <span class="count">3</span>\s*'
                      r'<span class="priority-mark">1 ưu tiên</span>', html)
@@ -232,7 +230,7 @@ def test_the_panel_lists_waiting_tickets_with_their_marks(app, clerk_client):
 
 
 def test_a_ticket_sent_to_the_counter_is_shown_there(app, clerk_client, supervisor_client):
-    issue(app, VT)
+    issue_in_hall(app, VT)
     act(supervisor_client, "next", 3)
     act(supervisor_client, "transfer", 3, counter="1")
     html = clerk_client.get("/counter/1/panel", headers=HX).text
@@ -246,8 +244,8 @@ def test_a_ticket_sent_to_the_counter_is_shown_there(app, clerk_client, supervis
 # -- actions ------------------------------------------------------------------------------------
 
 def test_next_calls_and_the_panel_says_so(app, clerk_client):
-    issue(app)
-    issue(app)
+    issue_in_hall(app)
+    issue_in_hall(app)
     an = hall_of(app).accounts.seated(1)
     mark = hall_of(app).log.last_id()
     response = act(clerk_client, "next")
@@ -265,7 +263,7 @@ def test_next_calls_and_the_panel_says_so(app, clerk_client):
 
 
 def test_recall_and_no_show(app, clerk_client):
-    issue(app)
+    issue_in_hall(app)
     act(clerk_client, "next")
     response = act(clerk_client, "recall")
     assert said(response.text) == ("ok", "Đã gọi lại số 1001.")
@@ -278,8 +276,8 @@ def test_recall_and_no_show(app, clerk_client):
 
 
 def test_finish_with_an_outcome_or_the_first_one(app, clerk_client):
-    issue(app)
-    issue(app)
+    issue_in_hall(app)
+    issue_in_hall(app)
     act(clerk_client, "next")
     response = act(clerk_client, "finish", outcome="referred")
     assert said(response.text) == ("ok", "Đã hoàn thành số 1001.")
@@ -290,7 +288,7 @@ def test_finish_with_an_outcome_or_the_first_one(app, clerk_client):
 
 
 def test_finish_with_an_unknown_outcome_is_refused(app, clerk_client):
-    issue(app)
+    issue_in_hall(app)
     act(clerk_client, "next")
     before = db_state(app)
     response = act(clerk_client, "finish", outcome="lost")
@@ -329,11 +327,11 @@ def test_a_closed_counter_opens_with_pause_toggle(app, clerk_client):
 
 def test_call_a_number(app, clerk_client):
     for _ in range(3):
-        issue(app)
+        issue_in_hall(app)
     response = act(clerk_client, "call", number=" 1003 ")
     assert said(response.text) == ("ok", "Đã gọi số 1003.")
     assert counter_now(app)["current"]["number"] == "1003"
-    issue(app, VT)
+    issue_in_hall(app, VT)
     before = db_state(app)
     response = act(clerk_client, "call", number="1999")
     assert response.status_code == 404
@@ -348,7 +346,7 @@ def test_call_a_number(app, clerk_client):
 
 
 def test_transfer_to_a_queue(app, clerk_client):
-    issue(app)
+    issue_in_hall(app)
     act(clerk_client, "next")
     response = act(clerk_client, "transfer", queue="VT")
     assert said(response.text) == ("ok", "Đã chuyển số 1001.")
@@ -358,7 +356,7 @@ def test_transfer_to_a_queue(app, clerk_client):
 
 
 def test_transfer_to_a_counter(app, clerk_client, supervisor_client):
-    issue(app)
+    issue_in_hall(app)
     act(clerk_client, "next")
     response = act(clerk_client, "transfer", counter="2")
     assert said(response.text) == ("ok", "Đã chuyển số 1001.")
@@ -384,7 +382,7 @@ BAD_TRANSFERS = [
 
 
 def test_a_bad_transfer_is_refused_and_changes_nothing(app, clerk_client):
-    issue(app)
+    issue_in_hall(app)
     act(clerk_client, "next")
     before = db_state(app)
     for form, status, text in BAD_TRANSFERS:
@@ -406,7 +404,7 @@ def test_refused_actions_answer_409_with_the_reason_and_change_nothing(app, cler
         assert response.status_code == 409, action
         assert said(response.text) == ("error", "Quầy 1 chưa gọi số nào."), action
     assert db_state(app) == before
-    issue(app)
+    issue_in_hall(app)
     act(clerk_client, "pause")
     before = db_state(app)
     for action in ("next", "pause"):
@@ -420,7 +418,7 @@ def test_refused_actions_answer_409_with_the_reason_and_change_nothing(app, cler
 
 
 def test_an_unknown_action_is_404_and_changes_nothing(app, clerk_client):
-    issue(app)
+    issue_in_hall(app)
     before = db_state(app)
     for action in ("dance", "no_show", "NEXT"):
         response = act(clerk_client, action)
@@ -430,7 +428,7 @@ def test_an_unknown_action_is_404_and_changes_nothing(app, clerk_client):
 
 
 def test_no_csrf_token_no_change(app, clerk_client):
-    issue(app)
+    issue_in_hall(app)
     before = db_state(app)
     response = clerk_client.post("/counter/1/act/next", headers=HX, csrf=False)
     error_of(response, 400, "csrf_failed")
@@ -441,7 +439,7 @@ def test_no_csrf_token_no_change(app, clerk_client):
 
 
 def test_a_clerk_cannot_act_at_another_counter(app, clerk_client):
-    issue(app)
+    issue_in_hall(app)
     before = db_state(app)
     for action in ("next", "pause", "pause-toggle", "dance"):
         error_of(act(clerk_client, action, 2), 403, "forbidden")
@@ -449,7 +447,7 @@ def test_a_clerk_cannot_act_at_another_counter(app, clerk_client):
 
 
 def test_the_public_cannot_act(app, client):
-    issue(app)
+    issue_in_hall(app)
     csrf = csrf_of(client.get("/rate/1").text)
     before = db_state(app)
     response = client.post("/counter/1/act/next", headers={**HX, "X-CSRFToken": csrf})
@@ -482,7 +480,7 @@ def test_the_counter_page_in_english(app, clerk_client):
     # The choice stays with the session: the panel and its messages are English too.
     assert said(act(clerk_client, "next").text) == (
         "error", "Nobody is waiting for counter 1.")
-    issue(app)
+    issue_in_hall(app)
     assert said(act(clerk_client, "next").text) == ("ok", "Called number 1001.")
 
 
@@ -506,7 +504,7 @@ def ratings(app) -> list[dict]:
 @pytest.fixture
 def finished(app, clerk_client) -> dict:
     """Ticket 1001 served and finished at counter 1 by clerk "an"."""
-    issue(app)
+    issue_in_hall(app)
     act(clerk_client, "next")
     act(clerk_client, "finish")
     return ticket(app, "1001")
@@ -517,7 +515,7 @@ def test_the_rating_screen_is_idle_until_a_service_is_finished(app, client, cler
     assert page.status_code == 200 and "<h1>Quầy 1</h1>" in page.text
     assert "Xin chào quý khách. Sau khi được phục vụ, xin mời đánh giá tại đây." in page.text
     assert levels_of(page.text) == []
-    issue(app)
+    issue_in_hall(app)
     act(clerk_client, "next")
     assert levels_of(client.get("/rate/1").text) == []  # still being served
     act(clerk_client, "finish")

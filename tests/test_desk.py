@@ -1,7 +1,7 @@
 """The counter's actions by name (hall/desk.py) and the counter's board (tickets.desk), on a real
 SQLite file with the fake clock.
 
-The hall is the one of ``tests.conftest.build_hall``: counter 1 serves GPLX (prefix A),
+The hall is the one of ``tests.plugins.halls.TRANSPORT``: counter 1 serves GPLX (prefix A),
 counter 2 serves GPLX and VT (prefix B), counter 3 serves TKQ (block 1).
 """
 

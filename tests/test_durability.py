@@ -16,49 +16,26 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from hall import Hall
-from hall.errors import HallError, NothingWaiting
-from tests.hallproc import AT, COUNTERS, QUEUES, audit, build
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from hall.errors import HallError
+from tests.hallproc import (
+    COUNTERS,
+    QUEUES,
+    audit,
+    call,
+    finish,
+    open_at,
+    release,
+    run_threads,
+    spawn,
+)
 
 # -- helpers -----------------------------------------------------------------------------------
-
-def spawn(*args: str, go: bool = True) -> subprocess.Popen:
-    """Start ``python -m tests.hallproc ARGS``; with ``go`` it waits for ``release``."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.hallproc", *map(str, args), *(["--go"] if go else [])],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, bufsize=1)
-
-
-def release(procs: list[subprocess.Popen]) -> None:
-    """Wait until every process is READY, then let them all start at once."""
-    for proc in procs:
-        line = proc.stdout.readline()
-        assert line == "READY\n", (line, proc.stderr.read() if not line else "")
-    for proc in procs:
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-
-
-def finish(proc: subprocess.Popen, timeout: float = 60) -> list[str]:
-    """Wait for a process to end well; its stdout lines."""
-    out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, err
-    lines = out.splitlines()
-    assert lines[-1] == "DONE", lines[-3:]
-    return lines[:-1]
-
 
 def issued(lines: list[str]) -> list[tuple[str, int, str, int]]:
     """(queue, seq, number, id) of each ISSUED line."""
@@ -68,27 +45,6 @@ def issued(lines: list[str]) -> list[tuple[str, int, str, int]]:
         assert word == "ISSUED", line
         found.append((queue, int(seq), number, int(ticket)))
     return found
-
-
-def run_threads(count: int, target) -> None:
-    """Run ``target(k)`` in ``count`` threads released together; re-raise the first failure."""
-    start = threading.Barrier(count)
-    failures: list[BaseException] = []
-
-    def body(k: int) -> None:
-        start.wait()
-        try:
-            target(k)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
-            failures.append(exc)
-
-    threads = [threading.Thread(target=body, args=(k,)) for k in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    if failures:
-        raise failures[0]
 
 
 def assert_handed_out(results: list[tuple[str, int, str, int]], path: Path) -> None:
@@ -101,22 +57,10 @@ def assert_handed_out(results: list[tuple[str, int, str, int]], path: Path) -> N
         assert sorted(r[3] for r in mine) == sorted(per_queue.get(queue, []))
 
 
-@pytest.fixture
-def db(tmp_path) -> Path:
-    """A hall file with queues A and B, counters 1..10 and kiosk K1 (see hallproc.build)."""
-    path = tmp_path / "hall.db"
-    build(path).close()
-    return path
-
-
-def open_hall(path: Path) -> Hall:
-    return Hall.open(path, clock=lambda: AT)
-
-
 # -- issuing -----------------------------------------------------------------------------------
 
-def test_kiosks_in_threads_get_distinct_consecutive_numbers(db):
-    hall = open_hall(db)
+def test_kiosks_in_threads_get_distinct_consecutive_numbers(hall_file):
+    hall = open_at(hall_file)
     results: list[list] = [[] for _ in range(8)]
 
     def kiosk(k: int) -> None:
@@ -129,16 +73,16 @@ def test_kiosks_in_threads_get_distinct_consecutive_numbers(db):
     hall.close()
     flat = [r for part in results for r in part]
     assert len(flat) == 1600
-    assert_handed_out(flat, db)
-    assert {q: len(ids) for q, ids in audit(db).items()} == {"A": 800, "B": 800}
+    assert_handed_out(flat, hall_file)
+    assert {q: len(ids) for q, ids in audit(hall_file).items()} == {"A": 800, "B": 800}
 
 
 @pytest.mark.slow
-def test_kiosks_in_processes_and_threads_get_distinct_consecutive_numbers(db):
-    procs = [spawn("issue", db, 200) for _ in range(4)]
+def test_kiosks_in_processes_and_threads_get_distinct_consecutive_numbers(hall_file):
+    procs = [spawn("issue", hall_file, 200) for _ in range(4)]
     release(procs)
     # Meanwhile, in this process, two more kiosks share one Hall.
-    hall = open_hall(db)
+    hall = open_at(hall_file)
     local: list[tuple] = []
     lock = threading.Lock()
 
@@ -153,14 +97,14 @@ def test_kiosks_in_processes_and_threads_get_distinct_consecutive_numbers(db):
     hall.close()
     results = local + [r for proc in procs for r in issued(finish(proc))]
     assert len(results) == 4 * 200 + 2 * 100
-    assert_handed_out(results, db)
+    assert_handed_out(results, hall_file)
 
 
 # -- calling -----------------------------------------------------------------------------------
 
 def fill(path: Path, count: int) -> set[int]:
     """Issue ``count`` tickets (every fifth one with priority); their ids."""
-    hall = open_hall(path)
+    hall = open_at(path)
     ids = set()
     for i in range(count):
         ids.add(hall.issuing.issue(("PA", "PB")[i % 2],
@@ -202,35 +146,20 @@ def assert_called_once(path: Path, ids: set[int], calls: list[tuple[int, int]]) 
         conn.close()
 
 
-def test_counters_in_threads_never_call_the_same_ticket(db):
-    ids = fill(db, 400)
-    hall = open_hall(db)
+def test_counters_in_threads_never_call_the_same_ticket(hall_file):
+    ids = fill(hall_file, 400)
+    hall = open_at(hall_file)
     calls: list[tuple[int, int]] = []
-    lock = threading.Lock()
-
-    def counter(k: int) -> None:
-        number, rng = COUNTERS[k], random.Random(k)
-        while True:
-            try:
-                ticket = hall.calling.call_next(number)
-            except NothingWaiting:
-                return
-            with lock:
-                calls.append((number, ticket["id"]))
-            # A moment at the desk; without it the thread that just committed takes the lock
-            # again before the others wake up, and one counter calls nearly everything.
-            time.sleep(rng.uniform(0, 0.002))
-
-    run_threads(len(COUNTERS), counter)
+    call(hall, COUNTERS, pause=0.002, called=lambda number, ticket: calls.append((number, ticket)))
     hall.close()
-    assert_called_once(db, ids, calls)
+    assert_called_once(hall_file, ids, calls)
     assert len({c for c, _ in calls}) >= len(COUNTERS) // 2, Counter(c for c, _ in calls)
 
 
 @pytest.mark.slow
-def test_counters_in_processes_never_call_the_same_ticket(db):
-    ids = fill(db, 400)
-    procs = [spawn("call", db, number, "--pause-ms", 2) for number in COUNTERS]
+def test_counters_in_processes_never_call_the_same_ticket(hall_file):
+    ids = fill(hall_file, 400)
+    procs = [spawn("call", hall_file, number, "--pause-ms", 2) for number in COUNTERS]
     release(procs)
     calls = []
     for proc in procs:
@@ -238,7 +167,7 @@ def test_counters_in_processes_never_call_the_same_ticket(db):
             word, counter, ticket = line.split()
             assert word == "CALLED"
             calls.append((int(counter), int(ticket)))
-    assert_called_once(db, ids, calls)
+    assert_called_once(hall_file, ids, calls)
     assert len({c for c, _ in calls}) >= len(COUNTERS) // 2, Counter(c for c, _ in calls)
 
 
@@ -281,14 +210,14 @@ FAILURES = {
 
 
 @pytest.mark.parametrize("where", FAILURES)
-def test_a_failed_issue_leaves_nothing_and_burns_no_number(db, monkeypatch, where):
+def test_a_failed_issue_leaves_nothing_and_burns_no_number(hall_file, monkeypatch, where):
     how, what = FAILURES[where]
     real_connect = sqlite3.connect
     monkeypatch.setattr(sqlite3, "connect",
                         lambda *a, **k: real_connect(*a, **{"factory": Faulty, **k}))
-    hall = open_hall(db)
+    hall = open_at(hall_file)
     assert [hall.issuing.issue("PA")["number"] for _ in range(3)] == ["A001", "A002", "A003"]
-    before = state(db)
+    before = state(hall_file)
     if how == "sql":
         Faulty.fail_on = what
         expected = sqlite3.OperationalError
@@ -308,7 +237,7 @@ def test_a_failed_issue_leaves_nothing_and_burns_no_number(db, monkeypatch, wher
 
     with pytest.raises(expected):
         hall.issuing.issue("PA")
-    assert state(db) == before, "the failed issue left something behind"
+    assert state(hall_file) == before, "the failed issue left something behind"
     assert Faulty.fail_on is None  # the injected fault did fire
 
     if how == "trigger":
@@ -318,18 +247,18 @@ def test_a_failed_issue_leaves_nothing_and_burns_no_number(db, monkeypatch, wher
     # The next issue, through the same hall and through a fresh one, continues at A004.
     assert hall.issuing.issue("PA")["number"] == "A004"
     hall.close()
-    other = open_hall(db)
+    other = open_at(hall_file)
     assert other.issuing.issue("PA")["number"] == "A005"
     other.close()
-    assert len(audit(db)["A"]) == 5
+    assert len(audit(hall_file)["A"]) == 5
 
 
-def test_refused_issues_burn_no_number(db):
+def test_refused_issues_burn_no_number(hall_file):
     """Refusals inside the transaction (an unknown kiosk; the daily limit, checked after the
     next number was worked out) write nothing, and the numbers stay consecutive."""
-    hall = open_hall(db)
+    hall = open_at(hall_file)
     hall.catalogue.put_queue("A", name="Hàng A", prefix="A", daily_limit=3)
-    before = state(db)
+    before = state(hall_file)
     outcomes = []
     for kiosk in ("nowhere", "K1", "nowhere", "K1", "K1", "K1", "nowhere", "K1"):
         try:
@@ -338,11 +267,11 @@ def test_refused_issues_burn_no_number(db):
             outcomes.append(exc.code)
     assert outcomes == ["unknown_kiosk", "A001", "unknown_kiosk", "A002", "A003",
                         "daily_limit_reached", "unknown_kiosk", "daily_limit_reached"]
-    assert state(db)[0] == before[0] + 3
+    assert state(hall_file)[0] == before[0] + 3
     hall.catalogue.put_queue("A", name="Hàng A", prefix="A", daily_limit=10)
     assert hall.issuing.issue("PA", kiosk="K1")["number"] == "A004"
     hall.close()
-    assert len(audit(db)["A"]) == 4
+    assert len(audit(hall_file)["A"]) == 4
 
 
 # -- kill -9 -----------------------------------------------------------------------------------
@@ -377,21 +306,21 @@ def committed_without_wal(path: Path, tmp: Path) -> int:
 
 
 @pytest.mark.slow
-def test_kill_9_while_issuing_loses_no_number_and_reuses_none(db, tmp_path):
+def test_kill_9_while_issuing_loses_no_number_and_reuses_none(hall_file, tmp_path):
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     printed: list[tuple[str, int, str, int]] = []
     needed_the_wal = 0
     unprinted: set[int] = set()
     for round_ in range(4):
-        proc = spawn("issue", db, 0, go=False)
+        proc = spawn("issue", hall_file, 0, go=False)
         got = issued(read_until_killed(proc, rng.randint(1, 120), rng))
         printed += got
-        assert wal_size(db) > 0, "the killed process should leave its WAL behind"
-        in_main_file = committed_without_wal(db, tmp_path)
+        assert wal_size(hall_file) > 0, "the killed process should leave its WAL behind"
+        in_main_file = committed_without_wal(hall_file, tmp_path)
 
         # Open the file as a restarting server would: SQLite recovers the WAL.
-        per_queue = audit(db)  # integrity ok, 1..N without gap or duplicate, one event each
+        per_queue = audit(hall_file)  # integrity ok, 1..N without gap or duplicate, one event each
         in_db = {i for ids in per_queue.values() for i in ids}
         missing = [r for r in printed if r[3] not in in_db]
         assert not missing, f"seed {seed} round {round_}: handed out but lost: {missing[:5]}"
@@ -402,7 +331,7 @@ def test_kill_9_while_issuing_loses_no_number_and_reuses_none(db, tmp_path):
         unprinted |= extra
 
         # The next number continues after the last one on disk: nothing is reused.
-        hall = open_hall(db)
+        hall = open_at(hall_file)
         with hall.store.read() as conn:
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
@@ -411,11 +340,11 @@ def test_kill_9_while_issuing_loses_no_number_and_reuses_none(db, tmp_path):
         assert ticket["number"] == f"A{len(per_queue.get('A', [])) + 1:03d}", seed
         printed.append(("A", int(ticket["number"][1:]), ticket["number"], ticket["id"]))
     assert needed_the_wal, "no round had committed tickets that lived only in the WAL"
-    conn = sqlite3.connect(db)
+    conn = sqlite3.connect(hall_file)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    assert_handed_out_subset(printed, db)
+    assert_handed_out_subset(printed, hall_file)
 
 
 def assert_handed_out_subset(printed, path: Path) -> None:
@@ -427,15 +356,15 @@ def assert_handed_out_subset(printed, path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_kill_9_of_one_writer_does_not_disturb_another(db):
+def test_kill_9_of_one_writer_does_not_disturb_another(hall_file):
     rng = random.Random()
-    survivor = spawn("issue", db, 300)
-    victim = spawn("issue", db, 0)
+    survivor = spawn("issue", hall_file, 300)
+    victim = spawn("issue", hall_file, 0)
     release([survivor, victim])
     killed = issued(read_until_killed(victim, rng.randint(10, 150), rng))
     lived = issued(finish(survivor))
     assert len(lived) == 300
-    per_queue = audit(db)
+    per_queue = audit(hall_file)
     in_db = {i for ids in per_queue.values() for i in ids}
     assert {r[3] for r in killed + lived} <= in_db
     assert len(in_db) - len(killed + lived) <= 1  # one commit may beat its line to the pipe

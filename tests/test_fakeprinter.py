@@ -5,7 +5,6 @@ import socket
 import threading
 import time
 
-import psutil
 import pytest
 import serial
 from escpos.printer import Dummy, Network
@@ -20,6 +19,7 @@ from tests.fakeprinter import (
     PrinterState,
     status_byte,
 )
+from tests.plugins.printers import socat_children
 
 Q = {n: bytes([0x10, 0x04, n]) for n in range(1, 5)}  # DLE EOT n
 ANSWERING = [s for s in PrinterState if s is not PrinterState.SILENT]
@@ -325,10 +325,6 @@ def test_network_close_is_idempotent_and_final():
 
 
 # -- serial printer ----------------------------------------------------------------------------
-
-def socat_children() -> list[psutil.Process]:
-    return [c for c in psutil.Process().children(recursive=True) if c.name() == "socat"]
-
 
 def test_serial_status_replies_and_data(ser):
     with open_port(ser) as port:

@@ -21,6 +21,7 @@ from counter.config import BusConfig
 from counter.protocol import GoisoProtocol, encode_frame
 from device.worker import Stop
 from tests.fakekeypad import FakeBusDevice
+from tests.plugins.waiting import wait_for
 from tests.plugins.web import close_app, make_app, staff_client
 from tests.settings_files import load, problems, toml_table
 
@@ -39,15 +40,6 @@ BACKGROUND = ("device_state",)
 
 
 pytestmark = pytest.mark.usefixtures("no_zombie_socat")
-
-
-def wait_until(predicate, timeout: float = WAIT, step: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 @dataclass
@@ -137,7 +129,8 @@ def start_rig(tmp_path, demo_db):
                   [t for t in threading.enumerate() if t not in before])
         started.append(rig)
         # Up: the bus reported its port open and every display got its counter's text.
-        assert wait_until(lambda: rig.device("desk") == "connected"), rig.device("desk")
+        wait_for(lambda: rig.device("desk") == "connected",
+                 lambda: f"the desk keypad connected (it is {rig.device('desk')})", WAIT)
         assert fake.wait_for_display(DISPLAY, "", WAIT)
         assert fake.wait_for_display(DISPLAY_2, "", WAIT)
         return rig
@@ -189,7 +182,7 @@ def test_recall_keeps_the_number_no_show_and_finish_blank_the_display(rig):
     assert rig.press("R") == "+"
     assert [e["kind"] for e in rig.events_after(mark)] == ["recalled"]
     # The display is told again (a recall is a display event) and still shows the number.
-    assert wait_until(lambda: rig.display_frames() > sent)
+    wait_for(lambda: rig.display_frames() > sent, "a display frame", WAIT)
     assert rig.fake.displays[DISPLAY] == first
     assert rig.current() == first
 
@@ -440,8 +433,8 @@ def test_unplugged_bus_is_reported_and_a_replugged_one_is_right_at_once(rig):
     rig.fake.unplug()
     every = ["desk", *(f"desk:{d['address']}" for d in DEVICES)]
     # The port first, then each device on it: one report each.
-    assert wait_until(lambda: {rig.device(d) for d in every} == {"disconnected"}, 10), \
-        {d: rig.device(d) for d in every}
+    wait_for(lambda: {rig.device(d) for d in every} == {"disconnected"},
+             lambda: f"every device disconnected (they are {[rig.device(d) for d in every]})", 10)
     devices = {d["id"]: d for d in rig.runtime.read(rig.hall.devices.all, "serial_bus")}
     assert devices["desk"]["ready"] is False
 
@@ -454,7 +447,8 @@ def test_unplugged_bus_is_reported_and_a_replugged_one_is_right_at_once(rig):
     rig.fake.clear()
     rig.fake.plug()
     # The pause before reopening grows while the port is away (up to 10 s).
-    assert wait_until(lambda: rig.device("desk") == "connected", 20), rig.device("desk")
+    wait_for(lambda: rig.device("desk") == "connected",
+             lambda: f"the desk keypad connected (it is {rig.device('desk')})", 20)
     assert rig.fake.wait_for_display(DISPLAY, later, WAIT)
     assert rig.fake.wait_for_display(DISPLAY_2, "", WAIT)
     assert rig.device(f"desk:{DISPLAY}") == "online"

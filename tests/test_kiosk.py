@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,53 +18,24 @@ import settings
 from hall.rules import PRIORITY_REASONS
 from printer.connection import PrinterConfig
 from tests.escpos_decode import QR, Cut, decode
-from tests.plugins.printers import printers_running, wait_for
-from tests.plugins.web import row_count
+from tests.plugins.printers import print_files, printers_running
+from tests.plugins.waiting import wait_for
+from tests.plugins.web import (
+    DOI_GPLX,
+    HX,
+    csrf_of,
+    local_links,
+    new_key,
+    row_count,
+    sheet,
+    tap,
+)
 
 FIELD_GPLX = "Giấy phép lái xe"
 GPLX_CODES = [f"DEMO-GT-00{n}" for n in range(1, 7)]
-DOI_GPLX = "Đổi giấy phép lái xe do ngành Giao thông vận tải cấp"
-HX = {"HX-Request": "true"}
 
 
-# -- helpers shared with test_phone and test_admin ----------------------------------------------
-
-def print_files(folder: Path, kiosk: str = "k1", suffix: str = ".escpos") -> list[Path]:
-    """The jobs a folder printer has written, oldest first."""
-    return sorted((folder / kiosk).glob(f"*{suffix}"))
-
-
-def local_links(html: str) -> list[str]:
-    """Every address the page loads or links to; fails on any that leaves the server."""
-    assert "http://" not in html and "https://" not in html
-    links = re.findall(r'\s(?:src|href|action|hx-get|hx-post|sse-connect)=["\']([^"\']*)', html)
-    for link in links:
-        assert link.startswith(("/", "?", "data:")) and not link.startswith("//"), link
-    return links
-
-
-def sheet(app, token: str) -> dict:
-    """The ticket as the hall has it now."""
-    return app.extensions["goiso"].hall.printing.sheet(token)
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'<meta name="csrf-token" content="([^"]+)"', html)[1]
-
-
-def new_key() -> str:
-    return secrets.token_urlsafe(12)
-
-
-def tap(client, csrf: str, procedure: str | None = "DEMO-GT-001", key: str | None = None,
-        priority: str = "", kiosk: str = "k1"):
-    """A procedure button tapped, as htmx sends it (hx-vals as a form, the page's token)."""
-    form = {"procedure": procedure, "key": new_key() if key is None else key,
-            "priority": priority}
-    form = {name: value for name, value in form.items() if value is not None}
-    return client.post(f"/kiosk/{kiosk}/tickets", data=form,
-                       headers={**HX, "X-CSRFToken": csrf})
-
+# -- helpers ------------------------------------------------------------------------------------
 
 def token_of(screen: str) -> str:
     """The ticket token on a ticket screen whose printing is pending (from its poll)."""
@@ -123,13 +92,6 @@ def closed_hours(app) -> tuple[str, str]:
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-
-@pytest.fixture
-def printing(app) -> Iterator[Path]:
-    """The kiosks' printers running (folder printers); the folder of their jobs."""
-    with printers_running(app) as folder:
-        yield folder
-
 
 @pytest.fixture
 def kiosk_page(client) -> str:

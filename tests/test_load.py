@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from tests.sseclient import LiveServer, Streams, request
+from tests.liveserver import LiveServer
+from tests.sseclient import Streams
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -30,8 +31,8 @@ def server():
 def issue(server, count: int = 1) -> list[str]:
     numbers = []
     for _ in range(count):
-        status, ticket, took = request(server, "POST", "/api/v1/tickets",
-                                       {"procedure": "DEMO-GT-001"})
+        status, ticket, took = server.request("POST", "/api/v1/tickets",
+                                              {"procedure": "DEMO-GT-001"})
         assert status == 201, ticket
         assert took < ANSWER_WITHIN, f"POST /api/v1/tickets took {took:.3f} s"
         numbers.append(ticket["number"])
@@ -39,15 +40,15 @@ def issue(server, count: int = 1) -> list[str]:
 
 
 def call_next(server) -> str:
-    status, ticket, took = request(server, "POST", "/api/v1/counters/1/next",
-                                   token=server.tokens[1])
+    status, ticket, took = server.request("POST", "/api/v1/counters/1/next",
+                                          token=server.tokens[1])
     assert status == 200, ticket
     assert took < ANSWER_WITHIN, f"POST /api/v1/counters/1/next took {took:.3f} s"
     return ticket["number"]
 
 
 def assert_answers(server) -> None:
-    status, state, took = request(server, "GET", "/api/v1/hall")
+    status, state, took = server.request("GET", "/api/v1/hall")
     assert status == 200 and "queues" in state
     assert took < ANSWER_WITHIN, f"GET /api/v1/hall took {took:.3f} s"
     issue(server)
@@ -126,7 +127,7 @@ def test_vanished_screens_are_noticed_with_nothing_happening(server):
     with Streams(server.port) as streams:
         streams.open(STREAMS)
         streams.abort()
-    status, _, took = request(server, "GET", "/api/v1/hall")  # a read: wakes no stream
+    status, _, took = server.request("GET", "/api/v1/hall")  # a read: wakes no stream
     assert status == 200 and took < ANSWER_WITHIN
     left = wait_reaped(server, KEEPALIVE * 3 + 5)
     assert left <= 2, f"the worker still holds {left} connections of vanished screens"

@@ -2,19 +2,13 @@
 
 import pytest
 
-from tests.test_kiosk import DOI_GPLX, HX, local_links
-
-
-def issue(app, procedure: str = "DEMO-GT-001", **extra) -> dict:
-    """A ticket issued at kiosk k1, straight through the hall."""
-    runtime = app.extensions["goiso"]
-    return runtime.act(runtime.hall.issuing.issue, procedure, kiosk="k1", **extra)
+from tests.plugins.web import DOI_GPLX, HX, issue_in_hall, local_links
 
 
 @pytest.fixture
 def token(app) -> str:
     """The token of ticket 1001 (DEMO-GT-001), the first of the day."""
-    return issue(app)["token"]
+    return issue_in_hall(app, kiosk="k1")["token"]
 
 
 def test_status_page_of_a_waiting_ticket(client, token):
@@ -32,8 +26,8 @@ def test_status_page_of_a_waiting_ticket(client, token):
 
 
 def test_people_ahead_and_priority(app, client, token):
-    later = issue(app, "DEMO-GT-002", priority="elderly")
-    last = issue(app, "DEMO-GT-003")
+    later = issue_in_hall(app, "DEMO-GT-002", kiosk="k1", priority="elderly")
+    last = issue_in_hall(app, "DEMO-GT-003", kiosk="k1")
     assert "Số người chờ trước bạn: 2" in client.get(f"/t/{last['token']}").text
     html = client.get(f"/t/{later['token']}").text
     assert '<p class="phone-number">1002</p>' in html

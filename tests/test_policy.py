@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 
 from hall import Hall, Rules, errors, policy
 from hall.policy import Lane, PriorityPolicy, Waiting
-from tests.conftest import START, Clock
+from tests.plugins.halls import START, Catalogue, Clock, open_hall
 
 NOW = START.timestamp()
 
@@ -333,19 +333,18 @@ def model_state(m: Model, today_only: bool = False) -> dict:
     }
 
 
-def open_hall(path, clock, rules: Rules, queues: dict, counters: dict) -> Hall:
-    """A hall whose queues (code → (prefix, policy override, every override)) each have one
-    procedure named P<code>, and whose counters are number → (lanes, mode)."""
-    h = Hall.open(path, rules=rules, clock=clock)
-    for position, (code, (prefix, pol, every)) in enumerate(queues.items()):
-        h.catalogue.put_queue(code, name=f"Hàng {code}", prefix=prefix, priority_policy=pol,
-                              interleave_every=every, position=position)
-        h.catalogue.put_procedure(f"P{code}", name=f"Thủ tục {code}", field="Lĩnh vực",
-                                  queue=code)
-    for number, (lanes, mode) in counters.items():
-        h.catalogue.put_counter(number, queues=[{"code": q, "weight": w} for q, w in lanes],
-                                select_mode=mode)
-    return h
+def catalogue_of(queues: dict, counters: dict) -> Catalogue:
+    """Queues (code → (prefix, policy override, every override)) each with one procedure named
+    P<code>, and counters number → (lanes, mode)."""
+    return Catalogue(
+        queues={code: {"name": f"Hàng {code}", "prefix": prefix, "priority_policy": pol,
+                       "interleave_every": every, "position": position}
+                for position, (code, (prefix, pol, every)) in enumerate(queues.items())},
+        procedures={f"P{code}": {"name": f"Thủ tục {code}", "field": "Lĩnh vực", "queue": code}
+                    for code in queues},
+        counters={number: {"queues": [{"code": q, "weight": w} for q, w in lanes],
+                           "select_mode": mode}
+                  for number, (lanes, mode) in counters.items()})
 
 
 def model_for(rules: Rules, queues: dict, counters: dict) -> Model:
@@ -474,7 +473,8 @@ def two_queues(tmp_path, clock):
         rules = rules or Rules()
         queues = queues or {"A": ("A", None, None), "B": ("B", None, None)}
         counters = counters or {1: ([("A", 1.0)], "oldest")}
-        h = open_hall(tmp_path / f"h{len(opened)}.db", clock, rules, queues, counters)
+        h = open_hall(tmp_path / f"h{len(opened)}.db", catalogue_of(queues, counters),
+                      clock=clock, rules=rules)
         opened.append(h)
         return h
 
@@ -715,7 +715,8 @@ def call_and_compare(h: Hall, m: Model, counter: int, context) -> bool:
 def test_every_small_sequence_matches_the_model(scratch):
     clock = Clock()
     rules = Rules(priority_policy="interleave", interleave_every=2)
-    h = open_hall(scratch / "exhaustive.db", clock, rules, EXHAUSTIVE_QUEUES, EXHAUSTIVE_COUNTERS)
+    h = open_hall(scratch / "exhaustive.db", catalogue_of(EXHAUSTIVE_QUEUES, EXHAUSTIVE_COUNTERS),
+                  clock=clock, rules=rules)
     m = model_for(rules, EXHAUSTIVE_QUEUES, EXHAUSTIVE_COUNTERS)
     counter_of = {code: n for n, ([(code, _)], _) in EXHAUSTIVE_COUNTERS.items()}
     checked = 0
@@ -850,7 +851,8 @@ def apply(h: Hall, m: Model, clock: Clock, op: tuple):
 def test_random_operations_match_the_model(scratch, setup, ops):
     rules, queues, counters = setup
     clock = Clock()
-    h = open_hall(Path(tempfile.mkdtemp(dir=scratch)) / "hall.db", clock, rules, queues, counters)
+    h = open_hall(Path(tempfile.mkdtemp(dir=scratch)) / "hall.db", catalogue_of(queues, counters),
+                  clock=clock, rules=rules)
     m = model_for(rules, queues, counters)
     try:
         for i, op in enumerate(ops):
@@ -880,7 +882,8 @@ def test_waiting_ahead_is_exact_for_one_queue(scratch, policy_name, every, count
     rules = Rules(priority_policy=policy_name, interleave_every=every)
     queues = {"A": ("A", None, None)}
     desks = {n: ([("A", 1.0)], "oldest") for n in range(1, counters + 1)}
-    h = open_hall(Path(tempfile.mkdtemp(dir=scratch)) / "hall.db", clock, rules, queues, desks)
+    h = open_hall(Path(tempfile.mkdtemp(dir=scratch)) / "hall.db", catalogue_of(queues, desks),
+                  clock=clock, rules=rules)
     m = model_for(rules, queues, desks)
     try:
         for op in ops:

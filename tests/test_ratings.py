@@ -1,7 +1,7 @@
 """Satisfaction ratings (hall/ratings.py) on a real SQLite file with the fake clock: the prompt
 after a finished service, one rating per ticket, the serving clerk cannot rate, the summary.
 
-The hall is the one of ``tests.conftest.build_hall``: counter 1 serves GPLX (prefix A),
+The hall is the one of ``tests.plugins.halls.TRANSPORT``: counter 1 serves GPLX (prefix A),
 counter 2 serves GPLX and VT (prefix B), counter 3 serves TKQ (block 1).
 """
 

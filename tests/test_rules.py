@@ -6,7 +6,7 @@ import pytest
 
 from hall import Rules, errors
 from hall.rules import parse_hhmm
-from tests.conftest import HALL_TZ
+from tests.plugins.halls import HALL_TZ
 
 
 def ts(*args) -> float:

@@ -11,8 +11,9 @@ import requests
 from hall import errors
 from services import counters, tickets
 from settings import KioskOptions
-from tests.plugins.printers import wait_for
-from tests.plugins.web import row_count, start_live_server, stop
+from tests.liveserver import LiveServer
+from tests.plugins.waiting import wait_for
+from tests.plugins.web import row_count
 
 VT = "DEMO-GT-007"
 
@@ -145,7 +146,7 @@ def test_after_a_restart_only_prints_cut_short_are_flagged(tmp_path):
     """A kiosk ticket issued through the API is printed, and a restart raises no alarm for it
     nor for a ticket that never went to a printer (defects 4 and 8 of issue 10)."""
     data_dir = tmp_path / "hall"
-    server = start_live_server(data_dir)
+    server = LiveServer(data_dir).start()
     try:
         kiosk = requests.post(server.url("/api/v1/tickets"), timeout=5,
                               json={"procedure": VT, "kiosk": "k1"}).json()
@@ -157,13 +158,11 @@ def test_after_a_restart_only_prints_cut_short_are_flagged(tmp_path):
                                 timeout=5).json()["printed"]
 
         wait_for(printed, "the kiosk ticket on paper")
-        port = int(server.base_url.rsplit(":", 1)[1])
-        token = server.tokens[1]
     finally:
-        stop(server.process)
-    server = start_live_server(data_dir, port=port, demo=False)
+        server.stop()
     try:
-        auth = {"Authorization": f"Bearer {token}"}
+        server.start()  # the same folder and port
+        auth = {"Authorization": f"Bearer {server.tokens[1]}"}
         assert requests.get(server.url("/api/v1/tickets/unprinted"), headers=auth,
                             timeout=5).json() == []
         for ticket in (kiosk, phone):
@@ -172,7 +171,7 @@ def test_after_a_restart_only_prints_cut_short_are_flagged(tmp_path):
             assert seen["status"] == "waiting"
         assert seen["printed"] is None  # the phone's ticket: no paper was ever promised
     finally:
-        stop(server.process)
+        server.close()
     events = _events_of(data_dir / "goiso.db")
     assert "print_failed" not in events and events.count("printed") == 1
 

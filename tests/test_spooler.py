@@ -15,6 +15,7 @@ from printer.spooler import Outcome, Pending, Spooler
 from printer.status import PrinterStatus
 from tests.escpos_decode import decode
 from tests.fakeprinter import FakeNetworkPrinter, FakeSerialPrinter, PrinterState
+from tests.plugins.waiting import wait_for
 
 WAIT = 5.0  # seconds: an upper bound, never slept
 
@@ -87,16 +88,6 @@ def spooler_for(reports):
     for spooler in started:
         spooler.close(WAIT)
         assert not spooler.running
-
-
-def eventually(predicate, timeout: float = WAIT) -> bool:
-    """Whether ``predicate()`` becomes true within ``timeout`` (checked every 10 ms)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def network(fake: FakeNetworkPrinter, **more) -> PrinterConfig:
@@ -197,7 +188,7 @@ def test_unplugged_then_plugged_again(spooler, fake, facts, reports):
     assert reports.state(status.UNREACHABLE, after=mark)
     assert fake.jobs == 0
     # The worker waits longer between tries while the printer is gone ...
-    assert eventually(lambda: spooler.pause > spooler.config.poll_seconds)
+    wait_for(lambda: spooler.pause > spooler.config.poll_seconds, "a longer pause", WAIT)
     mark = reports.mark()
     fake.plug()
     # ... and finds it again when its pause is over.
@@ -270,7 +261,7 @@ def test_stop_ends_the_worker_at_once_and_closes_the_printer(fake, reports):
     stop.set()
     thread.join(WAIT)  # ends long before the poll
     assert not thread.is_alive() and made._link is None
-    assert eventually(lambda: fake.active_connections == 0)  # the socket was closed
+    wait_for(lambda: fake.active_connections == 0, "the socket closed", WAIT)
 
 
 # -- serial ------------------------------------------------------------------------------------

@@ -7,31 +7,25 @@ import signal
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
 import pytest
 import sqlite_utils
 
-from hall import Hall
 from hall.schema import migrations
 from hall.store import BUSY_TIMEOUT_MS, Store
-from tests.hallproc import AT, audit, build
-from tests.test_durability import finish, release, run_threads, spawn
+from tests.hallproc import audit, build, finish, open_at, release, run_threads, spawn
 
 ALL_MIGRATIONS = [m.name for m in migrations.pending(sqlite_utils.Database(memory=True))]
 
 
 @pytest.fixture
-def db(tmp_path) -> Path:
-    path = tmp_path / "hall.db"
-    build(path).close()
-    return path
-
-
-@pytest.fixture
-def hall(db):
-    h = Hall.open(db, clock=lambda: AT)
+def hall(hall_file):
+    """The hall of ``hall_file`` (queues A and B), not the small one of the other modules."""
+    h = open_at(hall_file)
     yield h
     h.close()
 
@@ -44,7 +38,7 @@ def db_handles(path: Path) -> int:
 
 # -- settings ----------------------------------------------------------------------------------
 
-def test_every_connection_is_durable(hall, db):
+def test_every_connection_is_durable(hall, hall_file):
     for borrow in (hall.store.read, hall.store.write):
         with borrow() as conn:
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -52,7 +46,7 @@ def test_every_connection_is_durable(hall, db):
             assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == BUSY_TIMEOUT_MS
             assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     # WAL is recorded in the file itself (header bytes 18 and 19), not only in a connection.
-    assert db.read_bytes()[18:20] == b"\x02\x02"
+    assert hall_file.read_bytes()[18:20] == b"\x02\x02"
 
 
 # -- transactions ------------------------------------------------------------------------------
@@ -76,17 +70,27 @@ def test_a_read_is_one_snapshot(hall):
         assert count(conn) == before + 1
 
 
-def test_snapshots_stay_consistent_under_a_stream_of_writes(hall):
+@contextmanager
+def kiosk_issuing(hall, procedure: str = "PB") -> Iterator[None]:
+    """A thread of this process issuing ``procedure`` tickets back to back during the block."""
     stop = threading.Event()
 
     def kiosk():
         while not stop.is_set():
-            hall.issuing.issue("PB")
+            hall.issuing.issue(procedure)
 
     writer = threading.Thread(target=kiosk)
     writer.start()
     try:
-        seen = []
+        yield
+    finally:
+        stop.set()
+        writer.join()
+
+
+def test_snapshots_stay_consistent_under_a_stream_of_writes(hall):
+    seen = []
+    with kiosk_issuing(hall):
         for _ in range(200):
             with hall.store.read() as conn:
                 tickets = count(conn)
@@ -95,20 +99,17 @@ def test_snapshots_stay_consistent_under_a_stream_of_writes(hall):
                 numbers = conn.execute("SELECT max(seq) FROM tickets").fetchone()[0] or 0
             assert tickets == issued == numbers  # ticket rows, events and numbers agree
             seen.append(tickets)
-    finally:
-        stop.set()
-        writer.join()
     assert seen == sorted(seen) and seen[-1] > seen[0]  # the writer was really writing
 
 
-def test_write_rolls_back_on_exception(hall, db):
+def test_write_rolls_back_on_exception(hall, hall_file):
     with hall.store.read() as conn:
         before = count(conn), count(conn, "events")
     with pytest.raises(RuntimeError, match="boom"), hall.store.write() as conn:
         conn.execute("INSERT INTO events (at, day, kind) VALUES (0, '2026-11-26', 'x')")
         conn.execute("UPDATE counters SET name = 'changed'")
         raise RuntimeError("boom")
-    fresh = sqlite3.connect(db)
+    fresh = sqlite3.connect(hall_file)
     assert (count(fresh), count(fresh, "events")) == before
     assert fresh.execute("SELECT count(*) FROM counters WHERE name = 'changed'").fetchone()[0] == 0
     fresh.close()
@@ -127,13 +128,13 @@ def test_the_error_that_ended_a_transaction_is_the_one_raised(hall):
     assert hall.issuing.issue("PA")["number"] == "A001"
 
 
-def test_a_failed_commit_rolls_back_and_frees_the_file(hall, db):
+def test_a_failed_commit_rolls_back_and_frees_the_file(hall, hall_file):
     """An error raised by COMMIT itself (here a deferred foreign key SQLite checks only then)
     leaves nothing behind and no transaction open."""
     with pytest.raises(sqlite3.IntegrityError), hall.store.write() as conn:
         conn.execute("PRAGMA defer_foreign_keys = ON")
         conn.execute("UPDATE counters SET current_ticket_id = 999 WHERE number = 1")
-    fresh = sqlite3.connect(db)
+    fresh = sqlite3.connect(hall_file)
     assert fresh.execute("SELECT current_ticket_id FROM counters WHERE number = 1"
                          ).fetchone()[0] is None
     fresh.close()
@@ -142,8 +143,8 @@ def test_a_failed_commit_rolls_back_and_frees_the_file(hall, db):
 
 # -- the pool ----------------------------------------------------------------------------------
 
-def test_connections_are_reused(db):
-    store = Store(db)
+def test_connections_are_reused(hall_file):
+    store = Store(hall_file)
     with store.read() as first:
         pass
     with store.write() as second:
@@ -154,21 +155,21 @@ def test_connections_are_reused(db):
     store.close()
 
 
-def test_the_pool_does_not_grow_with_the_work(db):
-    hall = Hall.open(db, clock=lambda: AT)
+def test_the_pool_does_not_grow_with_the_work(hall_file):
+    hall = open_at(hall_file)
     for _ in range(200):
         hall.issuing.issue("PA")
         hall.screens.snapshot()
-    assert db_handles(db) == 1
+    assert db_handles(hall_file) == 1
 
     def kiosk(k):
         for _ in range(50):
             hall.issuing.issue(("PA", "PB")[k % 2])
 
     run_threads(8, kiosk)
-    assert 1 <= db_handles(db) <= 8  # at most one per thread that was ever busy at once
+    assert 1 <= db_handles(hall_file) <= 8  # at most one per thread that was ever busy at once
     hall.close()
-    assert db_handles(db) == 0
+    assert db_handles(hall_file) == 0
 
 
 # -- busy timeout ------------------------------------------------------------------------------
@@ -193,13 +194,13 @@ def test_a_writer_waits_for_another_instead_of_failing(hall):
     assert waited > 0.3
 
 
-def test_a_writer_waits_for_another_process(db, tmp_path):
+def test_a_writer_waits_for_another_process(hall_file, tmp_path):
     """A process holding the write lock (a raw connection in BEGIN IMMEDIATE) delays, but does
     not fail, a kiosk of another process."""
-    kiosk = spawn("issue", db, 0)  # issues in a loop until killed
+    kiosk = spawn("issue", hall_file, 0)  # issues in a loop until killed
     release([kiosk])
     assert kiosk.stdout.readline().startswith("ISSUED")
-    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker = sqlite3.connect(hall_file, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # the kiosk's next BEGIN IMMEDIATE has to wait
     time.sleep(0.3)
     blocker.execute("COMMIT")
@@ -208,44 +209,35 @@ def test_a_writer_waits_for_another_process(db, tmp_path):
     os.kill(kiosk.pid, signal.SIGKILL)
     _, err = kiosk.communicate(timeout=30)
     assert all(line.startswith("ISSUED") for line in lines), err  # it went on after the wait
-    audit(db)
+    audit(hall_file)
 
 
 # -- backup ------------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_backup_is_a_valid_copy_while_writers_are_active(hall, db, tmp_path):
-    kiosk_process = spawn("issue", db, 0)
+def test_backup_is_a_valid_copy_while_writers_are_active(hall, hall_file, tmp_path):
+    kiosk_process = spawn("issue", hall_file, 0)
     release([kiosk_process])
-    stop = threading.Event()
-
-    def kiosk():
-        while not stop.is_set():
-            hall.issuing.issue("PB")
-
-    writer = threading.Thread(target=kiosk)
-    writer.start()
     sizes = []
     try:
-        for i in range(4):
-            time.sleep(0.15)
-            copy = tmp_path / f"backup-{i}.db"
-            hall.store.backup(copy)
-            per_queue = audit(copy)  # intact, 1..N per queue, one event per ticket
-            sizes.append(sum(len(ids) for ids in per_queue.values()))
-            conn = sqlite3.connect(copy)
-            assert conn.execute("SELECT count(*) FROM counters").fetchone()[0] == 10
-            conn.close()
-            restored = Hall.open(copy, clock=lambda: AT)  # a copy a hall can run on
-            assert restored.store.migrate() == []
-            restored.close()
+        with kiosk_issuing(hall):
+            for i in range(4):
+                time.sleep(0.15)
+                copy = tmp_path / f"backup-{i}.db"
+                hall.store.backup(copy)
+                per_queue = audit(copy)  # intact, 1..N per queue, one event per ticket
+                sizes.append(sum(len(ids) for ids in per_queue.values()))
+                conn = sqlite3.connect(copy)
+                assert conn.execute("SELECT count(*) FROM counters").fetchone()[0] == 10
+                conn.close()
+                restored = open_at(copy)  # a copy a hall can run on
+                assert restored.store.migrate() == []
+                restored.close()
     finally:
-        stop.set()
-        writer.join()
         os.kill(kiosk_process.pid, signal.SIGKILL)
         kiosk_process.communicate(timeout=30)
     assert sizes == sorted(sizes) and sizes[0] > 0 and sizes[-1] > sizes[0], sizes
-    total = sum(len(ids) for ids in audit(db).values())
+    total = sum(len(ids) for ids in audit(hall_file).values())
     assert total >= sizes[-1]
 
 
@@ -259,21 +251,21 @@ def schema(path: Path) -> list:
         conn.close()
 
 
-def test_migrate_is_idempotent(tmp_path, db):
+def test_migrate_is_idempotent(tmp_path, hall_file):
     fresh = Store(tmp_path / "new" / "hall.db")
     assert fresh.migrate() == ALL_MIGRATIONS
     shape = schema(fresh.path)
     assert fresh.migrate() == []
     assert schema(fresh.path) == shape
     # On a hall in use: nothing applied, nothing lost, and a kiosk process keeps issuing.
-    kiosk = spawn("issue", db, 50)
+    kiosk = spawn("issue", hall_file, 50)
     release([kiosk])
-    before = schema(db)
+    before = schema(hall_file)
     for _ in range(5):
-        assert Store(db).migrate() == []
+        assert Store(hall_file).migrate() == []
     assert len(finish(kiosk)) == 50
-    assert schema(db) == before
-    assert len(audit(db)["A"]) == 25
+    assert schema(hall_file) == before
+    assert len(audit(hall_file)["A"]) == 25
 
 
 @pytest.mark.slow

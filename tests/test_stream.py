@@ -8,13 +8,11 @@ order.
 
 import json
 import threading
-from urllib.parse import urlsplit
 
 import pytest
 
 from api.stream import BURST_WRITES, COALESCE_SECONDS, Pacer, event_stream
 from tests.plugins.web import issue
-from tests.sseclient import Streams
 
 # -- the pacer, on the fake clock --------------------------------------------------------------
 
@@ -133,33 +131,17 @@ def test_in_a_burst_the_stream_writes_what_came_during_its_pause_at_once(app, cl
 # -- on a live server --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def streams(live_server):
-    """Raw SSE clients on the live server (closed at the end)."""
-    with Streams(urlsplit(live_server.base_url).port) as opened:
-        yield opened
-
-
-def post(live_server, path: str, body: dict | None = None, counter: int | None = None):
-    import requests
-
-    headers = {"Authorization": f"Bearer {live_server.tokens[counter]}"} if counter else {}
-    response = requests.post(live_server.url(path), json=body or {}, headers=headers, timeout=5)
-    assert response.status_code in (200, 201), response.text
-    return response.json()
-
-
 def frames_of(stream, kind: str) -> list[dict]:
-    return [{"id": int(f.id), **f.json()} for f in stream.frames if f.kind == kind]
+    return [{"id": f.id, **f.json()} for f in stream.frames if f.kind == kind]
 
 
 @pytest.mark.slow
 def test_two_quick_calls_both_reach_an_open_stream_in_order(live_server, streams):
     for _ in range(2):
-        post(live_server, "/api/v1/tickets", {"procedure": "DEMO-GT-001"})
+        live_server.issue("DEMO-GT-001")
     [stream] = streams.open(1)
-    first = post(live_server, "/api/v1/counters/1/next", counter=1)["number"]
-    second = post(live_server, "/api/v1/counters/2/next", counter=2)["number"]
+    first = live_server.act(1)["number"]
+    second = live_server.act(2)["number"]
     assert streams.pump(lambda: len(frames_of(stream, "called")) >= 2, 5), stream.frames
     called = frames_of(stream, "called")
     assert [(c["counter"], c["data"]["number"]) for c in called] == [(1, first), (2, second)]
@@ -173,7 +155,7 @@ def test_a_burst_of_tickets_reaches_an_open_stream_whole_and_in_order(live_serve
 
     def kiosk() -> None:
         for _ in range(5):
-            issued.append(post(live_server, "/api/v1/tickets", {"procedure": "DEMO-GT-007"}))
+            issued.append(live_server.issue("DEMO-GT-007"))
 
     kiosks = [threading.Thread(target=kiosk) for _ in range(4)]
     for thread in kiosks:

@@ -1,7 +1,7 @@
 """The life of a ticket on a real SQLite file: every transition, every refusal, the event log,
 the business day, issuing limits, idempotency and the "people ahead" estimate.
 
-The hall is the one of ``tests.conftest.build_hall``: counter 1 serves GPLX (prefix A),
+The hall is the one of ``tests.plugins.halls.TRANSPORT``: counter 1 serves GPLX (prefix A),
 counter 2 serves GPLX and VT (prefix B), counter 3 serves TKQ (block 1).
 """
 

@@ -7,6 +7,7 @@ Fixtures:
 * ``chromium_browser`` (session): one headless Chromium for the whole run.
 * ``page`` (function): a fresh browser context (1366x768, vi-VN) and page,
   closed after the test.
+* ``watch_errors(page)``: the page's console errors and uncaught exceptions, as they come.
 
 The browser is the Debian ``chromium`` package (installed by ``scripts/setup``),
 never a Playwright-downloaded build.  When it is missing the fixtures *fail*:
@@ -86,3 +87,11 @@ def page(chromium_browser: Browser) -> Iterator[Page]:
             page.close()
     finally:
         context.close()
+
+
+def watch_errors(page: Page) -> list[str]:
+    """Console errors and uncaught exceptions of ``page``, collected as they happen."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors

@@ -8,7 +8,6 @@
   any app, as a context manager.
 """
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from device.worker import Stop
 from services.background import start_printers
 from tests.fakeprinter import FakeNetworkPrinter, FakeSerialPrinter
+from tests.plugins.waiting import wait_for
 
 
 @pytest.fixture
@@ -44,16 +44,9 @@ def no_zombie_socat():
     assert socat_children() == []
 
 
-def wait_for(predicate, what: str = "a condition", timeout: float = 5.0):
-    """Poll ``predicate`` until it returns something truthy (returned); fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.01)
+def print_files(folder: Path, kiosk: str = "k1", suffix: str = ".escpos") -> list[Path]:
+    """The jobs a folder printer has written, oldest first."""
+    return sorted((folder / kiosk).glob(f"*{suffix}"))
 
 
 @contextmanager

@@ -9,33 +9,29 @@
 * ``clerk_client`` / ``supervisor_client`` / ``admin_client``: signed in through
   ``POST /api/v1/session`` (clerk "an" at counter 1); they send ``X-CSRFToken`` on unsafe
   requests unless called with ``csrf=False``.
-* ``live_server`` (module): ``goiso serve --demo`` (gunicorn + gevent) in a subprocess.
-* ``start_live_server(data_dir, port, config_text, demo)``: the same, configurable and
-  restartable (same data dir and port, ``demo=False``); stop it with ``stop(server.process)``.
+* ``live_server`` (module): ``goiso serve --demo`` (gunicorn + gevent) in a subprocess
+  (``tests.liveserver.LiveServer``: configurable and restartable, for tests that need more).
+* ``streams``: ``GET /api/v1/events`` streams on the live server (``tests.sseclient.Streams``).
 """
 
 from __future__ import annotations
 
-import os
 import re
+import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-ROOT = Path(__file__).resolve().parents[2]
-GOISO = Path(sys.executable).with_name("goiso")
+from tests.liveserver import LiveServer
+from tests.sseclient import Streams
+
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+HX = {"HX-Request": "true"}  # what htmx adds to its requests
+DOI_GPLX = "Đổi giấy phép lái xe do ngành Giao thông vận tải cấp"  # DEMO-GT-001's name
 TABLES = ("tickets", "events", "counters", "counter_queues", "queues", "procedures", "fields",
           "kiosks", "boards", "clerks", "api_tokens", "queue_days")
 
@@ -193,123 +189,66 @@ def error_of(response, status: int, code: str | None = None) -> dict:
 
 
 def issue(client, procedure: str = "DEMO-GT-001", **extra) -> dict:
-    """Issue a ticket (201) and return it."""
+    """Issue a ticket through the JSON API (201) and return it."""
     response = client.post("/api/v1/tickets", json={"procedure": procedure, **extra})
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
 
 
+def issue_in_hall(app: Flask, procedure: str = "DEMO-GT-001", **extra) -> dict:
+    """A ticket issued straight through the app's hall (no door, no printer)."""
+    runtime = app.extensions["goiso"]
+    return runtime.act(runtime.hall.issuing.issue, procedure, **extra)
+
+
+def sheet(app: Flask, token: str) -> dict:
+    """The ticket as the hall has it now, printing state included."""
+    return app.extensions["goiso"].hall.printing.sheet(token)
+
+
+# -- pages --------------------------------------------------------------------------------------
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page carries in its <meta name="csrf-token">."""
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', html)[1]
+
+
+def local_links(html: str) -> list[str]:
+    """Every address the page loads or links to; fails on any that leaves the server."""
+    assert "http://" not in html and "https://" not in html
+    links = re.findall(r'\s(?:src|href|action|hx-get|hx-post|sse-connect)=["\']([^"\']*)', html)
+    for link in links:
+        assert link.startswith(("/", "?", "data:")) and not link.startswith("//"), link
+    return links
+
+
+def new_key() -> str:
+    """A fresh request key, as a kiosk makes one per tap."""
+    return secrets.token_urlsafe(12)
+
+
+def tap(client, csrf: str, procedure: str | None = "DEMO-GT-001", key: str | None = None,
+        priority: str = "", kiosk: str = "k1"):
+    """A kiosk's procedure button tapped, as htmx sends it (hx-vals as a form, the page's
+    token)."""
+    form = {"procedure": procedure, "key": new_key() if key is None else key,
+            "priority": priority}
+    form = {name: value for name, value in form.items() if value is not None}
+    return client.post(f"/kiosk/{kiosk}/tickets", data=form,
+                       headers={**HX, "X-CSRFToken": csrf})
+
+
 # -- live server --------------------------------------------------------------------------------
-
-PIN_LINE = re.compile(r"^\s+([a-z]+)\s+(\d{6})\s+\S")
-TOKEN_LINE = re.compile(r"qu\S*y (\d+): (gs_\S+)")
-
-
-@dataclass
-class LiveServer:
-    """A running ``goiso serve``: where it listens, and the PINs and tokens --demo printed."""
-
-    base_url: str
-    data_dir: Path
-    process: subprocess.Popen
-    pins: dict[str, str] = field(default_factory=dict)
-    tokens: dict[int, str] = field(default_factory=dict)
-    output: list[str] = field(default_factory=list)
-
-    def url(self, path: str) -> str:
-        """The absolute URL of ``path``."""
-        return self.base_url + path
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def goiso_env(**extra: str) -> dict[str, str]:
-    """The environment for a goiso subprocess: unbuffered, no GOISO_* leaking in from outside."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GOISO_")}
-    env.update(PYTHONUNBUFFERED="1", **extra)
-    return env
-
-
-def _wait_ready(server: LiveServer, lines_done: threading.Event, deadline: float,
-                demo: bool = True) -> None:
-    import requests
-
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            break
-        try:
-            # With --demo the server prints PINs and six counter tokens before it listens.
-            if requests.get(server.url("/"), timeout=2).status_code == 200 and \
-                    lines_done.wait(0) and (not demo or len(server.tokens) == 6):
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    stop(server.process)
-    pytest.fail("goiso serve did not start:\n" + "\n".join(server.output))
-
-
-def start_live_server(data_dir: Path, port: int | None = None, config_text: str | None = None,
-                      demo: bool = True) -> LiveServer:
-    """Start `goiso serve` (gunicorn + gevent) on ``data_dir`` and wait until it answers.
-
-    ``config_text`` is written to ``<data_dir>/goiso.toml`` and passed as ``--config``;
-    ``demo`` seeds the demo hall (fresh PINs and tokens).  To restart a server on the same
-    data dir and port, ``stop`` it and call this again with ``demo=False``.
-    The caller stops it with ``stop(server.process)``.
-    """
-    data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
-    command = [str(GOISO), "serve", "--data-dir", str(data_dir), "--port", str(port)]
-    if config_text is not None:
-        config = data_dir / "goiso.toml"
-        config.write_text(config_text, encoding="utf-8")
-        command += ["--config", str(config)]
-    if demo:
-        command.append("--demo")
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=goiso_env(GOISO_SSE_KEEPALIVE_SECONDS="1", GOISO_SSE_POLL_SECONDS="0.2"))
-    server = LiveServer(f"http://127.0.0.1:{port}", data_dir, process)
-    printed = threading.Event()
-
-    def read_output():
-        for line in process.stdout:
-            server.output.append(line.rstrip("\n"))
-            if m := PIN_LINE.match(line):
-                server.pins[m[1]] = m[2]
-            elif m := TOKEN_LINE.search(line):
-                server.tokens[int(m[1])] = m[2]
-            elif line.startswith("goiso:"):
-                printed.set()
-
-    threading.Thread(target=read_output, daemon=True, name="goiso-live-output").start()
-    _wait_ready(server, printed, time.monotonic() + 30, demo)
-    return server
-
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     """`goiso serve --demo` on a free port (gunicorn + gevent), keep-alive every second."""
-    server = start_live_server(tmp_path_factory.mktemp("live"))
-    try:
+    with LiveServer(tmp_path_factory.mktemp("live")) as server:
         yield server
-    finally:
-        stop(server.process)
 
 
-def stop(process: subprocess.Popen) -> None:
-    """Stop a `goiso serve`: SIGINT is gunicorn's quick shutdown (SIGTERM waits for streams)."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+@pytest.fixture
+def streams(live_server) -> Iterator[Streams]:
+    """Event streams on the live server (``tests.sseclient``), all closed at the end."""
+    with Streams(live_server.port) as opened:
+        yield opened
