@@ -190,7 +190,8 @@ def issue():
     _only(data, {"procedure", "priority", "kiosk"})
     issued = ticket_service.issue(
         runtime(), data.get("procedure"), priority=data.get("priority"), kiosk=data.get("kiosk"),
-        request_key=request.headers.get("Idempotency-Key"), base=request_base())
+        request_key=request.headers.get("Idempotency-Key"),
+        base=request_base() if data.get("kiosk") else None)  # only a printed ticket needs it
     ticket = issued.ticket
     response = jsonify(ticket)
     response.status_code = 201

@@ -189,10 +189,10 @@ class Feed:
         """Events this process just committed: kept and rung at once, without reading the log
         (when they do not follow the newest one known, another process wrote in between, and
         the log is read instead)."""
-        if not events:
-            return
+        if not events or self._last_id < 0:
+            return  # nobody has read the feed yet: the first reader starts from the log
         with self._cond:
-            follows = self._last_id >= 0 and all(
+            follows = all(
                 e.id == self._last_id + 1 + i for i, e in enumerate(events))
             if follows:
                 self._events.extend(events)

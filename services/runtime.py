@@ -8,7 +8,7 @@ devices, and how blocking work is run (in gevent's native threads under ``goiso 
 import threading
 from pathlib import Path
 
-from hall import Hall
+from hall import Hall, HallError
 from hall.events import Feed
 from printer import Printers
 from settings import Settings
@@ -33,7 +33,12 @@ def choose_offload(threads: int):
         return direct
     from gevent import get_hub
 
-    pool = get_hub().threadpool
+    hub = get_hub()
+    # A refusal of the rules (nobody waiting, a closed queue) is an answer, not a failure:
+    # the hub would print its traceback for every one that crosses the pool.
+    if not issubclass(HallError, hub.NOT_ERROR):
+        hub.NOT_ERROR = (*hub.NOT_ERROR, HallError)
+    pool = hub.threadpool
     pool.maxsize = max(1, threads)
     return lambda fn, *args, **kwargs: pool.apply(fn, args, kwargs)
 

@@ -23,11 +23,11 @@ SCREEN_TICKET = N_("vé trên màn hình")
 
 @dataclass(frozen=True)
 class Issued:
-    """A ticket just issued: the holder's view, what it prints (the sheet), and whether it is
-    on its way to a printer."""
+    """A ticket just issued: the holder's view, what it prints (the sheet; None when it was not
+    issued at a kiosk), and whether it is on its way to a printer."""
 
     ticket: dict
-    sheet: dict
+    sheet: dict | None
     printing: bool
 
 
@@ -86,32 +86,35 @@ def issue(runtime: Runtime, procedure, *, priority=None, kiosk=None, request_key
     (``PrinterNotReady``, nothing issued) or issue a screen ticket flagged as not printed.
     """
     hall, printers = runtime.hall, runtime.printers
-    earlier = runtime.read(hall.tickets.by_request_key, request_key) \
-        if isinstance(request_key, str) else None
-    # The same request again: the same ticket, printed once. (Another procedure or priority
-    # under the same key is the core's to refuse, below.)
-    if earlier is not None and earlier["procedure"]["code"] == procedure \
-            and earlier["priority"] == priority:
-        return Issued(earlier, runtime.read(hall.printing.sheet, earlier["token"]),
-                      earlier["printed"] is None)
     reading = printers.status(kiosk) if isinstance(kiosk, str) else None
     if reading is not None and not reading.ready \
             and runtime.settings.kiosk.printer_down == "refuse":
+        earlier = runtime.read(hall.tickets.by_request_key, request_key) \
+            if isinstance(request_key, str) else None
+        if earlier is not None and earlier["procedure"]["code"] == procedure \
+                and earlier["priority"] == priority:
+            # A retry of a ticket issued before the printer went down: still that ticket.
+            return Issued(earlier, runtime.read(hall.printing.sheet, earlier["token"]),
+                          earlier["printed"] is None)
         # What the core would refuse anyway (bad input, an unknown kiosk, a closed queue) is
         # said first: the printer matters only for a ticket that could be had.
         runtime.read(hall.issuing.check, procedure, priority=priority, kiosk=kiosk)
         raise errors.PrinterNotReady(printer=runtime.read(_kiosk_name, runtime, kiosk),
                                      reason=Term(reading.words))
-    to_print = reading is not None and reading.ready
+    # The core answers a retried request key with the ticket it issued the first time.
     ticket = runtime.act(hall.issuing.issue, procedure, priority=priority, kiosk=kiosk,
-                         request_key=request_key, to_print=to_print)
+                         request_key=request_key,
+                         to_print=reading is not None and reading.ready)
+    if reading is None:
+        return Issued(ticket, None, False)
     token = ticket["token"]
     sheet = runtime.read(hall.printing.sheet, token)
-    if reading is None:
+    if ticket["printed"] is not None:  # a retry of a ticket whose printing is settled
         return Issued(ticket, sheet, False)
-    if not to_print:
+    if not reading.ready:
         # "Screen ticket" mode: the screen (number and QR) is the ticket; staff see it flagged.
         return _flagged(runtime, token, SCREEN_TICKET + ": " + reading.words, kiosk)
+    # A retry while the first print is still on its way is queued once (Printers dedups).
     if printers.print_ticket(kiosk, token, ticket_facts(runtime, sheet, base)):
         return Issued(ticket, sheet, True)
     return _flagged(runtime, token, NO_PRINTER, kiosk)
