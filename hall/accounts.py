@@ -133,12 +133,20 @@ class Accounts:
 
     def token_counter(self, token: str) -> int | None:
         """The counter an API token acts for, or None if unknown or revoked."""
+        found = self.token_seat(token)
+        return found[0] if found else None
+
+    def token_seat(self, token: str) -> tuple[int, int | None] | None:
+        """The counter an API token acts for and the clerk seated there now (one read: every
+        keypad press and counter device asks it), or None if the token is unknown or revoked."""
         if not isinstance(token, str) or not token.startswith("gs_") or len(token) > 100:
             return None
         with self.tx.reading() as reading:
-            row = reading.one("SELECT counter_number FROM api_tokens WHERE token_hash = ?"
-                              " AND revoked_at IS NULL", (token_digest(token),))
-        return row[0] if row else None
+            row = reading.one("SELECT t.counter_number, c.clerk_id FROM api_tokens t"
+                              " JOIN counters c ON c.number = t.counter_number"
+                              " WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+                              (token_digest(token),))
+        return (row[0], row[1]) if row else None
 
     def revoke_tokens(self, counter: int) -> int:
         """Revoke every token of a counter; returns how many."""

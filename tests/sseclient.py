@@ -205,8 +205,8 @@ class Streams:
             self.sel.register(sock, selectors.EVENT_READ, stream)
             new.append(stream)
         self.streams.extend(new)
-        self.pump(lambda: all(s.find("state") or s.closed or s.status not in (None, 200)
-                              for s in new), timeout)
+        self.pump_until_all(lambda s: s.find("state") or s.closed
+                            or s.status not in (None, 200), new, timeout)
         refused = [s for s in new if s.status != 200
                    or not s.headers.get("content-type", "").startswith("text/event-stream")]
         if refused:
@@ -223,8 +223,9 @@ class Streams:
         open and past its ``state`` frame."""
         return self.open(1, timeout, path, headers)[0]
 
-    def pump(self, done, timeout: float) -> bool:
-        """Read whatever arrives until ``done()`` is true (True) or ``timeout`` s pass (False)."""
+    def pump(self, done, timeout: float, fed=None) -> bool:
+        """Read whatever arrives until ``done()`` is true (True) or ``timeout`` s pass (False);
+        ``fed(stream)`` is told of each stream that just got bytes."""
         end = time.monotonic() + timeout
         while not done():
             left = end - time.monotonic()
@@ -236,7 +237,21 @@ class Streams:
                 data = self._receive(stream, 65536)
                 if data:
                     stream.feed(data, now)
+                    if fed is not None:
+                        fed(stream)
         return True
+
+    def pump_until_all(self, has, streams, timeout: float) -> bool:
+        """Read until ``has(stream)`` holds for every one of ``streams``; each stream is looked
+        at again only when it got bytes (a look at all of them after every read would make the
+        reading itself the slowest part of a fan-out of hundreds)."""
+        pending = {id(s): s for s in streams if not has(s)}
+
+        def fed(stream):
+            if id(stream) in pending and has(stream):
+                del pending[id(stream)]
+
+        return self.pump(lambda: not pending, timeout, fed)
 
     def drain(self, stop, timeout: float) -> None:
         """Read and drop whatever arrives (no parsing) until ``stop()`` or ``timeout`` s."""
@@ -261,7 +276,7 @@ class Streams:
     def wait_for(self, kind: str, contains: str, timeout: float) -> list[Frame | None]:
         """Pump until every stream has a ``kind`` frame containing ``contains``; one frame (or
         None) per stream, in order."""
-        self.pump(lambda: all(s.find(kind, contains) for s in self.streams), timeout)
+        self.pump_until_all(lambda s: s.find(kind, contains), self.streams, timeout)
         return [s.find(kind, contains) for s in self.streams]
 
     def forget_frames(self) -> None:

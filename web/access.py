@@ -57,11 +57,11 @@ def _resolve() -> Actor:
     hall = runtime().hall
     token = _bearer()
     if token is not None:
-        counter = runtime().read(hall.accounts.token_counter, token)
-        if counter is None:
+        found = runtime().read(hall.accounts.token_seat, token)
+        if found is None:
             raise errors.AuthError(
                 errors.N_("Mã truy cập (token) không hợp lệ hoặc đã bị thu hồi."))
-        seated = runtime().read(hall.accounts.seated, counter)
+        counter, seated = found
         return Actor(role="clerk", clerk=seated, counter=counter, device=True,
                      name=f"counter-{counter}")
     clerk_id = session.get("clerk")
