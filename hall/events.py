@@ -166,8 +166,12 @@ class Feed:
             began = next(self._order)
             if self._last_id < 0:
                 newest = self.offload(self.log.last_id)
-                self._last_id = newest
-                self._events.extend(self.offload(self.log.since, max(0, newest - 50), 50))
+                recent = self.offload(self.log.since, max(0, newest - 50), 50)
+                # Both at once: until now ``publish`` ignores what is committed (nobody reads
+                # the feed yet), so nothing can slip in between.
+                with self._cond:
+                    self._events.extend(recent)
+                    self._last_id = newest
                 self._fetched_at = time.monotonic()
                 self._served = began
                 return
@@ -235,7 +239,9 @@ class Feed:
                         break
                     found.append(event)
                 found.reverse()
-                return found
+                if found:
+                    return found
+        # Not (or no longer) in memory: the log has it.
         return self.offload(self.log.since, after_id, 1000)
 
     def wait(self, after_id: int, timeout: float, stop: threading.Event | None = None

@@ -37,3 +37,28 @@ def test_the_feed_poller_brings_changes_made_elsewhere(hall):
     finally:
         stop.set()
     assert [e.ticket for e in found if e.kind == "issued"] == [issued["id"]]
+
+
+def test_an_event_committed_while_the_feed_first_fills_reaches_the_streams(hall):
+    """The first fill reads the newest id, then the last 50 events: a change committed by this
+    process in between (a printer's first state, say) must not be lost, nor make a waiting
+    stream spin."""
+    for _ in range(3):
+        hall.issuing.issue("DEMO-GT-001")
+    committed = []
+
+    def offload(fn, *args):
+        result = fn(*args)
+        if fn == hall.log.since and not committed:
+            # Between the two reads of the first fill: this process commits and publishes.
+            hall.issuing.issue("DEMO-GT-001")
+            committed.extend(hall.tx.take_committed())
+            feed.publish(committed)
+        return result
+
+    hall.tx.take_committed()
+    feed = Feed(hall.log, poll_seconds=0.05, offload=offload)
+    first = feed.last_id  # the first fill, with a commit in the middle of it
+    found = feed.wait(first, WAIT)
+    assert [e.id for e in found] == [e.id for e in committed]
+    assert found and found[-1].id > first
