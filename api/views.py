@@ -57,11 +57,9 @@ def _filters() -> tuple[list[str] | None, list[int] | None]:
         raise errors.InvalidInput(field="counters") from None
     board_id = request.args.get("board")
     if board_id:
-        boards = {b["id"]: b for b in runtime().read(runtime().hall.catalogue.boards)}
-        if board_id not in boards:
-            raise errors.NotFound()
-        queues = boards[board_id]["queues"] or queues
-        counters = boards[board_id]["counters"] or counters
+        board = runtime().read(runtime().hall.catalogue.board, board_id)
+        queues = board["queues"] or queues
+        counters = board["counters"] or counters
     return queues, counters
 
 
@@ -139,8 +137,9 @@ def kiosks():
 def put_kiosk(kiosk_id):
     data = body()
     _only(data, {"name", "active"})
-    return jsonify(runtime().act(runtime().hall.catalogue.put_kiosk, kiosk_id,
-                                 **_need(data, "name")))
+    kiosk = runtime().act(runtime().hall.catalogue.put_kiosk, kiosk_id, **_need(data, "name"))
+    ticket_service.attach_printer(runtime(), kiosk["id"])
+    return jsonify(kiosk)
 
 
 @bp.get("/boards")
@@ -191,7 +190,7 @@ def issue():
     issued = ticket_service.issue(
         runtime(), data.get("procedure"), priority=data.get("priority"), kiosk=data.get("kiosk"),
         request_key=request.headers.get("Idempotency-Key"),
-        base=request_base() if data.get("kiosk") else None)  # only a printed ticket needs it
+        base=request_base)
     ticket = issued.ticket
     response = jsonify(ticket)
     response.status_code = 201
@@ -243,7 +242,7 @@ def reprint(number):
     data = body()
     _only(data, {"queue", "printer"})
     printer, _sheet = ticket_service.reprint(runtime(), number=number, queue=data.get("queue"),
-                                             printer=data.get("printer"), base=request_base())
+                                             printer=data.get("printer"), base=request_base)
     found = runtime().read(runtime().hall.tickets.find, number, data.get("queue"))
     found.pop("token")
     response = jsonify({"printer": printer, "ticket": found})

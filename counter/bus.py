@@ -146,7 +146,7 @@ class SerialBus(Worker):
         try:
             port = self.open_port(self.url, baudrate=self.baudrate, timeout=self.read_timeout)
         except (serial.SerialException, OSError):
-            raise
+            raise  # the loop's own kinds of failure, as they are
         except Exception as exc:  # noqa: BLE001 - a bad URL is a port that cannot open, too
             raise serial.SerialException(why(exc)) from exc
         with contextlib.suppress(AttributeError, ValueError, serial.SerialException):

@@ -19,6 +19,9 @@ from web.replies import say
 
 bp = Blueprint("counter", __name__, template_folder="templates")
 COUNTER = f"<int(max={MAX_COUNTER}):number>"
+# The key shown on each button: the page's keys, the pause/resume pair sharing one.
+BUTTON_KEYS = {action: key for key, action in PAGE_KEYS} | {
+    action: ACTIONS["pause-toggle"].page_key for action in ("pause", "resume")}
 THANKS_SECONDS = 5  # the rating screen's thanks stays up this long (counter.js's THANKS_MS)
 
 
@@ -130,7 +133,8 @@ def _context(number: int, message: str = "", failed: bool = False) -> dict:
     return {"board": board, "counters": others, "queues": runtime().read(hall.catalogue.queues),
             "ratings": runtime().read(hall.ratings.summary, None, number),
             "message": message, "failed": failed, "shortcuts": PAGE_KEYS,
-            "page_keys": dict(PAGE_KEYS), "outcomes": hall.rules.outcomes,
+            "page_keys": dict(PAGE_KEYS), "button_keys": BUTTON_KEYS,
+            "outcomes": hall.rules.outcomes,
             "reasons": PRIORITY_REASONS, "who": actor(),
             "seated_here": session.get("counter") == number, "can": _can(board)}
 

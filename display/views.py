@@ -63,7 +63,8 @@ def screen(board_id):
 @board_screen
 def live(board_id):
     """The part of the board that changes (fetched after every event, or by polling)."""
-    return render_template("display/live.html", board=_board(board_id), **_live(_board(board_id)))
+    chosen = _board(board_id)
+    return render_template("display/live.html", board=chosen, **_live(chosen))
 
 
 @bp.get("/audio/chime.wav")

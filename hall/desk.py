@@ -40,7 +40,7 @@ ACTIONS = {a.name: a for a in (
 PAGE_KEYS = tuple((a.page_key, a.name) for a in ACTIONS.values() if a.page_key)
 SERIAL_KEYS = {a.serial_key: a.name for a in ACTIONS.values() if a.serial_key}
 
-# (status it moves to, statuses it may come from, event, verb for a refusal)
+# verb -> (status it moves to, statuses it may come from, event); the verb names a refusal
 _MOVES = {
     "pause": ("paused", ("open",), EventKind.COUNTER_PAUSED),
     "resume": ("open", ("paused", "closed"), EventKind.COUNTER_RESUMED),

@@ -9,6 +9,7 @@ from .tickets import view
 from .transaction import Reading, Transactions
 
 MAX_REQUEST_KEY = 200
+MAX_PRINT_ERROR = 300
 
 
 class Issuing:
@@ -18,11 +19,13 @@ class Issuing:
         self.tx = tx
 
     def issue(self, procedure: str, *, priority: str | None = None, kiosk: str | None = None,
-              request_key: str | None = None, to_print: bool = False) -> dict:
+              request_key: str | None = None, to_print: bool = False,
+              not_printed: str | None = None) -> dict:
         """Give a citizen the next number of the procedure's queue; idempotent by request key.
 
         ``to_print``: a printer is about to print it, so a restart that finds it neither printed
-        nor failed knows printing was cut short.
+        nor failed knows printing was cut short. ``not_printed``: why a ticket of a kiosk will
+        have no paper (a screen ticket); it is flagged for staff in the same change.
         """
         _check_arguments(procedure, priority, kiosk, request_key)
         with self.tx.change() as change:
@@ -42,8 +45,14 @@ class Issuing:
                 (change.day, queue["code"], seq, numbering.label_of(queue, seq), queue["code"],
                  procedure, priority, change.now, change.now, kiosk, secrets.token_urlsafe(16),
                  request_key, int(to_print)))
+            if not_printed is not None:
+                change.run("UPDATE tickets SET printed = 0, print_error = ? WHERE id = ?",
+                           (not_printed[:MAX_PRINT_ERROR], cursor.lastrowid))
             ticket = change.one("SELECT * FROM tickets WHERE id = ?", (cursor.lastrowid,))
             change.log(EventKind.ISSUED, ticket=ticket, kiosk=kiosk)
+            if not_printed is not None:
+                change.log(EventKind.PRINT_FAILED, ticket=ticket, printer=kiosk,
+                           detail=not_printed[:MAX_PRINT_ERROR], reprint=False, kiosk=kiosk)
             return view(change, ticket, queue=queue,
                         procedure={"code": procedure, "name": queue["procedure_name"]})
 

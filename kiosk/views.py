@@ -121,7 +121,7 @@ def issue(kiosk_id):
         return _refused(kiosk, errors.InvalidInput(BAD_TAP), 400)
     try:
         issued = tickets.issue(runtime(), code, priority=_priority(), kiosk=kiosk_id,
-                               request_key=key, base=request_base())
+                               request_key=key, base=request_base)
     except errors.HallError as exc:
         return _refused(kiosk, exc, exc.status)
     return _ticket_screen(kiosk, issued.sheet)
@@ -173,7 +173,7 @@ def _sheet(token: str) -> dict:
 
 
 def _ticket_screen(kiosk: dict, sheet: dict):
-    url = tickets.status_url(runtime(), sheet["token"], request_base())
+    url = tickets.status_url(runtime(), sheet["token"], request_base)
     qr = segno.make(url, error="m").svg_data_uri(scale=6, border=2)
     return _show(kiosk, "kiosk/ticket.html", sheet=sheet, qr=qr, url=url,
                  priority=sheet["priority"])

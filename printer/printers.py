@@ -64,9 +64,12 @@ class Printers:
         self._hooks = {"on_status": on_status, "on_done": on_done, "runner": runner}
         self.running = True
         for name in sorted(set(names) | set(self.configs)):
-            self._spooler(name)
+            self.attach(name)
 
-    def _spooler(self, name: str) -> Spooler | None:
+    def attach(self, name: str) -> Spooler | None:
+        """The worker of kiosk ``name``'s printer, opened and started the first time (a kiosk
+        added while the hall runs); None when it has no printer or printing does not run. Only
+        for a kiosk of the hall: any name would make a worker and a folder."""
         with self._lock:
             spooler = self.spoolers.get(name)
             if spooler is not None or not self.running:
@@ -85,10 +88,8 @@ class Printers:
         config = self.config(name)
         if config is None or config.connection == "none":
             return PrinterStatus(status.UNREACHABLE, "ki-ốt này không có máy in")
-        if not self.running:
-            return PrinterStatus(status.STOPPED)
-        spooler = self._spooler(name)
-        return spooler.status if spooler else PrinterStatus(status.STOPPED)
+        spooler = self.spoolers.get(name)
+        return spooler.status if spooler and self.running else PrinterStatus(status.STOPPED)
 
     def print_ticket(self, name: str, token: str, facts: TicketFacts,
                      reprint: bool = False) -> bool:
@@ -97,7 +98,7 @@ class Printers:
         A ticket is queued once per process unless it is a reprint: a double tap or a retried
         request that returns the same ticket does not print it twice.
         """
-        spooler = self._spooler(name)
+        spooler = self.attach(name)
         if spooler is None:  # not queued: a later try must not count it as queued already
             return False
         with self._lock:
@@ -111,7 +112,7 @@ class Printers:
 
     def test_page(self, name: str, hall_name: str) -> bool:
         """Queue a test page (every Vietnamese letter, the plan, where the printer is)."""
-        spooler = self._spooler(name)
+        spooler = self.attach(name)
         if spooler is None:
             return False
         spooler.submit(Pending(test_facts(hall_name, name, spooler.config, spooler.plan)))

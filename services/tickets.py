@@ -44,16 +44,18 @@ def lan_address() -> str:
         probe.close()
 
 
-def status_url(runtime: Runtime, token: str, base: str | None = None) -> str:
+def status_url(runtime: Runtime, token: str, base=None) -> str:
     """The address of a ticket's status page as a phone in the hall reaches it: the hall's
-    ``public_url``, else the address the request came to (``base``), else this machine's
-    address on the hall network."""
+    ``public_url``, else the address the request came to (``base``, or a function giving it,
+    asked only here), else this machine's address on the hall network."""
     settings = runtime.settings
+    if not settings.public_url and callable(base):
+        base = base()
     base = settings.public_url or base or f"http://{lan_address()}:{settings.port}/"
     return base.rstrip("/") + "/t/" + token
 
 
-def ticket_facts(runtime: Runtime, sheet: dict, base: str | None = None) -> TicketFacts:
+def ticket_facts(runtime: Runtime, sheet: dict, base=None) -> TicketFacts:
     """What the ticket of ``sheet`` (``Printing.sheet``) prints, in the hall's language (the
     paper is the hall's, whichever language the screen that asked for it was in)."""
     settings = runtime.settings
@@ -78,12 +80,14 @@ def printer_names(runtime: Runtime) -> list[str]:
 
 
 def issue(runtime: Runtime, procedure, *, priority=None, kiosk=None, request_key=None,
-          base: str | None = None) -> Issued:
+          base=None) -> Issued:
     """Issue a ticket; at a kiosk, also send it to the kiosk's printer.
 
     A retry with the same request key gets the same ticket and prints nothing again. When the
     kiosk's printer is not ready the hall's ``[kiosk] printer_down`` decides: refuse
     (``PrinterNotReady``, nothing issued) or issue a screen ticket flagged as not printed.
+    ``base``: the address the request came to, or a function giving it (asked only when a
+    ticket is printed).
     """
     hall, printers = runtime.hall, runtime.printers
     reading = printers.status(kiosk) if isinstance(kiosk, str) else None
@@ -99,29 +103,30 @@ def issue(runtime: Runtime, procedure, *, priority=None, kiosk=None, request_key
         # What the core would refuse anyway (bad input, an unknown kiosk, a closed queue) is
         # said first: the printer matters only for a ticket that could be had.
         runtime.read(hall.issuing.check, procedure, priority=priority, kiosk=kiosk)
-        raise errors.PrinterNotReady(printer=runtime.read(_kiosk_name, runtime, kiosk),
+        raise errors.PrinterNotReady(printer=runtime.read(hall.catalogue.kiosk, kiosk)["name"],
                                      reason=Term(reading.words))
+    screen = reading is not None and not reading.ready
     # The core answers a retried request key with the ticket it issued the first time.
     ticket = runtime.act(hall.issuing.issue, procedure, priority=priority, kiosk=kiosk,
-                         request_key=request_key,
-                         to_print=reading is not None and reading.ready)
+                         request_key=request_key, to_print=reading is not None and not screen,
+                         not_printed=f"{SCREEN_TICKET}: {reading.words}" if screen else None)
     if reading is None:
         return Issued(ticket, None, False)
     token = ticket["token"]
     sheet = runtime.read(hall.printing.sheet, token)
-    if ticket["printed"] is not None:  # a retry of a ticket whose printing is settled
+    if ticket["printed"] is not None:  # a screen ticket, or a retry whose printing is settled
         return Issued(ticket, sheet, False)
-    if not reading.ready:
-        # "Screen ticket" mode: the screen (number and QR) is the ticket; staff see it flagged.
-        return _flagged(runtime, token, SCREEN_TICKET + ": " + reading.words, kiosk)
     # A retry while the first print is still on its way is queued once (Printers dedups).
     if printers.print_ticket(kiosk, token, ticket_facts(runtime, sheet, base)):
         return Issued(ticket, sheet, True)
+    # The printer stopped between its reading and the job (printing shut down): say so.
     return _flagged(runtime, token, NO_PRINTER, kiosk)
 
 
-def _kiosk_name(runtime: Runtime, kiosk: str) -> str:
-    return next((k["name"] for k in runtime.hall.catalogue.kiosks() if k["id"] == kiosk), kiosk)
+def attach_printer(runtime: Runtime, kiosk: str) -> None:
+    """Start the printer of a kiosk added or switched on while the hall runs."""
+    if any(k["id"] == kiosk and k["active"] for k in runtime.read(runtime.hall.catalogue.kiosks)):
+        runtime.printers.attach(kiosk)
 
 
 def _flagged(runtime: Runtime, token: str, detail: str, kiosk: str) -> Issued:
@@ -132,7 +137,7 @@ def _flagged(runtime: Runtime, token: str, detail: str, kiosk: str) -> Issued:
 
 def reprint(runtime: Runtime, *, token: str | None = None, number: str | None = None,
             queue: str | None = None, printer: str | None = None,
-            base: str | None = None) -> tuple[str, dict]:
+            base=None) -> tuple[str, dict]:
     """Queue a ticket of today on a printer again (its kiosk's unless one is named); returns
     the printer and the ticket's sheet."""
     hall = runtime.hall

@@ -148,7 +148,7 @@ def test_hall_state_and_its_filters(client, clerk_client):
     assert [q["code"] for q in board["queues"]] == ["GPLX"]
     assert [c["number"] for c in board["recent_calls"]] == ["1001"]
 
-    error_of(client.get("/api/v1/hall?board=nope"), 404, "not_found")
+    error_of(client.get("/api/v1/hall?board=nope"), 404, "unknown_board")
     error_of(client.get("/api/v1/hall?counters=one"), 400, "invalid_input")
 
 

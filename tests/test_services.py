@@ -181,3 +181,25 @@ def _events_of(path) -> list[str]:
 
     with sqlite3.connect(path) as conn:
         return [row[0] for row in conn.execute("SELECT kind FROM events ORDER BY id")]
+
+
+def test_a_made_up_kiosk_makes_no_printer_worker_nor_folder(app, client, printing):
+    """The public door names any kiosk it likes: only the hall's own kiosks get a printer."""
+    before = set(runtime_of(app).printers.spoolers)
+    for name in ("attacker0", "attacker1"):
+        response = client.post("/api/v1/tickets", json={"procedure": VT, "kiosk": name})
+        assert response.status_code == 404
+        assert response.get_json()["error"]["code"] == "unknown_kiosk"
+    assert set(runtime_of(app).printers.spoolers) == before
+    assert not (printing / "attacker0").exists() and not (printing / "attacker1").exists()
+
+
+def test_a_kiosk_added_while_the_hall_runs_gets_its_printer(app, client, supervisor_client,
+                                                             printing):
+    assert supervisor_client.put("/api/v1/kiosks/k3", json={"name": "Ki-ốt tầng 2"}
+                                 ).status_code == 200
+    spooler = runtime_of(app).printers.spoolers["k3"]
+    wait_for(lambda: spooler.status.ready, "the new kiosk's printer")
+    issued = client.post("/api/v1/tickets", json={"procedure": VT, "kiosk": "k3"}).get_json()
+    wait_for(lambda: list((printing / "k3").glob(f"*-{issued['number']}.escpos")),
+             "the new kiosk's first ticket")
