@@ -131,11 +131,6 @@ class Accounts:
             change.log(EventKind.TOKEN_CREATED, counter=counter)
         return token
 
-    def token_counter(self, token: str) -> int | None:
-        """The counter an API token acts for, or None if unknown or revoked."""
-        found = self.token_seat(token)
-        return found[0] if found else None
-
     def token_seat(self, token: str) -> tuple[int, int | None] | None:
         """The counter an API token acts for and the clerk seated there now (one read: every
         keypad press and counter device asks it), or None if the token is unknown or revoked."""

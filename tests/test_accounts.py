@@ -134,18 +134,18 @@ def test_tokens_are_stored_hashed_and_can_be_revoked(hall):
     assert stored[0] == hashlib.sha256(token.encode()).hexdigest()
     data = file_bytes(hall)
     assert token.encode() not in data and token[3:].encode() not in data
-    assert hall.accounts.token_counter(token) == 2
+    assert hall.accounts.token_seat(token)[0] == 2
     for bad in ("gs_unknown", "nope", "gs_" + "x" * 200, None, 42):
-        assert hall.accounts.token_counter(bad) is None
+        assert hall.accounts.token_seat(bad) is None
     mark = hall.log.last_id()
     assert hall.accounts.revoke_tokens(2) == 2
-    assert hall.accounts.token_counter(token) is None
-    assert hall.accounts.token_counter(second) is None
+    assert hall.accounts.token_seat(token) is None
+    assert hall.accounts.token_seat(second) is None
     assert hall.accounts.revoke_tokens(2) == 0
     assert [(e.kind, e.counter, e.data) for e in hall.log.since(mark)] == [
         ("tokens_revoked", 2, {"count": 2})]
     fresh = hall.accounts.new_token(2)
-    assert hall.accounts.token_counter(fresh) == 2
+    assert hall.accounts.token_seat(fresh)[0] == 2
 
 
 def test_token_for_an_unknown_counter(hall):

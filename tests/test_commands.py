@@ -70,7 +70,7 @@ def test_init_demo_prints_working_pins_and_tokens(tmp_path):
     hall = Hall.open(data / "goiso.db")
     try:
         assert hall.accounts.verify("quantri", pins["quantri"])["role"] == "admin"
-        assert all(hall.accounts.token_counter(t) == n for n, t in tokens.items())
+        assert all(hall.accounts.token_seat(t)[0] == n for n, t in tokens.items())
     finally:
         hall.close()
 
@@ -187,11 +187,11 @@ def test_token_command(tmp_path, demo_dir):
     assert token.startswith("gs_") and len(token) > 40
     hall = Hall.open(demo_dir / "goiso.db")
     try:
-        assert hall.accounts.token_counter(token) == 4
+        assert hall.accounts.token_seat(token)[0] == 4
         fresh = goiso("token", "--counter", "4", "--revoke", "--data-dir", demo_dir,
                       cwd=tmp_path).stdout.strip()
-        assert hall.accounts.token_counter(token) is None
-        assert hall.accounts.token_counter(fresh) == 4
+        assert hall.accounts.token_seat(token) is None
+        assert hall.accounts.token_seat(fresh)[0] == 4
     finally:
         hall.close()
     for bad in ("99", "0", str(10**30)):
