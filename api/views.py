@@ -138,7 +138,7 @@ def put_kiosk(kiosk_id):
     data = body()
     _only(data, {"name", "active"})
     kiosk = runtime().act(runtime().hall.catalogue.put_kiosk, kiosk_id, **_need(data, "name"))
-    ticket_service.attach_printer(runtime(), kiosk["id"])
+    ticket_service.attach_printer(runtime(), kiosk)
     return jsonify(kiosk)
 
 

@@ -123,10 +123,11 @@ def issue(runtime: Runtime, procedure, *, priority=None, kiosk=None, request_key
     return _flagged(runtime, token, NO_PRINTER, kiosk)
 
 
-def attach_printer(runtime: Runtime, kiosk: str) -> None:
-    """Start the printer of a kiosk added or switched on while the hall runs."""
-    if any(k["id"] == kiosk and k["active"] for k in runtime.read(runtime.hall.catalogue.kiosks)):
-        runtime.printers.attach(kiosk)
+def attach_printer(runtime: Runtime, kiosk: dict) -> None:
+    """Start the printer of a kiosk (as ``put_kiosk`` returned it) added or switched on while
+    the hall runs."""
+    if kiosk["active"]:
+        runtime.printers.attach(kiosk["id"])
 
 
 def _flagged(runtime: Runtime, token: str, detail: str, kiosk: str) -> Issued:
