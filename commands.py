@@ -7,6 +7,7 @@ import click
 
 import settings as settings_module
 from hall import Hall, HallError
+from services import configuration
 
 
 def hall_options(command):
@@ -33,8 +34,9 @@ def hall_options(command):
 
 
 def open_hall(settings) -> Hall:
-    """Open (creating or upgrading) the hall database named by the settings."""
-    return Hall.open(settings.database_path, settings.rules)
+    """Open (creating or upgrading) the hall database named by the settings, following the
+    rules set in the browser too."""
+    return configuration.open_hall(settings)[0]
 
 
 @click.group()

@@ -37,11 +37,13 @@ KioskSeconds = Annotated[int, Meta(ge=3, le=3600)]
 
 
 class SettingsError(Exception):
-    """Settings that cannot be used: one whole sentence per problem, naming where it is."""
+    """Settings that cannot be used: one whole sentence per problem, naming where it is
+    (``places``: (table, key, sentence) of each, for a form to show beside its field)."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], places: list[tuple[str | None, str, str]] = ()):
         super().__init__("\n".join(problems))
         self.problems = problems
+        self.places = list(places)
 
 
 class HallOptions(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -135,6 +137,10 @@ TABLES = {"hall": HallOptions, "server": ServerOptions, "rules": Rules, "kiosk":
           "ticket": TicketLayout, "board": BoardOptions, "voice": VoiceOptions}
 FAMILIES = {"printers": PrinterConfig, "serial": BusConfig}
 SERVER_KEYS = tuple(f.name for f in structs.fields(ServerOptions))
+# The tables a supervisor may set in the browser (stored in the database over the file); the
+# server, printers and serial devices belong to the machine and stay in the file.
+EDITABLE = ("hall", "rules", "kiosk", "ticket", "board", "voice")
+HALL_KEYS = {"name": "hall_name", "unit": "hall_unit", "default_language": "default_language"}
 
 
 class Wrong(Exception):
@@ -168,7 +174,41 @@ def load(path: str | Path | None = None, *, environ: Mapping[str, str] | None = 
             return Settings(**structs.asdict(hall), **structs.asdict(server), **values)
         except InvalidInput as exc:
             wrongs.append(_own_check(exc, None))
-    raise SettingsError([_line(wrong, doc, origin, given) for wrong in wrongs])
+    raise SettingsError([_line(wrong, doc, origin, given) for wrong in wrongs],
+                        [(w.table, w.key, w.sentence) for w in wrongs])
+
+
+def section(settings: Settings, table: str) -> dict:
+    """One editable table of ``settings`` as the file writes it (key -> plain value)."""
+    if table == "hall":
+        return {key: getattr(settings, name) for key, name in HALL_KEYS.items()}
+    return msgspec.to_builtins(getattr(settings, table), enc_hook=str)
+
+
+def with_overrides(settings: Settings, stored: Mapping[str, Mapping],
+                   origin: str = "cài đặt trong cơ sở dữ liệu") -> Settings:
+    """``settings`` with the values set in the browser (table -> key -> value) laid over its
+    editable tables; each table is checked whole, as the file's are. Raises SettingsError
+    naming every wrong key; nothing is half-applied."""
+    changes, wrongs, doc = {}, [], {}
+    for table, values in stored.items():
+        if table not in EDITABLE:
+            wrongs.append(Wrong(None, table, "bảng này không đặt được trên trang cài đặt."))
+            continue
+        doc[table] = raw = section(settings, table) | dict(values)
+        try:
+            converted = _table(table, raw)
+        except Wrong as wrong:
+            wrongs.append(wrong)
+            continue
+        if table == "hall":
+            changes.update(structs.asdict(converted))
+        else:
+            changes[table] = converted
+    if wrongs:
+        raise SettingsError([_line(wrong, doc, origin, {}) for wrong in wrongs],
+                            [(w.table, w.key, w.sentence) for w in wrongs])
+    return structs.replace(settings, **changes)
 
 
 def _given(environ: Mapping[str, str], flags: dict) -> dict[str, tuple[str, str]]:

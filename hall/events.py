@@ -43,6 +43,8 @@ class EventKind(StrEnum):
     PRINT_FAILED = "print_failed"
     DEVICE_STATE = "device_state"  # a printer's, keypad's, display's or serial port's state
     RATED = "rated"
+    SETTINGS_CHANGED = "settings_changed"  # a hall setting set in the browser
+    BULK_APPLIED = "bulk_applied"  # one bulk action: who, what, how many (each ticket logs too)
 
 
 K = EventKind
@@ -56,12 +58,16 @@ TICKET_MOVES = (K.CALLED, K.RECALLED, K.FINISHED, K.NO_SHOW, K.TRANSFERRED, K.EX
 COUNTER_STATES = (K.COUNTER_PAUSED, K.COUNTER_RESUMED, K.COUNTER_CLOSED)
 LED_CHANGES = TICKET_MOVES + COUNTER_STATES
 BOARD_CHANGES = (K.ISSUED, *TICKET_MOVES, K.CANCELLED, K.REACTIVATED, *COUNTER_STATES,
-                 K.CATALOGUE_CHANGED)
+                 K.CATALOGUE_CHANGED, K.SETTINGS_CHANGED)
 COUNTER_PAGE_CHANGES = (*BOARD_CHANGES, K.PRINTED, K.PRINT_FAILED, K.CLERK_SIGNED_IN,
                         K.CLERK_SIGNED_OUT, K.RATED)
 RATING_CHANGES = (K.CALLED, K.FINISHED, K.RATED)
 PRINTING_CHANGES = (K.DEVICE_STATE, K.PRINTED, K.PRINT_FAILED, K.CANCELLED)
 DEVICE_CHANGES = (K.DEVICE_STATE,)
+# What the audit log shows: changes made by staff to the hall, each with who (``clerk``) and,
+# for the catalogue and the settings, ``what``, ``key``, ``before`` and ``after`` in its data.
+AUDITED = (K.CATALOGUE_CHANGED, K.SETTINGS_CHANGED, K.BULK_APPLIED, K.TOKEN_CREATED,
+           K.TOKENS_REVOKED)
 
 
 @dataclass(frozen=True)

@@ -53,10 +53,13 @@ def label_of(queue, seq: int) -> str:
 
 
 def _check_issuing_hours(reading: Reading, queue) -> None:
-    if not queue["issue_from"] and not queue["issue_until"]:
+    """A queue's own hours, or else the hall's business hours, or no limit."""
+    own = queue["issue_from"] or queue["issue_until"]
+    opens, closes = ((queue["issue_from"], queue["issue_until"]) if own else
+                     (reading.rules.opens_at, reading.rules.closes_at))
+    if not opens and not closes:
         return
-    opens = queue["issue_from"] or "00:00"
-    closes = queue["issue_until"] or "23:59"
+    opens, closes = opens or "00:00", closes or "23:59"
     clock = reading.rules.local(reading.now)
     minute = clock.hour * 60 + clock.minute
     h1, m1 = parse_hhmm(opens, "issue_from")

@@ -40,6 +40,20 @@ class Rules:
     service_samples: int = 20
     rating_levels: tuple[str, ...] = ("Rất hài lòng", "Hài lòng", "Không hài lòng")
     rating_seconds: int = 30
+    # The national target for the average wait (issue → first call); reports count the share
+    # of tickets called within it.
+    target_wait_minutes: int = 15
+    # The monitor raises an alert when a ticket has waited this long, or a device has been
+    # offline this many seconds.
+    alert_wait_minutes: int = 15
+    alert_device_seconds: int = 60
+    # The hall's business hours ("" = no limit): a queue with no hours of its own issues
+    # tickets only between them.
+    opens_at: str = ""
+    closes_at: str = ""
+    # Ticket rows (and their events) older than this many days may be purged once their days
+    # are summed up; 0 keeps them forever.
+    keep_tickets_days: int = 0
 
     def __post_init__(self):
         """Refuse values the types alone allow; each error names its field (the settings
@@ -52,9 +66,20 @@ class Rules:
         if self.priority_policy not in POLICIES:
             raise errors.not_one_of("priority_policy", self.priority_policy, POLICIES)
         for name, low, high in (("interleave_every", 1, 100), ("recent_calls", 1, 100),
-                                ("service_samples", 1, 1000), ("rating_seconds", 5, 600)):
+                                ("service_samples", 1, 1000), ("rating_seconds", 5, 600),
+                                ("target_wait_minutes", 1, 480), ("alert_wait_minutes", 1, 480),
+                                ("alert_device_seconds", 5, 3600),
+                                ("keep_tickets_days", 0, 36_500)):
             if not low <= int(getattr(self, name)) <= high:
                 raise errors.out_of_range(name, low, high)
+        for name in ("opens_at", "closes_at"):
+            if getattr(self, name):
+                parse_hhmm(getattr(self, name), name)
+        if self.opens_at and self.closes_at and self.opens_at >= self.closes_at:
+            raise InvalidInput(N_("%(field)s: giờ mở cửa phải trước giờ đóng cửa."),
+                               field="opens_at")
+        if 0 < self.keep_tickets_days < 31:
+            raise errors.out_of_range("keep_tickets_days", 31, 36_500)
         if not self.outcomes:
             raise InvalidInput(InvalidInput.EMPTY, field="outcomes")
         if not 2 <= len(self.rating_levels) <= 5 or not all(

@@ -227,3 +227,38 @@ def m006_print_expected(db):
             WHERE kiosk_id IS NOT NULL AND printed IS NULL AND status IN ('waiting', 'called');
         """
     )
+
+
+@migrations()
+def m007_back_office(db):
+    # What the back office needs: settings set in the browser (one row per table and key,
+    # a JSON value, over the settings file), names in English and search words for the
+    # kiosk, counters that can be deactivated (history refers to them), and the dossier codes
+    # a clerk records when finishing a ticket.
+    db.executescript(
+        """
+        CREATE TABLE hall_settings (
+            section TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            changed_at REAL NOT NULL,
+            changed_by INTEGER REFERENCES clerks(id),
+            PRIMARY KEY (section, key)
+        );
+        ALTER TABLE fields ADD COLUMN name_en TEXT NOT NULL DEFAULT '';
+        ALTER TABLE procedures ADD COLUMN name_en TEXT NOT NULL DEFAULT '';
+        ALTER TABLE procedures ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
+        ALTER TABLE counters ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+        CREATE TABLE dossiers (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+            code TEXT NOT NULL,
+            day TEXT NOT NULL,
+            at REAL NOT NULL,
+            counter_number INTEGER,
+            clerk_id INTEGER,
+            UNIQUE (ticket_id, code)
+        );
+        CREATE INDEX dossiers_day ON dossiers (day);
+        """
+    )

@@ -10,6 +10,7 @@ from .desk import Desk
 from .devices import Devices
 from .events import EventLog
 from .issuing import Issuing
+from .overrides import Overrides
 from .printing import Printing
 from .ratings import Ratings
 from .rules import Rules
@@ -23,15 +24,14 @@ class Hall:
     """Everything the application layer, the devices and the command line need from the core.
 
     Commands: ``issuing``, ``calling``, ``desk`` (a counter's state and actions by name),
-    ``printing``, ``catalogue``, ``accounts``, ``devices``, ``ratings``. Reads: ``tickets``,
-    ``screens``, ``log``.
+    ``printing``, ``catalogue``, ``accounts``, ``devices``, ``ratings``, ``overrides`` (settings
+    set in the browser). Reads: ``tickets``, ``screens``, ``log``.
     """
 
     def __init__(self, store: Store, rules: Rules | None = None, clock=time.time):
         self.store = store
-        self.rules = rules or Rules()
         self.clock = clock
-        self.tx = Transactions(store, self.rules, clock)
+        self.tx = Transactions(store, rules or Rules(), clock)
         self.issuing = Issuing(self.tx)
         self.calling = Calling(self.tx)
         self.desk = Desk(self.tx, self.calling)
@@ -42,7 +42,17 @@ class Hall:
         self.accounts = Accounts(self.tx)
         self.devices = Devices(self.tx)
         self.ratings = Ratings(self.tx)
+        self.overrides = Overrides(self.tx)
         self.log = EventLog(store)
+
+    @property
+    def rules(self) -> Rules:
+        """The rules the hall follows now."""
+        return self.tx.rules
+
+    def follow(self, rules: Rules) -> None:
+        """Follow new rules from the next read or change on (settings changed live)."""
+        self.tx.rules = rules
 
     @classmethod
     def open(cls, path: str | Path, rules: Rules | None = None, clock=time.time,

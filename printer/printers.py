@@ -83,6 +83,12 @@ class Printers:
             spooler.start(self._stop)
             return spooler
 
+    def use_layout(self, layout: TicketLayout) -> None:
+        """Draw the next tickets with ``layout`` (the ticket texts changed live)."""
+        self.layout = layout
+        for spooler in list(self.spoolers.values()):
+            spooler.layout = layout
+
     def status(self, name: str) -> PrinterStatus:
         """What kiosk ``name``'s printer last said (stopped while printing does not run)."""
         config = self.config(name)

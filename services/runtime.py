@@ -13,6 +13,8 @@ from hall.events import Feed
 from printer import Printers
 from settings import Settings
 
+from . import configuration
+
 
 def direct(fn, *args, **kwargs):
     """Run ``fn`` here and now (threaded servers, tests, the command line)."""
@@ -60,7 +62,11 @@ class Runtime:
 
     def __init__(self, settings: Settings, hall: Hall, feed: Feed, offload=direct,
                  printers: Printers | None = None):
+        # The settings of the file, variables and flags; ``settings`` adds what was set in the
+        # browser (``services.configuration``) and is replaced whole when that changes.
+        self.file_settings = settings
         self.settings = settings
+        self.settings_problems: list[str] = []  # stored settings that could not be applied
         self.hall = hall
         self.feed = feed
         self.offload = offload
@@ -86,6 +92,13 @@ class Runtime:
                 # Taken while no other change of this process can commit: in order.
                 self.feed.publish(self.hall.tx.take_committed())
 
+    def apply(self, settings: Settings) -> None:
+        """Run by ``settings`` from now on: the rules of the next change, the next ticket's
+        texts, the next page."""
+        self.settings = settings
+        self.hall.follow(settings.rules)
+        self.printers.use_layout(settings.ticket)
+
     def close(self) -> None:
         """Close the hall's database connections."""
         self.hall.close()
@@ -98,4 +111,6 @@ def open_runtime(settings: Settings) -> Runtime:
     feed = Feed(hall.log, poll_seconds=settings.sse_poll_seconds, offload=offload)
     printers = Printers(settings.printers, settings.ticket,
                         default_folder=Path(settings.data_dir) / "tickets")
-    return Runtime(settings, hall, feed, offload, printers)
+    runtime = Runtime(settings, hall, feed, offload, printers)
+    configuration.apply_stored(runtime)
+    return runtime

@@ -138,6 +138,21 @@ def test_issuing_hours(hall, clock):
     assert hall.issuing.issue(VT)["number"] == "B001"  # other queues keep their own hours
 
 
+def test_hall_business_hours_apply_to_queues_without_their_own(hall, clock):
+    hall.follow(Rules(opens_at="07:30", closes_at="17:00"))
+    hall.catalogue.put_queue("VT", name="Vận tải đường bộ", prefix="B", issue_from="06:00")
+    clock.at(7, 0)
+    with pytest.raises(errors.QueueClosed) as refused:
+        hall.issuing.issue(GPLX)
+    assert "07:30" in str(refused.value) and "17:00" in str(refused.value)
+    assert hall.issuing.issue(VT)["number"] == "B001"  # its own hours win
+    clock.at(7, 30)
+    assert hall.issuing.issue(GPLX)["number"] == "A001"
+    clock.at(17, 0)
+    with pytest.raises(errors.QueueClosed):
+        hall.issuing.issue(GPLX)
+
+
 def test_daily_limit(hall, clock):
     hall.catalogue.put_queue("VT", name="Vận tải đường bộ", prefix="B", daily_limit=2)
     assert [hall.issuing.issue(VT)["number"] for _ in range(2)] == ["B001", "B002"]
