@@ -44,8 +44,13 @@ COUNTER_ACTIONS = {
     "next": ("Call the next ticket (204 when nobody waits)", None),
     "recall": ("Call the current ticket again", None),
     "no-show": ("Mark the current ticket as not present", None),
-    "finish": ("Finish the current ticket with an outcome",
-               {"type": "object", "properties": {"outcome": {"type": "string"}},
+    "finish": ("Finish the current ticket with an outcome and the codes of the dossiers"
+               " received (trimmed, blanks dropped, repeats kept once; at most 20 codes of"
+               " at most 64 characters)",
+               {"type": "object", "properties": {
+                   "outcome": {"type": "string"},
+                   "dossiers": {"type": "array", "maxItems": 20,
+                                "items": {"type": "string", "maxLength": 64}}},
                 "additionalProperties": False}),
     "transfer": ("Send the current ticket to another queue or counter",
                  {"type": "object", "properties": {"queue": {"type": "string"},
@@ -191,6 +196,7 @@ def document() -> dict:
             "delete": _op("Sign out", {"204": {"description": "Signed out"}}, tag="staff"),
         },
     }
+    paths.update(BACK_OFFICE_PATHS)
     for action, (summary, schema) in COUNTER_ACTIONS.items():
         ok = {"200": _json(_ref("Ticket") if action not in ("pause", "resume", "close")
                            else _ref("Counter"))}
@@ -291,6 +297,8 @@ SCHEMAS = {
         "printed": {"type": "boolean", "nullable": True},
         "waiting_ahead": {"type": "integer", "nullable": True},
         "eta_minutes": {"type": "integer", "nullable": True},
+        "dossiers": {"type": "array", "items": {"type": "string"},
+                     "description": "The dossier codes recorded (in the answer to finish)."},
         "token": {"type": "string"}}},
     "Counter": {"type": "object", "properties": {
         "number": {"type": "integer"}, "name": {"type": "string"},
@@ -327,4 +335,91 @@ SCHEMAS["StaffTicket"] = {
     "required": [r for r in SCHEMAS["Ticket"]["required"] if r != "token"],
     "properties": {**{k: v for k, v in SCHEMAS["Ticket"]["properties"].items() if k != "token"},
                    "print_error": {"type": "string", "nullable": True}},
+}
+
+
+# -- the back office: the monitor and the audit log ----------------------------------------------
+
+_SECONDS = {"type": "integer", "minimum": 0}
+_OPT_SECONDS = {"type": "integer", "minimum": 0, "nullable": True}
+_CLERK = {"type": "object", "nullable": True, "properties": {
+    "id": {"type": "integer"}, "name": {"type": "string"}}}
+_TIME = {"type": "string", "format": "date-time", "nullable": True}
+SCHEMAS["Monitor"] = {"type": "object", "required": ["queues", "counters", "devices", "alerts"],
+                      "properties": {
+    "at": {"type": "string", "format": "date-time"}, "day": {"type": "string", "format": "date"},
+    "last_event": {"type": "integer"}, "target_wait_s": _SECONDS, "alert_wait_s": _SECONDS,
+    "alert_device_s": _SECONDS,
+    "counters": {"type": "array", "items": {"type": "object", "properties": {
+        "number": {"type": "integer"}, "name": {"type": "string"},
+        "status": {"enum": ["open", "paused", "closed"]}, "active": {"type": "boolean"},
+        "queues": {"type": "array", "items": {"type": "string"}}, "clerk": _CLERK,
+        "current": {"type": "object", "nullable": True, "properties": {
+            "number": {"type": "string"}, "queue": {"type": "string"}, "called_at": _TIME,
+            "service_s": _SECONDS}},
+        "served_today": {"type": "integer"}}}},
+    "queues": {"type": "array", "items": {"type": "object", "properties": {
+        "code": {"type": "string"}, "name": {"type": "string"},
+        "waiting": {"type": "integer"}, "priority_waiting": {"type": "integer"},
+        "longest_wait_s": {**_SECONDS, "description": "The oldest waiting ticket's wait."},
+        "over_target": {"type": "integer"}, "over_alert": {"type": "integer"},
+        "counters_open": {"type": "integer"},
+        "served_per_hour": {"type": "number",
+                            "description": "The pace: per open counter × open counters."},
+        "pace_from": {"enum": ["recent", "planned"],
+                      "description": "Measured on the last hour's services, or planned from"
+                                     " the queue's service time when there were none."},
+        "clear_s": {**_OPT_SECONDS, "description": "Time to clear at that pace (null: nobody"
+                                                   " open serves a queue that has waiting)."}}}},
+    "devices": {"type": "array", "items": {"type": "object", "properties": {
+        "id": {"type": "string"}, "kind": {"type": "string"}, "place": {"type": "string"},
+        "state": {"type": "string"}, "online": {"type": "boolean"}, "detail": {"type": "string"},
+        "paper": {"enum": ["ok", "low", "out", None], "nullable": True}, "since": _TIME,
+        "down_s": _OPT_SECONDS,
+        "last_error": {"type": "object", "nullable": True, "properties": {
+            "at": _TIME, "detail": {"type": "string", "nullable": True}}}}}},
+    "unprinted": {"type": "array", "items": {"type": "object", "properties": {
+        "number": {"type": "string"}, "queue": {"type": "string"},
+        "kiosk": {"type": "string", "nullable": True}, "status": {"type": "string"},
+        "issued_at": _TIME, "print_error": {"type": "string", "nullable": True}}}},
+    "alerts": {"type": "array", "items": {"type": "object", "required": ["kind"], "properties": {
+        "kind": {"enum": ["wait", "device"]}, "queue": {"type": "string"},
+        "name": {"type": "string"}, "tickets": {"type": "integer"},
+        "numbers": {"type": "array", "items": {"type": "string"}},
+        "longest_wait_s": _SECONDS, "limit_s": _SECONDS, "device": {"type": "string"},
+        "device_kind": {"type": "string"}, "place": {"type": "string"},
+        "state": {"type": "string"}, "detail": {"type": "string"}, "down_s": _SECONDS}}}}}
+SCHEMAS["AuditPage"] = {"type": "object", "properties": {
+    "total": {"type": "integer"}, "page": {"type": "integer"}, "page_size": {"type": "integer"},
+    "pages": {"type": "integer"},
+    "entries": {"type": "array", "items": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+        "day": {"type": "string", "format": "date"}, "kind": {"type": "string"},
+        "clerk": _CLERK, "counter": {"type": "integer", "nullable": True},
+        "what": {"type": "string", "nullable": True}, "key": {"nullable": True},
+        "before": {"nullable": True}, "after": {"nullable": True},
+        "count": {"type": "integer", "nullable": True}, "details": {"type": "object"}}}}}}
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "schema": schema, "description": description}
+
+
+BACK_OFFICE_PATHS = {
+    "/monitor": {"get": _op(
+        "The hall now for a supervisor: counters (clerk, status, current ticket, service time,"
+        " served today), queues (waiting, longest_wait_s, time to clear), devices, unprinted"
+        " tickets, alerts", {"200": _json(_ref("Monitor"))}, tag="back office",
+        security="supervisor")},
+    "/audit": {"get": _op(
+        "The audit log (staff changes to the hall), newest first",
+        {"200": _json(_ref("AuditPage"))}, tag="back office", security="supervisor",
+        params=[_query("kind", {"type": "string"}, "One kind of change (event kind)."),
+                _query("clerk", {"type": "integer"}, "Made by this clerk (id)."),
+                _query("from", {"type": "string", "format": "date"}, "First business day."),
+                _query("to", {"type": "string", "format": "date"}, "Last business day."),
+                _query("q", {"type": "string"}, "Text found in the change or the clerk's name."),
+                _query("page", {"type": "integer", "minimum": 1}, "Page, from 1."),
+                _query("page_size", {"type": "integer", "minimum": 1, "maximum": 500},
+                       "Entries per page (50).")])},
 }

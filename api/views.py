@@ -11,11 +11,14 @@ from hall import errors
 from hall.catalogue import MAX_COUNTER
 from hall.desk import ACTIONS
 from hall.words import N_
+from services import audit as audit_service
 from services import counters as counter_service
+from services import monitor as monitor_service
 from services import tickets as ticket_service
 from web import runtime
 from web.access import actor, may_act_at, role, sign_in, sign_out
 from web.addresses import request_base
+from web.audit import audit_filter
 from web.replies import error_reply
 
 from .openapi import document
@@ -310,6 +313,23 @@ def events():
         raise errors.InvalidInput(field="Last-Event-ID")
     return event_stream(runtime(), after, queues, counters,
                         keepalive=runtime().settings.sse_keepalive_seconds)
+
+
+# -- the back office: monitor and audit log -----------------------------------------------------
+
+@bp.get("/monitor")
+@role("supervisor")
+def monitor():
+    """Counters, queues (waiting, longest wait, time to clear), devices, unprinted tickets and
+    alerts, now."""
+    return jsonify(monitor_service.picture(runtime()))
+
+
+@bp.get("/audit")
+@role("supervisor")
+def audit():
+    """The staff's changes to the hall, newest first, filtered, one page."""
+    return jsonify(audit_service.entries(runtime(), audit_filter(request.args)))
 
 
 # -- session -----------------------------------------------------------------------------------

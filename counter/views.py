@@ -65,7 +65,9 @@ def act(number, action):
     args = {}
     for name in ACTIONS[action].takes:
         value = request.form.get(name, "").strip()
-        if value:
+        if value and name == "dossiers":
+            args[name] = value.splitlines()  # one code a line (a scanner ends each with Enter)
+        elif value:
             args[name] = int(value) if name == "counter" and value.isdecimal() else value
     target = args.get("counter")
     if action == "transfer" and (isinstance(target, str) or (target or 0) > MAX_COUNTER):
@@ -73,7 +75,9 @@ def act(number, action):
     try:
         result = counters.act(runtime(), number, action, actor().clerk, **args)
     except errors.HallError as exc:
-        return _panel(number, say(exc), True, exc.status)
+        # What was typed stays: the dossier codes come back in their box.
+        return _panel(number, say(exc), True, exc.status,
+                      dossiers=request.form.get("dossiers", ""))
     return _panel(number, _said(action, result))
 
 
@@ -126,13 +130,13 @@ def rate(number):
 
 # -- helpers -----------------------------------------------------------------------------------
 
-def _context(number: int, message: str = "", failed: bool = False) -> dict:
+def _context(number: int, message: str = "", failed: bool = False, dossiers: str = "") -> dict:
     hall = runtime().hall
     board = runtime().read(hall.screens.desk, number)
     others = [c for c in runtime().read(hall.catalogue.counters) if c["number"] != number]
     return {"board": board, "counters": others, "queues": runtime().read(hall.catalogue.queues),
             "ratings": runtime().read(hall.ratings.summary, None, number),
-            "message": message, "failed": failed, "shortcuts": PAGE_KEYS,
+            "message": message, "failed": failed, "dossiers": dossiers, "shortcuts": PAGE_KEYS,
             "page_keys": dict(PAGE_KEYS), "button_keys": BUTTON_KEYS,
             "outcomes": hall.rules.outcomes,
             "reasons": PRIORITY_REASONS, "who": actor(),
@@ -154,8 +158,10 @@ def _can(board: dict) -> dict:
     }
 
 
-def _panel(number: int, message: str, failed: bool = False, status: int = 200):
-    return render_template("counter/panel.html", **_context(number, message, failed)), status
+def _panel(number: int, message: str, failed: bool = False, status: int = 200,
+           dossiers: str = ""):
+    return render_template("counter/panel.html",
+                           **_context(number, message, failed, dossiers)), status
 
 
 def _said(action: str, result: dict) -> str:

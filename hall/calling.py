@@ -7,9 +7,37 @@ from .tickets import view
 from .transaction import Change, Transactions
 from .words import TICKET_STATUS, VERB, term
 
+# A scanner reads one code per dossier; a ticket rarely brings more than a few.
+MAX_DOSSIERS = 20
+MAX_DOSSIER_CODE = 64
+
 
 def _since(start: float | None, now: float) -> float | None:
     return None if start is None else round(now - start, 3)
+
+
+def dossier_codes(dossiers) -> list[str]:
+    """The dossier codes of a finish, checked: text, trimmed, blanks dropped, each at most
+    MAX_DOSSIER_CODE characters, repeats kept once, at most MAX_DOSSIERS of them."""
+    if isinstance(dossiers, str) or not isinstance(dossiers, (list, tuple)):
+        raise errors.InvalidInput(errors.InvalidInput.NOT_LIST, field="dossiers")
+    codes: list[str] = []
+    for item in dossiers:
+        if not isinstance(item, str):
+            raise errors.InvalidInput(errors.InvalidInput.NOT_TEXT, field="dossiers")
+        code = item.strip()
+        if not code:
+            continue
+        if len(code) > MAX_DOSSIER_CODE:
+            raise errors.InvalidInput(errors.InvalidInput.TOO_LONG, field="dossiers",
+                                      limit=MAX_DOSSIER_CODE)
+        if not code.isprintable():
+            raise errors.InvalidInput(errors.BAD_DOSSIER_CODE, code=repr(code))
+        if code not in codes:
+            codes.append(code)
+    if len(codes) > MAX_DOSSIERS:
+        raise errors.InvalidInput(errors.TOO_MANY_DOSSIERS, limit=MAX_DOSSIERS)
+    return codes
 
 
 def _refuse(ticket, verb: str) -> errors.IllegalTransition:
@@ -71,16 +99,24 @@ class Calling:
             ticket = records.current_ticket(change, desk)
             return view(change, self._close(change, desk, ticket, "no_show", None, clerk))
 
-    def finish(self, counter: int, outcome: str | None = None, clerk: int | None = None) -> dict:
-        """Close the current ticket as served, with an outcome from the hall's list."""
+    def finish(self, counter: int, outcome: str | None = None, clerk: int | None = None,
+               dossiers=()) -> dict:
+        """Close the current ticket as served, with an outcome from the hall's list and the
+        codes of the dossiers received for it (recorded with it, in the same change)."""
         outcomes = self.tx.rules.outcomes
         outcome = outcomes[0] if outcome is None else outcome
         if outcome not in outcomes:
             raise errors.not_one_of("outcome", outcome, outcomes)
+        codes = dossier_codes(dossiers)
         with self.tx.change() as change:
             desk = records.counter(change, counter)
             ticket = records.current_ticket(change, desk)
-            return view(change, self._close(change, desk, ticket, "done", outcome, clerk))
+            for code in codes:
+                change.run("INSERT INTO dossiers (ticket_id, code, day, at, counter_number,"
+                           " clerk_id) VALUES (?, ?, ?, ?, ?, ?)",
+                           (ticket["id"], code, change.day, change.now, counter, clerk))
+            closed = self._close(change, desk, ticket, "done", outcome, clerk, dossiers=codes)
+            return {**view(change, closed), "dossiers": codes}
 
     def reactivate(self, number: str, clerk: int | None = None, queue: str | None = None) -> dict:
         """Put a no-show of today back in its queue, in its original place."""
@@ -161,7 +197,8 @@ class Calling:
             raise errors.CounterBusy(number=desk["number"], ticket=current["number"])
         self._close(change, desk, current, "done", change.rules.outcomes[0], clerk, auto=True)
 
-    def _close(self, change: Change, desk, ticket, status, outcome, clerk, auto=False):
+    def _close(self, change: Change, desk, ticket, status, outcome, clerk, auto=False,
+               dossiers: list[str] | None = None):
         change.run("UPDATE tickets SET status = ?, outcome = ?, finished_at = ? WHERE id = ?",
                    (status, outcome, change.now, ticket["id"]))
         change.run("UPDATE counters SET current_ticket_id = NULL WHERE number = ?",
@@ -169,6 +206,8 @@ class Calling:
         closed = records.ticket(change, ticket["id"])
         kind = EventKind.FINISHED if status == "done" else EventKind.NO_SHOW
         extra = {"outcome": outcome, "auto": True} if auto else {"outcome": outcome}
+        if kind == EventKind.FINISHED:  # reports count the dossiers from this list
+            extra["dossiers"] = dossiers or []
         change.log(kind, ticket=closed, counter=desk["number"], clerk=clerk,
                    counter_name=desk["name"],
                    served_seconds=_since(ticket["called_at"], change.now), **extra)

@@ -27,7 +27,7 @@ ACTIONS = {a.name: a for a in (
     Action("next", page_key="+", serial_key="N"),
     Action("recall", page_key="*", serial_key="R"),
     Action("no-show", page_key="-", serial_key="X"),
-    Action("finish", ("outcome",), page_key="Enter", serial_key="F"),
+    Action("finish", ("outcome", "dossiers"), page_key="Enter", serial_key="F"),
     Action("pause"),
     Action("resume"),
     Action("pause-toggle", page_key="/", serial_key="P"),
@@ -105,7 +105,7 @@ class Desk:
             outcome = args.get("outcome", self.tx.rules.outcomes[0])
             if not isinstance(outcome, str):  # an explicit null is not "the usual outcome"
                 raise errors.not_one_of("outcome", outcome, self.tx.rules.outcomes)
-            return calling.finish(at, outcome, clerk)
+            return calling.finish(at, outcome, clerk, args.get("dossiers", ()))
         if action == "transfer":
             return calling.transfer(at, queue=args.get("queue"), to_counter=args.get("counter"),
                                     clerk=clerk)

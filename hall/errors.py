@@ -208,3 +208,9 @@ class NothingToRate(Conflict):
     code = "nothing_to_rate"
     text = N_("Quầy %(number)s không có lượt phục vụ nào đang chờ đánh giá.")
 
+
+# Dossier codes recorded at a finish (hall.calling.dossier_codes).
+TOO_MANY_DOSSIERS = N_("Tối đa %(limit)s mã hồ sơ cho một vé.")
+BAD_DOSSIER_CODE = N_("Mã hồ sơ %(code)s có ký tự không in được.")
+# The audit log's filter (hall.audit).
+BAD_DAY_RANGE = N_("Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.")

@@ -64,6 +64,10 @@ COUNTER_PAGE_CHANGES = (*BOARD_CHANGES, K.PRINTED, K.PRINT_FAILED, K.CLERK_SIGNE
 RATING_CHANGES = (K.CALLED, K.FINISHED, K.RATED)
 PRINTING_CHANGES = (K.DEVICE_STATE, K.PRINTED, K.PRINT_FAILED, K.CANCELLED)
 DEVICE_CHANGES = (K.DEVICE_STATE,)
+# The supervisor's monitor: every ticket move, counter, clerk, printer and device change.
+MONITOR_CHANGES = (*COUNTER_PAGE_CHANGES, K.DEVICE_STATE, K.BULK_APPLIED)
+# What may raise or clear an alert (time passing does too: the banner also polls).
+ALERT_CHANGES = (*TICKET_MOVES, K.CANCELLED, K.DEVICE_STATE, K.BULK_APPLIED)
 # What the audit log shows: changes made by staff to the hall, each with who (``clerk``) and,
 # for the catalogue and the settings, ``what``, ``key``, ``before`` and ``after`` in its data.
 AUDITED = (K.CATALOGUE_CHANGED, K.SETTINGS_CHANGED, K.BULK_APPLIED, K.TOKEN_CREATED,

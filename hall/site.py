@@ -4,12 +4,14 @@ import time
 from pathlib import Path
 
 from .accounts import Accounts
+from .audit import Audit
 from .calling import Calling
 from .catalogue import Catalogue
 from .desk import Desk
 from .devices import Devices
 from .events import EventLog
 from .issuing import Issuing
+from .monitor import Monitor
 from .overrides import Overrides
 from .printing import Printing
 from .ratings import Ratings
@@ -44,6 +46,8 @@ class Hall:
         self.ratings = Ratings(self.tx)
         self.overrides = Overrides(self.tx)
         self.log = EventLog(store)
+        self.monitor = Monitor(self.tx)
+        self.audit = Audit(self.tx)
 
     @property
     def rules(self) -> Rules:

@@ -34,7 +34,7 @@ def kinds_after(h, mark: int) -> list[tuple]:
 def test_actions_are_one_list_with_their_arguments():
     assert set(ACTIONS) == {"next", "recall", "no-show", "finish", "pause", "resume",
                             "pause-toggle", "close", "transfer", "call"}
-    assert ACTIONS["finish"].takes == ("outcome",)
+    assert ACTIONS["finish"].takes == ("outcome", "dossiers")
     assert set(ACTIONS["transfer"].takes) == {"queue", "counter"}
     assert set(ACTIONS["call"].takes) == {"number", "queue"}
     assert all(ACTIONS[a].takes == () for a in ("next", "recall", "no-show", "pause", "resume",

@@ -191,3 +191,18 @@ def test_request_schemas_describe_what_the_api_accepts(doc):
     queue = _validator(doc, schemas["QueueInput"])
     assert queue.is_valid({"name": "n", "prefix": "Z", "service_minutes": 4.5})
     assert not queue.is_valid({"name": "n", "bogus": 1})
+
+
+def test_back_office_responses_match_their_schemas(doc, app, client, supervisor_client,
+                                                   clerk_client):
+    issue(client)
+    clerk_client.post("/api/v1/counters/1/next")
+    check(doc, "/counters/{number}/finish", "post", clerk_client.post(
+        "/api/v1/counters/1/finish", json={"dossiers": ["HS-1", "HS-2"]}))
+    issue(client)
+    app.extensions["goiso"].hall.devices.report("printer:k1", kind="printer", place="k1",
+                                                state="paper_out", ready=False)
+    check(doc, "/monitor", "get", supervisor_client.get("/api/v1/monitor"))
+    check(doc, "/monitor", "get", clerk_client.get("/api/v1/monitor"))  # 403
+    check(doc, "/audit", "get", supervisor_client.get("/api/v1/audit"))
+    check(doc, "/audit", "get", supervisor_client.get("/api/v1/audit?from=2026-13-01"))

@@ -100,7 +100,10 @@
     const transfer = panel.querySelector("details.transfer");
     const outcome = panel.querySelector("select[name=outcome]");
     const current = panel.querySelector("#current-number");
+    const dossiers = panel.querySelector("#dossiers");
     return {
+      dossiers: dossiers ? dossiers.value : "",
+      dossiersFocused: dossiers !== null && document.activeElement === dossiers,
       said: panel.querySelector("#said"),
       current: current ? current.textContent : null,
       typed: field ? field.value : "",
@@ -123,6 +126,12 @@
     if (k.open && transfer && !transfer.dataset.disabled) { transfer.open = true; }
     const outcome = panel.querySelector("select[name=outcome]");
     if (outcome && !outcome.disabled && k.outcome !== null) { outcome.value = k.outcome; }
+    // Dossier codes scanned for this ticket survive a refresh (the scanner may be mid-code).
+    const dossiers = panel.querySelector("#dossiers");
+    if (dossiers && !dossiers.disabled && k.dossiers) {
+      dossiers.value = k.dossiers;
+      if (k.dossiersFocused) { dossiers.focus(); dossiers.setSelectionRange(k.dossiers.length, k.dossiers.length); }
+    }
   }
 
   document.addEventListener("htmx:beforeSwap", (e) => {

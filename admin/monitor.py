@@ -1,0 +1,73 @@
+"""The back office's watch pages: the live monitor (/admin/monitor), the alert banner of staff
+pages (/admin/alerts) and the audit log (/admin/audit)."""
+
+import json
+
+from flask import Blueprint, render_template, request
+
+from hall import errors
+from hall.audit import AuditFilter
+from hall.events import AUDITED
+from hall.words import N_
+from services import audit, monitor
+from web import runtime
+from web.access import role
+from web.audit import audit_filter
+from web.pages import fragment_or_page
+from web.replies import say
+
+bp = Blueprint("admin_monitor", __name__, template_folder="templates")
+
+AUDIT_KINDS = {
+    "catalogue_changed": N_("Danh mục"), "settings_changed": N_("Cài đặt"),
+    "bulk_applied": N_("Xử lý hàng loạt"), "token_created": N_("Tạo mã thiết bị quầy"),
+    "tokens_revoked": N_("Thu hồi mã thiết bị quầy"),
+}
+# The filter's fields (hall.audit.AuditFilter) by the names of the page's form.
+FORM_FIELDS = {"kind": "kind", "clerk": "clerk", "day_from": "from", "day_to": "to",
+               "text": "q", "page": "page", "page_size": "page"}
+
+
+def _shown(value) -> str:
+    """A setting's value as staff read it (Vietnamese as it is, not as \\u escapes)."""
+    if value is None:
+        return "—"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+@bp.get("/monitor")
+@role("supervisor")
+def watch():
+    """Counters, queues, devices, unprinted tickets and alerts, refreshed live."""
+    return fragment_or_page("admin/monitor_panel.html", "admin/monitor.html",
+                            seen=monitor.picture(runtime()))
+
+
+@bp.get("/alerts")
+@role("clerk")
+def alerts():
+    """The alert banner of staff pages (empty when all is well)."""
+    return render_template("admin/alerts_banner.html", alerts=monitor.alerts(runtime()))
+
+
+@bp.get("/audit")
+@role("supervisor")
+def audit_log():
+    """Who changed what in the hall, when, before → after; filtered and a page at a time."""
+    problems: dict[str, str] = {}
+    try:
+        wanted = audit_filter(request.args)
+    except errors.HallError as exc:
+        field = FORM_FIELDS.get(exc.params.get("field"), "form")
+        problems[field] = say(exc)
+        wanted = AuditFilter()
+    found = audit.entries(runtime(), wanted)
+    for entry in found["entries"]:
+        entry["before_text"] = _shown(entry["before"])
+        entry["after_text"] = _shown(entry["after"])
+        entry["details_text"] = ", ".join(f"{k}: {_shown(v)}" for k, v in entry["details"].items())
+    return fragment_or_page(
+        "admin/audit_table.html", "admin/audit.html", found=found, problems=problems,
+        asked=request.args, clerks=audit.clerks(runtime()),
+        kinds=[(k.value, AUDIT_KINDS.get(k.value, k.value)) for k in AUDITED],
+        kind_words=AUDIT_KINDS), (400 if problems else 200)
