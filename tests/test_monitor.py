@@ -169,4 +169,5 @@ def test_the_banner_shows_alerts_to_staff_and_nothing_when_all_is_well(app, cler
     assert "/admin/monitor" in supervisor_client.get("/admin/alerts").get_data(as_text=True)
     # The counter page and every back-office page load it.
     assert 'id="alert-banner"' in supervisor_client.get("/admin/").get_data(as_text=True)
+    assert 'id="alert-banner"' in clerk_client.get("/counter/1").get_data(as_text=True)
     assert app.test_client().get("/admin/alerts").status_code in (302, 401)
