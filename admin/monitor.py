@@ -16,6 +16,8 @@ from web.audit import audit_filter
 from web.pages import fragment_or_page
 from web.replies import say
 
+from .views import DEVICE_WORDS
+
 bp = Blueprint("admin_monitor", __name__, template_folder="templates")
 
 AUDIT_KINDS = {
@@ -23,6 +25,8 @@ AUDIT_KINDS = {
     "bulk_applied": N_("Xử lý hàng loạt"), "token_created": N_("Tạo mã thiết bị quầy"),
     "tokens_revoked": N_("Thu hồi mã thiết bị quầy"),
 }
+# Every device state in words: the printers', the counters' devices'.
+STATE_WORDS = {**monitor.PRINTER_STATE_WORDS, **DEVICE_WORDS}
 # The filter's fields (hall.audit.AuditFilter) by the names of the page's form.
 FORM_FIELDS = {"kind": "kind", "clerk": "clerk", "day_from": "from", "day_to": "to",
                "text": "q", "page": "page", "page_size": "page"}
@@ -40,14 +44,15 @@ def _shown(value) -> str:
 def watch():
     """Counters, queues, devices, unprinted tickets and alerts, refreshed live."""
     return fragment_or_page("admin/monitor_panel.html", "admin/monitor.html",
-                            seen=monitor.picture(runtime()))
+                            seen=monitor.picture(runtime()), state_words=STATE_WORDS)
 
 
 @bp.get("/alerts")
 @role("clerk")
 def alerts():
     """The alert banner of staff pages (empty when all is well)."""
-    return render_template("admin/alerts_banner.html", alerts=monitor.alerts(runtime()))
+    return render_template("admin/alerts_banner.html", alerts=monitor.alerts(runtime()),
+                           state_words=STATE_WORDS)
 
 
 @bp.get("/audit")

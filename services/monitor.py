@@ -2,10 +2,13 @@
 process knows of that never reported a state (so a printer that never came up is seen too)."""
 
 from hall.monitor import PAPER
-from printer.status import READY_STATES
+from printer.status import READY_STATES, WORDS
 
 from .runtime import Runtime
 from .tickets import printer_names
+
+# A printer's states in words (msgids), for pages that show them.
+PRINTER_STATE_WORDS = dict(WORDS)
 
 
 def picture(runtime: Runtime) -> dict:

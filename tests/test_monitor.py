@@ -148,7 +148,10 @@ def test_a_counter_device_token_cannot_watch(app, admin_client):
 
 def test_the_page_shows_the_tables(supervisor_client, app):
     issue_in_hall(app)
+    app.extensions["goiso"].hall.devices.report("printer:k1", kind="printer", place="k1",
+                                                state="cover_open", ready=False)
     html = supervisor_client.get("/admin/monitor").get_data(as_text=True)
+    assert "Nắp máy in đang mở" in html  # a state in words, not its code
     for table in ("monitor-counters", "monitor-queues", "monitor-devices", "monitor-unprinted",
                   "monitor-alerts"):
         assert f'id="{table}"' in html
