@@ -55,6 +55,11 @@ def test_enter_in_the_dossier_box_adds_a_line_and_finish_records_the_codes(page,
     box.click()
     page.keyboard.type("HS-001")
     page.keyboard.press("Enter")  # a scanner ends each code with Enter
+    # A change in the hall refreshes the panel meanwhile: what was scanned stays, focused.
+    other = live_server.issue("DEMO-GT-007")["number"]
+    expect(page.locator("#panel .next-list[data-queue=VT]")).to_contain_text(other, timeout=LIVE_MS)
+    expect(box).to_have_value("HS-001\n")
+    expect(box).to_be_focused()
     page.keyboard.type("HS-002")
     page.keyboard.press("Enter")
     expect(box).to_have_value("HS-001\nHS-002\n")
