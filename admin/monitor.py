@@ -71,8 +71,8 @@ def audit_log():
         entry["before_text"] = _shown(entry["before"])
         entry["after_text"] = _shown(entry["after"])
         entry["details_text"] = ", ".join(f"{k}: {_shown(v)}" for k, v in entry["details"].items())
-    return fragment_or_page(
-        "admin/audit_table.html", "admin/audit.html", found=found, problems=problems,
+    return render_template(
+        "admin/audit.html", found=found, problems=problems,
         asked=request.args, clerks=audit.clerks(runtime()),
         kinds=[(k.value, AUDIT_KINDS.get(k.value, k.value)) for k in AUDITED],
         kind_words=AUDIT_KINDS), (400 if problems else 200)

@@ -46,7 +46,7 @@ class AuditFilter:
             raise errors.InvalidInput(errors.InvalidInput.TOO_LONG, field="text",
                                       limit=MAX_TEXT)
         if self.page < 1:
-            raise errors.out_of_range("page", 1, "∞")
+            raise errors.InvalidInput(field="page")
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
             raise errors.out_of_range("page_size", 1, MAX_PAGE_SIZE)
         return self
