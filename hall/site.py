@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 from .accounts import Accounts
+from .bulk import Bulk
 from .calling import Calling
 from .catalogue import Catalogue
 from .desk import Desk
@@ -44,6 +45,7 @@ class Hall:
         self.ratings = Ratings(self.tx)
         self.overrides = Overrides(self.tx)
         self.log = EventLog(store)
+        self.bulk = Bulk(self.tx)  # many tickets at once: plan, then apply in one change
 
     @property
     def rules(self) -> Rules:
