@@ -154,6 +154,23 @@ class Bulk:
             row = reading.one("SELECT * FROM closed_days WHERE day = ?", (reading.day,))
             return None if row is None else dict(row)
 
+    def open_tickets(self, limit: int = 1000) -> list[dict]:
+        """Today's waiting tickets and no-shows, in waiting order (what staff pick by hand)."""
+        with self.tx.reading() as reading:
+            rows = reading.all(
+                "SELECT id, number, queue_code, procedure_code, priority, target_counter,"
+                " status, issued_at FROM tickets WHERE day = ? AND status IN"
+                " ('waiting', 'no_show') ORDER BY status DESC, order_at, id LIMIT ?",
+                (reading.day, limit))
+            local = reading.rules.local
+            return [{**dict(r), "issued": local(r["issued_at"]).strftime("%H:%M")}
+                    for r in rows]
+
+    def token_of(self, ticket_id: int) -> str:
+        """The holder's token of a ticket (what its printed sheet is found by)."""
+        with self.tx.reading() as reading:
+            return records.ticket(reading, ticket_id)["token"]
+
     # -- checks and the plan -------------------------------------------------------------------
 
     @staticmethod
