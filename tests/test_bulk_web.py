@@ -200,3 +200,19 @@ def test_page_without_javascript_posts_whole_pages(supervisor_client, three):
     # No no-show today: an empty selection, said on the whole page next to the tickets.
     assert preview.status_code == 409 and "<html" in preview.text
     assert 'id="error-tickets"' in preview.text
+
+
+def test_bulk_reprint_prints_each_ticket_on_its_kiosk(app, supervisor_client, printing):
+    from tests.plugins.printers import print_files
+    from tests.plugins.waiting import wait_for
+
+    for _ in range(3):
+        issue_in_hall(app, kiosk="k1")
+    issue_in_hall(app, "DEMO-GT-007")  # no kiosk: not picked by the filter below
+    done = supervisor_client.post("/api/v1/bulk", json={
+        "action": "reprint", "tickets": {"queue": "GPLX"}, "dry_run": False})
+    assert done.status_code == 200, done.text
+    assert done.get_json()["printing"] == 3 and done.get_json()["not_printed"] == []
+    wait_for(lambda: len(print_files(printing)) == 3, "three reprints written")
+    error_of(supervisor_client.post("/api/v1/bulk", json={
+        "action": "reprint", "tickets": {"queue": "VT"}, "dry_run": False}), 400, "no_printer")
