@@ -248,8 +248,11 @@ class Bulk:
             plan.changes.append({"id": row["id"], "number": row["number"],
                                  "from": _place(row) if action != "reactivate" else "no_show",
                                  "to": self._destination(action, row, to)})
-        if action == "move" and all(c["from"] == c["to"] for c in plan.changes):
-            raise errors.InvalidInput(SAME_PLACE, field="to_queue")
+        if action == "move":
+            # Those already there are left alone (no transfer counted, no event).
+            plan.changes = [c for c in plan.changes if c["from"] != c["to"]]
+            if not plan.changes:
+                raise errors.InvalidInput(SAME_PLACE, field="to_queue")
         if action == "reprint":
             kiosks = {r["id"]: r["kiosk_id"] for r in rows}
             missing = [c["number"] for c in plan.changes if not kiosks[c["id"]]]

@@ -63,6 +63,15 @@ def test_move_to_end_keeps_relative_order_when_transfer_sends_to_the_back(hall, 
     assert calls == ["B001", "A002", "A001", "A003"]
 
 
+def test_move_leaves_alone_those_already_there(hall, clock):
+    issue(hall, clock, GPLX, 1)
+    issue(hall, clock, VT, 1)
+    plan = hall.bulk.plan("move", {"tickets": ["A001", "B001"]}, to_queue="VT")
+    assert [c["number"] for c in plan["tickets"]] == ["A001"]
+    with pytest.raises(errors.InvalidInput):
+        hall.bulk.plan("move", {"tickets": ["B001"]}, to_queue="VT")
+
+
 def test_move_to_a_counter(hall, clock):
     issue(hall, clock, TKQ, 2)
     hall.bulk.apply("move", {"queue": "TKQ"}, to_counter=1)
