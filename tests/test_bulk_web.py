@@ -99,10 +99,16 @@ def test_close_day_stops_the_kiosk_until_reopened(app, client, supervisor_client
     assert done["count"] == 3
     error_of(client.post("/api/v1/tickets", json={"procedure": "DEMO-GT-001"}), 409,
              "day_closed")
-    kiosk = client.get("/kiosk/k1")
-    assert "Hôm nay đã ngừng cấp số sớm: mất điện" in kiosk.text
+    # Said once over every kiosk screen (the banner, refreshed every 10 s), and beside each
+    # procedure a citizen could choose.
+    banner = client.get("/kiosk/k1/banner").text
+    assert "banner-warn" in banner
+    assert "Hôm nay đã ngừng cấp số sớm: mất điện. Mời quý khách quay lại" in banner
+    kiosk = client.get("/kiosk/k1").text
+    assert kiosk[kiosk.index('id="banner"'):].count("ngừng cấp số sớm: mất điện") >= 1
     supervisor_client.post("/api/v1/bulk", json={"action": "reopen_day", "dry_run": False})
     assert client.post("/api/v1/tickets", json={"procedure": "DEMO-GT-001"}).status_code == 201
+    assert "ngừng cấp số sớm" not in client.get("/kiosk/k1/banner").text
 
 
 # -- who may ----------------------------------------------------------------------------------
