@@ -10,7 +10,7 @@ counters already follow, and one ``bulk_applied`` event records who did what, to
 """
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import errors, records
 from .events import EventKind
@@ -239,10 +239,12 @@ class Bulk:
             if desk["current_ticket_id"] is not None:
                 current = records.ticket(reading, desk["current_ticket_id"])
                 raise errors.CounterBusy(number=desk["number"], ticket=current["number"])
-        rows = _select(reading, selection, "no_show" if action == "reactivate" else "waiting")
         if action == "close_counter":
-            rows = [r for r in rows if r["target_counter"] == selection.counter]
-        elif not rows and action != "close_day":
+            rows = _counter_tickets(reading, selection, to)
+        else:
+            rows = _select(reading, selection,
+                           "no_show" if action == "reactivate" else "waiting")
+        if not rows and action not in ("close_day", "close_counter"):
             raise errors.EmptySelection()
         for row in rows:
             plan.changes.append({"id": row["id"], "number": row["number"],
@@ -385,6 +387,25 @@ def _select(reading: Reading, selection: Selection, status: str) -> list:
         local = reading.rules.local
         rows = [r for r in rows
                 if low <= (t := local(r["issued_at"])).hour * 60 + t.minute <= high]
+    return rows
+
+
+def _counter_tickets(reading: Reading, selection: Selection, to: dict) -> list:
+    """What a closing counter hands on: the tickets sent to it by name, and those of the queues
+    no other open counter serves (nobody would call them once it closes)."""
+    number = selection.counter
+    alone = [q for q in records.served_queues(reading, number) if not reading.one(
+        "SELECT 1 FROM counter_queues cq JOIN counters c ON c.number = cq.counter_number"
+        " WHERE cq.queue_code = ? AND c.number != ? AND c.active AND c.status != 'closed'",
+        (q, number))]
+    rows = [r for r in _select(reading, replace(selection, counter=None), "waiting")
+            if r["target_counter"] == number
+            or (r["target_counter"] is None and r["queue_code"] in alone)]
+    stranded = [r for r in rows if r["target_counter"] is None]
+    if stranded and not to:
+        # Left in their queue they would wait for nobody: a place to send them is needed.
+        raise errors.NoCounterServes(queue=records.queue(reading,
+                                                         stranded[0]["queue_code"])["name"])
     return rows
 
 

@@ -159,6 +159,18 @@ def test_close_counter_hands_its_tickets_on(hall, clock, clerk):
     assert [hall.calling.call_next(2)["number"] for _ in range(3)] == ["A001", "A002", "A003"]
 
 
+def test_close_counter_hands_on_the_queues_only_it_serves(hall, clock):
+    issue(hall, clock, TKQ, 2)  # TKQ: counter 3 alone serves it
+    issue(hall, clock, GPLX, 1)  # GPLX: counters 1 and 2, untouched when 1 closes
+    with pytest.raises(errors.NoCounterServes):
+        hall.bulk.plan("close_counter", {"counter": 3})
+    done = hall.bulk.apply("close_counter", {"counter": 3}, to_counter=2)
+    assert [(c["number"], c["to"]) for c in done["tickets"]] == [
+        ("1001", "counter 2"), ("1002", "counter 2")]
+    assert hall.bulk.apply("close_counter", {"counter": 1})["count"] == 0
+    assert [hall.calling.call_next(2)["number"] for _ in range(3)] == ["1001", "1002", "A001"]
+
+
 def test_close_counter_refuses_a_busy_counter_and_closed_targets(hall, clock):
     issue(hall, clock, GPLX, 2)
     hall.calling.call_next(1)
