@@ -96,6 +96,7 @@ class Plan:
     reason: str
     changes: list[dict] = field(default_factory=list)
     applied: bool = False
+    rows: dict = field(default_factory=dict, repr=False)  # id -> the ticket row, as selected
 
     @property
     def fingerprint(self) -> str:
@@ -246,6 +247,7 @@ class Bulk:
                            "no_show" if action == "reactivate" else "waiting")
         if not rows and action not in ("close_day", "close_counter"):
             raise errors.EmptySelection()
+        plan.rows = {row["id"]: row for row in rows}
         for row in rows:
             plan.changes.append({"id": row["id"], "number": row["number"],
                                  "from": _place(row) if action != "reactivate" else "no_show",
@@ -283,12 +285,15 @@ class Bulk:
         # "now" spread by a microsecond each, in the order they had.
         keep = change.rules.transfer_keeps_time
         for i, c in enumerate(plan.changes):
-            before = records.ticket(change, c["id"])
-            order_at = before["order_at"] if keep else change.now + i * 1e-6
+            # Read in this change (the plan's rows): the event is built from them rather than
+            # read back, a read per ticket less.
+            before = plan.rows[c["id"]]
+            moved = {**dict(before), "queue_code": to_queue or before["queue_code"],
+                     "target_counter": to_counter,
+                     "order_at": before["order_at"] if keep else change.now + i * 1e-6}
             change.run("UPDATE tickets SET queue_code = ?, target_counter = ?, order_at = ?,"
                        " transfers = transfers + 1 WHERE id = ?",
-                       (to_queue or before["queue_code"], to_counter, order_at, c["id"]))
-            moved = records.ticket(change, c["id"])
+                       (moved["queue_code"], to_counter, moved["order_at"], c["id"]))
             change.log(EventKind.TRANSFERRED, ticket=moved, clerk=clerk,
                        from_queue=before["queue_code"], to_queue=moved["queue_code"],
                        to_counter=to_counter, from_counter=before["target_counter"], bulk=True)
@@ -306,15 +311,17 @@ class Bulk:
         for c in plan.changes:
             change.run("UPDATE tickets SET status = 'cancelled', finished_at = ? WHERE id = ?",
                        (change.now, c["id"]))
-            change.log(EventKind.CANCELLED, ticket=records.ticket(change, c["id"]), clerk=clerk,
-                       reason=plan.reason, bulk=True)
+            change.log(EventKind.CANCELLED, ticket={**dict(plan.rows[c["id"]]),
+                                                    "status": "cancelled"},
+                       clerk=clerk, reason=plan.reason, bulk=True)
 
     def _reactivate(self, change: Change, plan: Plan, clerk) -> None:
         for c in plan.changes:
             # Back in its original place: its order time is left as it was.
             change.run("UPDATE tickets SET status = 'waiting', counter_number = NULL,"
                        " called_at = NULL, finished_at = NULL WHERE id = ?", (c["id"],))
-            change.log(EventKind.REACTIVATED, ticket=records.ticket(change, c["id"]),
+            change.log(EventKind.REACTIVATED, ticket={**dict(plan.rows[c["id"]]),
+                                                      "status": "waiting"},
                        clerk=clerk, bulk=True)
 
     def _reprint(self, change: Change, plan: Plan, clerk) -> None:

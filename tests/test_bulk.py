@@ -48,6 +48,8 @@ def test_move_to_another_queue_keeps_order_and_logs_each_ticket(hall, clock, cle
     assert [str(e.kind) for e in events] == ["transferred"] * 3 + ["bulk_applied"]
     assert events[-1].clerk == clerk["id"]
     assert events[-1].data["count"] == 3 and events[-1].data["to"] == {"queue": "VT"}
+    assert [(e.queue, e.data["number"], e.data["from_queue"]) for e in events[:3]] == [
+        ("VT", "A001", "GPLX"), ("VT", "A002", "GPLX"), ("VT", "A003", "GPLX")]
     # Counter 2 serves VT: B001 (issued last) keeps its place behind the moved A tickets.
     calls = [hall.calling.call_next(2)["number"] for _ in range(4)]
     assert calls == [t["number"] for t in tickets] == ["A001", "A002", "A003", "B001"]
@@ -118,6 +120,7 @@ def test_cancel_needs_a_reason_and_logs_it(hall, clock, clerk):
     events = hall.log.since(before)
     assert [str(e.kind) for e in events] == ["cancelled", "cancelled", "bulk_applied"]
     assert events[0].data["reason"] == "hết giờ" and events[-1].data["reason"] == "hết giờ"
+    assert events[0].data["status"] == "cancelled" and events[0].queue == "GPLX"
     with pytest.raises(errors.EmptySelection):
         hall.bulk.plan("cancel", {"queue": "GPLX"}, reason="x")
 
