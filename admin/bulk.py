@@ -57,6 +57,8 @@ def _request(form: dict) -> tuple[str, dict, dict]:
             "to_counter": _number(form["to_counter"], "to_counter"), "reason": form["reason"]}
     if form["action"] not in ("move", "close_counter"):
         args.update(to_queue=None, to_counter=None)
+    if form["action"] in ("close_day", "reopen_day"):
+        selection = {}  # the whole day: filters left in the form do not apply
     return form["action"], selection, args
 
 

@@ -101,7 +101,7 @@ class Plan:
     @property
     def fingerprint(self) -> str:
         ids = ",".join(str(c["id"]) for c in self.changes)
-        text = f"{self.action}|{sorted(self.to.items())}|{ids}"
+        text = f"{self.action}|{sorted(self.to.items())}|{self.reason}|{ids}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def as_dict(self) -> dict:

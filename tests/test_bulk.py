@@ -233,6 +233,12 @@ def test_confirm_refused_when_the_selection_changed(hall, clock):
         hall.bulk.apply("move", {"queue": "GPLX"}, to_queue="VT",
                         expect=[c["id"] for c in plan["tickets"]])
     assert dump(hall) == before
+    # The same tickets with another reason than the one previewed: refused too.
+    plan = hall.bulk.plan("cancel", {"queue": "GPLX"}, reason="hết giờ")
+    with pytest.raises(errors.SelectionChanged):
+        hall.bulk.apply("cancel", {"queue": "GPLX"}, reason="mất điện",
+                        expect=plan["fingerprint"])
+    assert dump(hall) == before
 
 
 def test_concurrent_confirms_only_one_applies(hall_file):

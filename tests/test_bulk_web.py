@@ -198,6 +198,19 @@ def test_errors_stand_next_to_their_field_and_the_form_keeps_what_was_typed(
     assert response.status_code == 404 and 'id="error-to_queue"' in response.text
 
 
+def test_closing_the_day_from_the_page_ignores_the_filters_left_in_the_form(
+        app, client, supervisor_client, three):
+    form = {"action": "close_day", "queue": "VT", "reason": "mất điện"}
+    preview = _post(supervisor_client, "/admin/bulk/preview", **form)
+    assert "Hôm nay sẽ ngừng cấp số; 3 vé đang chờ sẽ bị hủy, lý do: mất điện." in preview.text
+    expect = re.search(r'name="expect" value="([0-9a-f]+)"', preview.text)[1]
+    done = _post(supervisor_client, "/admin/bulk/apply", **form, expect=expect)
+    assert "Đã xong: 3 vé." in done.text
+    assert "Hôm nay đã ngừng cấp số sớm: mất điện." in supervisor_client.get("/admin/bulk").text
+    error_of(client.post("/api/v1/tickets", json={"procedure": "DEMO-GT-001"}), 409,
+             "day_closed")
+
+
 def test_page_without_javascript_posts_whole_pages(supervisor_client, three):
     html = supervisor_client.get("/admin/bulk").text
     preview = supervisor_client.post("/admin/bulk/preview", data={
