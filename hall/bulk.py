@@ -7,6 +7,10 @@ and applied in one change (``apply``): the same selection is read again inside t
 ``BEGIN IMMEDIATE`` transaction and must be the one the person saw (its ``fingerprint``), so a
 confirmation never applies to tickets nobody previewed. Each ticket logs the event boards and
 counters already follow, and one ``bulk_applied`` event records who did what, to how many.
+
+A day closed early is a row of ``closed_days``: ``numbering.next_seq`` refuses every ticket of
+that business day (the kiosks say why) until staff ``reopen_day``; the next day is open by
+itself, and a restart changes nothing.
 """
 
 import hashlib
@@ -100,6 +104,7 @@ class Plan:
 
     @property
     def fingerprint(self) -> str:
+        """What a confirmation must match: the action, destination, reason and tickets."""
         ids = ",".join(str(c["id"]) for c in self.changes)
         text = f"{self.action}|{sorted(self.to.items())}|{self.reason}|{ids}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
