@@ -184,4 +184,7 @@ def apply():
     if action == "reprint":
         message += " " + ngettext("Đã gửi in %(num)s vé.", "Đã gửi in %(num)s vé.",
                                   done["printing"])
+        if done["not_printed"]:
+            message += " " + _("Máy in chưa sẵn sàng, chưa in được: %(numbers)s.",
+                               numbers=", ".join(t["number"] for t in done["not_printed"]))
     return _page({**_empty_form(), "action": action}, message=message)

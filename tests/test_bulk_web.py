@@ -235,3 +235,17 @@ def test_bulk_reprint_prints_each_ticket_on_its_kiosk(app, supervisor_client, pr
     wait_for(lambda: len(print_files(printing)) == 3, "three reprints written")
     error_of(supervisor_client.post("/api/v1/bulk", json={
         "action": "reprint", "tickets": {"queue": "VT"}, "dry_run": False}), 400, "no_printer")
+
+
+def test_bulk_reprint_says_which_tickets_a_stopped_printer_could_not_take(app,
+                                                                          supervisor_client):
+    for _ in range(2):
+        issue_in_hall(app, kiosk="k1")
+    preview = _post(supervisor_client, "/admin/bulk/preview", action="reprint", queue="GPLX")
+    expect = re.search(r'name="expect" value="([0-9a-f]+)"', preview.text)[1]
+    # No printer runs in this process (only `goiso serve` starts them): each one is refused.
+    done = _post(supervisor_client, "/admin/bulk/apply", action="reprint", queue="GPLX",
+                 expect=expect)
+    assert done.status_code == 200
+    assert "Đã xong: 2 vé. Đã gửi in 0 vé." in done.text
+    assert "chưa in được: 1001, 1002." in done.text
