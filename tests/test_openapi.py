@@ -191,3 +191,20 @@ def test_request_schemas_describe_what_the_api_accepts(doc):
     queue = _validator(doc, schemas["QueueInput"])
     assert queue.is_valid({"name": "n", "prefix": "Z", "service_minutes": 4.5})
     assert not queue.is_valid({"name": "n", "bogus": 1})
+
+
+def test_bulk_responses_match_their_schemas(doc, client, supervisor_client):
+    for _ in range(2):
+        issue(client)
+    body = {"action": "move", "tickets": {"queue": "GPLX"}, "to_queue": "VT"}
+    preview = supervisor_client.post("/api/v1/bulk", json=body)
+    check(doc, "/bulk", "post", preview)
+    check(doc, "/bulk", "post", supervisor_client.post("/api/v1/bulk", json={
+        **body, "dry_run": False, "expect": preview.get_json()["fingerprint"]}))
+    check(doc, "/bulk", "post", supervisor_client.post("/api/v1/bulk", json=body))  # 409 empty
+    schemas = doc["components"]["schemas"]
+    request = _validator(doc, schemas["BulkRequest"])
+    assert request.is_valid({**body, "dry_run": False, "expect": "ab12"})
+    assert request.is_valid({"action": "cancel", "tickets": ["1001"], "reason": "x"})
+    assert not request.is_valid({"action": "dance"})
+    assert not request.is_valid({**body, "bogus": 1})
