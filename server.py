@@ -42,6 +42,7 @@ def create_app(settings: settings_module.Settings | None = None, *,
                                  sse_triggers=sse_triggers, hall_clock=hall_clock)
     app.context_processor(lambda: {"settings": runtime().settings})
 
+    from admin.bulk import bp as admin_bulk_bp
     from admin.monitor import bp as admin_monitor_bp
     from admin.views import bp as admin_bp
     from api.views import bp as api_bp
@@ -57,6 +58,7 @@ def create_app(settings: settings_module.Settings | None = None, *,
     app.register_blueprint(phone_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(admin_monitor_bp, url_prefix="/admin")
+    app.register_blueprint(admin_bulk_bp, url_prefix="/admin")
     app.register_blueprint(counter_bp)
     app.register_blueprint(display_bp, url_prefix="/display")
     app.register_blueprint(staff_bp)

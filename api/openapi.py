@@ -205,6 +205,13 @@ def document() -> dict:
         paths[f"/counters/{{number}}/{action}"] = {"post": _op(
             summary, ok, tag="counters", security="device",
             params=[_path_param("number", {"type": "integer"})], body=schema)}
+    paths["/bulk"] = {"post": _op(
+        "Preview (dry_run, the default) or apply one action on many waiting tickets of today:"
+        " move, cancel, reactivate (no-shows), reprint, close_counter, close_day, reopen_day."
+        " Applied in one transaction; `expect` (a preview's fingerprint or ticket ids) refuses"
+        " it with 409 selection_changed when the tickets are no longer those previewed.",
+        {"200": _json(_ref("BulkResult"))}, tag="bulk", security="supervisor",
+        body=_ref("BulkRequest"))}
 
     return {
         "openapi": "3.0.3",
@@ -423,3 +430,36 @@ BACK_OFFICE_PATHS = {
                 _query("page_size", {"type": "integer", "minimum": 1, "maximum": 500},
                        "Entries per page (50).")])},
 }
+
+# Bulk actions (POST /bulk): the selection, the request, and what would change or changed.
+BULK_FILTER = {"type": "object", "additionalProperties": False, "properties": {
+    "queue": {"type": "string"}, "procedure": {"type": "string"},
+    "counter": {"type": "integer", "description": "Tickets sent to this counter by name."},
+    "priority": {"enum": ["any", "none", *PRIORITY_REASONS]},
+    "issued_from": {"type": "string", "example": "08:00"},
+    "issued_until": {"type": "string", "example": "09:30"},
+    "tickets": {"type": "array", "items": {"type": "string"}}}}
+SCHEMAS["BulkRequest"] = {
+    "type": "object", "required": ["action"], "additionalProperties": False, "properties": {
+        "action": {"enum": ["move", "cancel", "reactivate", "reprint", "close_counter",
+                            "close_day", "reopen_day"]},
+        "tickets": {"oneOf": [{"type": "array", "items": {"type": "string"}}, BULK_FILTER],
+                    "description": "Printed numbers, or a filter such as {\"queue\": \"A\"}."},
+        "filter": BULK_FILTER,
+        "to_queue": {"type": "string"}, "to_counter": {"type": "integer"},
+        "reason": {"type": "string", "description": "Needed by cancel and close_day."},
+        "dry_run": {"type": "boolean", "default": True},
+        "expect": {"oneOf": [{"type": "string"}, {"type": "array",
+                                                 "items": {"type": "integer"}}]}}}
+SCHEMAS["BulkResult"] = {"type": "object", "properties": {
+    "action": {"type": "string"}, "filter": {"type": "object"},
+    "to": {"type": "object", "properties": {"queue": {"type": "string"},
+                                            "counter": {"type": "integer"}}},
+    "reason": {"type": "string"}, "count": {"type": "integer"},
+    "tickets": {"type": "array", "items": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "number": {"type": "string"},
+        "from": {"type": "string"}, "to": {"type": "string", "nullable": True}}}},
+    "fingerprint": {"type": "string"}, "dry_run": {"type": "boolean"},
+    "applied": {"type": "boolean"}, "printing": {"type": "integer"},
+    "not_printed": {"type": "array", "items": {"type": "object", "properties": {
+        "number": {"type": "string"}, "error": {"type": "string"}}}}}}

@@ -12,6 +12,7 @@ from hall.catalogue import MAX_COUNTER
 from hall.desk import ACTIONS
 from hall.words import N_
 from services import audit as audit_service
+from services import bulk as bulk_service
 from services import counters as counter_service
 from services import monitor as monitor_service
 from services import tickets as ticket_service
@@ -289,6 +290,35 @@ def counter_action(number, action):
         return jsonify(counter_service.act(runtime(), number, action, actor().clerk, **data))
     except errors.NothingWaiting:
         return Response(status=204)
+
+
+# -- bulk actions ------------------------------------------------------------------------------
+
+@bp.post("/bulk")
+@role("supervisor")
+def bulk():
+    """Preview (``dry_run``, the default) or apply one action on many tickets of today."""
+    data = body()
+    _only(data, {"action", "tickets", "filter", "to_queue", "to_counter", "reason", "dry_run",
+                 "expect"})
+    selection = data.get("filter") or {}
+    if not isinstance(selection, dict):
+        raise errors.InvalidInput(field="filter")
+    tickets = data.get("tickets")
+    if isinstance(tickets, dict):  # a filter given in place of the numbers
+        selection = {**selection, **tickets}
+    elif tickets is not None:
+        selection = {**selection, "tickets": tickets}
+    dry_run = data.get("dry_run", True)
+    if not isinstance(dry_run, bool):
+        raise errors.InvalidInput(errors.InvalidInput.NOT_BOOL, field="dry_run")
+    args = {"to_queue": data.get("to_queue"), "to_counter": data.get("to_counter"),
+            "reason": data.get("reason", "")}
+    if dry_run:
+        return jsonify(bulk_service.preview(runtime(), data.get("action"), selection, **args))
+    return jsonify(bulk_service.apply(runtime(), data.get("action"), selection, **args,
+                                      clerk=actor().clerk, expect=data.get("expect"),
+                                      base=request_base))
 
 
 # -- hall state and events ---------------------------------------------------------------------

@@ -214,3 +214,38 @@ TOO_MANY_DOSSIERS = N_("Tối đa %(limit)s mã hồ sơ cho một vé.")
 BAD_DOSSIER_CODE = N_("Mã hồ sơ %(code)s có ký tự không in được.")
 # The audit log's filter (hall.audit).
 BAD_DAY_RANGE = N_("Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.")
+
+
+# -- bulk actions (hall/bulk.py) --
+
+class EmptySelection(Conflict):
+    code = "empty_selection"
+    text = N_("Không có vé nào khớp với lựa chọn này.")
+
+
+class SelectionChanged(Conflict):
+    code = "selection_changed"
+    text = N_("Danh sách vé đã thay đổi từ lúc xem trước (bây giờ có %(now)s vé): hãy xem"
+              " trước lại rồi xác nhận.")
+
+
+class DayClosed(Conflict):
+    code = "day_closed"
+    text = N_("Hôm nay đã ngừng cấp số sớm: %(reason)s. Mời quý khách quay lại vào ngày làm"
+              " việc tiếp theo.")
+
+
+class DayOpen(Conflict):
+    code = "day_open"
+    text = N_("Hôm nay vẫn đang cấp số: không có gì để mở lại.")
+
+
+class NoPrinterFor(InvalidInput):
+    code = "no_printer"
+    text = N_("Các số %(numbers)s không cấp từ ki-ốt nên không có máy in để in lại.")
+
+
+class NotSelectable(Conflict):
+    code = "not_selectable"
+    text = N_("Các số %(numbers)s không có trong lựa chọn (đã được gọi, đã xong hoặc không"
+              " khớp bộ lọc).")

@@ -35,6 +35,9 @@ def capacity(number_format: str) -> int | None:
 def next_seq(reading: Reading, queue) -> int:
     """The sequence number the queue's next ticket would get now, or the refusal that says why
     there is none (issuing hours, no counter serving it, the day's numbers used up)."""
+    closed = reading.one("SELECT reason FROM closed_days WHERE day = ?", (reading.day,))
+    if closed is not None:
+        raise errors.DayClosed(reason=closed["reason"])
     _check_issuing_hours(reading, queue)
     if not reading.one("SELECT 1 FROM counter_queues WHERE queue_code = ?", (queue["code"],)):
         raise errors.NoCounterServes(queue=queue["name"])

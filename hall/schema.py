@@ -262,3 +262,19 @@ def m007_back_office(db):
         CREATE INDEX dossiers_day ON dossiers (day);
         """
     )
+
+
+@migrations()
+def m009_bulk(db):
+    # A day closed early by a supervisor (bulk "close_day"): no ticket is issued on it until
+    # staff reopen it; the next business day is open again by itself.
+    db.executescript(
+        """
+        CREATE TABLE closed_days (
+            day TEXT PRIMARY KEY,
+            at REAL NOT NULL,
+            clerk_id INTEGER REFERENCES clerks(id),
+            reason TEXT NOT NULL DEFAULT ''
+        );
+        """
+    )

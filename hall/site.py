@@ -5,6 +5,7 @@ from pathlib import Path
 
 from .accounts import Accounts
 from .audit import Audit
+from .bulk import Bulk
 from .calling import Calling
 from .catalogue import Catalogue
 from .desk import Desk
@@ -48,6 +49,7 @@ class Hall:
         self.log = EventLog(store)
         self.monitor = Monitor(self.tx)
         self.audit = Audit(self.tx)
+        self.bulk = Bulk(self.tx)  # many tickets at once: plan, then apply in one change
 
     @property
     def rules(self) -> Rules:

@@ -43,7 +43,8 @@ def _show(kiosk: dict, template: str, status: int = 200, **context):
     """A screen: the fragment for htmx, the whole kiosk page otherwise (first load, reload)."""
     context.update(kiosk=kiosk, priority=context.get("priority", _priority()),
                    options=runtime().settings.kiosk, new_key=lambda: secrets.token_urlsafe(12),
-                   screen=template, printer=runtime().printers.status(kiosk["id"]))
+                   screen=template, printer=runtime().printers.status(kiosk["id"]),
+                   day_closed=runtime().read(runtime().hall.bulk.day_closed))
     return fragment_or_page(template, "kiosk/page.html", **context), status
 
 
@@ -159,10 +160,12 @@ def ping(kiosk_id):
 @role("public")
 @hall_screen
 def banner(kiosk_id):
-    """The status line over every screen: printer trouble, in the kiosk's words."""
+    """The status line over every screen: printer trouble, in the kiosk's words, or issuing
+    stopped early today."""
     kiosk = _kiosk(kiosk_id)
     return render_template("kiosk/banner.html", kiosk=kiosk, options=runtime().settings.kiosk,
-                           printer=runtime().printers.status(kiosk["id"]))
+                           printer=runtime().printers.status(kiosk["id"]),
+                           day_closed=runtime().read(runtime().hall.bulk.day_closed))
 
 
 def _sheet(token: str) -> dict:

@@ -206,3 +206,20 @@ def test_back_office_responses_match_their_schemas(doc, app, client, supervisor_
     check(doc, "/monitor", "get", clerk_client.get("/api/v1/monitor"))  # 403
     check(doc, "/audit", "get", supervisor_client.get("/api/v1/audit"))
     check(doc, "/audit", "get", supervisor_client.get("/api/v1/audit?from=2026-13-01"))
+
+
+def test_bulk_responses_match_their_schemas(doc, client, supervisor_client):
+    for _ in range(2):
+        issue(client)
+    body = {"action": "move", "tickets": {"queue": "GPLX"}, "to_queue": "VT"}
+    preview = supervisor_client.post("/api/v1/bulk", json=body)
+    check(doc, "/bulk", "post", preview)
+    check(doc, "/bulk", "post", supervisor_client.post("/api/v1/bulk", json={
+        **body, "dry_run": False, "expect": preview.get_json()["fingerprint"]}))
+    check(doc, "/bulk", "post", supervisor_client.post("/api/v1/bulk", json=body))  # 409 empty
+    schemas = doc["components"]["schemas"]
+    request = _validator(doc, schemas["BulkRequest"])
+    assert request.is_valid({**body, "dry_run": False, "expect": "ab12"})
+    assert request.is_valid({"action": "cancel", "tickets": ["1001"], "reason": "x"})
+    assert not request.is_valid({"action": "dance"})
+    assert not request.is_valid({**body, "bogus": 1})
