@@ -1,0 +1,131 @@
+"""Setting up a hall in the browser (role admin): the settings page and the catalogue pages,
+their errors beside the fields, the audit entries, and the hall following at once."""
+
+import json
+import re
+
+import pytest
+
+from tests.plugins.web import db_state, error_of
+
+
+def audit(app, kind: str) -> list[dict]:
+    """The audited events of one kind, oldest first (clerk and data)."""
+    with app.extensions["goiso"].hall.store.read() as conn:
+        rows = conn.execute("SELECT clerk_id, data FROM events WHERE kind = ? ORDER BY id",
+                            (kind,)).fetchall()
+    return [{"clerk": row[0], **json.loads(row[1])} for row in rows]
+
+
+def admin_id(app) -> int:
+    with app.extensions["goiso"].hall.store.read() as conn:
+        return conn.execute("SELECT id FROM clerks WHERE role = 'admin'").fetchone()[0]
+
+
+def field_html(html: str, field_id: str) -> str:
+    """The form row holding the input whose id is ``field_id``."""
+    found = re.search(r'<div class="form-row[^"]*">(?:(?!<div class="form-row).)*?id="'
+                      + re.escape(field_id) + r'".*?</div>', html, re.S)
+    assert found, field_id
+    return found[0]
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+def test_the_settings_page_has_one_form_per_table(admin_client):
+    html = admin_client.get("/admin/settings").text
+    for table in ("hall", "rules", "kiosk", "ticket", "board", "voice"):
+        assert f'action="/admin/settings/{table}"' in html
+    assert '<label for="rules-target_wait_minutes">' in html
+    assert 'id="rules-target_wait_minutes" name="target_wait_minutes" value="15"' in html
+    assert '<option value="interleave">Xen kẽ ưu tiên và thường</option>' in html
+    english = admin_client.get("/admin/settings?lang=en").text
+    assert "Target waiting time (minutes)" in english
+
+
+def test_a_change_applies_at_once_and_is_audited(app, admin_client):
+    form = admin_client.get("/admin/settings").text
+    assert "Sảnh Một Cửa" not in form
+    response = admin_client.post("/admin/settings/hall", data={
+        "name": "Sảnh Một Cửa", "unit": "UBND quận", "default_language": "vi"})
+    assert response.status_code == 200 and "Đã lưu 2 thay đổi." in response.text
+    assert "Sảnh Một Cửa · UBND quận" in admin_client.get("/kiosk/").text
+    changes = audit(app, "settings_changed")
+    assert {(c["what"], c["key"], c["before"], c["after"], c["clerk"]) for c in changes} == {
+        ("hall", "name", None, "Sảnh Một Cửa", admin_id(app)),
+        ("hall", "unit", None, "UBND quận", admin_id(app))}
+
+
+def test_a_wrong_value_is_shown_beside_its_field_and_what_was_typed_stays(app, admin_client):
+    before = db_state(app)
+    page = admin_client.get("/admin/settings").text
+    form = {"timezone": "Asia/Ho_Chi_Minh", "day_starts_at": "00:00", "priority_policy":
+            "strict", "interleave_every": "3", "outcomes": "served\nincomplete",
+            "recent_calls": "10", "service_samples": "20", "rating_levels": "Tốt\nKém",
+            "rating_seconds": "30", "target_wait_minutes": "mười lăm",
+            "alert_wait_minutes": "20", "alert_device_seconds": "60", "opens_at": "7:30",
+            "closes_at": "", "keep_tickets_days": "0"}
+    assert "mười lăm" not in page
+    response = admin_client.post("/admin/settings/rules", data=form)
+    assert response.status_code == 422
+    row = field_html(response.text, "rules-target_wait_minutes")
+    assert 'value="mười lăm"' in row and 'aria-invalid="true"' in row
+    assert "cần một số nguyên" in row
+    assert 'value="20"' in field_html(response.text, "rules-alert_wait_minutes")
+    assert "Tốt\nKém" in field_html(response.text, "rules-rating_levels")
+    assert db_state(app) == before and audit(app, "settings_changed") == []
+
+
+def test_a_setting_goes_back_to_the_files_value(app, admin_client):
+    admin_client.post("/admin/settings/kiosk", data={
+        "idle_seconds": "90", "ticket_seconds": "15", "failed_ticket_seconds": "60",
+        "printer_down": "screen"})
+    runtime = app.extensions["goiso"]
+    assert runtime.settings.kiosk.idle_seconds == 90
+    assert runtime.settings.kiosk.printer_down == "screen"
+    page = admin_client.get("/admin/settings").text
+    assert 'form="reset-kiosk-idle_seconds"' in page
+    assert 'form="reset-kiosk-ticket_seconds"' not in page  # never changed: nothing to reset
+    response = admin_client.post("/admin/settings/kiosk/reset", data={"key": "idle_seconds"})
+    assert response.status_code == 200
+    assert runtime.settings.kiosk.idle_seconds == 60
+    assert runtime.settings.kiosk.printer_down == "screen"
+    assert audit(app, "settings_changed")[-1] | {"clerk": None} == {
+        "clerk": None, "what": "kiosk", "key": "idle_seconds", "before": 90, "after": None}
+
+
+def test_unticked_flags_are_switched_off(app, admin_client):
+    page = admin_client.get("/admin/settings").text
+    assert 'id="voice-chime" name="chime" value="1" checked' in page
+    form = {"template": "Mời số {number} đến quầy {counter}", "style": "digits",
+            "dialect": "south", "four": "tư", "voice": "vi", "speed": "150", "repeat": "2",
+            "pack_dir": "", "enabled": "1"}
+    assert admin_client.post("/admin/settings/voice", data=form).status_code == 200
+    voice = app.extensions["goiso"].settings.voice
+    assert (voice.chime, voice.style, voice.repeat, voice.enabled) == (False, "digits", 2, True)
+
+
+# -- who may -----------------------------------------------------------------------------------
+
+CONFIGURE_ROUTES = [("GET", "/admin/settings"), ("POST", "/admin/settings/hall"),
+                    ("POST", "/admin/settings/hall/reset")]
+
+
+@pytest.mark.parametrize(("method", "path"), CONFIGURE_ROUTES)
+def test_only_admins_configure(app, client, clerk_client, supervisor_client, method, path):
+    before = db_state(app)
+    error_of(client.open(path, method=method, headers={"Accept": "application/json"}), 401,
+             "unauthorized")
+    for staff in (clerk_client, supervisor_client):
+        error_of(staff.open(path, method=method, data={"name": "X"},
+                            headers={"Accept": "application/json"}), 403, "forbidden")
+    assert db_state(app) == before
+
+
+@pytest.mark.parametrize(("method", "path"), [r for r in CONFIGURE_ROUTES if r[0] == "POST"])
+def test_configure_forms_need_the_csrf_token(app, admin_client, method, path):
+    before = db_state(app)
+    response = admin_client.open(path, method=method, data={"name": "X", "key": "name"},
+                                 csrf=False)
+    assert response.status_code == 400
+    assert db_state(app) == before
