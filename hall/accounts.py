@@ -10,6 +10,7 @@ import secrets
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import errors
+from .catalogue import _audit
 from .events import EventKind
 from .records import is_counter_number
 from .transaction import Transactions
@@ -32,8 +33,9 @@ class Accounts:
         self.tx = tx
 
     def put_clerk(self, login: str, *, name: str, pin: str | None = None, role: str = "clerk",
-                  active: bool = True) -> dict:
-        """Create or update a clerk; a new clerk needs a PIN of 4 to 12 digits."""
+                  active: bool = True, by: int | None = None) -> dict:
+        """Create or update a clerk; a new clerk needs a PIN of 4 to 12 digits. Audited with
+        who and before → after, a PIN shown as "***"."""
         if not isinstance(login, str) or not login.strip() or len(login) > 40:
             raise errors.InvalidInput(field="login")
         if not isinstance(name, str) or not name.strip() or len(name) > 100:
@@ -56,6 +58,12 @@ class Accounts:
                 " pin_hash = excluded.pin_hash, role = excluded.role, active = excluded.active",
                 (login, name.strip(), pin_hash, role, int(bool(active))))
             row = change.one("SELECT * FROM clerks WHERE login = ?", (login,))
+            before = None if old is None else {
+                "name": old["name"], "role": old["role"], "active": old["active"],
+                "pin": "***" if pin is None else "(cũ)"}
+            after = {"name": row["name"], "role": row["role"], "active": row["active"],
+                     "pin": "***" if pin is None else "(mới)"}
+            _audit(change, "clerk", login, before, after, by, hidden=("pin",))
         return _clerk(row)
 
     def clerks(self) -> list[dict]:
