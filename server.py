@@ -42,6 +42,7 @@ def create_app(settings: settings_module.Settings | None = None, *,
                                  sse_triggers=sse_triggers, hall_clock=hall_clock)
     app.context_processor(lambda: {"settings": runtime().settings})
 
+    from admin.catalogue import bp as catalogue_bp
     from admin.configure import bp as configure_bp
     from admin.views import bp as admin_bp
     from api.views import bp as api_bp
@@ -61,6 +62,7 @@ def create_app(settings: settings_module.Settings | None = None, *,
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(configure_bp, url_prefix="/admin")
+    app.register_blueprint(catalogue_bp, url_prefix="/admin")
     app.before_request(guard)
 
     app.register_error_handler(HallError, hall_error_reply)

@@ -107,8 +107,14 @@ def test_unticked_flags_are_switched_off(app, admin_client):
 
 # -- who may -----------------------------------------------------------------------------------
 
-CONFIGURE_ROUTES = [("GET", "/admin/settings"), ("POST", "/admin/settings/hall"),
-                    ("POST", "/admin/settings/hall/reset")]
+CONFIGURE_ROUTES = [
+    ("GET", "/admin/settings"), ("POST", "/admin/settings/hall"),
+    ("POST", "/admin/settings/hall/reset"), ("GET", "/admin/catalogue"),
+    *[("POST", f"/admin/catalogue/{kind}") for kind in (
+        "field", "procedure", "queue", "counter", "clerk", "kiosk", "board")],
+    ("POST", "/admin/catalogue/queue/move"), ("POST", "/admin/catalogue/import"),
+    ("POST", "/admin/catalogue/import/apply"), ("GET", "/admin/catalogue/export.csv"),
+    ("GET", "/admin/catalogue/export.xlsx")]
 
 
 @pytest.mark.parametrize(("method", "path"), CONFIGURE_ROUTES)
@@ -129,3 +135,120 @@ def test_configure_forms_need_the_csrf_token(app, admin_client, method, path):
                                  csrf=False)
     assert response.status_code == 400
     assert db_state(app) == before
+
+
+# -- catalogue ---------------------------------------------------------------------------------
+
+def test_the_catalogue_page_lists_every_kind(admin_client):
+    html = admin_client.get("/admin/catalogue").text
+    for kind in ("field", "procedure", "queue", "counter", "clerk", "kiosk", "board"):
+        assert f'action="/admin/catalogue/{kind}"' in html
+    assert "DEMO-GT-001" in html and "Ki-ốt sảnh chính" in html and "Màn hình sảnh chính" in html
+    assert '<label for="procedure-keywords">Từ khóa tìm kiếm</label>' in html
+    edit = admin_client.get("/admin/catalogue?edit=procedure:DEMO-GT-001").text
+    assert 'id="procedure-code" name="code" value="DEMO-GT-001" readonly' in edit
+
+
+def test_a_renamed_procedure_shows_on_the_kiosk_at_once(app, admin_client, client):
+    assert "Đổi bằng lái (mẫu mới)" not in client.get("/kiosk/k1").text
+    response = admin_client.post("/admin/catalogue/procedure", data={
+        "editing": "DEMO-GT-001", "code": "DEMO-GT-001", "name": "Đổi bằng lái (mẫu mới)",
+        "name_en": "Driving licence renewal", "keywords": "bằng lái, GPLX",
+        "field": "Giấy phép lái xe", "queue": "GPLX", "active": "1"})
+    assert response.status_code == 200, response.text
+    kiosk = client.get("/kiosk/k1").text + "".join(
+        client.get(f"/kiosk/k1/fields/{f['id']}").text
+        for f in app.extensions["goiso"].hall.catalogue.fields())
+    assert "Đổi bằng lái (mẫu mới)" in kiosk
+    [change] = [c for c in audit(app, "catalogue_changed") if c.get("key") == "DEMO-GT-001"]
+    assert change["clerk"] == admin_id(app) and change["what"] == "procedure"
+    assert change["before"]["name"] == "Đổi giấy phép lái xe do ngành Giao thông vận tải cấp"
+    assert change["after"] == {"name": "Đổi bằng lái (mẫu mới)",
+                               "name_en": "Driving licence renewal",
+                               "keywords": "bằng lái, GPLX"}
+
+
+def test_a_catalogue_error_is_beside_its_field_and_keeps_what_was_typed(app, admin_client):
+    before = db_state(app)
+    response = admin_client.post("/admin/catalogue/queue", data={
+        "code": "MOI", "name": "Hàng mới", "number_format": "prefix", "prefix": "A",
+        "digits": "ba", "priority_policy": "", "service_minutes": "5", "active": "1"})
+    assert response.status_code == 422
+    row = field_html(response.text, "queue-digits")
+    assert 'value="ba"' in row and "digits phải là số nguyên." in row
+    assert 'value="Hàng mới"' in field_html(response.text, "queue-name")
+    response = admin_client.post("/admin/catalogue/procedure", data={
+        "code": "MOI 1", "name": "Thủ tục", "field": "Giấy phép lái xe", "queue": "GPLX"})
+    assert response.status_code == 422
+    assert "mã chỉ gồm chữ, số" in field_html(response.text, "procedure-code")
+    assert db_state(app) == before
+
+
+def test_deactivate_a_procedure_a_counter_and_a_clerk(app, admin_client, client):
+    hall = app.extensions["goiso"].hall
+    admin_client.post("/admin/catalogue/procedure", data={
+        "editing": "DEMO-GT-001", "code": "DEMO-GT-001", "name": "Đổi GPLX",
+        "field": "Giấy phép lái xe", "queue": "GPLX"})
+    assert "DEMO-GT-001" not in [p["code"] for p in hall.catalogue.procedures()]
+    assert hall.catalogue.procedure("DEMO-GT-001")["active"] is False  # kept for history
+    admin_client.post("/admin/catalogue/counter", data={
+        "editing": "6", "number": "6", "name": "Quầy 6", "queues": ["HD"], "weight-HD": "2",
+        "select_mode": "oldest"})
+    assert hall.catalogue.counter(6)["active"] is False
+    assert hall.catalogue.counter(6)["queues"] == [{"code": "HD", "weight": 2.0}]
+    admin_client.post("/admin/catalogue/clerk", data={
+        "editing": "an", "login": "an", "name": "Nguyễn Văn An", "role": "clerk"})
+    pin = app.config["DEMO"]["pins"]["an"]
+    token = client.get("/api/v1/session").get_json()["csrf_token"]
+    assert client.post("/api/v1/session", json={"login": "an", "pin": pin},
+                       headers={"X-CSRFToken": token}).status_code == 401
+
+
+def test_a_new_clerk_with_a_pin_that_the_audit_never_shows(app, admin_client, client):
+    response = admin_client.post("/admin/catalogue/clerk", data={
+        "login": "lan", "name": "Trần Thị Lan", "role": "supervisor", "pin": "482913",
+        "active": "1"})
+    assert response.status_code == 200, response.text
+    admin_client.post("/admin/catalogue/clerk", data={
+        "editing": "lan", "login": "lan", "name": "Trần Thị Lan", "role": "supervisor",
+        "pin": "112233", "active": "1"})
+    changes = [c for c in audit(app, "catalogue_changed") if c["key"] == "lan"]
+    assert [c["after"].get("pin") for c in changes] == ["***", "***"]
+    assert changes[1]["before"] == {"pin": "***"}
+    with app.extensions["goiso"].hall.store.read() as conn:
+        assert "112233" not in json.dumps(
+            [tuple(r) for r in conn.execute("SELECT * FROM events")], ensure_ascii=False)
+        assert "112233" not in conn.execute(
+            "SELECT pin_hash FROM clerks WHERE login = 'lan'").fetchone()[0]
+    token = client.get("/api/v1/session").get_json()["csrf_token"]
+    assert client.post("/api/v1/session", json={"login": "lan", "pin": "112233"},
+                       headers={"X-CSRFToken": token}).status_code == 201
+
+
+def test_fields_are_added_translated_and_reordered(app, admin_client):
+    hall = app.extensions["goiso"].hall
+    response = admin_client.post("/admin/catalogue/field", data={
+        "name": "Hộ tịch", "name_en": "Civil status", "active": "1"})
+    assert response.status_code == 200
+    names = [f["name"] for f in hall.catalogue.all_fields()]
+    assert names[-1] == "Hộ tịch"
+    new = hall.catalogue.all_fields()[-1]["id"]
+    admin_client.post("/admin/catalogue/field/move", data={"key": str(new), "step": "up"})
+    assert [f["name"] for f in hall.catalogue.all_fields()] == [
+        *names[:-2], "Hộ tịch", names[-2]]
+    [moved] = [c for c in audit(app, "catalogue_changed") if c["what"] == "field"
+               and c["before"] is not None]
+    assert moved["before"] == {"position": len(names)}
+
+
+def test_a_kiosk_and_a_board_are_added(app, admin_client, client):
+    response = admin_client.post("/admin/catalogue/kiosk", data={
+        "id": "k3", "name": "Ki-ốt tầng 2", "active": "1"})
+    assert response.status_code == 200
+    assert client.get("/kiosk/k3").status_code == 200
+    response = admin_client.post("/admin/catalogue/board", data={
+        "id": "tv2", "name": "Màn hình tầng 2", "queues": ["VT"], "counters": ["2", "3"]})
+    assert response.status_code == 200, response.text
+    board = app.extensions["goiso"].hall.catalogue.board("tv2")
+    assert (board["queues"], board["counters"]) == (["VT"], [2, 3])
+    assert client.get("/display/tv2").status_code == 200
