@@ -252,3 +252,21 @@ def test_a_kiosk_and_a_board_are_added(app, admin_client, client):
     board = app.extensions["goiso"].hall.catalogue.board("tv2")
     assert (board["queues"], board["counters"]) == (["VT"], [2, 3])
     assert client.get("/display/tv2").status_code == 200
+
+
+# -- the JSON API passes who and the new columns -------------------------------------------------
+
+def test_api_puts_are_audited_with_who_and_take_english_names(app, admin_client):
+    response = admin_client.put("/api/v1/procedures/DEMO-GT-001", json={
+        "name": "Đổi GPLX", "field": "Giấy phép lái xe", "queue": "GPLX",
+        "name_en": "Licence renewal", "keywords": "bằng lái"})
+    assert response.status_code == 200
+    assert (response.get_json()["name_en"], response.get_json()["keywords"]) == (
+        "Licence renewal", "bằng lái")
+    admin_client.put("/api/v1/counters/6", json={"active": False})
+    admin_client.put("/api/v1/clerks/an", json={"name": "An", "pin": "998877"})
+    who = admin_id(app)
+    changes = audit(app, "catalogue_changed")[-3:]
+    assert [(c["what"], c["key"], c["clerk"]) for c in changes] == [
+        ("procedure", "DEMO-GT-001", who), ("counter", 6, who), ("clerk", "an", who)]
+    assert changes[1]["after"] == {"active": 0} and changes[2]["after"]["pin"] == "***"
