@@ -270,3 +270,16 @@ def test_api_puts_are_audited_with_who_and_take_english_names(app, admin_client)
     assert [(c["what"], c["key"], c["clerk"]) for c in changes] == [
         ("procedure", "DEMO-GT-001", who), ("counter", 6, who), ("clerk", "an", who)]
     assert changes[1]["after"] == {"active": 0} and changes[2]["after"]["pin"] == "***"
+
+
+def test_the_kiosk_finds_a_procedure_by_its_search_words_and_english_name(admin_client, client):
+    def found(query: str) -> str:
+        return client.get(f"/kiosk/k1/search?q={query}",
+                          headers={"HX-Request": "true", "HX-Target": "results"}).text
+
+    assert "DEMO-GT-001" not in found("renewal")
+    admin_client.post("/admin/catalogue/procedure", data={
+        "editing": "DEMO-GT-001", "code": "DEMO-GT-001", "name": "Đổi giấy phép lái xe",
+        "name_en": "Driving licence renewal", "keywords": "bằng lái",
+        "field": "Giấy phép lái xe", "queue": "GPLX", "active": "1"})
+    assert "DEMO-GT-001" in found("renewal") and "DEMO-GT-001" in found("bang+lai")
