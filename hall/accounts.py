@@ -98,7 +98,7 @@ class Accounts:
             raise errors.UnknownCounter(number=counter)
         with self.tx.change() as change:
             desk = change.one("SELECT * FROM counters WHERE number = ?", (counter,))
-            if desk is None:
+            if desk is None or not desk["active"]:  # a deactivated counter seats nobody
                 raise errors.UnknownCounter(number=counter)
             if desk["clerk_id"] not in (None, clerk_id) and not take_over:
                 other = change.one("SELECT name FROM clerks WHERE id = ?", (desk["clerk_id"],))

@@ -283,3 +283,16 @@ def test_the_kiosk_finds_a_procedure_by_its_search_words_and_english_name(admin_
         "name_en": "Driving licence renewal", "keywords": "bằng lái",
         "field": "Giấy phép lái xe", "queue": "GPLX", "active": "1"})
     assert "DEMO-GT-001" in found("renewal") and "DEMO-GT-001" in found("bang+lai")
+
+
+def test_a_deactivated_counter_leaves_the_boards_and_seats_nobody(app, admin_client, client):
+    assert 6 in [c["number"] for c in client.get("/api/v1/counters").get_json()]
+    admin_client.post("/admin/catalogue/counter", data={
+        "editing": "6", "number": "6", "name": "Quầy 6", "queues": ["HD"],
+        "select_mode": "oldest"})
+    assert 6 not in [c["number"] for c in client.get("/api/v1/counters").get_json()]
+    token = client.get("/api/v1/session").get_json()["csrf_token"]
+    pin = app.config["DEMO"]["pins"]["an"]
+    response = client.post("/api/v1/session", json={"login": "an", "pin": pin, "counter": 6},
+                           headers={"X-CSRFToken": token})
+    error_of(response, 404)
