@@ -130,7 +130,7 @@ def _typed(kind: str, item: dict) -> dict:
         typed["id"] = item["id"]
     if kind == "counter":
         typed["queues"] = [q["code"] for q in item["queues"]]
-        typed["weights"] = {q["code"]: q["weight"] for q in item["queues"]}
+        typed["weights"] = {q["code"]: f"{q['weight']:g}" for q in item["queues"]}
     if kind == "clerk":
         typed["pin"] = ""
     return typed
@@ -151,7 +151,8 @@ def _form_of(kind: str, form) -> dict:
     return typed
 
 
-def _page(editing: dict | None = None, message: str = "", status: int = 200, preview=None):
+def _page(editing: dict | None = None, message: str = "", status: int = 200, preview=None,
+          message_at: str = ""):
     """The catalogue page; ``editing`` holds the form being edited: kind, the item's key (None
     when new), what it holds (typed) and its errors (input name -> sentence; "" for the form)."""
     items = service.overview(runtime())
@@ -161,7 +162,7 @@ def _page(editing: dict | None = None, message: str = "", status: int = 200, pre
     return render_template(
         "admin/catalogue.html", items=items, editing=editing, message=message, forms=FORMS,
         labels=LABELS, choices=CHOICES, form_choices=FORM_CHOICES, titles=KIND_TITLES,
-        preview=preview, kinds=service.KINDS), status
+        preview=preview, kinds=service.KINDS, message_at=message_at), status
 
 
 def _edit(kind: str, key: str, items: dict) -> dict | None:
@@ -208,7 +209,7 @@ def save_item(kind):
         return _page(editing, status=exc.status if exc.status != 400 else 422)
     name = saved.get("name", key) if isinstance(saved, dict) else key
     return _page(message=_("Đã lưu %(kind)s %(name)s.", kind=_(KIND_TITLES[kind]).lower(),
-                           name=name))
+                           name=name), message_at=kind)
 
 
 @bp.post("/catalogue/<kind>/move")
@@ -221,7 +222,7 @@ def move_item(kind):
     step = -1 if request.form.get("step") == "up" else 1
     service.move(runtime(), kind, _number(key) if kind == "field" else key, step,
                  by=actor().clerk)
-    return _page(message=_("Đã đổi thứ tự."))
+    return _page(message=_("Đã đổi thứ tự."), message_at=kind)
 
 
 @bp.post("/catalogue/import")

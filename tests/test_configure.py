@@ -142,7 +142,7 @@ def test_configure_forms_need_the_csrf_token(app, admin_client, method, path):
 def test_the_catalogue_page_lists_every_kind(admin_client):
     html = admin_client.get("/admin/catalogue").text
     for kind in ("field", "procedure", "queue", "counter", "clerk", "kiosk", "board"):
-        assert f'action="/admin/catalogue/{kind}"' in html
+        assert f'action="/admin/catalogue/{kind}#{kind}s"' in html
     assert "DEMO-GT-001" in html and "Ki-ốt sảnh chính" in html and "Màn hình sảnh chính" in html
     assert '<label for="procedure-keywords">Từ khóa tìm kiếm</label>' in html
     edit = admin_client.get("/admin/catalogue?edit=procedure:DEMO-GT-001").text
