@@ -18,6 +18,7 @@ class Choice:
     waiting: int
     refusal: object = None  # a HallError, or None when a ticket can be issued
     words: str = ""  # what else finds it: its English name and the hall's search words
+    name_en: str = ""  # shown on a kiosk in English when the hall gave one
 
 
 @dataclass
@@ -56,9 +57,12 @@ def build(procedures: list[dict], availability: dict[str, dict]) -> Menu:
             continue
         choices.append(Choice(proc["code"], proc["name"], proc["field"], proc["field_id"],
                               queue, state["waiting"], state["refusal"],
-                              f"{proc.get('keywords', '')} {proc.get('name_en', '')}"))
+                              f"{proc.get('keywords', '')} {proc.get('name_en', '')}",
+                              proc.get("name_en", "")))
         entry = fields.setdefault(proc["field_id"], {"id": proc["field_id"],
-                                                     "name": proc["field"], "count": 0,
+                                                     "name": proc["field"],
+                                                     "name_en": proc.get("field_en", ""),
+                                                     "count": 0,
                                                      "open": 0})
         entry["count"] += 1
         entry["open"] += state["refusal"] is None

@@ -296,3 +296,21 @@ def test_a_deactivated_counter_leaves_the_boards_and_seats_nobody(app, admin_cli
     response = client.post("/api/v1/session", json={"login": "an", "pin": pin, "counter": 6},
                            headers={"X-CSRFToken": token})
     error_of(response, 404)
+
+
+def test_a_kiosk_in_english_shows_the_english_names(app, admin_client, client):
+    hall = app.extensions["goiso"].hall
+    field = next(f for f in hall.catalogue.all_fields() if f["name"] == "Giấy phép lái xe")
+    admin_client.post("/admin/catalogue/field", data={
+        "id": str(field["id"]), "editing": str(field["id"]), "name": "Giấy phép lái xe",
+        "name_en": "Driving licences", "active": "1"})
+    admin_client.post("/admin/catalogue/procedure", data={
+        "editing": "DEMO-GT-001", "code": "DEMO-GT-001", "name": "Đổi giấy phép lái xe",
+        "name_en": "Driving licence renewal", "field": "Giấy phép lái xe", "queue": "GPLX",
+        "active": "1"})
+    english = client.get("/kiosk/k1?lang=en").text
+    assert "Driving licences" in english
+    procedures = client.get(f"/kiosk/k1/fields/{field['id']}").text
+    assert "Driving licence renewal" in procedures
+    vietnamese = client.get(f"/kiosk/k1/fields/{field['id']}?lang=vi").text
+    assert "Driving licence renewal" not in vietnamese and "Đổi giấy phép lái xe" in vietnamese
