@@ -125,6 +125,14 @@ def test_only_admins_configure(app, client, clerk_client, supervisor_client, met
     for staff in (clerk_client, supervisor_client):
         error_of(staff.open(path, method=method, data={"name": "X"},
                             headers={"Accept": "application/json"}), 403, "forbidden")
+    # A counter's device (its keypad's token) acts as a clerk: no further.
+    device = {"Authorization": f"Bearer {app.config['DEMO']['tokens'][1]}",
+              "Accept": "application/json"}
+    error_of(client.open(path, method=method, data={"name": "X"}, headers=device), 403,
+             "forbidden")
+    # A kiosk or a board is an anonymous screen: a browser there is sent to sign in.
+    if method == "GET":
+        assert client.get(path, headers={"Accept": "text/html"}).status_code == 302
     assert db_state(app) == before
 
 
