@@ -10,7 +10,7 @@ import secrets
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import errors
-from .catalogue import _audit
+from .catalogue import audit_change
 from .events import EventKind
 from .records import is_counter_number
 from .transaction import Transactions
@@ -63,7 +63,7 @@ class Accounts:
                 "pin": "***" if pin is None else "(cũ)"}
             after = {"name": row["name"], "role": row["role"], "active": row["active"],
                      "pin": "***" if pin is None else "(mới)"}
-            _audit(change, "clerk", login, before, after, by, hidden=("pin",))
+            audit_change(change, "clerk", login, before, after, by, hidden=("pin",))
         return _clerk(row)
 
     def clerks(self) -> list[dict]:

@@ -69,7 +69,7 @@ def _row(change: Change, table: str, column: str, key) -> dict | None:
     return dict(row) if row else None
 
 
-def _audit(change: Change, what: str, key, before: dict | None, after: dict,
+def audit_change(change: Change, what: str, key, before: dict | None, after: dict,
            by: int | None, hidden: tuple[str, ...] = ()) -> None:
     """Log one CATALOGUE_CHANGED with who and the columns that changed, before → after
     (``hidden`` columns, a PIN's hash, show as "***"); nothing when nothing changed."""
@@ -133,8 +133,8 @@ class Catalogue:
             else:
                 change.run(f"UPDATE procedures SET {', '.join(f'{c} = ?' for c in values)}"
                            " WHERE code = ?", [*values.values(), code])
-            _audit(change, "procedure", code, before, _row(change, "procedures", "code", code),
-                   by)
+            audit_change(change, "procedure", code, before,
+                         _row(change, "procedures", "code", code), by)
         return self.procedure(code)
 
     def put_field(self, field_id: int | None, *, name: str, name_en: str = "",
@@ -158,7 +158,7 @@ class Catalogue:
             change.run("UPDATE fields SET name = ?, name_en = ?, active = ? WHERE id = ?",
                        (name, name_en, int(active), field_id))
             after = _row(change, "fields", "id", field_id)
-            _audit(change, "field", field_id, before, after, by)
+            audit_change(change, "field", field_id, before, after, by)
         return {"id": after["id"], "name": after["name"], "name_en": after["name_en"],
                 "position": after["position"], "active": bool(after["active"])}
 
@@ -195,7 +195,7 @@ class Catalogue:
             for position, each in enumerate(keys, start=1):
                 change.run(f"UPDATE {table} SET position = ? WHERE {column} = ?",
                            (position, each))
-            _audit(change, what, key, {"position": at + 1}, {"position": at + step + 1}, by)
+            audit_change(change, what, key, {"position": at + 1}, {"position": at + step + 1}, by)
 
     def procedure(self, code: str) -> dict:
         """One procedure with its field and queue."""
@@ -291,7 +291,7 @@ class Catalogue:
                 (code, name, number_format, prefix, digits, block, priority_policy,
                  interleave_every, issue_from, issue_until, daily_limit, float(service_minutes),
                  position, int(bool(active))))
-            _audit(change, "queue", code, before, _row(change, "queues", "code", code), by)
+            audit_change(change, "queue", code, before, _row(change, "queues", "code", code), by)
         return self.queue(code)
 
     def queue(self, code: str) -> dict:
@@ -365,7 +365,7 @@ class Catalogue:
             if active is not None:
                 change.run("UPDATE counters SET active = ? WHERE number = ?",
                            (int(active), number))
-            _audit(change, "counter", number, before, self._counter_row(change, number), by)
+            audit_change(change, "counter", number, before, self._counter_row(change, number), by)
         return self.counter(number)
 
     @staticmethod
@@ -410,7 +410,8 @@ class Catalogue:
             change.run("INSERT INTO kiosks (id, name, active) VALUES (?, ?, ?) ON CONFLICT (id)"
                          " DO UPDATE SET name = excluded.name, active = excluded.active",
                          (kiosk_id, name, int(bool(active))))
-            _audit(change, "kiosk", kiosk_id, before, _row(change, "kiosks", "id", kiosk_id), by)
+            audit_change(change, "kiosk", kiosk_id, before,
+                         _row(change, "kiosks", "id", kiosk_id), by)
         return {"id": kiosk_id, "name": name, "active": bool(active)}
 
     def kiosk(self, kiosk_id: str) -> dict:
@@ -456,7 +457,7 @@ class Catalogue:
                  json.dumps(counters or []) if counters is not None or old is None
                  else old["counters"],
                  notice if notice is not None else (old["notice"] if old else "")))
-            _audit(change, "board", board_id, old and dict(old),
+            audit_change(change, "board", board_id, old and dict(old),
                    _row(change, "boards", "id", board_id), by)
             return _board(change.one("SELECT * FROM boards WHERE id = ?", (board_id,)))
 

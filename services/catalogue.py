@@ -3,6 +3,7 @@ clerks, kiosks and boards changed by name, who did it passed on for the audit, a
 catalogue imported (a preview first, then exactly that) and exported as CSV or XLSX."""
 
 import secrets
+import time
 from pathlib import Path
 
 from hall import errors, importing
@@ -11,6 +12,7 @@ from hall.words import N_
 from . import tickets
 
 UPLOAD_SUFFIXES = (".csv", ".xlsx")
+KEEP_UPLOADS_SECONDS = 24 * 3600  # a preview nobody applied is forgotten after a day
 KINDS = ("field", "procedure", "queue", "counter", "clerk", "kiosk", "board")
 
 
@@ -51,8 +53,12 @@ def move(runtime, kind: str, key, step: int, *, by: int | None) -> None:
 
 
 def _imports(runtime) -> Path:
+    """The folder of uploads waiting for their import; old ones are removed on the way."""
     folder = Path(runtime.settings.data_dir) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if old.stat().st_mtime < time.time() - KEEP_UPLOADS_SECONDS:
+            old.unlink(missing_ok=True)
     return folder
 
 
