@@ -458,7 +458,7 @@ class Catalogue:
                  else old["counters"],
                  notice if notice is not None else (old["notice"] if old else "")))
             audit_change(change, "board", board_id, old and dict(old),
-                   _row(change, "boards", "id", board_id), by)
+                         _row(change, "boards", "id", board_id), by)
             return _board(change.one("SELECT * FROM boards WHERE id = ?", (board_id,)))
 
     def set_notice(self, board_id: str, notice: str) -> dict:
