@@ -30,7 +30,10 @@ LABELS = {
     "counters": N_("Quầy hiển thị"), "active": N_("Đang dùng"),
     "number_format": N_("Kiểu số"), "prefix": N_("Chữ đầu số"), "digits": N_("Số chữ số"),
     "block": N_("Khối số (1–9)"), "priority_policy": N_("Cách gọi số ưu tiên"),
-    "daily_limit": N_("Tối đa số mỗi ngày"), "service_minutes": N_("Thời gian phục vụ (phút)"),
+    "daily_limit": N_("Tối đa số mỗi ngày"),
+    "interleave_every": N_("Xen kẽ: một số ưu tiên sau mỗi … số thường"),
+    "issue_from": N_("Phát số từ (HH:MM)"), "issue_until": N_("Phát số đến (HH:MM)"),
+    "service_minutes": N_("Thời gian phục vụ (phút)"),
     "select_mode": N_("Cách chọn hàng đợi"), "role": N_("Vai trò"),
     "pin": N_("PIN (4–12 chữ số)"), "notice": N_("Dòng thông báo"),
 }
@@ -49,7 +52,8 @@ FORMS = {
                   ("active", "flag")],
     "queue": [("code", "key"), ("name", "text"), ("number_format", "choice"),
               ("prefix", "text"), ("digits", "number"), ("block", "number"),
-              ("priority_policy", "choice"), ("daily_limit", "number"),
+              ("priority_policy", "choice"), ("interleave_every", "number"),
+              ("issue_from", "time"), ("issue_until", "time"), ("daily_limit", "number"),
               ("service_minutes", "decimal"), ("active", "flag")],
     "counter": [("number", "key"), ("name", "text"), ("queues", "weights"),
                 ("select_mode", "choice"), ("active", "flag")],
@@ -99,7 +103,7 @@ def _values(kind: str, form) -> tuple[object, dict]:
             values[name] = _number(text)
         elif input_kind == "decimal":
             values[name] = _decimal(text)
-        elif input_kind == "secret":
+        elif input_kind in ("time", "secret"):
             values[name] = text.strip() or None
         elif input_kind == "weights":
             values[name] = [{"code": code, "weight": _decimal(form.get(f"weight-{code}", "1"))}

@@ -14,6 +14,9 @@ from . import tickets
 UPLOAD_SUFFIXES = (".csv", ".xlsx")
 KEEP_UPLOADS_SECONDS = 24 * 3600  # a preview nobody applied is forgotten after a day
 KINDS = ("field", "procedure", "queue", "counter", "clerk", "kiosk", "board")
+QUEUE_COLUMNS = ("name", "number_format", "prefix", "digits", "block", "priority_policy",
+                 "interleave_every", "issue_from", "issue_until", "daily_limit",
+                 "service_minutes", "position", "active")
 
 
 def overview(runtime) -> dict:
@@ -42,6 +45,14 @@ def put(runtime, kind: str, key, values: dict, *, by: int | None) -> dict:
         kiosk = runtime.act(hall.catalogue.put_kiosk, key, by=by, **values)
         tickets.attach_printer(runtime, kiosk)
         return kiosk
+    if kind == "queue":
+        # A queue's put sets every column: what the form does not show (its place in the
+        # order, say) is kept as it is.
+        known = next((q for q in runtime.read(hall.catalogue.queues, True)
+                      if q["code"] == key), None)
+        if known is not None:
+            values = {name: known[name] for name in QUEUE_COLUMNS if name not in values} \
+                | values
     put_item = {"procedure": hall.catalogue.put_procedure, "queue": hall.catalogue.put_queue,
                 "counter": hall.catalogue.put_counter, "board": hall.catalogue.put_board}[kind]
     return runtime.act(put_item, key, by=by, **values)

@@ -322,3 +322,23 @@ def test_a_kiosk_in_english_shows_the_english_names(app, admin_client, client):
     assert "Driving licence renewal" in procedures
     vietnamese = client.get(f"/kiosk/k1/fields/{field['id']}?lang=vi").text
     assert "Driving licence renewal" not in vietnamese and "Đổi giấy phép lái xe" in vietnamese
+
+
+def test_editing_a_queue_keeps_what_its_form_does_not_show(app, admin_client):
+    hall = app.extensions["goiso"].hall
+    before = hall.catalogue.queue("VT")
+    page = admin_client.get("/admin/catalogue?edit=queue:VT").text
+    assert 'id="queue-prefix" name="prefix" value="B"' in page
+    response = admin_client.post("/admin/catalogue/queue", data={
+        "editing": "VT", "code": "VT", "name": "Vận tải", "number_format": "prefix",
+        "prefix": "B", "digits": "3", "priority_policy": "", "issue_from": "07:30",
+        "issue_until": "", "service_minutes": "8", "active": "1"})
+    assert response.status_code == 200, response.text
+    after = hall.catalogue.queue("VT")
+    assert (after["name"], after["issue_from"], after["position"]) == (
+        "Vận tải", "07:30", before["position"])
+    response = admin_client.post("/admin/catalogue/queue", data={
+        "editing": "VT", "code": "VT", "name": "Vận tải", "number_format": "prefix",
+        "prefix": "B", "issue_from": "7 giờ", "service_minutes": "8", "active": "1"})
+    assert response.status_code == 422
+    assert "HH:MM" in field_html(response.text, "queue-issue_from")
