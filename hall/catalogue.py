@@ -21,7 +21,8 @@ SELECT_MODES = ("oldest", "ordered")
 MAX_WEIGHT = 100  # a queue counts its waits at most this many times at a counter
 
 
-def _text(value, name: str, limit: int = 300) -> str:
+def valid_text(value, name: str, limit: int = 300) -> str:
+    """``value`` as one line of text (spaces folded), or InvalidInput naming ``name``."""
     if not isinstance(value, str) or not value.strip():
         raise errors.InvalidInput(errors.InvalidInput.EMPTY, field=name)
     value = " ".join(value.split())
@@ -30,8 +31,9 @@ def _text(value, name: str, limit: int = 300) -> str:
     return value
 
 
-def _code(value, name: str = "code") -> str:
-    value = _text(value, name, 40)
+def valid_code(value, name: str = "code") -> str:
+    """``value`` as a code (letters, digits, . _ -), or InvalidInput naming ``name``."""
+    value = valid_text(value, name, 40)
     if not CODE_RE.match(value):
         raise errors.InvalidInput(errors.InvalidInput.BAD_CODE, field=name, value=repr(value))
     return value
@@ -96,7 +98,7 @@ class Catalogue:
 
     def field_id(self, change: Change, name: str) -> int:
         """The id of a field by name, created at the end of the list when new."""
-        name = _text(name, "field", 200)
+        name = valid_text(name, "field", 200)
         row = change.one("SELECT id FROM fields WHERE name = ?", (name,))
         if row:
             return row[0]
@@ -110,11 +112,11 @@ class Catalogue:
                       by: int | None = None) -> dict:
         """Create or update one procedure (an English name and search words are kept when
         not given); audited with who and before → after."""
-        code, name, queue = _code(code), _text(name, "name"), _code(queue, "queue")
+        code, name, queue = valid_code(code), valid_text(name, "name"), valid_code(queue, "queue")
         _bool(active)
         if position is not None:
             _int(position, "position", 0, 100_000)
-        extra = {column: "" if not str(value).strip() else _text(value, column, limit)
+        extra = {column: "" if not str(value).strip() else valid_text(value, column, limit)
                  for column, value, limit in (("name_en", name_en, 300),
                                               ("keywords", keywords, 500)) if value is not None}
         with self.tx.change() as change:
@@ -140,8 +142,8 @@ class Catalogue:
     def put_field(self, field_id: int | None, *, name: str, name_en: str = "",
                   active: bool = True, by: int | None = None) -> dict:
         """Create (``field_id`` None) or rename, translate, deactivate a field."""
-        name = _text(name, "name", 200)
-        name_en = "" if not str(name_en or "").strip() else _text(name_en, "name_en", 200)
+        name = valid_text(name, "name", 200)
+        name_en = "" if not str(name_en or "").strip() else valid_text(name_en, "name_en", 200)
         _bool(active)
         with self.tx.change() as change:
             clash = change.one("SELECT id FROM fields WHERE name = ?", (name,))
@@ -238,7 +240,7 @@ class Catalogue:
                   daily_limit: int | None = None, service_minutes: float = 5,
                   position: int = 0, active: bool = True, by: int | None = None) -> dict:
         """Create or update a queue; number formats may not collide with another queue's."""
-        code, name = _code(code), _text(name, "name", 200)
+        code, name = valid_code(code), valid_text(name, "name", 200)
         if number_format not in numbering.FORMATS:
             raise errors.not_one_of("number_format", number_format, numbering.FORMATS)
         if not isinstance(prefix, str) or not re.fullmatch(r"[A-Z]{0,2}", prefix):
@@ -332,7 +334,7 @@ class Catalogue:
         A new counter is called "Quầy N" and picks the oldest wait unless told otherwise.
         """
         _int(number, "number", 1, MAX_COUNTER)
-        name = None if name in (None, "") else _text(name, "name", 100)
+        name = None if name in (None, "") else valid_text(name, "name", 100)
         if queues is not None and not isinstance(queues, list):
             raise errors.InvalidInput(errors.InvalidInput.NOT_LIST, field="queues")
         if select_mode is not None and select_mode not in SELECT_MODES:
@@ -344,7 +346,7 @@ class Catalogue:
             code, weight = (item, 1.0) if isinstance(item, str) else (
                 item.get("code") if isinstance(item, dict) else None,
                 item.get("weight", 1.0) if isinstance(item, dict) else None)
-            lanes.append((_code(code, "queue"), _weight(weight)))
+            lanes.append((valid_code(code, "queue"), _weight(weight)))
         if len({code for code, _ in lanes}) != len(lanes):
             raise errors.InvalidInput(N_("Một hàng đợi được kê hai lần cho cùng một quầy."))
         with self.tx.change() as change:
@@ -403,7 +405,7 @@ class Catalogue:
     def put_kiosk(self, kiosk_id: str, *, name: str, active: bool = True,
                   by: int | None = None) -> dict:
         """Create or update a kiosk."""
-        kiosk_id, name = _code(kiosk_id, "kiosk"), _text(name, "name", 100)
+        kiosk_id, name = valid_code(kiosk_id, "kiosk"), valid_text(name, "name", 100)
         _bool(active)
         with self.tx.change() as change:
             before = _row(change, "kiosks", "id", kiosk_id)
@@ -434,14 +436,14 @@ class Catalogue:
                   notice: str | None = None, by: int | None = None) -> dict:
         """Create or update a board, optionally limited to some queues or counters, with a
         notice it scrolls; what is not given is kept (a new board needs a name)."""
-        board_id = _code(board_id, "board")
-        name = None if name is None else _text(name, "name", 100)
+        board_id = valid_code(board_id, "board")
+        name = None if name is None else valid_text(name, "name", 100)
         if notice is not None:
-            notice = "" if not str(notice).strip() else _text(notice, "notice", 300)
+            notice = "" if not str(notice).strip() else valid_text(notice, "notice", 300)
         for value, label in ((queues, "queues"), (counters, "counters")):
             if value is not None and not isinstance(value, list):
                 raise errors.InvalidInput(errors.InvalidInput.NOT_LIST, field=label)
-        queues = None if queues is None else [_code(q, "queue") for q in queues]
+        queues = None if queues is None else [valid_code(q, "queue") for q in queues]
         counters = None if counters is None else [
             _int(c, "counter", 1, MAX_COUNTER) for c in counters]
         with self.tx.change() as change:

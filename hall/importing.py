@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import errors
-from .catalogue import Catalogue, _code, _text
+from .catalogue import Catalogue, valid_code, valid_text
 from .events import EventKind
 from .words import N_
 
@@ -75,7 +75,7 @@ def _cell_text(value) -> str:
 
 def _optional(value, name: str, limit: int) -> str:
     """An optional text cell: empty stays empty, anything else is checked as text."""
-    return "" if not (value or "").strip() else _text(value, name, limit)
+    return "" if not (value or "").strip() else valid_text(value, name, limit)
 
 
 def import_procedures(catalogue: Catalogue, path: str | Path, *, create_queues: bool = False,
@@ -91,9 +91,11 @@ def import_procedures(catalogue: Catalogue, path: str | Path, *, create_queues: 
     parsed = []
     for line, row in rows:
         try:
-            item = {"code": _code(row.get("code"), "code"), "name": _text(row.get("name"), "name"),
-                    "field": _text(row.get("field"), "field", 200),
-                    "queue": _code(row.get("queue"), "queue"), "active": _flag(row.get("active"))}
+            item = {"code": valid_code(row.get("code"), "code"),
+                    "name": valid_text(row.get("name"), "name"),
+                    "field": valid_text(row.get("field"), "field", 200),
+                    "queue": valid_code(row.get("queue"), "queue"),
+                    "active": _flag(row.get("active"))}
             for column, limit in (("name_en", 300), ("keywords", 500)):
                 if column in row:
                     item[column] = _optional(row[column], column, limit)
