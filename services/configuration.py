@@ -119,7 +119,8 @@ def from_form(table: str, form) -> dict:
         elif kind in ("number", "decimal") or (kind == "choice" and all(
                 isinstance(c, int) for c in choices)):
             try:
-                values[key] = int(text) if kind != "decimal" else float(text)
+                # A decimal comma is how Vietnamese write 2,5.
+                values[key] = int(text) if kind != "decimal" else float(text.replace(",", "."))
             except ValueError:
                 values[key] = text
         else:

@@ -342,3 +342,10 @@ def test_editing_a_queue_keeps_what_its_form_does_not_show(app, admin_client):
         "prefix": "B", "issue_from": "7 giờ", "service_minutes": "8", "active": "1"})
     assert response.status_code == 422
     assert "HH:MM" in field_html(response.text, "queue-issue_from")
+
+
+def test_a_decimal_comma_is_read(app, admin_client):
+    response = admin_client.post("/admin/settings/board", data={
+        "highlight_seconds": "8", "poll_seconds": "2,5"})
+    assert response.status_code == 200
+    assert app.extensions["goiso"].settings.board.poll_seconds == 2.5
