@@ -349,3 +349,13 @@ def test_a_decimal_comma_is_read(app, admin_client):
         "highlight_seconds": "8", "poll_seconds": "2,5"})
     assert response.status_code == 200
     assert app.extensions["goiso"].settings.board.poll_seconds == 2.5
+
+
+def test_boards_and_kiosks_hear_of_every_change(app, admin_client):
+    feed = app.extensions["goiso"].feed
+    mark = feed.last_id
+    admin_client.post("/admin/settings/hall", data={"name": "Sảnh B", "unit": "",
+                                                    "default_language": "vi"})
+    admin_client.post("/admin/catalogue/kiosk", data={"id": "k5", "name": "Ki-ốt 5",
+                                                      "active": "1"})
+    assert [str(e.kind) for e in feed.after(mark)] == ["settings_changed", "catalogue_changed"]
