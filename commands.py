@@ -81,6 +81,8 @@ def import_procedures(settings, file, create_queues, dry_run):
         click.echo(f"+ {code}")
     for code, columns in report.updated:
         click.echo(f"~ {code}: {', '.join(columns)}")
+    for code in report.deactivated:
+        click.echo(f"- {code}: ngừng dùng")
     for code in report.missing:
         click.echo(f"? {code}: có trong sảnh, không có trong tệp (giữ nguyên)")
     verb = "Sẽ" if dry_run else "Đã"

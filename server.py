@@ -43,6 +43,8 @@ def create_app(settings: settings_module.Settings | None = None, *,
     app.context_processor(lambda: {"settings": runtime().settings})
 
     from admin.bulk import bp as admin_bulk_bp
+    from admin.catalogue import bp as catalogue_bp
+    from admin.configure import bp as configure_bp
     from admin.monitor import bp as admin_monitor_bp
     from admin.views import bp as admin_bp
     from api.views import bp as api_bp
@@ -63,6 +65,8 @@ def create_app(settings: settings_module.Settings | None = None, *,
     app.register_blueprint(display_bp, url_prefix="/display")
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(configure_bp, url_prefix="/admin")
+    app.register_blueprint(catalogue_bp, url_prefix="/admin")
     app.before_request(guard)
 
     app.register_error_handler(HallError, hall_error_reply)

@@ -248,10 +248,13 @@ SCHEMAS = {
     "Procedure": {"type": "object", "properties": {
         "code": {"type": "string"}, "name": {"type": "string"}, "field": {"type": "string"},
         "field_id": {"type": "integer"}, "queue": NAMED, "position": {"type": "integer"},
-        "active": {"type": "boolean"}}},
+        "active": {"type": "boolean"}, "name_en": {"type": "string"},
+        "keywords": {"type": "string"}, "field_en": {"type": "string"}}},
     "ProcedureInput": {"type": "object", "required": ["name", "field", "queue"], "properties": {
         "name": {"type": "string"}, "field": {"type": "string"}, "queue": {"type": "string"},
-        "position": {"type": "integer"}, "active": {"type": "boolean"}},
+        "position": {"type": "integer"}, "active": {"type": "boolean"},
+        "name_en": {"type": "string"}, "keywords": {"type": "string",
+                                                    "description": "search words for kiosks"}},
         "additionalProperties": False},
     "Queue": {"type": "object", "properties": {
         "code": {"type": "string"}, "name": {"type": "string"},
@@ -276,6 +279,7 @@ SCHEMAS = {
         "active": {"type": "boolean"}}, "additionalProperties": False},
     "CounterInput": {"type": "object", "properties": {
         "name": {"type": "string"}, "select_mode": {"enum": ["oldest", "ordered"]},
+        "active": {"type": "boolean"},
         "queues": {"type": "array", "items": {"oneOf": [
             {"type": "string"}, {"type": "object", "properties": {
                 "code": {"type": "string"}, "weight": {"type": "number"}}}]}}},

@@ -93,10 +93,10 @@ def procedures():
 @role("supervisor")
 def put_procedure(code):
     data = body()
-    allowed = {"name", "field", "queue", "position", "active"}
+    allowed = {"name", "field", "queue", "position", "active", "name_en", "keywords"}
     _only(data, allowed)
     return jsonify(runtime().act(runtime().hall.catalogue.put_procedure, code, **_need(
-        data, "name", "field", "queue")))
+        data, "name", "field", "queue"), by=actor().clerk))
 
 
 @bp.get("/queues")
@@ -113,7 +113,8 @@ def put_queue(code):
     _only(data, {"name", "number_format", "prefix", "digits", "block", "priority_policy",
                  "interleave_every", "issue_from", "issue_until", "daily_limit",
                  "service_minutes", "position", "active"})
-    return jsonify(runtime().act(runtime().hall.catalogue.put_queue, code, **_need(data, "name")))
+    return jsonify(runtime().act(runtime().hall.catalogue.put_queue, code, **_need(data, "name"),
+                                 by=actor().clerk))
 
 
 @bp.get("/counters")
@@ -126,8 +127,9 @@ def counters():
 @role("supervisor")
 def put_counter(number):
     data = body()
-    _only(data, {"name", "queues", "select_mode"})
-    return jsonify(runtime().act(runtime().hall.catalogue.put_counter, number, **data))
+    _only(data, {"name", "queues", "select_mode", "active"})
+    return jsonify(runtime().act(runtime().hall.catalogue.put_counter, number, **data,
+                                 by=actor().clerk))
 
 
 @bp.get("/kiosks")
@@ -141,7 +143,8 @@ def kiosks():
 def put_kiosk(kiosk_id):
     data = body()
     _only(data, {"name", "active"})
-    kiosk = runtime().act(runtime().hall.catalogue.put_kiosk, kiosk_id, **_need(data, "name"))
+    kiosk = runtime().act(runtime().hall.catalogue.put_kiosk, kiosk_id, **_need(data, "name"),
+                          by=actor().clerk)
     ticket_service.attach_printer(runtime(), kiosk)
     return jsonify(kiosk)
 
@@ -157,7 +160,8 @@ def boards():
 def put_board(board_id):
     data = body()
     _only(data, {"name", "queues", "counters", "notice"})
-    return jsonify(runtime().act(runtime().hall.catalogue.put_board, board_id, **data))
+    return jsonify(runtime().act(runtime().hall.catalogue.put_board, board_id, **data,
+                                 by=actor().clerk))
 
 
 @bp.get("/clerks")
@@ -171,7 +175,8 @@ def clerks():
 def put_clerk(login):
     data = body()
     _only(data, {"name", "pin", "role", "active"})
-    return jsonify(runtime().act(runtime().hall.accounts.put_clerk, login, **_need(data, "name")))
+    return jsonify(runtime().act(runtime().hall.accounts.put_clerk, login, **_need(data, "name"),
+                                 by=actor().clerk))
 
 
 @bp.post("/counters/<int:number>/tokens")

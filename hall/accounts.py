@@ -10,6 +10,7 @@ import secrets
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import errors
+from .catalogue import audit_change
 from .events import EventKind
 from .records import is_counter_number
 from .transaction import Transactions
@@ -32,8 +33,9 @@ class Accounts:
         self.tx = tx
 
     def put_clerk(self, login: str, *, name: str, pin: str | None = None, role: str = "clerk",
-                  active: bool = True) -> dict:
-        """Create or update a clerk; a new clerk needs a PIN of 4 to 12 digits."""
+                  active: bool = True, by: int | None = None) -> dict:
+        """Create or update a clerk; a new clerk needs a PIN of 4 to 12 digits. Audited with
+        who and before → after, a PIN shown as "***"."""
         if not isinstance(login, str) or not login.strip() or len(login) > 40:
             raise errors.InvalidInput(field="login")
         if not isinstance(name, str) or not name.strip() or len(name) > 100:
@@ -56,6 +58,12 @@ class Accounts:
                 " pin_hash = excluded.pin_hash, role = excluded.role, active = excluded.active",
                 (login, name.strip(), pin_hash, role, int(bool(active))))
             row = change.one("SELECT * FROM clerks WHERE login = ?", (login,))
+            before = None if old is None else {
+                "name": old["name"], "role": old["role"], "active": old["active"],
+                "pin": "***" if pin is None else "(cũ)"}
+            after = {"name": row["name"], "role": row["role"], "active": row["active"],
+                     "pin": "***" if pin is None else "(mới)"}
+            audit_change(change, "clerk", login, before, after, by, hidden=("pin",))
         return _clerk(row)
 
     def clerks(self) -> list[dict]:
@@ -90,7 +98,7 @@ class Accounts:
             raise errors.UnknownCounter(number=counter)
         with self.tx.change() as change:
             desk = change.one("SELECT * FROM counters WHERE number = ?", (counter,))
-            if desk is None:
+            if desk is None or not desk["active"]:  # a deactivated counter seats nobody
                 raise errors.UnknownCounter(number=counter)
             if desk["clerk_id"] not in (None, clerk_id) and not take_over:
                 other = change.one("SELECT name FROM clerks WHERE id = ?", (desk["clerk_id"],))

@@ -3,13 +3,9 @@
 Everything here is data edited at run time (decrees reorganise catalogues); nothing is code.
 """
 
-import contextlib
-import csv
-import io
 import json
 import math
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import errors, numbering
@@ -20,15 +16,13 @@ from .transaction import Change, Transactions
 from .words import N_
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
-IMPORT_COLUMNS = ("code", "field", "name", "queue")
-TRUE_WORDS = {"1", "true", "yes", "y", "x", "có", "co"}
-FALSE_WORDS = {"0", "false", "no", "n", "không", "khong"}
 MAX_COUNTER = 999  # counters are numbered 1..MAX_COUNTER
 SELECT_MODES = ("oldest", "ordered")
 MAX_WEIGHT = 100  # a queue counts its waits at most this many times at a counter
 
 
-def _text(value, name: str, limit: int = 300) -> str:
+def valid_text(value, name: str, limit: int = 300) -> str:
+    """``value`` as one line of text (spaces folded), or InvalidInput naming ``name``."""
     if not isinstance(value, str) or not value.strip():
         raise errors.InvalidInput(errors.InvalidInput.EMPTY, field=name)
     value = " ".join(value.split())
@@ -37,8 +31,9 @@ def _text(value, name: str, limit: int = 300) -> str:
     return value
 
 
-def _code(value, name: str = "code") -> str:
-    value = _text(value, name, 40)
+def valid_code(value, name: str = "code") -> str:
+    """``value`` as a code (letters, digits, . _ -), or InvalidInput naming ``name``."""
+    value = valid_text(value, name, 40)
     if not CODE_RE.match(value):
         raise errors.InvalidInput(errors.InvalidInput.BAD_CODE, field=name, value=repr(value))
     return value
@@ -70,12 +65,27 @@ def _weight(value) -> float:
     return weight
 
 
-class _Undo(Exception):
-    """Leave an import's transaction without keeping anything (refused rows, a dry run)."""
+def _row(change: Change, table: str, column: str, key) -> dict | None:
+    """One row of a catalogue table as a dict (None when there is none)."""
+    row = change.one(f"SELECT * FROM {table} WHERE {column} = ?", (key,))
+    return dict(row) if row else None
 
 
-def _changed(change: Change, what: str, key, **data) -> None:
-    change.log(EventKind.CATALOGUE_CHANGED, what=what, key=key, **data)
+def audit_change(change: Change, what: str, key, before: dict | None, after: dict,
+           by: int | None, hidden: tuple[str, ...] = ()) -> None:
+    """Log one CATALOGUE_CHANGED with who and the columns that changed, before → after
+    (``hidden`` columns, a PIN's hash, show as "***"); nothing when nothing changed."""
+    old = before or {}
+    columns = [c for c in after if c not in old or old[c] != after[c]]
+    if before is not None and not columns:
+        return
+
+    def shown(row, column):
+        return "***" if column in hidden else row.get(column)
+
+    change.log(EventKind.CATALOGUE_CHANGED, clerk=by, what=what, key=key,
+               before=None if before is None else {c: shown(old, c) for c in columns},
+               after={c: shown(after, c) for c in columns})
 
 
 class Catalogue:
@@ -88,7 +98,7 @@ class Catalogue:
 
     def field_id(self, change: Change, name: str) -> int:
         """The id of a field by name, created at the end of the list when new."""
-        name = _text(name, "field", 200)
+        name = valid_text(name, "field", 200)
         row = change.one("SELECT id FROM fields WHERE name = ?", (name,))
         if row:
             return row[0]
@@ -97,29 +107,97 @@ class Catalogue:
                           (name, position)).lastrowid
 
     def put_procedure(self, code: str, *, name: str, field: str, queue: str,
-                      position: int | None = None, active: bool = True) -> dict:
-        """Create or update one procedure."""
-        code, name, queue = _code(code), _text(name, "name"), _code(queue, "queue")
+                      position: int | None = None, active: bool = True,
+                      name_en: str | None = None, keywords: str | None = None,
+                      by: int | None = None) -> dict:
+        """Create or update one procedure (an English name and search words are kept when
+        not given); audited with who and before → after."""
+        code, name, queue = valid_code(code), valid_text(name, "name"), valid_code(queue, "queue")
         _bool(active)
         if position is not None:
             _int(position, "position", 0, 100_000)
+        extra = {column: "" if not str(value).strip() else valid_text(value, column, limit)
+                 for column, value, limit in (("name_en", name_en, 300),
+                                              ("keywords", keywords, 500)) if value is not None}
         with self.tx.change() as change:
             if not change.one("SELECT 1 FROM queues WHERE code = ?", (queue,)):
                 raise errors.UnknownQueue(code=queue)
             field_id = self.field_id(change, field)
+            before = _row(change, "procedures", "code", code)
             if position is None:
-                row = change.one("SELECT position FROM procedures WHERE code = ?",
-                                   (code,))
-                position = row[0] if row else change.value(
+                position = before["position"] if before else change.value(
                     "SELECT coalesce(max(position), 0) + 1 FROM procedures")
-            change.run(
-                "INSERT INTO procedures (code, name, field_id, queue_code, position, active)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET name = excluded.name,"
-                " field_id = excluded.field_id, queue_code = excluded.queue_code,"
-                " position = excluded.position, active = excluded.active",
-                (code, name, field_id, queue, _int(position, "position", 0), int(bool(active))))
-            _changed(change, "procedure", code)
+            values = {"name": name, "field_id": field_id, "queue_code": queue,
+                      "position": position, "active": int(active)} | extra
+            if before is None:
+                change.run(f"INSERT INTO procedures (code, {', '.join(values)}) VALUES"
+                           f" (?{', ?' * len(values)})", [code, *values.values()])
+            else:
+                change.run(f"UPDATE procedures SET {', '.join(f'{c} = ?' for c in values)}"
+                           " WHERE code = ?", [*values.values(), code])
+            audit_change(change, "procedure", code, before,
+                         _row(change, "procedures", "code", code), by)
         return self.procedure(code)
+
+    def put_field(self, field_id: int | None, *, name: str, name_en: str = "",
+                  active: bool = True, by: int | None = None) -> dict:
+        """Create (``field_id`` None) or rename, translate, deactivate a field."""
+        name = valid_text(name, "name", 200)
+        name_en = "" if not str(name_en or "").strip() else valid_text(name_en, "name_en", 200)
+        _bool(active)
+        with self.tx.change() as change:
+            clash = change.one("SELECT id FROM fields WHERE name = ?", (name,))
+            if clash and clash[0] != field_id:
+                raise errors.InvalidInput(N_("Đã có lĩnh vực %(name)s."), field="name",
+                                          name=name)
+            before = None
+            if field_id is None:
+                field_id = self.field_id(change, name)
+            else:
+                before = _row(change, "fields", "id", field_id)
+                if before is None:
+                    raise errors.NotFound()
+            change.run("UPDATE fields SET name = ?, name_en = ?, active = ? WHERE id = ?",
+                       (name, name_en, int(active), field_id))
+            after = _row(change, "fields", "id", field_id)
+            audit_change(change, "field", field_id, before, after, by)
+        return {"id": after["id"], "name": after["name"], "name_en": after["name_en"],
+                "position": after["position"], "active": bool(after["active"])}
+
+    def all_fields(self) -> list[dict]:
+        """Every field, active or not, in order, with how many procedures each has."""
+        with self.tx.reading() as reading:
+            rows = reading.all(
+                "SELECT f.id, f.name, f.name_en, f.position, f.active, count(p.code) AS"
+                " procedures FROM fields f LEFT JOIN procedures p ON p.field_id = f.id"
+                " GROUP BY f.id ORDER BY f.position, f.name")
+        return [dict(r) | {"active": bool(r["active"])} for r in rows]
+
+    def move(self, what: str, key, step: int, *, by: int | None = None) -> None:
+        """Move a field, procedure (within its field) or queue one place up (-1) or down (+1)
+        in the order kiosks and boards show them."""
+        table, column, order = {
+            "field": ("fields", "id", "position, name"),
+            "procedure": ("procedures", "code", "position, code"),
+            "queue": ("queues", "code", "position, code")}[what]
+        if step not in (-1, 1):
+            raise errors.out_of_range("step", -1, 1)
+        with self.tx.change() as change:
+            row = _row(change, table, column, key)
+            if row is None:
+                raise errors.NotFound()
+            scope, args = ("WHERE field_id = ?", (row["field_id"],)) \
+                if what == "procedure" else ("", ())
+            keys = [r[0] for r in change.all(
+                f"SELECT {column} FROM {table} {scope} ORDER BY {order}", args)]
+            at = keys.index(key)
+            if not 0 <= at + step < len(keys):
+                return
+            keys[at], keys[at + step] = keys[at + step], keys[at]
+            for position, each in enumerate(keys, start=1):
+                change.run(f"UPDATE {table} SET position = ? WHERE {column} = ?",
+                           (position, each))
+            audit_change(change, what, key, {"position": at + 1}, {"position": at + step + 1}, by)
 
     def procedure(self, code: str) -> dict:
         """One procedure with its field and queue."""
@@ -132,12 +210,14 @@ class Catalogue:
         """Procedures in kiosk order (field order, then procedure order)."""
         with self.tx.reading() as reading:
             rows = reading.all(
-                "SELECT p.code, p.name, p.position, p.active, f.name AS field, f.id AS field_id,"
+                "SELECT p.code, p.name, p.name_en, p.keywords, p.position, p.active,"
+                " f.name AS field, f.name_en AS field_en, f.id AS field_id,"
                 " q.code AS queue_code, q.name AS queue_name FROM procedures p"
                 " JOIN fields f ON f.id = p.field_id JOIN queues q ON q.code = p.queue_code"
                 + ("" if include_inactive else " WHERE p.active AND q.active AND f.active")
                 + " ORDER BY f.position, f.name, p.position, p.code")
-        return [{"code": r["code"], "name": r["name"], "field": r["field"],
+        return [{"code": r["code"], "name": r["name"], "name_en": r["name_en"],
+                 "keywords": r["keywords"], "field": r["field"], "field_en": r["field_en"],
                  "field_id": r["field_id"], "queue": {"code": r["queue_code"],
                                                       "name": r["queue_name"]},
                  "position": r["position"], "active": bool(r["active"])} for r in rows]
@@ -158,9 +238,9 @@ class Catalogue:
                   priority_policy: str | None = None, interleave_every: int | None = None,
                   issue_from: str | None = None, issue_until: str | None = None,
                   daily_limit: int | None = None, service_minutes: float = 5,
-                  position: int = 0, active: bool = True) -> dict:
+                  position: int = 0, active: bool = True, by: int | None = None) -> dict:
         """Create or update a queue; number formats may not collide with another queue's."""
-        code, name = _code(code), _text(name, "name", 200)
+        code, name = valid_code(code), valid_text(name, "name", 200)
         if number_format not in numbering.FORMATS:
             raise errors.not_one_of("number_format", number_format, numbering.FORMATS)
         if not isinstance(prefix, str) or not re.fullmatch(r"[A-Z]{0,2}", prefix):
@@ -186,6 +266,7 @@ class Catalogue:
                 or not 0 < service_minutes <= 480:
             raise errors.InvalidInput(N_("service_minutes phải lớn hơn 0 và không quá 480."))
         with self.tx.change() as change:
+            before = _row(change, "queues", "code", code)
             for other in change.all("SELECT * FROM queues WHERE code != ?", (code,)):
                 if number_format == "prefix" and other["number_format"] == "prefix" \
                         and other["prefix"] == prefix:
@@ -212,7 +293,7 @@ class Catalogue:
                 (code, name, number_format, prefix, digits, block, priority_policy,
                  interleave_every, issue_from, issue_until, daily_limit, float(service_minutes),
                  position, int(bool(active))))
-            _changed(change, "queue", code)
+            audit_change(change, "queue", code, before, _row(change, "queues", "code", code), by)
         return self.queue(code)
 
     def queue(self, code: str) -> dict:
@@ -245,30 +326,34 @@ class Catalogue:
     # -- counters, kiosks, boards ------------------------------------------------------------
 
     def put_counter(self, number: int, *, name: str | None = None,
-                    queues: list | None = None, select_mode: str | None = None) -> dict:
+                    queues: list | None = None, select_mode: str | None = None,
+                    active: bool | None = None, by: int | None = None) -> dict:
         """Create or update a counter and the queues it serves; what is not given is kept.
 
         ``queues`` is a list of codes or of {"code", "weight"}; list order is the serving order.
         A new counter is called "Quầy N" and picks the oldest wait unless told otherwise.
         """
         _int(number, "number", 1, MAX_COUNTER)
-        name = None if name in (None, "") else _text(name, "name", 100)
+        name = None if name in (None, "") else valid_text(name, "name", 100)
         if queues is not None and not isinstance(queues, list):
             raise errors.InvalidInput(errors.InvalidInput.NOT_LIST, field="queues")
         if select_mode is not None and select_mode not in SELECT_MODES:
             raise errors.not_one_of("select_mode", select_mode, SELECT_MODES)
+        if active is not None:
+            _bool(active)
         lanes = []
         for item in queues or []:
             code, weight = (item, 1.0) if isinstance(item, str) else (
                 item.get("code") if isinstance(item, dict) else None,
                 item.get("weight", 1.0) if isinstance(item, dict) else None)
-            lanes.append((_code(code, "queue"), _weight(weight)))
+            lanes.append((valid_code(code, "queue"), _weight(weight)))
         if len({code for code, _ in lanes}) != len(lanes):
             raise errors.InvalidInput(N_("Một hàng đợi được kê hai lần cho cùng một quầy."))
         with self.tx.change() as change:
             for code, _ in lanes:
                 if not change.one("SELECT 1 FROM queues WHERE code = ?", (code,)):
                     raise errors.UnknownQueue(code=code)
+            before = self._counter_row(change, number)
             change.run(
                 "INSERT INTO counters (number, name, select_mode) VALUES (?, ?, ?)"
                 " ON CONFLICT (number) DO UPDATE SET name = coalesce(?, name),"
@@ -279,8 +364,23 @@ class Catalogue:
                 for position, (code, weight) in enumerate(lanes):
                     change.run("INSERT INTO counter_queues VALUES (?, ?, ?, ?)",
                                  (number, code, position, weight))
-            _changed(change, "counter", number)
+            if active is not None:
+                change.run("UPDATE counters SET active = ? WHERE number = ?",
+                           (int(active), number))
+            audit_change(change, "counter", number, before, self._counter_row(change, number), by)
         return self.counter(number)
+
+    @staticmethod
+    def _counter_row(change: Change, number: int) -> dict | None:
+        """A counter's own columns and its queues ("A, B×2"), for the audit."""
+        row = _row(change, "counters", "number", number)
+        if row is None:
+            return None
+        lanes = change.all("SELECT queue_code, weight FROM counter_queues WHERE"
+                           " counter_number = ? ORDER BY position", (number,))
+        return {"name": row["name"], "select_mode": row["select_mode"],
+                "active": row["active"], "queues": ", ".join(
+                    code + ("" if weight == 1 else f"×{weight:g}") for code, weight in lanes)}
 
     def counter(self, number: int) -> dict:
         """One counter's configuration."""
@@ -298,19 +398,22 @@ class Catalogue:
                     "SELECT queue_code, weight FROM counter_queues WHERE counter_number = ?"
                     " ORDER BY position", (r["number"],))
                 result.append({"number": r["number"], "name": r["name"], "status": r["status"],
-                               "select_mode": r["select_mode"],
+                               "select_mode": r["select_mode"], "active": bool(r["active"]),
                                "queues": [{"code": q[0], "weight": q[1]} for q in lanes]})
         return result
 
-    def put_kiosk(self, kiosk_id: str, *, name: str, active: bool = True) -> dict:
+    def put_kiosk(self, kiosk_id: str, *, name: str, active: bool = True,
+                  by: int | None = None) -> dict:
         """Create or update a kiosk."""
-        kiosk_id, name = _code(kiosk_id, "kiosk"), _text(name, "name", 100)
+        kiosk_id, name = valid_code(kiosk_id, "kiosk"), valid_text(name, "name", 100)
         _bool(active)
         with self.tx.change() as change:
+            before = _row(change, "kiosks", "id", kiosk_id)
             change.run("INSERT INTO kiosks (id, name, active) VALUES (?, ?, ?) ON CONFLICT (id)"
                          " DO UPDATE SET name = excluded.name, active = excluded.active",
                          (kiosk_id, name, int(bool(active))))
-            _changed(change, "kiosk", kiosk_id)
+            audit_change(change, "kiosk", kiosk_id, before,
+                         _row(change, "kiosks", "id", kiosk_id), by)
         return {"id": kiosk_id, "name": name, "active": bool(active)}
 
     def kiosk(self, kiosk_id: str) -> dict:
@@ -330,17 +433,17 @@ class Catalogue:
 
     def put_board(self, board_id: str, *, name: str | None = None,
                   queues: list[str] | None = None, counters: list[int] | None = None,
-                  notice: str | None = None) -> dict:
+                  notice: str | None = None, by: int | None = None) -> dict:
         """Create or update a board, optionally limited to some queues or counters, with a
         notice it scrolls; what is not given is kept (a new board needs a name)."""
-        board_id = _code(board_id, "board")
-        name = None if name is None else _text(name, "name", 100)
+        board_id = valid_code(board_id, "board")
+        name = None if name is None else valid_text(name, "name", 100)
         if notice is not None:
-            notice = "" if not str(notice).strip() else _text(notice, "notice", 300)
+            notice = "" if not str(notice).strip() else valid_text(notice, "notice", 300)
         for value, label in ((queues, "queues"), (counters, "counters")):
             if value is not None and not isinstance(value, list):
                 raise errors.InvalidInput(errors.InvalidInput.NOT_LIST, field=label)
-        queues = None if queues is None else [_code(q, "queue") for q in queues]
+        queues = None if queues is None else [valid_code(q, "queue") for q in queues]
         counters = None if counters is None else [
             _int(c, "counter", 1, MAX_COUNTER) for c in counters]
         with self.tx.change() as change:
@@ -356,7 +459,8 @@ class Catalogue:
                  json.dumps(counters or []) if counters is not None or old is None
                  else old["counters"],
                  notice if notice is not None else (old["notice"] if old else "")))
-            _changed(change, "board", board_id)
+            audit_change(change, "board", board_id, old and dict(old),
+                         _row(change, "boards", "id", board_id), by)
             return _board(change.one("SELECT * FROM boards WHERE id = ?", (board_id,)))
 
     def set_notice(self, board_id: str, notice: str) -> dict:
@@ -378,161 +482,13 @@ class Catalogue:
         with self.tx.reading() as reading:
             return [_board(r) for r in reading.all("SELECT * FROM boards ORDER BY id")]
 
-    # -- import ------------------------------------------------------------------------------
+    def import_procedures(self, path: str | Path, **options):
+        """Import a CSV or XLSX catalogue (see ``hall.importing``); all rows or none."""
+        from .importing import import_procedures
 
-    def import_procedures(self, path: str | Path, *, create_queues: bool = False,
-                          dry_run: bool = False) -> "ImportReport":
-        """Import a CSV or XLSX catalogue (code, field, name, queue); all rows or none."""
-        rows = read_table(Path(path))
-        report = ImportReport()
-        seen: dict[str, int] = {}
-        parsed = []
-        for line, row in rows:
-            try:
-                code = _code(row.get("code"), "code")
-                name = _text(row.get("name"), "name")
-                field_name = _text(row.get("field"), "field", 200)
-                queue = _code(row.get("queue"), "queue")
-                active = _flag(row.get("active"))
-            except errors.InvalidInput as exc:
-                report.errors.append((line, str(exc)))
-                continue
-            if code in seen:
-                report.errors.append((line, f"mã {code} trùng với dòng {seen[code]}"))
-                continue
-            seen[code] = line
-            parsed.append((line, code, name, field_name, queue, active))
-        if report.errors:
-            return report
-        with contextlib.suppress(_Undo):
-            self._import(parsed, seen, report, create_queues, dry_run)
-        return report
-
-    def _import(self, parsed, seen, report, create_queues: bool, dry_run: bool) -> None:
-        with self.tx.change() as change:
-            known_queues = {r[0] for r in change.all("SELECT code FROM queues")}
-            for line, *_, queue, _active in parsed:
-                if queue not in known_queues and not create_queues:
-                    report.errors.append((line, f"không có hàng đợi {queue} (dùng"
-                                                f" --create-queues để tạo)"))
-            if report.errors:
-                raise _Undo
-            free_letters = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in {
-                r[0] for r in change.all("SELECT prefix FROM queues")}]
-            for line, code, name, field_name, queue, active in parsed:
-                if queue not in known_queues:
-                    if not free_letters:
-                        report.errors.append((line, "hết chữ cái cho hàng đợi mới"))
-                        break
-                    change.run("INSERT INTO queues (code, name, prefix) VALUES (?, ?, ?)",
-                               (queue, queue, free_letters.pop(0)))
-                    known_queues.add(queue)
-                    report.queues_created.append(queue)
-                field_id = self.field_id(change, field_name)
-                old = change.one("SELECT * FROM procedures WHERE code = ?", (code,))
-                if old is None:
-                    position = len(seen) and line
-                    change.run(
-                        "INSERT INTO procedures (code, name, field_id, queue_code, position,"
-                        " active) VALUES (?, ?, ?, ?, ?, ?)",
-                        (code, name, field_id, queue, position, int(active)))
-                    report.added.append(code)
-                    continue
-                changes = {}
-                for column, value in (("name", name), ("field_id", field_id),
-                                      ("queue_code", queue), ("active", int(active))):
-                    if old[column] != value:
-                        changes[column] = (old[column], value)
-                if changes:
-                    sets = ", ".join(f"{column} = ?" for column in changes)
-                    change.run(f"UPDATE procedures SET {sets} WHERE code = ?",
-                               [new for _, new in changes.values()] + [code])
-                    report.updated.append((code, sorted(changes)))
-                else:
-                    report.unchanged.append(code)
-            report.missing = sorted(
-                r[0] for r in change.all("SELECT code FROM procedures") if r[0] not in seen)
-            if report.errors or dry_run:
-                raise _Undo
-            _changed(change, "procedures", None, added=len(report.added),
-                     updated=len(report.updated))
+        return import_procedures(self, path, **options)
 
 
 def _board(row) -> dict:
     return {"id": row["id"], "name": row["name"], "queues": json.loads(row["queues"]),
             "counters": json.loads(row["counters"]), "notice": row["notice"]}
-
-
-@dataclass
-class ImportReport:
-    """What an import did, or would do, and the rows it refused (line number, reason)."""
-
-    added: list[str] = field(default_factory=list)
-    updated: list[tuple[str, list[str]]] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    queues_created: list[str] = field(default_factory=list)
-    errors: list[tuple[int, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-def _flag(value) -> bool:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return True
-    if isinstance(value, bool | int):
-        return bool(value)
-    word = str(value).strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise errors.not_one_of("active", value, ("có", "không", "1", "0", "true", "false"))
-
-
-def _cell_text(value) -> str:
-    """A spreadsheet cell as text; whole numbers typed into a cell lose no ".0" suffix."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def read_table(path: Path) -> list[tuple[int, dict]]:
-    """Rows of a CSV (UTF-8, with or without BOM) or XLSX file as (line number, dict)."""
-    if not path.exists():
-        raise errors.InvalidInput(N_("Không có tệp %(path)s."), path=str(path))
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:
-            raise errors.InvalidInput(N_("%(file)s: không đọc được tệp XLSX (%(reason)s)."),
-                                      file=path.name, reason=str(exc)) from None
-        sheet = book.worksheets[0]
-        lines = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-        book.close()
-    else:
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise errors.InvalidInput(N_("%(file)s: tệp CSV cần mã hóa UTF-8."),
-                                      file=path.name) from None
-        lines = list(csv.reader(io.StringIO(text)))
-    if not lines:
-        raise errors.InvalidInput(N_("%(file)s: tệp rỗng."), file=path.name)
-    header = [h.strip().lower() for h in lines[0]]
-    missing = [c for c in IMPORT_COLUMNS if c not in header]
-    if missing:
-        raise errors.InvalidInput(N_("%(file)s: thiếu cột %(columns)s."), file=path.name,
-                                  columns=", ".join(missing))
-    rows = []
-    for number, values in enumerate(lines[1:], start=2):
-        if not any(v.strip() for v in values):
-            continue
-        rows.append((number, dict(zip(header, (v.strip() for v in values), strict=False))))
-    return rows

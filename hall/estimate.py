@@ -46,7 +46,8 @@ def position(reading: Reading, ticket, queue) -> tuple[int, int | None]:
         _count(reading, ticket, not priority, False), None if streak is None else streak[0])
     desks = reading.all(
         "SELECT c.status, c.current_ticket_id FROM counters c JOIN counter_queues cq"
-        " ON cq.counter_number = c.number WHERE cq.queue_code = ?", (queue["code"],))
+        " ON cq.counter_number = c.number WHERE cq.queue_code = ? AND c.active",
+        (queue["code"],))
     # Paused counters count only when no counter is open: a break ends, a closed desk does not.
     working = [d for d in desks if d["status"] == "open"] or [
         d for d in desks if d["status"] == "paused"]

@@ -77,7 +77,7 @@ def _snapshot(reading: Reading, queues, counters) -> dict:
                                     " AND day = ?", (q["code"], day)),
         })
     desks = [counter_view(reading, r[0])
-             for r in reading.all("SELECT number FROM counters ORDER BY number")
+             for r in reading.all("SELECT number FROM counters WHERE active ORDER BY number")
              if not counters or r[0] in counters]
     if queues and not counters:
         # A screen of some queues shows the counters serving them, and a counter's ticket only

@@ -74,11 +74,14 @@ def _phrase_spans(words: tuple[str, ...], phrase: tuple[str, ...]) -> list[tuple
 
 class _Entry:
     __slots__ = ("code", "name", "field", "initials", "code_words", "code_compact", "order")
+    # ``field`` holds the field's words and the procedure's search words (``keywords``, an
+    # English name): they find a procedure, after those whose name matches.
 
     def __init__(self, proc: Mapping):
         self.code = str(proc["code"])
         self.name = tuple(fold(str(proc["name"])).split())
-        self.field = tuple(fold(str(proc.get("field") or "")).split())
+        self.field = tuple(fold(f"{proc.get('field') or ''} {proc.get('keywords') or ''}")
+                           .split())
         self.initials = _initials(self.name)
         folded_code = fold(self.code)
         self.code_words = frozenset(folded_code.split())

@@ -17,6 +17,8 @@ class Choice:
     queue: str
     waiting: int
     refusal: object = None  # a HallError, or None when a ticket can be issued
+    words: str = ""  # what else finds it: its English name and the hall's search words
+    name_en: str = ""  # shown on a kiosk in English when the hall gave one
 
 
 @dataclass
@@ -31,7 +33,8 @@ class Menu:
 
     def search(self, query: str, limit: int = 12) -> list[Choice]:
         """Procedures matching what was typed (no accents needed, abbreviations work)."""
-        index = _index(tuple((c.code, c.name, c.field, i) for i, c in enumerate(self.choices)))
+        index = _index(tuple((c.code, c.name, c.field, i, c.words)
+                             for i, c in enumerate(self.choices)))
         by_code = {c.code: c for c in self.choices}
         return [by_code[code] for code in index.search(query, limit)]
 
@@ -39,8 +42,8 @@ class Menu:
 @lru_cache(maxsize=4)
 def _index(rows: tuple) -> ProcedureIndex:
     # Rebuilt only when the catalogue changes (the rows are the cache key).
-    return ProcedureIndex({"code": code, "name": name, "field": field_name, "position": pos}
-                          for code, name, field_name, pos in rows)
+    return ProcedureIndex({"code": code, "name": name, "field": field_name, "position": pos,
+                           "keywords": words} for code, name, field_name, pos, words in rows)
 
 
 def build(procedures: list[dict], availability: dict[str, dict]) -> Menu:
@@ -53,9 +56,13 @@ def build(procedures: list[dict], availability: dict[str, dict]) -> Menu:
         if state is None:  # an inactive queue
             continue
         choices.append(Choice(proc["code"], proc["name"], proc["field"], proc["field_id"],
-                              queue, state["waiting"], state["refusal"]))
+                              queue, state["waiting"], state["refusal"],
+                              f"{proc.get('keywords', '')} {proc.get('name_en', '')}",
+                              proc.get("name_en", "")))
         entry = fields.setdefault(proc["field_id"], {"id": proc["field_id"],
-                                                     "name": proc["field"], "count": 0,
+                                                     "name": proc["field"],
+                                                     "name_en": proc.get("field_en", ""),
+                                                     "count": 0,
                                                      "open": 0})
         entry["count"] += 1
         entry["open"] += state["refusal"] is None

@@ -1,8 +1,11 @@
 """Hall settings set in the browser: checked by the settings loader, stored by the core,
 applied to the running hall at once and at every start."""
 
+from msgspec import inspect as types
+
 from hall import Hall
-from settings import EDITABLE, Settings, SettingsError, section, with_overrides
+from hall.policy import POLICIES
+from settings import EDITABLE, HALL_KEYS, TABLES, Settings, SettingsError, section, with_overrides
 
 
 def effective(file_settings: Settings, stored: dict[str, dict]) -> tuple[Settings, list[str]]:
@@ -62,3 +65,77 @@ def open_hall(settings: Settings) -> tuple[Hall, Settings]:
     settings, _ = effective(settings, hall.overrides.read())
     hall.follow(settings.rules)
     return hall, settings
+
+
+def form_fields(runtime, table: str) -> list[dict]:
+    """The keys of one editable table for a form: key, kind (text, number, decimal, flag,
+    choice, lines), choices, the value the hall runs by now, and whether it is set in the
+    browser (so it can go back to the file's value)."""
+    values = current(runtime, table)
+    stored = runtime.read(runtime.hall.overrides.read).get(table, {})
+    return [{"key": key, "kind": kind, "choices": choices, "value": values[key],
+             "stored": key in stored} for key, kind, choices in shape(table)]
+
+
+def shape(table: str) -> list[tuple[str, str, tuple]]:
+    """(key, kind, choices) of each key of an editable table, from its class's annotations."""
+    found = []
+    for item in types.type_info(TABLES[table]).fields:
+        kind_info = item.type.type if isinstance(item.type, types.Metadata) else item.type
+        key = item.encode_name
+        if table == "hall" and key not in HALL_KEYS:
+            continue
+        if isinstance(kind_info, types.LiteralType):
+            found.append((key, "choice", tuple(kind_info.values)))
+        elif table == "rules" and key == "priority_policy":
+            found.append((key, "choice", POLICIES))
+        elif isinstance(kind_info, types.BoolType):
+            found.append((key, "flag", ()))
+        elif isinstance(kind_info, types.IntType):
+            found.append((key, "number", ()))
+        elif isinstance(kind_info, types.FloatType):
+            found.append((key, "decimal", ()))
+        elif isinstance(kind_info, types.VarTupleType | types.ListType):
+            found.append((key, "lines", ()))
+        else:
+            found.append((key, "text", ()))
+    return found
+
+
+def from_form(table: str, form) -> dict:
+    """The values a form sent for one table, typed as its keys are (what cannot be read as
+    its type is passed on as typed, for the settings check to name)."""
+    values = {}
+    for key, kind, choices in shape(table):
+        text = form.get(key)
+        if kind == "flag":
+            values[key] = text is not None
+            continue
+        if text is None:
+            continue
+        text = text.strip() if kind != "lines" else text
+        if kind == "lines":
+            values[key] = [line.strip() for line in text.splitlines() if line.strip()]
+        elif kind in ("number", "decimal") or (kind == "choice" and all(
+                isinstance(c, int) for c in choices)):
+            try:
+                # A decimal comma is how Vietnamese write 2,5.
+                values[key] = int(text) if kind != "decimal" else float(text.replace(",", "."))
+            except ValueError:
+                values[key] = text
+        else:
+            values[key] = text
+    return values
+
+
+def change_from_form(runtime, table: str, form, *, by: int | None = None) -> dict:
+    """Apply what a settings form sent: only the keys whose value differs from the one the
+    hall runs by now are stored. Returns key -> (before, after); raises SettingsError."""
+    now = current(runtime, table)
+    wanted = {key: value for key, value in from_form(table, form).items()
+              if _plain(now.get(key)) != _plain(value)}
+    return change(runtime, table, wanted, by=by) if wanted else {}
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value

@@ -57,7 +57,8 @@ def test_filters_by_kind_clerk_days_and_text(hall, logged):
         25, "UBND phường Bến Thành"]
     assert hall.audit.entries(AuditFilter(text="Bến Thành"))["total"] == 1
     assert hall.audit.entries(AuditFilter(text="ubnd"))["total"] == 1  # ASCII case ignored
-    assert hall.audit.entries(AuditFilter(text="Trần Văn"))["total"] == 1  # the clerk's name
+    # the change he made (by his name) and his account created (its name in "after")
+    assert hall.audit.entries(AuditFilter(text="Trần Văn"))["total"] == 2
     assert hall.audit.entries(AuditFilter(text="100%"))["total"] == 0  # % is no wildcard
 
 

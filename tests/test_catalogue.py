@@ -161,7 +161,17 @@ def test_put_queue_round_trip_and_event(hall):
         "issue_from": "07:30", "issue_until": "16:30", "daily_limit": 300,
         "service_minutes": 7.5, "position": 4, "active": True, "counters": []}
     [event] = hall.log.since(mark)
-    assert event.kind == "catalogue_changed" and event.data == {"what": "queue", "key": "NEW"}
+    assert event.kind == "catalogue_changed" and event.clerk is None
+    assert event.data["what"] == "queue" and event.data["key"] == "NEW"
+    assert event.data["before"] is None and event.data["after"]["prefix"] == "Z"
+    hall.catalogue.put_queue("NEW", name="Hàng mới", prefix="Y", digits=4, by=7)
+    [event] = hall.log.since(event.id)
+    assert (event.clerk, event.data["before"], event.data["after"]) == (
+        7, {"prefix": "Z", "priority_policy": "interleave", "interleave_every": 2,
+            "issue_from": "07:30", "issue_until": "16:30", "daily_limit": 300,
+            "service_minutes": 7.5, "position": 4},
+        {"prefix": "Y", "priority_policy": None, "interleave_every": None, "issue_from": None,
+         "issue_until": None, "daily_limit": None, "service_minutes": 5.0, "position": 0})
 
 
 def test_procedures_in_kiosk_order_and_inactive_hidden(hall):
@@ -197,6 +207,7 @@ def test_put_counter_lanes_order_weights_and_keeping_them(hall):
     c = hall.catalogue
     desk = c.put_counter(4, queues=["VT", {"code": "GPLX", "weight": 2}], select_mode="ordered")
     assert desk == {"number": 4, "name": "Quầy 4", "status": "open", "select_mode": "ordered",
+                    "active": True,
                     "queues": [{"code": "VT", "weight": 1.0}, {"code": "GPLX", "weight": 2.0}]}
     renamed = c.put_counter(4, name="Quầy ưu tiên")  # queues=None keeps the lanes
     assert renamed["queues"] == desk["queues"] and renamed["select_mode"] == "ordered"

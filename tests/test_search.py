@@ -202,3 +202,14 @@ def test_any_name_is_found_by_its_folded_name(name):
         assert "NEW-1" in found
     else:
         assert found == []
+
+
+def test_search_words_and_english_names_find_a_procedure_after_name_matches():
+    index = ProcedureIndex([
+        {"code": "P1", "name": "Đổi giấy phép lái xe", "field": "Giao thông",
+         "keywords": "bằng lái driving licence renewal", "position": 1},
+        {"code": "P2", "name": "Cấp bằng tốt nghiệp", "field": "Giáo dục", "position": 2},
+    ])
+    assert index.search("driving licence") == ["P1"]
+    assert index.search("bang lai") == ["P1"]
+    assert index.search("bang") == ["P2", "P1"]  # the name's word first, the search word after
