@@ -262,3 +262,59 @@ def m007_back_office(db):
         CREATE INDEX dossiers_day ON dossiers (day);
         """
     )
+
+
+@migrations()
+def m008_report_rollups(db):
+    # Reports read one compact row per ticket (what the event log says of it: its day, hour,
+    # groups, outcome, wait and service seconds, dossiers, rating), built from the log for
+    # closed days and kept when ticket rows are purged, so percentiles stay exact and old
+    # ranges still report.  ``report_state`` remembers how far the log was read.  The log may
+    # lose events only through a purge opened in the same transaction (``purges.open``), and
+    # only those of tickets older than the purge's day.
+    db.executescript(
+        """
+        CREATE TABLE report_tickets (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL,
+            day TEXT NOT NULL,
+            hour INTEGER NOT NULL,
+            weekday INTEGER NOT NULL,
+            procedure_code TEXT,
+            queue_code TEXT NOT NULL,
+            counter_number INTEGER,
+            clerk_id INTEGER,
+            served INTEGER NOT NULL DEFAULT 0,
+            no_show INTEGER NOT NULL DEFAULT 0,
+            cancelled INTEGER NOT NULL DEFAULT 0,
+            transferred INTEGER NOT NULL DEFAULT 0,
+            dossiers INTEGER NOT NULL DEFAULT 0,
+            wait_s REAL,
+            service_s REAL,
+            rating INTEGER,
+            rating_levels INTEGER
+        );
+        CREATE INDEX report_tickets_day ON report_tickets (day);
+        CREATE TABLE report_days (
+            day TEXT PRIMARY KEY,
+            built_at REAL NOT NULL,
+            tickets INTEGER NOT NULL
+        );
+        CREATE TABLE report_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            last_event_id INTEGER NOT NULL,
+            open_day TEXT NOT NULL
+        );
+        CREATE TABLE purges (
+            id INTEGER PRIMARY KEY,
+            before_day TEXT NOT NULL,
+            at REAL NOT NULL,
+            open INTEGER NOT NULL DEFAULT 0
+        );
+        DROP TRIGGER events_no_delete;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+            WHEN NOT EXISTS (SELECT 1 FROM purges WHERE open = 1 AND
+                             (SELECT day FROM tickets WHERE id = OLD.ticket_id) < before_day)
+            BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+        """
+    )

@@ -13,6 +13,8 @@ from .issuing import Issuing
 from .overrides import Overrides
 from .printing import Printing
 from .ratings import Ratings
+from .reports import Reports
+from .retention import Retention
 from .rules import Rules
 from .screens import Screens
 from .store import Store
@@ -44,6 +46,8 @@ class Hall:
         self.ratings = Ratings(self.tx)
         self.overrides = Overrides(self.tx)
         self.log = EventLog(store)
+        self.reports = Reports(self.tx)
+        self.retention = Retention(self.tx)
 
     @property
     def rules(self) -> Rules:
