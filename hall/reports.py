@@ -23,9 +23,6 @@ from .transaction import Reading
 from .words import N_
 
 GROUPS = ("field", "procedure", "queue", "counter", "clerk", "day", "hour")
-FIGURES = ("issued", "served", "no_show", "cancelled", "transferred", "dossiers", "wait_avg_s",
-           "wait_p50_s", "wait_p90_s", "service_avg_s", "service_p50_s", "service_p90_s",
-           "within_target_share", "rated", "satisfied_share")
 MAX_DAYS = 3660
 FACT_SQL = f"SELECT {', '.join(rollups.COLUMNS)} FROM report_tickets WHERE day BETWEEN ? AND ?"
 C = {name: i for i, name in enumerate(rollups.COLUMNS)}
@@ -170,6 +167,10 @@ def summary(reading: Reading, first: str, last: str, by: str, english: bool = Fa
             "heatmap": heat,
             "trend": [{"day": d, "issued": v[0], "served": v[1], "dossiers": v[2]}
                       for d, v in sorted(trend.items())]}
+
+
+# The figures of a row, in the API's order.
+FIGURES = tuple(name for name in figures([], 0, 0) if name != "ratings")
 
 
 class Reports:

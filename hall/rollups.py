@@ -8,7 +8,7 @@ service seconds of its range.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 from .events import EventKind
@@ -18,10 +18,7 @@ K = EventKind
 # What ends a ticket's way, last one wins (a no-show may be reactivated, then served).
 CLOSINGS = {K.FINISHED: "served", K.NO_SHOW: "no_show", K.CANCELLED: "cancelled",
             K.EXPIRED: "expired", K.REACTIVATED: None}
-COLUMNS = ("ticket_id", "day", "hour", "weekday", "procedure_code", "queue_code",
-           "counter_number", "clerk_id", "served", "no_show", "cancelled", "transferred",
-           "dossiers", "wait_s", "service_s", "rating", "rating_levels")
-EVENTS_OF_DAYS = (
+EVENTS_OF_TICKETS_OF_DAYS = (
     "SELECT e.id, e.at, e.day, e.kind, e.ticket_id, e.counter_number, e.clerk_id, e.queue_code,"
     " e.data FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE t.day BETWEEN ? AND ?"
     " ORDER BY e.ticket_id, e.id")
@@ -52,6 +49,10 @@ class Fact:
     def row(self) -> tuple:
         """The fact as a row of ``report_tickets``."""
         return tuple(getattr(self, name) for name in COLUMNS)
+
+
+# The columns of ``report_tickets``, in the order of ``Fact``.
+COLUMNS = tuple(f.name for f in fields(Fact))
 
 
 def fact_of(events: list, local) -> Fact | None:
@@ -95,7 +96,7 @@ def derive(reading: Reading, first_day: str, last_day: str) -> list[Fact]:
     """The facts of the tickets of days ``first_day`` to ``last_day`` straight from the log."""
     facts, ticket, events = [], None, []
     local = reading.rules.local
-    for event in reading.conn.execute(EVENTS_OF_DAYS, (first_day, last_day)):
+    for event in reading.conn.execute(EVENTS_OF_TICKETS_OF_DAYS, (first_day, last_day)):
         if event["ticket_id"] != ticket and events:
             if (fact := fact_of(events, local)) is not None:
                 facts.append(fact)
