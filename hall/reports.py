@@ -17,6 +17,7 @@ Definitions (the same in the API, the page and the files):
 
 import math
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from . import errors, rollups
 from .transaction import Reading
@@ -25,7 +26,7 @@ from .words import N_
 GROUPS = ("field", "procedure", "queue", "counter", "clerk", "day", "hour")
 MAX_DAYS = 3660
 FACT_SQL = f"SELECT {', '.join(rollups.COLUMNS)} FROM report_tickets WHERE day BETWEEN ? AND ?"
-C = {name: i for i, name in enumerate(rollups.COLUMNS)}
+C = SimpleNamespace(**{name: i for i, name in enumerate(rollups.COLUMNS)})
 
 
 def percentile(ordered: list[float], share: float) -> float | None:
@@ -98,18 +99,18 @@ def _names(reading: Reading, by: str, english: bool) -> dict:
 def _key_of(reading: Reading, by: str):
     if by == "field":
         fields = dict(reading.all("SELECT code, field_id FROM procedures"))
-        return lambda row: fields.get(row[C["procedure_code"]])
+        return lambda row: fields.get(row[C.procedure_code])
     column = {"procedure": "procedure_code", "queue": "queue_code", "counter": "counter_number",
               "clerk": "clerk_id", "day": "day", "hour": "hour"}[by]
-    index = C[column]
+    index = getattr(C, column)
     return lambda row: row[index]
 
 
 def figures(rows: list[tuple], target_s: float, levels: int) -> dict:
     """Every figure of one group of facts."""
-    waits = sorted(r[C["wait_s"]] for r in rows if r[C["wait_s"]] is not None)
-    services = sorted(r[C["service_s"]] for r in rows if r[C["service_s"]] is not None)
-    rated = [(r[C["rating"]], r[C["rating_levels"]]) for r in rows if r[C["rating"]] is not None]
+    waits = sorted(r[C.wait_s] for r in rows if r[C.wait_s] is not None)
+    services = sorted(r[C.service_s] for r in rows if r[C.service_s] is not None)
+    rated = [(r[C.rating], r[C.rating_levels]) for r in rows if r[C.rating] is not None]
     per_level = [0] * levels
     for level, _ in rated:
         if level <= levels:
@@ -117,11 +118,11 @@ def figures(rows: list[tuple], target_s: float, levels: int) -> dict:
     within = sum(1 for w in waits if w <= target_s)
     return {
         "issued": len(rows),
-        "served": sum(r[C["served"]] for r in rows),
-        "no_show": sum(r[C["no_show"]] for r in rows),
-        "cancelled": sum(r[C["cancelled"]] for r in rows),
-        "transferred": sum(r[C["transferred"]] for r in rows),
-        "dossiers": sum(r[C["dossiers"]] for r in rows),
+        "served": sum(r[C.served] for r in rows),
+        "no_show": sum(r[C.no_show] for r in rows),
+        "cancelled": sum(r[C.cancelled] for r in rows),
+        "transferred": sum(r[C.transferred] for r in rows),
+        "dossiers": sum(r[C.dossiers] for r in rows),
         "wait_avg_s": round(sum(waits) / len(waits), 1) if waits else None,
         "wait_p50_s": percentile(waits, 0.5), "wait_p90_s": percentile(waits, 0.9),
         "service_avg_s": round(sum(services) / len(services), 1) if services else None,
@@ -147,11 +148,11 @@ def summary(reading: Reading, first: str, last: str, by: str, english: bool = Fa
     trend: dict[str, list[int]] = {}
     for row in rows:
         groups.setdefault(key_of(row), []).append(row)
-        heat[row[C["weekday"]]][row[C["hour"]]] += 1
-        day = trend.setdefault(row[C["day"]], [0, 0, 0])
+        heat[row[C.weekday]][row[C.hour]] += 1
+        day = trend.setdefault(row[C.day], [0, 0, 0])
         day[0] += 1
-        day[1] += row[C["served"]]
-        day[2] += row[C["dossiers"]]
+        day[1] += row[C.served]
+        day[2] += row[C.dossiers]
     target_s = reading.rules.target_wait_minutes * 60
     levels = len(reading.rules.rating_levels)
     table = []
