@@ -42,7 +42,9 @@ def create_app(settings: settings_module.Settings | None = None, *,
                                  sse_triggers=sse_triggers, hall_clock=hall_clock)
     app.context_processor(lambda: {"settings": runtime().settings})
 
+    from admin.reports import bp as admin_reports_bp
     from admin.views import bp as admin_bp
+    from api.reports import bp as api_reports_bp
     from api.views import bp as api_bp
     from counter.views import bp as counter_bp
     from display.views import bp as display_bp
@@ -59,6 +61,8 @@ def create_app(settings: settings_module.Settings | None = None, *,
     app.register_blueprint(display_bp, url_prefix="/display")
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(api_reports_bp, url_prefix="/api/v1/reports")
+    app.register_blueprint(admin_reports_bp, url_prefix="/admin/reports")
     app.before_request(guard)
 
     app.register_error_handler(HallError, hall_error_reply)

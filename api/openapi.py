@@ -200,6 +200,7 @@ def document() -> dict:
             summary, ok, tag="counters", security="device",
             params=[_path_param("number", {"type": "integer"})], body=schema)}
 
+    paths.update(REPORT_PATHS)
     return {
         "openapi": "3.0.3",
         "info": {"title": "goiso API", "version": "1",
@@ -328,3 +329,53 @@ SCHEMAS["StaffTicket"] = {
     "properties": {**{k: v for k, v in SCHEMAS["Ticket"]["properties"].items() if k != "token"},
                    "print_error": {"type": "string", "nullable": True}},
 }
+
+
+# -- reports (issue 11) -------------------------------------------------------------------------
+
+_NUMBER = {"type": "number", "nullable": True}
+_REPORT_ROW = {"type": "object", "required": [
+    "key", "name", "issued", "served", "no_show", "cancelled", "transferred", "dossiers",
+    "wait_avg_s", "wait_p50_s", "wait_p90_s", "service_avg_s", "service_p50_s", "service_p90_s",
+    "within_target_share", "rated", "satisfied_share"], "properties": {
+    "key": {"nullable": True, "description": "The group's code, id, day or hour (null: none,"
+                                             " e.g. tickets never called by counter)"},
+    "name": {"type": "string"},
+    **{name: {"type": "integer"} for name in ("issued", "served", "no_show", "cancelled",
+                                              "transferred", "dossiers", "rated")},
+    **{name: _NUMBER for name in ("wait_avg_s", "wait_p50_s", "wait_p90_s", "service_avg_s",
+                                  "service_p50_s", "service_p90_s", "within_target_share",
+                                  "satisfied_share")},
+    "ratings": {"type": "array", "items": {"type": "integer"},
+                "description": "Ratings per level, best first"}}}
+SCHEMAS["ReportRow"] = _REPORT_ROW
+SCHEMAS["ReportSummary"] = {"type": "object", "required": ["from", "to", "by", "rows", "total"],
+                            "properties": {
+    "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+    "by": {"type": "string"}, "rows": {"type": "array", "items": _ref("ReportRow")},
+    "total": {"type": "object"}, "also": {"type": "object"},
+    "target_wait_minutes": {"type": "integer"},
+    "rating_levels": {"type": "array", "items": {"type": "string"}},
+    "heatmap": {"type": "array", "description": "Arrivals: 7 weekdays (Monday first) × 24 hours",
+                "items": {"type": "array", "items": {"type": "integer"}}},
+    "trend": {"type": "array", "items": {"type": "object", "properties": {
+        "day": {"type": "string", "format": "date"}, "issued": {"type": "integer"},
+        "served": {"type": "integer"}, "dossiers": {"type": "integer"}}}}}}
+REPORT_PATHS = {"/reports/summary": {"get": _op(
+    "Figures of a range of business days (issue to first call = wait, last call to finish ="
+    " service; nearest-rank percentiles), grouped; as JSON, CSV or XLSX (headers in Vietnamese,"
+    " in English with ?lang=en)",
+    {"200": {"description": "The report", "content": {
+        "application/json": {"schema": _ref("ReportSummary")},
+        "text/csv": {"schema": {"type": "string"}},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            "schema": {"type": "string", "format": "binary"}}}}},
+    tag="reports", security="supervisor", params=[
+        {"name": "from", "in": "query", "required": True,
+         "schema": {"type": "string", "format": "date"}},
+        {"name": "to", "in": "query", "required": True,
+         "schema": {"type": "string", "format": "date"}},
+        {"name": "by", "in": "query", "schema": {"type": "string", "default": "procedure", "enum": [
+            "field", "procedure", "queue", "counter", "clerk", "day", "hour"]}},
+        {"name": "format", "in": "query", "schema": {"type": "string", "default": "json",
+                                                     "enum": ["json", "csv", "xlsx"]}}])}}
