@@ -1,5 +1,6 @@
 """The OpenAPI 3 document of API v1, kept beside the views (a test checks they match)."""
 
+from hall.reports import FIGURES
 from hall.rules import PRIORITY_REASONS
 
 ERROR = {"$ref": "#/components/responses/Error"}
@@ -334,18 +335,12 @@ SCHEMAS["StaffTicket"] = {
 # -- reports (issue 11) -------------------------------------------------------------------------
 
 _NUMBER = {"type": "number", "nullable": True}
-_REPORT_ROW = {"type": "object", "required": [
-    "key", "name", "issued", "served", "no_show", "cancelled", "transferred", "dossiers",
-    "wait_avg_s", "wait_p50_s", "wait_p90_s", "service_avg_s", "service_p50_s", "service_p90_s",
-    "within_target_share", "rated", "satisfied_share"], "properties": {
+_REPORT_ROW = {"type": "object", "required": ["key", "name", *FIGURES], "properties": {
     "key": {"nullable": True, "description": "The group's code, id, day or hour (null: none,"
                                              " e.g. tickets never called by counter)"},
     "name": {"type": "string"},
-    **{name: {"type": "integer"} for name in ("issued", "served", "no_show", "cancelled",
-                                              "transferred", "dossiers", "rated")},
-    **{name: _NUMBER for name in ("wait_avg_s", "wait_p50_s", "wait_p90_s", "service_avg_s",
-                                  "service_p50_s", "service_p90_s", "within_target_share",
-                                  "satisfied_share")},
+    **{name: _NUMBER if name.endswith(("_s", "_share")) else {"type": "integer"}
+       for name in FIGURES},
     "ratings": {"type": "array", "items": {"type": "integer"},
                 "description": "Ratings per level, best first"}}}
 SCHEMAS["ReportRow"] = _REPORT_ROW
