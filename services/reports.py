@@ -44,6 +44,14 @@ def summary(runtime, first: str, last: str, by: str, english: bool = False,
     return runtime.read(hall.reports.summary, first, last, by, english, also)
 
 
+def keep_up(runtime) -> dict:
+    """The hourly upkeep: closed days' rollups brought in step, then tickets older than the
+    retention purged (audited; nothing when ``keep_tickets_days`` is 0)."""
+    hall = runtime.hall
+    runtime.act(hall.reports.refresh)
+    return runtime.act(hall.retention.purge)
+
+
 def headers(by: str, translate: Callable[[str], str]) -> list[str]:
     """The header row of a report's table."""
     return [translate(KEY_HEADER), translate(GROUP_HEADERS[by]),

@@ -277,3 +277,33 @@ def test_keep_forever_purges_nothing(hall, days, clock):
     assert hall.retention.purge()["tickets"] == 0
     assert sqlite3.connect(hall.store.path).execute(
         "SELECT count(*) FROM tickets WHERE day = ?", (days[0],)).fetchone()[0] > 0
+
+
+def test_the_commands_rebuild_and_purge(hall, days, tmp_path):
+    import subprocess
+
+    from tests.liveserver import GOISO, goiso_env
+
+    data = tmp_path / "data"
+    hall.store.backup(data / "goiso.db")
+
+    def goiso(*args):
+        result = subprocess.run([str(GOISO), *args, "--data-dir", str(data)], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=60, env=goiso_env())
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    assert "Đã dựng lại" in goiso("rebuild-reports")
+    conn = sqlite3.connect(data / "goiso.db")
+    built = conn.execute("SELECT count(*) FROM report_tickets").fetchone()[0]
+    # The command runs on the real clock: every simulated day is closed by now.
+    closed = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
+    assert built == closed > 0
+    assert "keep_tickets_days = 0" in goiso("purge")  # the file's rules keep everything
+    assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] >= closed
+
+
+def test_the_hourly_upkeep_refreshes_and_purges_nothing_by_default(app):
+    from services import reports
+
+    assert reports.keep_up(app.extensions["goiso"])["tickets"] == 0
