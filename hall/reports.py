@@ -16,17 +16,17 @@ Definitions (the same in the API, the page and the files):
 """
 
 import math
+from bisect import bisect_right
 from datetime import date, timedelta
-from types import SimpleNamespace
 
 from . import errors, rollups
+from .rollups import Tally
 from .transaction import Reading
 from .words import N_
 
 GROUPS = ("field", "procedure", "queue", "counter", "clerk", "day", "hour")
 MAX_DAYS = 3660
-FACT_SQL = f"SELECT {', '.join(rollups.COLUMNS)} FROM report_tickets WHERE day BETWEEN ? AND ?"
-C = SimpleNamespace(**{name: i for i, name in enumerate(rollups.COLUMNS)})
+INTEGER_KEYS = ("field", "counter", "clerk", "hour")
 
 
 def percentile(ordered: list[float], share: float) -> float | None:
@@ -34,11 +34,6 @@ def percentile(ordered: list[float], share: float) -> float | None:
     if not ordered:
         return None
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
-def satisfied(level: int, levels: int) -> bool:
-    """Whether a rating is in the better half of its levels (the middle one included)."""
-    return 2 * level <= levels + 1
 
 
 def parse_range(first: str | None, last: str | None) -> tuple[str, str]:
@@ -58,21 +53,26 @@ def parse_range(first: str | None, last: str | None) -> tuple[str, str]:
     return days[0].isoformat(), days[1].isoformat()
 
 
-def facts(reading: Reading, first: str, last: str) -> list[tuple]:
-    """The per-ticket facts of a range: closed days from the rollups (live from the log for
-    one not built yet), today and later live."""
+def tallies(reading: Reading, first: str, last: str, dimensions: set[str]
+            ) -> list[tuple[str, str, str, Tally]]:
+    """(day, dimension, key, tally) of a range: closed days from the rollups (live from the
+    log for one not built yet), today and later live."""
     closed = min(last, _before(reading.day))
-    rows = [tuple(r) for r in reading.all(FACT_SQL, (first, closed))]
+    marks = ", ".join("?" * len(dimensions))
+    out = [(r[0], r[1], r[2], Tally.of_row(r[3:])) for r in reading.conn.execute(
+        f"SELECT {rollups.ROLLUP_COLUMNS} FROM report_rollups WHERE dimension IN ({marks})"
+        " AND day BETWEEN ? AND ?", (*dimensions, first, closed))]
     built = {r[0] for r in reading.all("SELECT day FROM report_days WHERE day BETWEEN ? AND ?",
                                        (first, closed))}
-    unbuilt = [r[0] for r in reading.all(
+    live = [r[0] for r in reading.all(
         "SELECT DISTINCT day FROM tickets WHERE day BETWEEN ? AND ?", (first, closed))
         if r[0] not in built]
-    for day in unbuilt:
-        rows += [f.row() for f in rollups.derive(reading, day, day)]
+    facts = [f for day in live for f in rollups.derive(reading, day, day)]
     if last >= reading.day:
-        rows += [f.row() for f in rollups.derive(reading, max(first, reading.day), last)]
-    return rows
+        facts += rollups.derive(reading, max(first, reading.day), last)
+    out += [(day, dimension, key, t) for (day, dimension, key), t
+            in rollups.tally(reading, facts).items() if dimension in dimensions]
+    return out
 
 
 def _before(day: str) -> str:
@@ -96,58 +96,57 @@ def _names(reading: Reading, by: str, english: bool) -> dict:
     return dict(reading.all(sql, (english,)))
 
 
-def _key_of(reading: Reading, by: str):
-    if by == "field":
-        fields = dict(reading.all("SELECT code, field_id FROM procedures"))
-        return lambda row: fields.get(row[C.procedure_code])
-    column = {"procedure": "procedure_code", "queue": "queue_code", "counter": "counter_number",
-              "clerk": "clerk_id", "day": "day", "hour": "hour"}[by]
-    index = getattr(C, column)
-    return lambda row: row[index]
+def _seconds(ms: int | None) -> float | None:
+    return None if ms is None else ms / 1000
 
 
-def figures(rows: list[tuple], target_s: float, levels: int) -> dict:
-    """Every figure of one group of facts."""
-    waits = sorted(r[C.wait_s] for r in rows if r[C.wait_s] is not None)
-    services = sorted(r[C.service_s] for r in rows if r[C.service_s] is not None)
-    rated = [(r[C.rating], r[C.rating_levels]) for r in rows if r[C.rating] is not None]
-    per_level = [0] * levels
-    for level, _ in rated:
-        if level <= levels:
-            per_level[level - 1] += 1
-    within = sum(1 for w in waits if w <= target_s)
+def figures(t: Tally, target_s: float, levels: int) -> dict:
+    """Every figure of one group's tally."""
+    waits, services = sorted(t.waits), sorted(t.services)  # the days' sorted runs merged
     return {
-        "issued": len(rows),
-        "served": sum(r[C.served] for r in rows),
-        "no_show": sum(r[C.no_show] for r in rows),
-        "cancelled": sum(r[C.cancelled] for r in rows),
-        "transferred": sum(r[C.transferred] for r in rows),
-        "dossiers": sum(r[C.dossiers] for r in rows),
-        "wait_avg_s": round(sum(waits) / len(waits), 1) if waits else None,
-        "wait_p50_s": percentile(waits, 0.5), "wait_p90_s": percentile(waits, 0.9),
-        "service_avg_s": round(sum(services) / len(services), 1) if services else None,
-        "service_p50_s": percentile(services, 0.5), "service_p90_s": percentile(services, 0.9),
-        "within_target_share": round(within / len(waits), 4) if waits else None,
-        "rated": len(rated),
-        "satisfied_share": (round(sum(1 for lv, n in rated if satisfied(lv, n)) / len(rated), 4)
-                            if rated else None),
-        "ratings": per_level,
+        "issued": t.issued, "served": t.served, "no_show": t.no_show,
+        "cancelled": t.cancelled, "transferred": t.transferred, "dossiers": t.dossiers,
+        "wait_avg_s": round(sum(waits) / len(waits) / 1000, 1) if waits else None,
+        "wait_p50_s": _seconds(percentile(waits, 0.5)),
+        "wait_p90_s": _seconds(percentile(waits, 0.9)),
+        "service_avg_s": round(sum(services) / len(services) / 1000, 1) if services else None,
+        "service_p50_s": _seconds(percentile(services, 0.5)),
+        "service_p90_s": _seconds(percentile(services, 0.9)),
+        "within_target_share": (round(bisect_right(waits, target_s * 1000) / len(waits), 4)
+                                if waits else None),
+        "rated": t.rated,
+        "satisfied_share": round(t.satisfied / t.rated, 4) if t.rated else None,
+        "ratings": t.ratings[:levels],
     }
 
 
-def _grouped(reading: Reading, rows: list[tuple], by: str, english: bool) -> list[dict]:
-    key_of, names = _key_of(reading, by), _names(reading, by, english)
+def _key(by: str, text: str):
+    if text == "":
+        return None
+    return int(text) if by in INTEGER_KEYS else text
+
+
+def _grouped(reading: Reading, found: list, by: str, english: bool) -> list[dict]:
+    names = _names(reading, by, english)
     groups: dict = {}
-    for row in rows:
-        groups.setdefault(key_of(row), []).append(row)
+    for day, dimension, key, t in found:
+        if by == "day" and dimension == "all":
+            key = day
+        elif dimension != by:
+            continue
+        if key not in groups:
+            groups[key] = Tally()
+        groups[key].merge(t)
     target_s = reading.rules.target_wait_minutes * 60
     levels = len(reading.rules.rating_levels)
     table = []
-    for key in sorted(groups, key=lambda k: (k is None, isinstance(k, str),
-                                             k if isinstance(k, int) else 0, str(k))):
+    for text in groups:
+        key = _key(by, text) if by != "day" else text
         name = (f"{key:02d}:00" if by == "hour" else key if by == "day"
                 else names.get(key, str(key)) if key is not None else "—")
-        table.append({"key": key, "name": name, **figures(groups[key], target_s, levels)})
+        table.append({"key": key, "name": name, **figures(groups[text], target_s, levels)})
+    table.sort(key=lambda r: (r["key"] is None, isinstance(r["key"], str),
+                              r["key"] if isinstance(r["key"], int) else 0, str(r["key"])))
     return table
 
 
@@ -155,25 +154,27 @@ def summary(reading: Reading, first: str, last: str, by: str, english: bool = Fa
             also: tuple[str, ...] = ()) -> dict:
     """The report of days ``first`` to ``last`` grouped ``by`` one of ``GROUPS``: rows of
     figures, the total, arrivals by weekday × hour, the daily trend, and the rows of the
-    groupings ``also`` asks for (one read of the facts for all)."""
+    groupings ``also`` asks for (one read of the rollups for all)."""
     for name in (by, *also):
         if name not in GROUPS:
             raise errors.not_one_of("by", name, GROUPS)
     first, last = parse_range(first, last)
-    rows = facts(reading, first, last)
+    dimensions = {"all", "hour"} | {g for g in (by, *also) if g != "day"}
+    found = tallies(reading, first, last, dimensions)
     heat = [[0] * 24 for _ in range(7)]
     trend: dict[str, list[int]] = {}
-    for row in rows:
-        heat[row[C.weekday]][row[C.hour]] += 1
-        day = trend.setdefault(row[C.day], [0, 0, 0])
-        day[0] += 1
-        day[1] += row[C.served]
-        day[2] += row[C.dossiers]
+    total = Tally()
+    for day, dimension, key, t in found:
+        if dimension == "hour":
+            heat[date.fromisoformat(day).weekday()][int(key)] += t.issued
+        elif dimension == "all":
+            total.merge(t)
+            trend[day] = [t.issued, t.served, t.dossiers]
     target_s = reading.rules.target_wait_minutes * 60
     levels = len(reading.rules.rating_levels)
-    return {"from": first, "to": last, "by": by, "rows": _grouped(reading, rows, by, english),
-            "total": figures(rows, target_s, levels),
-            "also": {name: _grouped(reading, rows, name, english) for name in also},
+    return {"from": first, "to": last, "by": by, "rows": _grouped(reading, found, by, english),
+            "total": figures(total, target_s, levels),
+            "also": {name: _grouped(reading, found, name, english) for name in also},
             "target_wait_minutes": reading.rules.target_wait_minutes,
             "rating_levels": list(reading.rules.rating_levels),
             "heatmap": heat,
@@ -182,7 +183,7 @@ def summary(reading: Reading, first: str, last: str, by: str, english: bool = Fa
 
 
 # The figures of a row, in the API's order.
-FIGURES = tuple(name for name in figures([], 0, 0) if name != "ratings")
+FIGURES = tuple(name for name in figures(Tally(), 0, 0) if name != "ratings")
 
 
 class Reports:

@@ -1,14 +1,16 @@
-"""Daily rollups of the event log for reports: one compact row per ticket (``report_tickets``)
-derived from that ticket's events only, built for closed business days, rebuilt when a closed
-day's tickets get new events (a late rating, the roll-over's expiry), kept when ticket rows are
-purged. Today's tickets are derived live from the log at every read.
+"""Daily rollups of the event log for reports: per business day, grouping and key, the counts
+and every wait and service time (``report_rollups``), derived from each ticket's events only,
+built for closed business days, rebuilt when a closed day's tickets get new events (a late
+rating, the roll-over's expiry), kept when ticket rows are purged. Today's tickets are derived
+live from the log at every read.
 
-One row per ticket (not sums per day) keeps percentiles exact: a report sorts the real wait and
-service seconds of its range.
+The times are kept one by one (milliseconds, sorted, packed as 32-bit integers) rather than as
+buckets, so percentiles over any range are exact: a report merges the days' sorted runs.
 """
 
 import json
-from dataclasses import dataclass, fields
+from array import array
+from dataclasses import dataclass, field
 from datetime import date
 
 from .events import EventKind
@@ -41,18 +43,10 @@ class Fact:
     cancelled: int = 0
     transferred: int = 0
     dossiers: int = 0
-    wait_s: float | None = None
-    service_s: float | None = None
+    wait_ms: int | None = None
+    service_ms: int | None = None
     rating: int | None = None
     rating_levels: int | None = None
-
-    def row(self) -> tuple:
-        """The fact as a row of ``report_tickets``."""
-        return tuple(getattr(self, name) for name in COLUMNS)
-
-
-# The columns of ``report_tickets``, in the order of ``Fact``.
-COLUMNS = tuple(f.name for f in fields(Fact))
 
 
 def fact_of(events: list, local) -> Fact | None:
@@ -71,8 +65,8 @@ def fact_of(events: list, local) -> Fact | None:
     for event in events:
         kind = event["kind"]
         if kind == K.CALLED:
-            if fact.wait_s is None:
-                fact.wait_s = round(event["at"] - issued["at"], 3)
+            if fact.wait_ms is None:
+                fact.wait_ms = round((event["at"] - issued["at"]) * 1000)
             called_at = event["at"]
             fact.counter_number, fact.clerk_id = event["counter_number"], event["clerk_id"]
         elif kind == K.TRANSFERRED:
@@ -85,7 +79,7 @@ def fact_of(events: list, local) -> Fact | None:
         if kind == K.FINISHED:
             fact.dossiers += len(json.loads(event["data"]).get("dossiers") or ())
             if called_at is not None:
-                fact.service_s = round(event["at"] - called_at, 3)
+                fact.service_ms = round((event["at"] - called_at) * 1000)
     fact.served = int(closing == "served")
     fact.no_show = int(closing == "no_show")
     fact.cancelled = int(closing == "cancelled")
@@ -108,18 +102,118 @@ def derive(reading: Reading, first_day: str, last_day: str) -> list[Fact]:
     return facts
 
 
+# The groupings a day is rolled up by ("all": one row for the day; by day is "all" by day).
+DIMENSIONS = ("all", "field", "procedure", "queue", "counter", "clerk", "hour")
+MAX_LEVELS = 5
+
+
+def satisfied(level: int, levels: int) -> bool:
+    """Whether a rating is in the better half of its levels (the middle one included)."""
+    return 2 * level <= levels + 1
+
+
+@dataclass
+class Tally:
+    """The counts and times of one group of tickets (one day's, or a range's once merged)."""
+
+    issued: int = 0
+    served: int = 0
+    no_show: int = 0
+    cancelled: int = 0
+    transferred: int = 0
+    dossiers: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    ratings: list = field(default_factory=lambda: [0] * MAX_LEVELS)
+    waits: array = field(default_factory=lambda: array("i"))
+    services: array = field(default_factory=lambda: array("i"))
+
+    def add(self, fact: Fact) -> None:
+        """Count one ticket."""
+        self.issued += 1
+        self.served += fact.served
+        self.no_show += fact.no_show
+        self.cancelled += fact.cancelled
+        self.transferred += fact.transferred
+        self.dossiers += fact.dossiers
+        if fact.wait_ms is not None:
+            self.waits.append(fact.wait_ms)
+        if fact.service_ms is not None:
+            self.services.append(fact.service_ms)
+        if fact.rating is not None:
+            self.rated += 1
+            self.satisfied += satisfied(fact.rating, fact.rating_levels)
+            if fact.rating <= MAX_LEVELS:
+                self.ratings[fact.rating - 1] += 1
+
+    def merge(self, other: "Tally") -> None:
+        """Add another tally's tickets (times appended, not yet sorted)."""
+        self.issued += other.issued
+        self.served += other.served
+        self.no_show += other.no_show
+        self.cancelled += other.cancelled
+        self.transferred += other.transferred
+        self.dossiers += other.dossiers
+        self.rated += other.rated
+        self.satisfied += other.satisfied
+        self.ratings = [a + b for a, b in zip(self.ratings, other.ratings, strict=True)]
+        self.waits.extend(other.waits)
+        self.services.extend(other.services)
+
+    def row(self, day: str, dimension: str, key: str) -> tuple:
+        """The tally as a row of ``report_rollups`` (times sorted)."""
+        return (day, dimension, key, self.issued, self.served, self.no_show, self.cancelled,
+                self.transferred, self.dossiers, self.rated, self.satisfied,
+                json.dumps(self.ratings), array("i", sorted(self.waits)).tobytes(),
+                array("i", sorted(self.services)).tobytes())
+
+    @classmethod
+    def of_row(cls, row) -> "Tally":
+        """A tally read back from a row of ``report_rollups`` (from its ``issued`` on)."""
+        waits, services = array("i"), array("i")
+        waits.frombytes(row[9])
+        services.frombytes(row[10])
+        return cls(*row[:8], json.loads(row[8]), waits, services)
+
+
+ROLLUP_COLUMNS = ("day, dimension, key, issued, served, no_show, cancelled, transferred,"
+                  " dossiers, rated, satisfied, ratings, waits, services")
+
+
+def key_text(value) -> str:
+    """A group's key as stored (none: the empty text)."""
+    return "" if value is None else str(value)
+
+
+def tally(reading: Reading, facts: list[Fact]) -> dict[tuple[str, str, str], Tally]:
+    """Tallies by (day, dimension, key) of some tickets' facts."""
+    fields_of = dict(reading.all("SELECT code, field_id FROM procedures"))
+    out: dict[tuple[str, str, str], Tally] = {}
+    for fact in facts:
+        keys = (("all", ""), ("field", key_text(fields_of.get(fact.procedure_code))),
+                ("procedure", key_text(fact.procedure_code)), ("queue", fact.queue_code),
+                ("counter", key_text(fact.counter_number)), ("clerk", key_text(fact.clerk_id)),
+                ("hour", str(fact.hour)))
+        for dimension, key in keys:
+            group = (fact.day, dimension, key)
+            if group not in out:
+                out[group] = Tally()
+            out[group].add(fact)
+    return out
+
+
 def build_days(change: Change, days: list[str]) -> int:
     """(Re)build the rollups of ``days`` from the log; days whose tickets were purged keep
-    theirs. Returns the number of tickets written."""
+    theirs. Returns the number of tickets counted."""
     written = 0
     for day in days:
         if not change.one("SELECT 1 FROM tickets WHERE day = ? LIMIT 1", (day,)):
             continue
         facts = derive(change, day, day)
-        change.run("DELETE FROM report_tickets WHERE day = ?", (day,))
+        change.run("DELETE FROM report_rollups WHERE day = ?", (day,))
         change.conn.executemany(
-            f"INSERT INTO report_tickets ({', '.join(COLUMNS)})"
-            f" VALUES ({', '.join('?' * len(COLUMNS))})", [f.row() for f in facts])
+            f"INSERT INTO report_rollups ({ROLLUP_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+            [t.row(*group) for group, t in tally(change, facts).items()])
         change.run("INSERT OR REPLACE INTO report_days (day, built_at, tickets) VALUES (?, ?, ?)",
                    (day, change.now, len(facts)))
         written += len(facts)

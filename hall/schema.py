@@ -266,35 +266,32 @@ def m007_back_office(db):
 
 @migrations()
 def m008_report_rollups(db):
-    # Reports read one compact row per ticket (what the event log says of it: its day, hour,
-    # groups, outcome, wait and service seconds, dossiers, rating), built from the log for
-    # closed days and kept when ticket rows are purged, so percentiles stay exact and old
-    # ranges still report.  ``report_state`` remembers how far the log was read.  The log may
+    # Reports read daily rollups: per business day, grouping (all, field, procedure, queue,
+    # counter, clerk, hour) and key, the counts and every wait and service time in
+    # milliseconds (sorted, packed), so percentiles stay exact; built from the log for closed
+    # days and kept when ticket rows are purged, so old ranges still report.
+    # ``report_state`` remembers how far the log was read.  The log may
     # lose events only through a purge opened in the same transaction (``purges.open``), and
     # only those of tickets older than the purge's day.
     db.executescript(
         """
-        CREATE TABLE report_tickets (
-            id INTEGER PRIMARY KEY,
-            ticket_id INTEGER NOT NULL,
+        CREATE TABLE report_rollups (
             day TEXT NOT NULL,
-            hour INTEGER NOT NULL,
-            weekday INTEGER NOT NULL,
-            procedure_code TEXT,
-            queue_code TEXT NOT NULL,
-            counter_number INTEGER,
-            clerk_id INTEGER,
-            served INTEGER NOT NULL DEFAULT 0,
-            no_show INTEGER NOT NULL DEFAULT 0,
-            cancelled INTEGER NOT NULL DEFAULT 0,
-            transferred INTEGER NOT NULL DEFAULT 0,
-            dossiers INTEGER NOT NULL DEFAULT 0,
-            wait_s REAL,
-            service_s REAL,
-            rating INTEGER,
-            rating_levels INTEGER
-        );
-        CREATE INDEX report_tickets_day ON report_tickets (day);
+            dimension TEXT NOT NULL,
+            key TEXT NOT NULL,
+            issued INTEGER NOT NULL,
+            served INTEGER NOT NULL,
+            no_show INTEGER NOT NULL,
+            cancelled INTEGER NOT NULL,
+            transferred INTEGER NOT NULL,
+            dossiers INTEGER NOT NULL,
+            rated INTEGER NOT NULL,
+            satisfied INTEGER NOT NULL,
+            ratings TEXT NOT NULL,
+            waits BLOB NOT NULL,
+            services BLOB NOT NULL,
+            PRIMARY KEY (dimension, day, key)
+        ) WITHOUT ROWID;
         CREATE TABLE report_days (
             day TEXT PRIMARY KEY,
             built_at REAL NOT NULL,
