@@ -53,15 +53,20 @@ def parse_range(first: str | None, last: str | None) -> tuple[str, str]:
     return days[0].isoformat(), days[1].isoformat()
 
 
-def tallies(reading: Reading, first: str, last: str, dimensions: set[str]
-            ) -> list[tuple[str, str, str, Tally]]:
+def tallies(reading: Reading, first: str, last: str, dimensions: set[str],
+            counts_only_by_hour: bool = False) -> list[tuple[str, str, str, Tally]]:
     """(day, dimension, key, tally) of a range: closed days from the rollups (live from the
-    log for one not built yet), today and later live."""
+    log for one not built yet), today and later live; by hour only the counts of closed days
+    when ``counts_only_by_hour``."""
     closed = min(last, _before(reading.day))
-    marks = ", ".join("?" * len(dimensions))
+    full = sorted(dimensions - {"hour"} if counts_only_by_hour else dimensions)
     out = [(r[0], r[1], r[2], Tally.of_row(r[3:])) for r in reading.conn.execute(
-        f"SELECT {rollups.ROLLUP_COLUMNS} FROM report_rollups WHERE dimension IN ({marks})"
-        " AND day BETWEEN ? AND ?", (*dimensions, first, closed))]
+        f"SELECT {rollups.ROLLUP_COLUMNS} FROM report_rollups WHERE dimension IN"
+        f" ({', '.join('?' * len(full))}) AND day BETWEEN ? AND ?", (*full, first, closed))]
+    if counts_only_by_hour:  # the heat map needs the counts only, not the times
+        out += [(r[0], "hour", r[1], Tally(issued=r[2])) for r in reading.conn.execute(
+            "SELECT day, key, issued FROM report_rollups WHERE dimension = 'hour'"
+            " AND day BETWEEN ? AND ?", (first, closed))]
     built = {r[0] for r in reading.all("SELECT day FROM report_days WHERE day BETWEEN ? AND ?",
                                        (first, closed))}
     live = [r[0] for r in reading.all(
@@ -160,7 +165,8 @@ def summary(reading: Reading, first: str, last: str, by: str, english: bool = Fa
             raise errors.not_one_of("by", name, GROUPS)
     first, last = parse_range(first, last)
     dimensions = {"all", "hour"} | {g for g in (by, *also) if g != "day"}
-    found = tallies(reading, first, last, dimensions)
+    found = tallies(reading, first, last, dimensions,
+                    counts_only_by_hour="hour" not in (by, *also))
     heat = [[0] * 24 for _ in range(7)]
     trend: dict[str, list[int]] = {}
     total = Tally()
@@ -172,9 +178,11 @@ def summary(reading: Reading, first: str, last: str, by: str, english: bool = Fa
             trend[day] = [t.issued, t.served, t.dossiers]
     target_s = reading.rules.target_wait_minutes * 60
     levels = len(reading.rules.rating_levels)
-    return {"from": first, "to": last, "by": by, "rows": _grouped(reading, found, by, english),
+    rows = _grouped(reading, found, by, english)
+    return {"from": first, "to": last, "by": by, "rows": rows,
             "total": figures(total, target_s, levels),
-            "also": {name: _grouped(reading, found, name, english) for name in also},
+            "also": {name: rows if name == by else _grouped(reading, found, name, english)
+                     for name in also},
             "target_wait_minutes": reading.rules.target_wait_minutes,
             "rating_levels": list(reading.rules.rating_levels),
             "heatmap": heat,
