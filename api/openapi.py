@@ -335,20 +335,23 @@ SCHEMAS["StaffTicket"] = {
 # -- reports (issue 11) -------------------------------------------------------------------------
 
 _NUMBER = {"type": "number", "nullable": True}
+_REPORT_FIGURES = {name: _NUMBER if name.endswith(("_s", "_share")) else {"type": "integer"}
+                   for name in FIGURES}
 _REPORT_ROW = {"type": "object", "required": ["key", "name", *FIGURES], "properties": {
     "key": {"nullable": True, "description": "The group's code, id, day or hour (null: none,"
                                              " e.g. tickets never called by counter)"},
-    "name": {"type": "string"},
-    **{name: _NUMBER if name.endswith(("_s", "_share")) else {"type": "integer"}
-       for name in FIGURES},
-    "ratings": {"type": "array", "items": {"type": "integer"},
-                "description": "Ratings per level, best first"}}}
+    "name": {"type": "string"}, **_REPORT_FIGURES}, "additionalProperties": False}
 SCHEMAS["ReportRow"] = _REPORT_ROW
 SCHEMAS["ReportSummary"] = {"type": "object", "required": ["from", "to", "by", "rows", "total"],
                             "properties": {
     "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
     "by": {"type": "string"}, "rows": {"type": "array", "items": _ref("ReportRow")},
-    "total": {"type": "object"}, "also": {"type": "object"},
+    "total": {"type": "object", "required": list(FIGURES), "properties": _REPORT_FIGURES,
+              "additionalProperties": False},
+    "ratings_per_level": {"type": "object", "description": "Ratings per level (best first) of"
+                          " each row, in the rows' order, and of the total", "properties": {
+        "rows": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+        "total": {"type": "array", "items": {"type": "integer"}}}},
     "target_wait_minutes": {"type": "integer"},
     "rating_levels": {"type": "array", "items": {"type": "string"}},
     "heatmap": {"type": "array", "description": "Arrivals: 7 weekdays (Monday first) × 24 hours",

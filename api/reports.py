@@ -39,4 +39,15 @@ def summary():
                              request.args.get("by", "procedure"), english())
     if fmt != "json":
         return download(report, fmt)
-    return jsonify(report)
+    return jsonify(as_json(report))
+
+
+def as_json(report: dict) -> dict:
+    """The report as the API answers it: rows carry exactly the key, the name and the
+    figures; the ratings per level are beside them, row by row."""
+    body = {k: v for k, v in report.items() if k not in ("rows", "also", "total")}
+    body["rows"] = [{k: v for k, v in row.items() if k != "ratings"} for row in report["rows"]]
+    body["total"] = {k: v for k, v in report["total"].items() if k != "ratings"}
+    body["ratings_per_level"] = {"rows": [row["ratings"] for row in report["rows"]],
+                                 "total": report["total"]["ratings"]}
+    return body

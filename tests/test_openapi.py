@@ -191,3 +191,14 @@ def test_request_schemas_describe_what_the_api_accepts(doc):
     queue = _validator(doc, schemas["QueueInput"])
     assert queue.is_valid({"name": "n", "prefix": "Z", "service_minutes": 4.5})
     assert not queue.is_valid({"name": "n", "bogus": 1})
+
+
+def test_report_summary_matches_its_schema(doc, supervisor_client):
+    issue(supervisor_client)
+    day = supervisor_client.application.extensions["goiso"].hall.today()
+    for by in ("procedure", "counter", "hour"):
+        response = supervisor_client.get(f"/api/v1/reports/summary?from={day}&to={day}&by={by}")
+        assert response.get_json()["rows"], by
+        check(doc, "/reports/summary", "get", response)
+    check(doc, "/reports/summary", "get",
+          supervisor_client.get("/api/v1/reports/summary?from=x&to=y"), 400)
