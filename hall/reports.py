@@ -69,15 +69,23 @@ def tallies(reading: Reading, first: str, last: str, dimensions: set[str],
             " AND day BETWEEN ? AND ?", (first, closed))]
     built = {r[0] for r in reading.all("SELECT day FROM report_days WHERE day BETWEEN ? AND ?",
                                        (first, closed))}
-    live = [r[0] for r in reading.all(
-        "SELECT DISTINCT day FROM tickets WHERE day BETWEEN ? AND ?", (first, closed))
-        if r[0] not in built]
+    live = [day for day in _ticket_days(reading, first, closed) if day not in built]
     facts = [f for day in live for f in rollups.derive(reading, day, day)]
     if last >= reading.day:
         facts += rollups.derive(reading, max(first, reading.day), last)
     out += [(day, dimension, key, t) for (day, dimension, key), t
             in rollups.tally(reading, facts).items() if dimension in dimensions]
     return out
+
+
+def _ticket_days(reading: Reading, first: str, last: str) -> list[str]:
+    """The days of a range that have tickets: one index seek per day, not a scan of the
+    range's tickets."""
+    days, day = [], reading.value("SELECT min(day) FROM tickets WHERE day >= ?", (first,))
+    while day is not None and day <= last:
+        days.append(day)
+        day = reading.value("SELECT min(day) FROM tickets WHERE day > ?", (day,))
+    return days
 
 
 def _before(day: str) -> str:

@@ -229,8 +229,9 @@ def stale_days(reading: Reading) -> list[str]:
     """Closed business days whose rollups are missing or older than their tickets' events."""
     last_id, open_day = _state(reading)
     touched = {r[0] for r in reading.all(
-        "SELECT DISTINCT t.day FROM events e JOIN tickets t ON t.id = e.ticket_id"
-        " WHERE e.id > ? AND t.day < ?", (last_id, reading.day))}
+        # The new events first (by id), then their tickets: not the other way round.
+        "SELECT DISTINCT day FROM tickets WHERE id IN (SELECT ticket_id FROM events"
+        " WHERE id > ?) AND day < ?", (last_id, reading.day))}
     closed = {r[0] for r in reading.all(
         "SELECT DISTINCT day FROM tickets WHERE day >= ? AND day < ?", (open_day, reading.day))}
     return sorted(touched | closed)
