@@ -34,6 +34,6 @@ def page():
         status = 400
     return render_template(
         "admin/reports.html", form=form, report=report, problem=problem,
-        charts=reports.charts(report, _) if report else {},
+        charts=reports.charts(runtime(), report, _) if report else {},
         groups=reports.GROUP_HEADERS, figure_names=reports.FIGURE_HEADERS,
         weekdays=reports.WEEKDAYS, printed_on=date.today().isoformat()), status

@@ -96,7 +96,7 @@ def file_name(report: dict, fmt: str) -> str:
 # -- charts ---------------------------------------------------------------------------------
 
 _CHART_CACHE: OrderedDict = OrderedDict()
-_CHART_LOCK = threading.Lock()  # matplotlib's state is not safe across threads
+_CHART_LOCK = threading.Lock()  # pyplot's state is not safe across threads
 CHART_CACHE_SIZE = 64
 
 
@@ -159,34 +159,37 @@ def _draw(kind: str, data: tuple, words: tuple) -> str:
     return svg
 
 
-def _cached(kind: str, data: tuple, words: tuple) -> str:
+def _cached(runtime, kind: str, data: tuple, words: tuple) -> str:
     key = (kind, data, words)
+    # Taken where the request runs (a greenlet lock under gevent), the drawing itself handed
+    # to a native thread (runtime.read): one chart at a time, the event loop never blocked.
     with _CHART_LOCK:
         if key in _CHART_CACHE:
             _CHART_CACHE.move_to_end(key)
             return _CHART_CACHE[key]
-        svg = _draw(kind, data, words)
+        svg = runtime.read(_draw, kind, data, words)
         _CHART_CACHE[key] = svg
         while len(_CHART_CACHE) > CHART_CACHE_SIZE:
             _CHART_CACHE.popitem(last=False)
         return svg
 
 
-def charts(report: dict, translate: Callable[[str], str]) -> dict[str, str]:
+def charts(runtime, report: dict, translate: Callable[[str], str]) -> dict[str, str]:
     """The report's charts as inline SVG: tickets by group, the daily trend, arrivals by
     weekday × hour; a chart drawn once is served from memory while its figures stay."""
     words = tuple((k, translate(v)) for k, v in CHART_WORDS.items())
     rows = report["rows"]
     trend = report["trend"]
     return {
-        "groups": _cached("groups", (tuple(str(r["name"]) for r in rows),
-                                     tuple(r["issued"] for r in rows),
-                                     tuple(r["served"] for r in rows)), words),
-        "trend": _cached("trend", (tuple(t["day"] for t in trend),
-                                   tuple(t["issued"] for t in trend),
-                                   tuple(t["served"] for t in trend)), words),
-        "heatmap": _cached("heatmap", (tuple(tuple(r) for r in report["heatmap"]),
-                                       tuple(translate(d) for d in WEEKDAYS)), words),
+        "groups": _cached(runtime, "groups", (tuple(str(r["name"]) for r in rows),
+                                              tuple(r["issued"] for r in rows),
+                                              tuple(r["served"] for r in rows)), words),
+        "trend": _cached(runtime, "trend", (tuple(t["day"] for t in trend),
+                                            tuple(t["issued"] for t in trend),
+                                            tuple(t["served"] for t in trend)), words),
+        "heatmap": _cached(runtime, "heatmap", (tuple(tuple(r) for r in report["heatmap"]),
+                                                tuple(translate(d) for d in WEEKDAYS)),
+                           words),
     }
 
 

@@ -107,3 +107,23 @@ def test_the_page_keeps_what_was_typed_and_shows_the_error_by_the_field(supervis
     html = response.get_data(as_text=True)
     assert 'value="2026-05-09"' in html and 'value="2026-05-01"' in html
     assert 'id="error-from"' in html
+
+
+def test_charts_are_drawn_once_then_served_from_memory(app, served):
+    from services import reports
+
+    runtime = app.extensions["goiso"]
+    report = reports.summary(runtime, served, served, "queue")
+    drawn = []
+
+    class Counting:
+        def read(self, fn, *args):
+            drawn.append(args[0])
+            return runtime.read(fn, *args)
+
+    reports._CHART_CACHE.clear()
+    first = reports.charts(Counting(), report, str)
+    assert sorted(drawn) == ["groups", "heatmap", "trend"]
+    assert reports.charts(Counting(), report, str) == first and len(drawn) == 3
+    # Black and white: the bars are told apart by a hatch, the lines by their markers.
+    assert "<pattern" in first["groups"] and first["trend"].startswith("<svg")
