@@ -73,7 +73,7 @@ def tallies(reading: Reading, first: str, last: str, dimensions: set[str],
     facts = [f for day in live for f in rollups.derive(reading, day, day)]
     if last >= reading.day:
         facts += rollups.derive(reading, max(first, reading.day), last)
-    out += [(day, dimension, key, t) for (day, dimension, key), t
+    out += [(day, dimension, key, t.sort()) for (day, dimension, key), t
             in rollups.tally(reading, facts).items() if dimension in dimensions]
     return out
 
@@ -109,24 +109,63 @@ def _names(reading: Reading, by: str, english: bool) -> dict:
     return dict(reading.all(sql, (english,)))
 
 
-def _seconds(ms: int | None) -> float | None:
-    return None if ms is None else ms / 1000
+def _kth(runs: list, k: int) -> int:
+    """The ``k``-th smallest (from 0) of sorted runs, found by halving the range of values
+    and counting with bisect in each run, without merging them."""
+    low, high = min(r[0] for r in runs), max(r[-1] for r in runs)
+    while low < high:
+        middle = (low + high) // 2
+        if sum(bisect_right(r, middle) for r in runs) > k:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+class Times:
+    """Exact statistics of milliseconds held as sorted runs (one per day and group)."""
+
+    def __init__(self, runs: list):
+        self.runs = [r for r in runs if r]
+        self.count = sum(len(r) for r in self.runs)
+        # Many values per run: count in the runs; few: sorting them together is cheaper.
+        self.merged = (None if self.count > 40 * len(self.runs)
+                       else sorted(v for r in self.runs for v in r))
+
+    def average_s(self) -> float | None:
+        """The mean in seconds, to a tenth."""
+        if not self.count:
+            return None
+        return round(sum(sum(r) for r in self.runs) / self.count / 1000, 1)
+
+    def percentile_s(self, share: float) -> float | None:
+        """The nearest-rank percentile in seconds."""
+        if not self.count:
+            return None
+        if self.merged is not None:
+            return percentile(self.merged, share) / 1000
+        return _kth(self.runs, max(0, math.ceil(share * self.count) - 1)) / 1000
+
+    def share_within(self, limit_ms: float) -> float | None:
+        """The share of values at most ``limit_ms``."""
+        if not self.count:
+            return None
+        return round(sum(bisect_right(r, limit_ms) for r in self.runs) / self.count, 4)
 
 
 def figures(t: Tally, target_s: float, levels: int) -> dict:
-    """Every figure of one group's tally."""
-    waits, services = sorted(t.waits), sorted(t.services)  # the days' sorted runs merged
+    """Every figure of one group's tally (merged from the days' tallies)."""
+    waits = Times([*t.wait_runs, t.waits])
+    services = Times([*t.service_runs, t.services])
     return {
         "issued": t.issued, "served": t.served, "no_show": t.no_show,
         "cancelled": t.cancelled, "transferred": t.transferred, "dossiers": t.dossiers,
-        "wait_avg_s": round(sum(waits) / len(waits) / 1000, 1) if waits else None,
-        "wait_p50_s": _seconds(percentile(waits, 0.5)),
-        "wait_p90_s": _seconds(percentile(waits, 0.9)),
-        "service_avg_s": round(sum(services) / len(services) / 1000, 1) if services else None,
-        "service_p50_s": _seconds(percentile(services, 0.5)),
-        "service_p90_s": _seconds(percentile(services, 0.9)),
-        "within_target_share": (round(bisect_right(waits, target_s * 1000) / len(waits), 4)
-                                if waits else None),
+        "wait_avg_s": waits.average_s(),
+        "wait_p50_s": waits.percentile_s(0.5), "wait_p90_s": waits.percentile_s(0.9),
+        "service_avg_s": services.average_s(),
+        "service_p50_s": services.percentile_s(0.5),
+        "service_p90_s": services.percentile_s(0.9),
+        "within_target_share": waits.share_within(target_s * 1000),
         "rated": t.rated,
         "satisfied_share": round(t.satisfied / t.rated, 4) if t.rated else None,
         "ratings": t.ratings[:levels],

@@ -127,6 +127,9 @@ class Tally:
     ratings: list = field(default_factory=lambda: [0] * MAX_LEVELS)
     waits: array = field(default_factory=lambda: array("i"))
     services: array = field(default_factory=lambda: array("i"))
+    # A merged tally keeps the days' times as the sorted runs they are, not copied together.
+    wait_runs: list = field(default_factory=list)
+    service_runs: list = field(default_factory=list)
 
     def add(self, fact: Fact) -> None:
         """Count one ticket."""
@@ -147,7 +150,7 @@ class Tally:
                 self.ratings[fact.rating - 1] += 1
 
     def merge(self, other: "Tally") -> None:
-        """Add another tally's tickets (times appended, not yet sorted)."""
+        """Add another tally's tickets (its times, sorted, kept as runs)."""
         self.issued += other.issued
         self.served += other.served
         self.no_show += other.no_show
@@ -157,8 +160,14 @@ class Tally:
         self.rated += other.rated
         self.satisfied += other.satisfied
         self.ratings = [a + b for a, b in zip(self.ratings, other.ratings, strict=True)]
-        self.waits.extend(other.waits)
-        self.services.extend(other.services)
+        self.wait_runs += [*other.wait_runs, *([other.waits] if other.waits else [])]
+        self.service_runs += [*other.service_runs, *([other.services] if other.services else [])]
+
+    def sort(self) -> "Tally":
+        """Sort the times in place (a live tally, before it is merged); returns the tally."""
+        self.waits = array("i", sorted(self.waits))
+        self.services = array("i", sorted(self.services))
+        return self
 
     def row(self, day: str, dimension: str, key: str) -> tuple:
         """The tally as a row of ``report_rollups`` (times sorted)."""

@@ -147,9 +147,11 @@ def expected(stories, first, last, by, target_s) -> dict:
             "cancelled": sum(s["end"] == "cancelled" for s in group),
             "transferred": sum(s["transferred"] for s in group),
             "dossiers": sum(s["dossiers"] for s in group),
-            "wait_avg_s": round(sum(waits) / len(waits), 1) if waits else None,
+            "wait_avg_s": (round(sum(round(w * 1000) for w in waits) / len(waits) / 1000, 1)
+                           if waits else None),
             "wait_p50_s": nearest_rank(waits, 0.5), "wait_p90_s": nearest_rank(waits, 0.9),
-            "service_avg_s": round(sum(services) / len(services), 1) if services else None,
+            "service_avg_s": (round(sum(round(v * 1000) for v in services) / len(services)
+                                    / 1000, 1) if services else None),
             "service_p50_s": nearest_rank(services, 0.5),
             "service_p90_s": nearest_rank(services, 0.9),
             "within_target_share": (round(sum(w <= target_s for w in waits) / len(waits), 4)
@@ -310,3 +312,21 @@ def test_the_hourly_upkeep_refreshes_and_purges_nothing_by_default(app):
     from services import reports
 
     assert reports.keep_up(app.extensions["goiso"])["tickets"] == 0
+
+
+@pytest.mark.parametrize("per_run", [1, 30, 600])
+def test_percentiles_of_sorted_runs_equal_those_of_all_values_sorted(per_run):
+    from array import array
+
+    from hall.reports import Times
+
+    rng = random.Random(per_run)
+    runs = [array("i", sorted(rng.randint(0, 5_000_000) for _ in range(rng.randint(0, per_run))))
+            for _ in range(120)]
+    values = sorted(v for r in runs for v in r)
+    times = Times(runs)
+    for share in (0.1, 0.5, 0.9, 0.99, 1.0):
+        assert times.percentile_s(share) == nearest_rank(values, share) / 1000
+    assert times.share_within(2_500_000) == round(
+        sum(v <= 2_500_000 for v in values) / len(values), 4)
+    assert times.average_s() == round(sum(values) / len(values) / 1000, 1)
