@@ -173,7 +173,7 @@ class Tally:
         """The tally as a row of ``report_rollups`` (times sorted)."""
         return (day, dimension, key, self.issued, self.served, self.no_show, self.cancelled,
                 self.transferred, self.dossiers, self.rated, self.satisfied,
-                json.dumps(self.ratings), array("i", sorted(self.waits)).tobytes(),
+                array("i", self.ratings).tobytes(), array("i", sorted(self.waits)).tobytes(),
                 array("i", sorted(self.services)).tobytes())
 
     @classmethod
@@ -182,7 +182,9 @@ class Tally:
         waits, services = array("i"), array("i")
         waits.frombytes(row[9])
         services.frombytes(row[10])
-        return cls(*row[:8], json.loads(row[8]), waits, services)
+        ratings = array("i")
+        ratings.frombytes(row[8])
+        return cls(*row[:8], ratings.tolist(), waits, services)
 
 
 ROLLUP_COLUMNS = ("day, dimension, key, issued, served, no_show, cancelled, transferred,"

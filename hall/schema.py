@@ -287,7 +287,7 @@ def m008_report_rollups(db):
             dossiers INTEGER NOT NULL,
             rated INTEGER NOT NULL,
             satisfied INTEGER NOT NULL,
-            ratings TEXT NOT NULL,
+            ratings BLOB NOT NULL,
             waits BLOB NOT NULL,
             services BLOB NOT NULL,
             PRIMARY KEY (dimension, day, key)
