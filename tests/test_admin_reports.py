@@ -127,3 +127,16 @@ def test_charts_are_drawn_once_then_served_from_memory(app, served):
     assert reports.charts(Counting(), report, str) == first and len(drawn) == 3
     # Black and white: the bars are told apart by a hatch, the lines by their markers.
     assert "<pattern" in first["groups"] and first["trend"].startswith("<svg")
+
+
+def test_an_empty_range_still_draws_its_page(supervisor_client):
+    response = supervisor_client.get("/admin/reports?from=2020-01-01&to=2020-01-31&by=hour")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Không có phiếu nào trong khoảng ngày này." in html and html.count("<svg") == 3
+
+
+def test_the_page_in_english(supervisor_client, served):
+    html = supervisor_client.get(f"/admin/reports?from={served}&to={served}&lang=en"
+                                 ).get_data(as_text=True)
+    assert "Received and handled by field" in html and "Share within target wait" in html
