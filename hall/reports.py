@@ -6,13 +6,14 @@ Definitions (the same in the API, the page and the files):
 * issued: tickets issued on the range's days; served / no_show / cancelled: how their way ended
   (the last of finish, no-show, cancel, expiry, reactivation); transferred: tickets transferred
   at least once; dossiers: codes recorded at finish.
-* wait: issue → first call; service: last call → finish; averages and nearest-rank percentiles
-  (p50, p90) of the real seconds, in seconds.
+* wait: issue → first call; service: last call → finish; averages (to a tenth) and
+  nearest-rank percentiles (p50, p90) of the times in whole milliseconds, given in seconds.
 * within_target_share: of the tickets called, the share called within the target wait.
 * satisfied_share: of the ratings, the share in the better half of the levels (the middle one
   of an odd number included: "Rất hài lòng" and "Hài lòng" of three).
 * a ticket belongs to the business day (and the hour of the wall clock) it was issued; its
-  counter and clerk are those of its last call (none when never called).
+  counter and clerk are those of its last call (none when never called); its field is its
+  procedure's when its day was rolled up.
 """
 
 import math
