@@ -269,6 +269,26 @@ class Reports:
         with self.tx.change() as change:
             return rollups.refresh(change)
 
+    def pending(self) -> dict:
+        """What a refresh in steps has to do: the stale days, and the log's last event id and
+        the business day as they were when those days were found."""
+        with self.tx.reading() as reading:
+            return {"days": rollups.stale_days(reading),
+                    "upto": reading.value("SELECT coalesce(max(id), 0) FROM events"),
+                    "day": reading.day}
+
+    def build(self, days: list[str]) -> int:
+        """Rebuild the rollups of ``days`` (one step of a refresh); the tickets counted."""
+        with self.tx.change() as change:
+            return rollups.build_days(change, days)
+
+    def mark(self, upto: int, day: str) -> None:
+        """Record that the log is rolled up to event ``upto`` and day ``day`` (after the steps
+        of a refresh found by ``pending``)."""
+        with self.tx.change() as change:
+            change.run("INSERT OR REPLACE INTO report_state (id, last_event_id, open_day)"
+                       " VALUES (1, ?, ?)", (upto, day))
+
     def rebuild(self) -> int:
         """Rebuild every closed day's rollups from the log; the number of tickets written."""
         with self.tx.change() as change:

@@ -330,3 +330,26 @@ def test_percentiles_of_sorted_runs_equal_those_of_all_values_sorted(per_run):
     assert times.share_within(2_500_000) == round(
         sum(v <= 2_500_000 for v in values) / len(values), 4)
     assert times.average_s() == round(sum(values) / len(values) / 1000, 1)
+
+
+def test_a_refresh_in_steps_builds_what_one_refresh_builds(hall, days, clock):
+    from services import reports
+    from services.runtime import Runtime
+
+    steps = []
+
+    class Counting(Runtime):
+        def act(self, fn, *args, **kwargs):
+            steps.append(fn.__name__)
+            return super().act(fn, *args, **kwargs)
+
+    from hall.events import EventLog, Feed
+    from settings import Settings
+
+    runtime = Counting(Settings(), hall, Feed(EventLog(hall.store)))
+    assert reports.refresh(runtime, days_per_step=2) == days[:3]
+    assert steps == ["build", "build", "mark"]
+    assert hall.reports.stale() == [] and reports.refresh(runtime) == []
+    stepped = hall.reports.summary(days[0], days[2], "clerk")
+    hall.reports.rebuild()
+    assert hall.reports.summary(days[0], days[2], "clerk") == stepped
