@@ -124,19 +124,33 @@ def _kth(runs: list, k: int) -> int:
     return low
 
 
+def _unpacked(run) -> array:
+    if isinstance(run, bytes):
+        values = array("i")
+        values.frombytes(run)
+        return values
+    return run
+
+
 class Times:
-    """Exact statistics of milliseconds held as sorted runs (one per day and group)."""
+    """Exact statistics of milliseconds held as sorted runs (one per day and group; packed
+    bytes as read from the rollups, or arrays)."""
 
     def __init__(self, runs: list):
-        self.runs = [r for r in runs if r]
-        self.count = sum(len(r) for r in self.runs)
+        runs = [r for r in runs if r]
+        self.count = sum(len(r) // 4 if isinstance(r, bytes) else len(r) for r in runs)
         # Many values per run: count in the runs; few: sorting them together is cheaper.
         self.merged = None
-        if self.count <= 40 * len(self.runs):
+        if self.count <= 40 * len(runs):
             together = array("i")
-            for run in self.runs:
-                together.extend(run)
+            together.frombytes(b"".join(r for r in runs if isinstance(r, bytes)))
+            for run in runs:
+                if not isinstance(run, bytes):
+                    together.extend(run)
             self.merged = sorted(together)
+            self.runs = [self.merged] if self.merged else []
+        else:
+            self.runs = [_unpacked(r) for r in runs]
 
     def average_s(self) -> float | None:
         """The mean in seconds, to a tenth."""

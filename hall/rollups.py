@@ -9,6 +9,7 @@ buckets, so percentiles over any range are exact: a report merges the days' sort
 """
 
 import json
+import struct
 from array import array
 from dataclasses import dataclass, field
 from datetime import date
@@ -105,6 +106,7 @@ def derive(reading: Reading, first_day: str, last_day: str) -> list[Fact]:
 # The groupings a day is rolled up by ("all": one row for the day; by day is "all" by day).
 DIMENSIONS = ("all", "field", "procedure", "queue", "counter", "clerk", "hour")
 MAX_LEVELS = 5
+_RATINGS = struct.Struct(f"{MAX_LEVELS}i")  # the same bytes as array("i") of MAX_LEVELS
 
 
 def satisfied(level: int, levels: int) -> bool:
@@ -127,7 +129,8 @@ class Tally:
     ratings: list = field(default_factory=lambda: [0] * MAX_LEVELS)
     waits: array = field(default_factory=lambda: array("i"))
     services: array = field(default_factory=lambda: array("i"))
-    # A merged tally keeps the days' times as the sorted runs they are, not copied together.
+    # A merged tally keeps the days' times as the sorted runs they are, not copied together
+    # (packed bytes as read from the rollups, or arrays).
     wait_runs: list = field(default_factory=list)
     service_runs: list = field(default_factory=list)
 
@@ -179,12 +182,9 @@ class Tally:
     @classmethod
     def of_row(cls, row) -> "Tally":
         """A tally read back from a row of ``report_rollups`` (from its ``issued`` on)."""
-        waits, services = array("i"), array("i")
-        waits.frombytes(row[9])
-        services.frombytes(row[10])
-        ratings = array("i")
-        ratings.frombytes(row[8])
-        return cls(*row[:8], ratings.tolist(), waits, services)
+        # The times stay packed: a report unpacks them once, all runs of a group together.
+        return cls(*row[:8], list(_RATINGS.unpack(row[8])), wait_runs=[row[9]] if row[9] else [],
+                   service_runs=[row[10]] if row[10] else [])
 
 
 ROLLUP_COLUMNS = ("day, dimension, key, issued, served, no_show, cancelled, transferred,"
