@@ -134,6 +134,36 @@ def backup(settings, dest):
 
 @cli.command()
 @hall_options
+def purge(settings):
+    """Purge tickets (and their events) older than [rules] keep_tickets_days; reports keep
+    their figures."""
+    hall = open_hall(settings)
+    try:
+        hall.reports.refresh()
+        done = hall.retention.purge()
+    finally:
+        hall.close()
+    if done["before_day"] is None:
+        click.echo("keep_tickets_days = 0: giữ mọi phiếu, không xóa gì.")
+    else:
+        click.echo(f"Đã xóa {done['tickets']} phiếu và {done['events']} sự kiện trước ngày"
+                   f" {done['before_day']}.")
+
+
+@cli.command("rebuild-reports")
+@hall_options
+def rebuild_reports(settings):
+    """Rebuild the report rollups of every closed day from the event log."""
+    hall = open_hall(settings)
+    try:
+        written = hall.reports.rebuild()
+    finally:
+        hall.close()
+    click.echo(f"Đã dựng lại số liệu báo cáo của {written} phiếu.")
+
+
+@cli.command()
+@hall_options
 @click.argument("number")
 @click.argument("counter", type=click.IntRange(1, 9999))
 @click.option("--out", type=click.Path(dir_okay=False), help="Also copy the audio (WAV) here.")

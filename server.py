@@ -46,7 +46,9 @@ def create_app(settings: settings_module.Settings | None = None, *,
     from admin.catalogue import bp as catalogue_bp
     from admin.configure import bp as configure_bp
     from admin.monitor import bp as admin_monitor_bp
+    from admin.reports import bp as admin_reports_bp
     from admin.views import bp as admin_bp
+    from api.reports import bp as api_reports_bp
     from api.views import bp as api_bp
     from counter.views import bp as counter_bp
     from display.views import bp as display_bp
@@ -67,6 +69,8 @@ def create_app(settings: settings_module.Settings | None = None, *,
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(configure_bp, url_prefix="/admin")
     app.register_blueprint(catalogue_bp, url_prefix="/admin")
+    app.register_blueprint(api_reports_bp, url_prefix="/api/v1/reports")
+    app.register_blueprint(admin_reports_bp, url_prefix="/admin/reports")
     app.before_request(guard)
 
     app.register_error_handler(HallError, hall_error_reply)

@@ -1,5 +1,6 @@
 """The OpenAPI 3 document of API v1, kept beside the views (a test checks they match)."""
 
+from hall.reports import FIGURES
 from hall.rules import PRIORITY_REASONS
 
 ERROR = {"$ref": "#/components/responses/Error"}
@@ -213,6 +214,7 @@ def document() -> dict:
         {"200": _json(_ref("BulkResult"))}, tag="bulk", security="supervisor",
         body=_ref("BulkRequest"))}
 
+    paths.update(REPORT_PATHS)
     return {
         "openapi": "3.0.3",
         "info": {"title": "goiso API", "version": "1",
@@ -467,3 +469,50 @@ SCHEMAS["BulkResult"] = {"type": "object", "properties": {
     "applied": {"type": "boolean"}, "printing": {"type": "integer"},
     "not_printed": {"type": "array", "items": {"type": "object", "properties": {
         "number": {"type": "string"}, "error": {"type": "string"}}}}}}
+
+
+# -- reports (issue 11) -------------------------------------------------------------------------
+
+_NUMBER = {"type": "number", "nullable": True}
+_REPORT_FIGURES = {name: _NUMBER if name.endswith(("_s", "_share")) else {"type": "integer"}
+                   for name in FIGURES}
+_REPORT_ROW = {"type": "object", "required": ["key", "name", *FIGURES], "properties": {
+    "key": {"nullable": True, "description": "The group's code, id, day or hour (null: none,"
+                                             " e.g. tickets never called by counter)"},
+    "name": {"type": "string"}, **_REPORT_FIGURES}, "additionalProperties": False}
+SCHEMAS["ReportRow"] = _REPORT_ROW
+SCHEMAS["ReportSummary"] = {"type": "object", "required": ["from", "to", "by", "rows", "total"],
+                            "properties": {
+    "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+    "by": {"type": "string"}, "rows": {"type": "array", "items": _ref("ReportRow")},
+    "total": {"type": "object", "required": list(FIGURES), "properties": _REPORT_FIGURES,
+              "additionalProperties": False},
+    "ratings_per_level": {"type": "object", "description": "Ratings per level (best first) of"
+                          " each row, in the rows' order, and of the total", "properties": {
+        "rows": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+        "total": {"type": "array", "items": {"type": "integer"}}}},
+    "target_wait_minutes": {"type": "integer"},
+    "rating_levels": {"type": "array", "items": {"type": "string"}},
+    "heatmap": {"type": "array", "description": "Arrivals: 7 weekdays (Monday first) × 24 hours",
+                "items": {"type": "array", "items": {"type": "integer"}}},
+    "trend": {"type": "array", "items": {"type": "object", "properties": {
+        "day": {"type": "string", "format": "date"}, "issued": {"type": "integer"},
+        "served": {"type": "integer"}, "dossiers": {"type": "integer"}}}}}}
+REPORT_PATHS = {"/reports/summary": {"get": _op(
+    "Figures of a range of business days (issue to first call = wait, last call to finish ="
+    " service; nearest-rank percentiles), grouped; as JSON, CSV or XLSX (headers in Vietnamese,"
+    " in English with ?lang=en)",
+    {"200": {"description": "The report", "content": {
+        "application/json": {"schema": _ref("ReportSummary")},
+        "text/csv": {"schema": {"type": "string"}},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            "schema": {"type": "string", "format": "binary"}}}}},
+    tag="reports", security="supervisor", params=[
+        {"name": "from", "in": "query", "required": True,
+         "schema": {"type": "string", "format": "date"}},
+        {"name": "to", "in": "query", "required": True,
+         "schema": {"type": "string", "format": "date"}},
+        {"name": "by", "in": "query", "schema": {"type": "string", "default": "procedure", "enum": [
+            "field", "procedure", "queue", "counter", "clerk", "day", "hour"]}},
+        {"name": "format", "in": "query", "schema": {"type": "string", "default": "json",
+                                                     "enum": ["json", "csv", "xlsx"]}}])}}

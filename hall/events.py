@@ -45,6 +45,7 @@ class EventKind(StrEnum):
     RATED = "rated"
     SETTINGS_CHANGED = "settings_changed"  # a hall setting set in the browser
     BULK_APPLIED = "bulk_applied"  # one bulk action: who, what, how many (each ticket logs too)
+    TICKETS_PURGED = "tickets_purged"  # old ticket rows and their events purged (retention)
 
 
 K = EventKind
@@ -72,6 +73,7 @@ ALERT_CHANGES = (*TICKET_MOVES, K.CANCELLED, K.DEVICE_STATE, K.BULK_APPLIED)
 # for the catalogue and the settings, ``what``, ``key``, ``before`` and ``after`` in its data.
 AUDITED = (K.CATALOGUE_CHANGED, K.SETTINGS_CHANGED, K.BULK_APPLIED, K.TOKEN_CREATED,
            K.TOKENS_REVOKED)
+AUDITED += (K.TICKETS_PURGED,)
 
 
 @dataclass(frozen=True)

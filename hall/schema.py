@@ -265,6 +265,59 @@ def m007_back_office(db):
 
 
 @migrations()
+def m008_report_rollups(db):
+    # Reports read daily rollups: per business day, grouping (all, field, procedure, queue,
+    # counter, clerk, hour) and key, the counts and every wait and service time in
+    # milliseconds (sorted, packed), so percentiles stay exact; built from the log for closed
+    # days and kept when ticket rows are purged, so old ranges still report.
+    # ``report_state`` remembers how far the log was read.  The log may
+    # lose events only through a purge opened in the same transaction (``purges.open``), and
+    # only those of tickets older than the purge's day.
+    db.executescript(
+        """
+        CREATE TABLE report_rollups (
+            day TEXT NOT NULL,
+            dimension TEXT NOT NULL,
+            key TEXT NOT NULL,
+            issued INTEGER NOT NULL,
+            served INTEGER NOT NULL,
+            no_show INTEGER NOT NULL,
+            cancelled INTEGER NOT NULL,
+            transferred INTEGER NOT NULL,
+            dossiers INTEGER NOT NULL,
+            rated INTEGER NOT NULL,
+            satisfied INTEGER NOT NULL,
+            ratings BLOB NOT NULL,
+            waits BLOB NOT NULL,
+            services BLOB NOT NULL,
+            PRIMARY KEY (dimension, day, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE report_days (
+            day TEXT PRIMARY KEY,
+            built_at REAL NOT NULL,
+            tickets INTEGER NOT NULL
+        );
+        CREATE TABLE report_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            last_event_id INTEGER NOT NULL,
+            open_day TEXT NOT NULL
+        );
+        CREATE TABLE purges (
+            id INTEGER PRIMARY KEY,
+            before_day TEXT NOT NULL,
+            at REAL NOT NULL,
+            open INTEGER NOT NULL DEFAULT 0
+        );
+        DROP TRIGGER events_no_delete;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+            WHEN NOT EXISTS (SELECT 1 FROM purges WHERE open = 1 AND
+                             (SELECT day FROM tickets WHERE id = OLD.ticket_id) < before_day)
+            BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+        """
+    )
+
+
+@migrations()
 def m009_bulk(db):
     # A day closed early by a supervisor (bulk "close_day"): no ticket is issued on it until
     # staff reopen it; the next business day is open again by itself.

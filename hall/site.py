@@ -16,6 +16,8 @@ from .monitor import Monitor
 from .overrides import Overrides
 from .printing import Printing
 from .ratings import Ratings
+from .reports import Reports
+from .retention import Retention
 from .rules import Rules
 from .screens import Screens
 from .store import Store
@@ -28,7 +30,8 @@ class Hall:
 
     Commands: ``issuing``, ``calling``, ``desk`` (a counter's state and actions by name),
     ``printing``, ``catalogue``, ``accounts``, ``devices``, ``ratings``, ``overrides`` (settings
-    set in the browser). Reads: ``tickets``, ``screens``, ``log``.
+    set in the browser), ``retention`` (the purge of old tickets). Reads: ``tickets``,
+    ``screens``, ``log``, ``reports`` (with their rollups).
     """
 
     def __init__(self, store: Store, rules: Rules | None = None, clock=time.time):
@@ -50,6 +53,8 @@ class Hall:
         self.monitor = Monitor(self.tx)
         self.audit = Audit(self.tx)
         self.bulk = Bulk(self.tx)  # many tickets at once: plan, then apply in one change
+        self.reports = Reports(self.tx)
+        self.retention = Retention(self.tx)
 
     @property
     def rules(self) -> Rules:

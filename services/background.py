@@ -6,7 +6,7 @@ import sqlite3
 
 from device.worker import Poller, Stop
 
-from . import counters
+from . import counters, reports
 from .runtime import Runtime, dedicated_runner
 
 
@@ -17,6 +17,9 @@ def start(runtime: Runtime, stop: Stop | None = None) -> Stop:
     # Changes made by other processes (goiso commands, a second server) reach the streams;
     # a locked or busy database is waited out with a growing pause.
     Poller("feed", runtime.feed.poll, runtime.feed.poll_seconds,
+           lost_on=(sqlite3.OperationalError,)).start(stop)
+    # Rollups of closed days and the purge of tickets past the retention, every hour.
+    Poller("reports", lambda: reports.keep_up(runtime), 3600,
            lost_on=(sqlite3.OperationalError,)).start(stop)
     start_printers(runtime, stop)
     start_counter_hardware(runtime, stop)

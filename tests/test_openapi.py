@@ -223,3 +223,14 @@ def test_bulk_responses_match_their_schemas(doc, client, supervisor_client):
     assert request.is_valid({"action": "cancel", "tickets": ["1001"], "reason": "x"})
     assert not request.is_valid({"action": "dance"})
     assert not request.is_valid({**body, "bogus": 1})
+
+
+def test_report_summary_matches_its_schema(doc, supervisor_client):
+    issue(supervisor_client)
+    day = supervisor_client.application.extensions["goiso"].hall.today()
+    for by in ("procedure", "counter", "hour"):
+        response = supervisor_client.get(f"/api/v1/reports/summary?from={day}&to={day}&by={by}")
+        assert response.get_json()["rows"], by
+        check(doc, "/reports/summary", "get", response)
+    check(doc, "/reports/summary", "get",
+          supervisor_client.get("/api/v1/reports/summary?from=x&to=y"), 400)
