@@ -50,7 +50,9 @@ def simulate_day(hall, clock, clerks, rng, days: int) -> None:
                 target = rng.choice(("GPLX", "VT"))
                 hall.calling.transfer(counter, queue=target, clerk=clerk)
             elif move < 0.93:
-                hall.calling.finish(counter, clerk=clerk)
+                # a clerk records 0 to 3 dossier codes (a scanner's lines) at the finish
+                codes = [f"HS-{rng.randint(1, 10**6)}" for _ in range(rng.randint(0, 3))]
+                hall.calling.finish(counter, clerk=clerk, dossiers=codes)
                 if rng.random() < 0.6:  # the citizen rates within the prompt's seconds
                     clock.advance(5)
                     hall.ratings.rate(counter, rng.randint(1, 3))
@@ -184,6 +186,7 @@ def test_every_figure_equals_a_recomputation_from_the_raw_events(hall, days):
     # Some tickets were issued after midnight but before 03:00: they belong to the day before.
     assert any(s["hour"] < 3 for s in stories.values())
     assert hall.today() == days[3]
+    assert sum(s["dossiers"] for s in stories.values()) > 50  # dossiers came through finish
     for first, last in ((days[0], days[3]), (days[1], days[1]), (days[0], days[2]),
                         (days[3], days[3])):
         for by in GROUPS:
