@@ -30,8 +30,9 @@ class Hall:
 
     Commands: ``issuing``, ``calling``, ``desk`` (a counter's state and actions by name),
     ``printing``, ``catalogue``, ``accounts``, ``devices``, ``ratings``, ``overrides`` (settings
-    set in the browser), ``retention`` (the purge of old tickets). Reads: ``tickets``,
-    ``screens``, ``log``, ``reports`` (with their rollups).
+    set in the browser), ``bulk`` (many tickets at once), ``retention`` (the purge of old
+    tickets). Reads: ``tickets``, ``screens``, ``log``, ``monitor``, ``audit``, ``reports``
+    (with their rollups).
     """
 
     def __init__(self, store: Store, rules: Rules | None = None, clock=time.time):
