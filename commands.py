@@ -192,14 +192,17 @@ def announce(settings, number, counter, out):
 @click.option("--port", default=None, help="Port (default 8080).")
 @click.option("--demo", is_flag=True, help="Serve the demo hall; print PINs and tokens.")
 def serve(settings, demo):
-    """Serve the hall (gunicorn, one gevent worker), start the background work."""
+    """Serve the hall (one gevent process, or gunicorn if configured), start the background
+    work."""
     hall = open_hall(settings)
     if demo:
         _print_demo(settings, _seed(hall))
     hall.close()
     settings.secret_key = settings.flask_config()["SECRET_KEY"]
     click.echo(f"goiso: mở http://{settings.host}:{settings.port}/  (Ctrl+C để dừng)")
-    HallServer(settings).run()
+    import serving
+
+    serving.serve(settings)
 
 
 def _seed(hall):
@@ -217,51 +220,6 @@ def _print_demo(settings, info):
     for number, value in info["tokens"].items():
         click.echo(f"  quầy {number}: {value}")
     click.echo(f"Trang đầu: {base}/   API: {base}/api/v1/openapi.json")
-
-
-def start_background(app):
-    """Start what runs beside the requests (only ``serve`` does this, never create_app);
-    setting the returned signal (a ``device.worker.Stop``) stops all of it at once."""
-    from services import background
-
-    return background.start(app.extensions["goiso"])
-
-
-try:
-    from gunicorn.app.base import BaseApplication
-except ImportError:  # pragma: no cover - gunicorn is a dependency
-    BaseApplication = object
-
-
-class HallServer(BaseApplication):
-    """gunicorn with one gevent worker: thousands of idle SSE streams cost a few KB each."""
-
-    def __init__(self, settings):
-        self.settings = settings
-        super().__init__()
-
-    def load_config(self):
-        s = self.settings
-        for key, value in {
-            "bind": f"{s.host}:{s.port}",
-            "workers": 1,  # one process: the event feed and devices live in it
-            "worker_class": "gevent",
-            "worker_connections": 1000,
-            "keepalive": 5,
-            "graceful_timeout": 5,
-            "timeout": 30,
-            "accesslog": None,
-            "errorlog": "-",
-            "loglevel": "warning",
-            "proc_name": "goiso",
-            "post_worker_init": lambda worker: start_background(worker.wsgi),
-        }.items():
-            self.cfg.set(key, value)
-
-    def load(self):
-        from server import create_app
-
-        return create_app(self.settings)
 
 
 def main() -> None:  # pragma: no cover

@@ -68,6 +68,8 @@ class ServerOptions(Struct, kw_only=True, forbid_unknown_fields=True):
     sse_poll_seconds: Annotated[float, Meta(gt=0, le=60)] = 1.0
     db_threads: Annotated[int, Meta(ge=1, le=64)] = 4
     public_url: str = ""
+    # "single": one process, gevent's WSGI server; "gunicorn": its arbiter + one gevent worker.
+    process_model: Literal["single", "gunicorn"] = "single"
 
     def __post_init__(self):
         """The data folder may not exist yet (it is made), but it cannot be a file."""

@@ -1,4 +1,5 @@
-"""A real ``goiso serve`` (gunicorn, one gevent worker) in a subprocess, for tests and benchmarks.
+"""A real ``goiso serve`` (one process, or gunicorn if configured) in a subprocess, for tests
+and benchmarks.
 
     with LiveServer() as server:                 # the demo hall in a temporary folder
         ticket = server.issue("DEMO-GT-001")
@@ -8,8 +9,8 @@
     server.stop(); server.start()                # a restart: same folder, port, PINs and tokens
 
 Every wait is bounded: ``start`` gives up after ``timeout`` seconds (with what the server
-printed), ``stop`` sends SIGINT (gunicorn's quick shutdown; SIGTERM would wait for open
-streams), then SIGKILL, and ends a worker that outlived its master.
+printed), ``stop`` sends SIGINT (closes the streams, lets requests in flight finish), then
+SIGKILL, and ends a gunicorn worker that outlived its master.
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def process_pss(pid: int) -> int:
+    """A process's proportional set size in bytes, from /proc/<pid>/smaps_rollup."""
+    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+        for line in rollup:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no Pss in /proc/{pid}/smaps_rollup")
+
+
 def goiso_env(**extra: str) -> dict[str, str]:
     """The environment for a goiso subprocess: unbuffered, no GOISO_* leaking in from outside."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOISO_")}
@@ -66,7 +76,8 @@ class LiveServer:
     (kept across restarts).  ``config_text`` is written to ``<data_dir>/goiso.toml`` and passed
     as ``--config``; ``config`` names a settings file used alone (its ``[server]`` section gives
     the folder and the port).  ``quick_streams=False`` keeps the shipped SSE timings.
-    ``master`` and ``worker`` are the gunicorn pids, ``rss()`` their memory.
+    ``master`` and ``worker`` are the gunicorn pids (the same pid for one process), ``rss()``
+    their memory, ``pss()`` the whole process tree's proportional set size.
     """
 
     def __init__(self, data_dir: str | Path | None = None, port: int | None = None, *,
@@ -145,9 +156,11 @@ class LiveServer:
         import psutil
 
         children = psutil.Process(self.process.pid).children()
-        if len(children) == 1:
+        if len(children) == 1:  # gunicorn: it answers once its one worker runs
             self._worker_process = children[0]
             self.worker = children[0].pid
+        elif not children:  # one process: the server is its own worker
+            self.worker = self.process.pid
         return self.worker is not None
 
     def _read_demo(self) -> None:
@@ -204,6 +217,13 @@ class LiveServer:
 
         return (psutil.Process(self.master).memory_info().rss,
                 psutil.Process(self.worker).memory_info().rss)
+
+    def pss(self) -> int:
+        """Proportional set size in bytes of the server and all its children (smaps_rollup)."""
+        import psutil
+
+        root = psutil.Process(self.process.pid)
+        return sum(process_pss(p.pid) for p in [root, *root.children(recursive=True)])
 
     def output(self) -> str:
         """What the server printed so far (stdout and stderr, every start)."""

@@ -2,7 +2,7 @@
 seated at their counter), rating pads rate, LED displays follow the hall.
 
 In-process: ``create_app`` on a copy of the demo hall with one ``[serial.desk]`` bus, and
-``commands.start_background(app)`` as ``goiso serve`` calls it; the devices are a
+``serving.start_background(app)`` as ``goiso serve`` calls it; the devices are a
 ``FakeBusDevice`` behind a real socat pty pair (tests/fakekeypad.py).
 """
 
@@ -16,10 +16,10 @@ import msgspec
 import pytest
 from flask import Flask
 
-from commands import start_background
 from counter.config import BusConfig
 from counter.protocol import GoisoProtocol, encode_frame
 from device.worker import Stop
+from serving import start_background
 from tests.fakekeypad import FakeBusDevice
 from tests.plugins.waiting import wait_for
 from tests.plugins.web import close_app, make_app, staff_client

@@ -1,0 +1,144 @@
+"""How ``goiso serve`` runs the app: by default one process with gevent's own WSGI server
+(``SingleServer``); ``[server] process_model = "gunicorn"`` keeps gunicorn's arbiter and one
+gevent worker (``GunicornServer``). Both run the same app and the same background work.
+
+One process is half the memory of an arbiter + worker pair and starts sooner (no fork, no
+second interpreter's worth of imports), which matters on a Pi with 512 MB."""
+
+import logging
+import signal
+
+log = logging.getLogger("goiso.serve")
+
+# As gunicorn was set up: up to 1000 connections (idle SSE streams cost a few KB each), 5 s
+# for requests in flight to finish after SIGTERM.
+MAX_CONNECTIONS = 1000
+GRACEFUL_SECONDS = 5.0
+# An idle keep-alive connection (or one that stopped sending) is closed after this; SSE
+# streams write at least every sse_keepalive_seconds (≤ 300), so the limit is above that.
+IDLE_SECONDS = 330.0
+
+
+def start_background(app):
+    """Start what runs beside the requests (only ``serve`` does this, never create_app);
+    setting the returned signal (a ``device.worker.Stop``) stops all of it at once."""
+    from services import background
+
+    return background.start(app.extensions["goiso"])
+
+
+def serve(settings) -> None:
+    """Serve the hall with the process model the settings name, until SIGTERM or SIGINT."""
+    if settings.process_model == "gunicorn":
+        gunicorn_server(settings).run()
+    else:
+        SingleServer(settings).run()
+
+
+class SingleServer:
+    """gevent's WSGI server in this very process, monkey-patched as gunicorn's gevent worker
+    does. SIGTERM or SIGINT: stop listening, close the streams and idle connections, let the
+    requests in flight finish (up to ``GRACEFUL_SECONDS``), then stop the background work."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.busy: set = set()  # greenlets inside a request that is not a stream
+
+    def run(self) -> None:
+        """Serve until a signal asks to stop; returns once everything is closed."""
+        from gevent import monkey
+
+        # Before the app is made, like gunicorn's gevent worker (patch_all after the
+        # master's imports): sockets, sleep and locks then yield to other greenlets.
+        monkey.patch_all()
+        import gevent
+        from gevent.event import Event
+        from gevent.pool import Pool
+        from gevent.pywsgi import WSGIHandler, WSGIServer
+
+        from server import create_app
+
+        app = create_app(self.settings)
+        stop_background = start_background(app)
+
+        class Handler(WSGIHandler):
+            def handle(self):
+                self.socket.settimeout(IDLE_SECONDS)
+                super().handle()
+
+        server = WSGIServer((self.settings.host, self.settings.port), self._tracking(app),
+                            spawn=Pool(MAX_CONNECTIONS), handler_class=Handler,
+                            log=None, error_log=logging.getLogger("goiso.http"))
+        server.start()
+        stopping = Event()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            gevent.signal_handler(number, stopping.set)
+        stopping.wait()
+        self._shut_down(server, gevent)
+        stop_background.set()
+
+    def _tracking(self, app):
+        """The app, noting which greenlets are serving a request that is not a stream."""
+        import gevent
+
+        busy = self.busy
+
+        def tracked(environ, start_response):
+            current = gevent.getcurrent()
+
+            def starting(status, headers, exc_info=None):
+                if any(k.lower() == "content-type" and v.startswith("text/event-stream")
+                       for k, v in headers):
+                    busy.discard(current)  # a stream only ends when its screen goes
+                return start_response(status, headers, exc_info)
+
+            busy.add(current)
+            try:
+                yield from app(environ, starting)
+            finally:
+                busy.discard(current)
+
+        return tracked
+
+    def _shut_down(self, server, gevent) -> None:
+        server.close()  # no new connections: a client now is refused, never half-served
+        pool = server.pool
+        # Streams and idle keep-alive connections end now; a request in flight completes.
+        for greenlet in list(pool):
+            if greenlet not in self.busy:
+                gevent.kill(greenlet, block=False)
+        pool.join(timeout=GRACEFUL_SECONDS)
+        if len(pool):
+            log.warning("goiso: %d requests outlived the %s s to finish", len(pool),
+                        GRACEFUL_SECONDS)
+            pool.kill(timeout=1)
+
+
+def gunicorn_server(settings):
+    """gunicorn with one gevent worker (imported only when configured: it is not small)."""
+    from gunicorn.app.base import BaseApplication
+
+    class GunicornServer(BaseApplication):
+        def load_config(self):
+            for key, value in {
+                "bind": f"{settings.host}:{settings.port}",
+                "workers": 1,  # one process: the event feed and devices live in it
+                "worker_class": "gevent",
+                "worker_connections": MAX_CONNECTIONS,
+                "keepalive": 5,
+                "graceful_timeout": GRACEFUL_SECONDS,
+                "timeout": 30,
+                "accesslog": None,
+                "errorlog": "-",
+                "loglevel": "warning",
+                "proc_name": "goiso",
+                "post_worker_init": lambda worker: start_background(worker.wsgi),
+            }.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from server import create_app
+
+            return create_app(settings)
+
+    return GunicornServer()
