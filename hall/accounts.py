@@ -4,6 +4,7 @@ PINs are short, so they are stored with a slow salted hash (werkzeug's scrypt); 
 long random strings, so a SHA-256 of them is enough and lets a token be found by its hash.
 """
 
+import functools
 import hashlib
 import secrets
 
@@ -18,7 +19,13 @@ from .transaction import Transactions
 ROLES = ("clerk", "supervisor", "admin")
 ROLE_RANK = {"public": 0, "clerk": 1, "supervisor": 2, "admin": 3}
 # A hash of a PIN nobody has, so an unknown login costs as much time as a wrong PIN.
-_DUMMY_HASH = generate_password_hash("not-a-real-pin")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown logins against (same time as a real check); made on first use,
+    not at import: a scrypt hash takes about 0.1 s, which ``goiso serve``'s start need not pay."""
+    return generate_password_hash("not-a-real-pin")
 
 
 def token_digest(token: str) -> str:
@@ -86,7 +93,7 @@ class Accounts:
             row = reading.one("SELECT * FROM clerks WHERE login = ? AND active",
                                (login.strip().lower(),))
         if row is None:
-            check_password_hash(_DUMMY_HASH, pin)
+            check_password_hash(_dummy_hash(), pin)
             raise errors.AuthError()
         if not check_password_hash(row["pin_hash"], pin):
             raise errors.AuthError()

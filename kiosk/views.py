@@ -3,7 +3,6 @@
 import re
 import secrets
 
-import segno
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from hall import errors
@@ -177,6 +176,8 @@ def _sheet(token: str) -> dict:
 
 def _ticket_screen(kiosk: dict, sheet: dict):
     url = tickets.status_url(runtime(), sheet["token"], request_base)
+    import segno  # the QR page only; not worth importing at start
+
     qr = segno.make(url, error="m").svg_data_uri(scale=6, border=2)
     return _show(kiosk, "kiosk/ticket.html", sheet=sheet, qr=qr, url=url,
                  priority=sheet["priority"])

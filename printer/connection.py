@@ -11,17 +11,17 @@ import os
 import socket
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
-from escpos import printer as escpos_printers
-from escpos.capabilities import get_profile
-from escpos.escpos import Escpos
 from msgspec import Meta, Struct
 
 from hall.errors import InvalidInput
 
 from . import status
 from .status import PrinterStatus
+
+if TYPE_CHECKING:  # python-escpos takes 0.2 s to import: only a hall with printers pays it
+    from escpos.escpos import Escpos
 
 log = logging.getLogger("goiso.printer")
 Connection = Literal["file", "usb", "serial", "network", "device", "none"]
@@ -68,6 +68,8 @@ class PrinterConfig(Struct, kw_only=True, forbid_unknown_fields=True):
         """What the types cannot say: the profile exists, the paper is no wider than the
         profile's, and the connection has its address."""
         try:
+            from escpos.capabilities import get_profile
+
             media = get_profile(self.profile).profile_data["media"]
         except KeyError:
             raise InvalidInput("python-escpos không có hồ sơ máy in này (ví dụ: TM-T20II,"
@@ -152,7 +154,7 @@ class EscposLink(Link):
         self.printer.open()
 
     @staticmethod
-    def make(config: PrinterConfig) -> Escpos:
+    def make(config: PrinterConfig) -> "Escpos":
         """The python-escpos printer object for ``config`` (not opened yet)."""
         raise NotImplementedError
 
@@ -175,7 +177,9 @@ class NetworkLink(EscposLink):
     can_query = True
 
     @staticmethod
-    def make(config: PrinterConfig) -> Escpos:
+    def make(config: PrinterConfig) -> "Escpos":
+        from escpos import printer as escpos_printers
+
         return escpos_printers.Network(config.host, config.port, timeout=config.timeout)
 
     def query(self, n: int) -> int | None:
@@ -200,7 +204,9 @@ class SerialLink(EscposLink):
     can_query = True
 
     @staticmethod
-    def make(config: PrinterConfig) -> Escpos:
+    def make(config: PrinterConfig) -> "Escpos":
+        from escpos import printer as escpos_printers
+
         return escpos_printers.Serial(
             config.device, baudrate=config.baudrate, timeout=config.status_timeout,
             xonxoff=config.flow == "xonxoff", dsrdtr=config.flow == "dsrdtr")
@@ -241,7 +247,9 @@ class UsbLink(EscposLink):
     can_query = True
 
     @staticmethod
-    def make(config: PrinterConfig) -> Escpos:
+    def make(config: PrinterConfig) -> "Escpos":
+        from escpos import printer as escpos_printers
+
         return escpos_printers.Usb(config.vendor_id, config.product_id,
                                    timeout=int(config.timeout * 1000),
                                    in_ep=config.in_ep, out_ep=config.out_ep)
@@ -265,7 +273,9 @@ class DeviceFileLink(EscposLink):
     """A printer behind a device file (/dev/usb/lp0): it takes bytes but cannot be asked."""
 
     @staticmethod
-    def make(config: PrinterConfig) -> Escpos:
+    def make(config: PrinterConfig) -> "Escpos":
+        from escpos import printer as escpos_printers
+
         return escpos_printers.File(config.device)  # flushes after every write
 
 

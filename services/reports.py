@@ -8,8 +8,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
-import openpyxl
-
 from hall.reports import FIGURES, GROUPS
 from hall.words import N_
 
@@ -90,6 +88,8 @@ def as_csv(report: dict, translate: Callable[[str], str]) -> bytes:
 
 def as_xlsx(report: dict, translate: Callable[[str], str]) -> bytes:
     """The report as an XLSX workbook of one sheet."""
+    import openpyxl  # only for an XLSX export: it takes 80 ms to import
+
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = f"{report['from']}_{report['to']}"[:31]
