@@ -13,7 +13,7 @@ log = logging.getLogger("goiso.serve")
 # As gunicorn was set up: up to 1000 connections (idle SSE streams cost a few KB each), 5 s
 # for requests in flight to finish after SIGTERM.
 MAX_CONNECTIONS = 1000
-GRACEFUL_SECONDS = 5.0
+GRACEFUL_SECONDS = 5
 # An idle keep-alive connection (or one that stopped sending) is closed after this; SSE
 # streams write at least every sse_keepalive_seconds (≤ 300), so the limit is above that.
 IDLE_SECONDS = 330.0

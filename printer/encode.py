@@ -6,12 +6,15 @@ then handed to the real connection in one write.
 
 import textwrap
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from escpos.printer import Dummy
 from PIL import Image
 
 from .connection import PrinterConfig
 from .layout import Drawing, TicketFacts, TicketLayout, blocks, draw, mono, nfc
+
+if TYPE_CHECKING:  # python-escpos takes 0.15 s to import: a hall pays it at its first ticket
+    from escpos.printer import Dummy
 
 # A raster ticket is ~43 KB; beyond this many seconds on the link, text mode is worth it.
 SLOW_LINK_SECONDS = 3.0
@@ -28,7 +31,9 @@ class Plan:
     reason: str
 
 
-def _profile(name: str) -> Dummy:
+def _profile(name: str) -> "Dummy":
+    from escpos.printer import Dummy
+
     return Dummy(profile=name)
 
 
@@ -97,7 +102,7 @@ def _raster_bytes(config: PrinterConfig, chosen: Plan, drawing: Drawing) -> byte
     return out.output
 
 
-def _qr(out: Dummy, config: PrinterConfig, chosen: Plan, drawing: Drawing) -> None:
+def _qr(out: "Dummy", config: PrinterConfig, chosen: Plan, drawing: Drawing) -> None:
     if drawing.qr is None:
         return
     if chosen.qr == "native":
