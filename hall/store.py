@@ -2,13 +2,29 @@
 
 import fcntl
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlite_utils
 
-from .schema import migrations
+def _without_numpy():
+    """sqlite_utils, imported without numpy: it imports numpy when it can (15 MB and 30 ms,
+    because matplotlib brings it) only to store numpy values, which the hall never has."""
+    if "numpy" in sys.modules:
+        import sqlite_utils
+    else:
+        sys.modules["numpy"] = None  # makes ``import numpy`` raise ImportError, this once
+        try:
+            import sqlite_utils
+        finally:
+            del sys.modules["numpy"]
+    return sqlite_utils
+
+
+sqlite_utils = _without_numpy()
+
+from .schema import migrations  # noqa: E402 - after the import above: it uses sqlite_utils too
 
 BUSY_TIMEOUT_MS = 15_000
 

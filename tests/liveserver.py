@@ -149,7 +149,7 @@ class LiveServer:
             with contextlib.suppress(OSError, http.client.HTTPException):
                 if self.request("GET", "/api/v1/hall", timeout=2)[0] == 200 and self._find_worker():
                     return
-            time.sleep(0.1)
+            time.sleep(0.02)  # fine enough to time a start (bench footprint)
         raise RuntimeError(f"goiso serve did not answer in {self.timeout} s:\n" + self.output())
 
     def _find_worker(self) -> bool:
