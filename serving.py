@@ -106,7 +106,7 @@ class SingleServer:
         # Streams and idle keep-alive connections end now; a request in flight completes.
         for greenlet in list(pool):
             if greenlet not in self.busy:
-                gevent.kill(greenlet, block=False)
+                gevent.kill(greenlet)  # does not wait: the join below does
         pool.join(timeout=GRACEFUL_SECONDS)
         if len(pool):
             log.warning("goiso: %d requests outlived the %s s to finish", len(pool),

@@ -242,7 +242,7 @@ def tap(client, csrf: str, procedure: str | None = "DEMO-GT-001", key: str | Non
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
-    """`goiso serve --demo` on a free port (gunicorn + gevent), keep-alive every second."""
+    """`goiso serve --demo` on a free port (one gevent process), keep-alive every second."""
     with LiveServer(tmp_path_factory.mktemp("live")) as server:
         yield server
 
