@@ -76,6 +76,7 @@ class SingleServer:
         stopping.wait()
         self._shut_down(server, gevent)
         stop_background.set()
+        self._join_background()
 
     def _tracking(self, app):
         """The app, noting which greenlets are serving a request that is not a stream."""
@@ -99,6 +100,24 @@ class SingleServer:
                 busy.discard(current)
 
         return tracked
+
+    @staticmethod
+    def _join_background() -> None:
+        """Give the printers' and devices' workers, told to stop, the time to finish the job in
+        hand (a ticket being printed) and close their device."""
+        import threading
+        import time
+
+        deadline = time.monotonic() + GRACEFUL_SECONDS
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and not isinstance(
+                    thread, threading._DummyThread):
+                thread.join(max(0.0, deadline - time.monotonic()))
+        left = [t.name for t in threading.enumerate()
+                if t.is_alive() and t is not threading.current_thread()
+                and not isinstance(t, threading._DummyThread)]
+        if left:
+            log.warning("goiso: still running after %s s: %s", GRACEFUL_SECONDS, ", ".join(left))
 
     def _shut_down(self, server, gevent) -> None:
         server.close()  # no new connections: a client now is refused, never half-served
