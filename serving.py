@@ -43,6 +43,7 @@ class SingleServer:
     def __init__(self, settings):
         self.settings = settings
         self.busy: set = set()  # greenlets inside a request that is not a stream
+        self.stopping = False  # set by SIGTERM/SIGINT: answers in flight close their connection
 
     def run(self) -> None:
         """Serve until a signal asks to stop; returns once everything is closed."""
@@ -71,8 +72,13 @@ class SingleServer:
                             log=None, error_log=logging.getLogger("goiso.http"))
         server.start()
         stopping = Event()
+
+        def on_signal():
+            self.stopping = True
+            stopping.set()
+
         for number in (signal.SIGTERM, signal.SIGINT):
-            gevent.signal_handler(number, stopping.set)
+            gevent.signal_handler(number, on_signal)
         stopping.wait()
         self._shut_down(server, gevent)
         stop_background.set()
@@ -91,6 +97,8 @@ class SingleServer:
                 if any(k.lower() == "content-type" and v.startswith("text/event-stream")
                        for k, v in headers):
                     busy.discard(current)  # a stream only ends when its screen goes
+                elif self.stopping:  # the client must not send another request on it
+                    headers = [*headers, ("Connection", "close")]
                 return start_response(status, headers, exc_info)
 
             busy.add(current)
