@@ -102,10 +102,15 @@ class SingleServer:
                 return start_response(status, headers, exc_info)
 
             busy.add(current)
+            result = app(environ, starting)
             try:
-                yield from app(environ, starting)
+                yield from result
             finally:
                 busy.discard(current)
+                # WSGI: the server closes what the app returned (Flask's teardown and
+                # call_on_close run then); ``yield from`` closes it only when interrupted.
+                if hasattr(result, "close"):
+                    result.close()
 
         return tracked
 

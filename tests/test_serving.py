@@ -89,3 +89,29 @@ def test_gunicorn_when_configured(tmp_path):
         assert psutil.Process(server.worker).parent().pid == server.master
         assert server.issue()["status"] == "waiting"
         assert terminate(server) == 0
+
+
+class Body(list):
+    """A WSGI body that notes its closing."""
+
+    closed = False
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("kind,busy_while_sent", [("text/html", True),
+                                                  ("text/event-stream", False)])
+def test_requests_are_tracked_until_closed_streams_never_busy(kind, busy_while_sent):
+    single = serving.SingleServer(settings=None)
+    body = Body([b"one", b"two"])
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", kind)])
+        return body
+
+    reply = single._tracking(app)({}, lambda *args: None)
+    assert next(reply) == b"one"
+    assert bool(single.busy) is busy_while_sent
+    assert list(reply) == [b"two"]
+    assert body.closed and not single.busy
