@@ -1,0 +1,285 @@
+"""`make install DESTDIR=…` (scripts/install) staged into tmp_path: files, modes, owners, the
+config, a second run, an upgrade, the units under `systemd-analyze verify`, the udev rules."""
+
+import hashlib
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import threading
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import settings as settings_module
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTALL = ROOT / "scripts" / "install"
+UNITS = "etc/systemd/system"
+ALL_UNITS = ("goiso.service", "goiso-backup.service", "goiso-backup.timer",
+             "goiso-screen@.service")
+# Binaries the units run that the install does not place when staging: the venv (skipped with
+# GOISO_INSTALL_VENV=0), cage and the base system's shell tools.
+OUTSIDE = ("opt/goiso/.venv/bin/goiso", "usr/bin/cage", "bin/sh", "usr/bin/mkdir")
+PRINTER_VENDORS = {"04b8", "0416", "0519", "1d90", "1504", "0fe6"}
+SERIAL_VENDORS = {"0403", "067b", "1a86", "10c4"}
+
+
+def install(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run `make install DESTDIR=root` without the venv step; fail the test on an error."""
+    result = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT),
+                             *(args or ("install",)), f"DESTDIR={root}"],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "GOISO_INSTALL_VENV": "0"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def manifest(root: Path) -> dict[str, tuple[str, str]]:
+    """The staged paths and their (mode, owner:group) from goiso-install.manifest."""
+    rows = (line.split(" ", 2) for line in
+            (root / "goiso-install.manifest").read_text().splitlines())
+    return {path: (mode, owner) for mode, owner, path in rows}
+
+
+def tree(root: Path) -> dict[str, str]:
+    """Every path under root with its mode and content hash (what a second run must keep)."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        mode = oct(path.lstat().st_mode)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+        found[str(path.relative_to(root))] = f"{mode} {digest}"
+    return found
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory) -> Path:
+    """A root folder with the hall install staged once (read only for the tests using it)."""
+    root = tmp_path_factory.mktemp("staged")
+    install(root)
+    return root
+
+
+def test_every_staged_file_has_its_mode_and_owner_name(staged):
+    listed = manifest(staged)
+    expected = {
+        "/etc/goiso/goiso.toml": ("600", "goiso:goiso"),
+        "/var/lib/goiso": ("750", "goiso:goiso"),
+        "/etc/goiso": ("755", "root:root"),
+        "/etc/goiso/screen.env": ("644", "root:root"),
+        "/opt/goiso": ("755", "root:root"),
+        "/opt/goiso/bin/goiso-screen": ("755", "root:root"),
+        "/opt/goiso/scripts/install": ("755", "root:root"),
+        "/opt/goiso/hall/store.py": ("644", "root:root"),
+        "/opt/goiso/static/vendor/htmx.min.js": ("644", "root:root"),
+        "/etc/udev/rules.d/60-goiso.rules": ("644", "root:root"),
+        "/etc/systemd/journald.conf.d/goiso.conf": ("644", "root:root"),
+        "/etc/chromium/policies/managed/goiso.json": ("644", "root:root"),
+        **{f"/{UNITS}/{unit}": ("644", "root:root") for unit in ALL_UNITS},
+    }
+    for path, want in expected.items():
+        assert listed.get(path) == want, path
+    # The manifest tells the truth about the tree: every staged file is in it (folders such
+    # as /etc/systemd belong to the system).
+    files = {"/" + str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file()}
+    assert files - {"/goiso-install.manifest"} <= set(listed)
+    for path, (mode, _owner) in listed.items():
+        assert format((staged / path[1:]).stat().st_mode & 0o7777, "o") == mode, path
+    # Development-only parts stay out of /opt/goiso.
+    for absent in ("tests", ".venv", ".git", "node_modules", "bench", "var"):
+        assert not (staged / "opt/goiso" / absent).exists(), absent
+
+
+def test_config_is_made_from_the_example_with_a_generated_secret(staged):
+    path = staged / "etc/goiso/goiso.toml"
+    parsed = tomllib.loads(path.read_text())
+    assert re.fullmatch(r"[0-9a-f]{64}", parsed["server"]["secret_key"])
+    assert parsed["server"]["data_dir"] == "/var/lib/goiso"
+    assert parsed["server"]["host"] == "0.0.0.0"
+    # goiso itself accepts the file (the same check `goiso serve --config` makes).
+    loaded = settings_module.load(path)
+    assert loaded.secret_key == parsed["server"]["secret_key"]
+    assert str(loaded.data_dir) == "/var/lib/goiso"
+
+
+def test_a_second_run_changes_nothing_and_keeps_the_secret(tmp_path):
+    install(tmp_path)
+    before = tree(tmp_path)
+    again = install(tmp_path)
+    assert tree(tmp_path) == before
+    assert "writing /etc/goiso/goiso.toml" not in again.stderr
+
+
+def test_an_upgrade_keeps_config_and_data_and_drops_old_files(tmp_path):
+    install(tmp_path)
+    config = tmp_path / "etc/goiso/goiso.toml"
+    config.write_text(config.read_text().replace('name = "Trung tâm', 'name = "Sảnh A — Trung tâm'))
+    database = tmp_path / "var/lib/goiso/goiso.db"
+    database.write_bytes(b"tickets")
+    old = tmp_path / "opt/goiso/hall/gone_in_this_version.py"
+    old.write_text("x = 1\n")
+    changed_code = tmp_path / "opt/goiso/hall/store.py"
+    changed_code.write_text("# an older version\n")
+    install(tmp_path)
+    assert "Sảnh A — Trung tâm" in config.read_text()
+    assert format(config.stat().st_mode & 0o777, "o") == "600"
+    assert database.read_bytes() == b"tickets"
+    assert not old.exists()
+    assert changed_code.read_bytes() == (ROOT / "hall/store.py").read_bytes()
+
+
+def test_the_screen_only_install_places_only_the_screen(tmp_path):
+    install(tmp_path, "install-screen")
+    listed = manifest(tmp_path)
+    assert listed["/opt/goiso/bin/goiso-screen"] == ("755", "root:root")
+    assert f"/{UNITS}/goiso-screen@.service" in listed
+    assert not (tmp_path / "etc/goiso/goiso.toml").exists()
+    assert not (tmp_path / "opt/goiso/hall").exists()
+    assert not (tmp_path / UNITS / "goiso.service").exists()
+    assert not (tmp_path / "var/lib/goiso").exists()
+
+
+def verify_root(staged: Path, tmp_path: Path, *, outside=OUTSIDE) -> Path:
+    """The staged tree plus what `systemd-analyze verify --root` needs beside it: systemd's own
+    units (targets) and stand-ins for the binaries of the base system and the skipped venv."""
+    root = tmp_path / "root"
+    shutil.copytree(staged, root, symlinks=True)
+    shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
+    for name in outside:
+        stand_in = root / name
+        stand_in.parent.mkdir(parents=True, exist_ok=True)
+        stand_in.write_text("#!/bin/sh\n")
+        stand_in.chmod(0o755)
+    return root
+
+
+def verify(root: Path, unit: str) -> subprocess.CompletedProcess:
+    """`systemd-analyze verify --root=root` on one staged unit file."""
+    return subprocess.run(["systemd-analyze", "verify", f"--root={root}",
+                           str(root / UNITS / unit)],
+                          capture_output=True, text=True, timeout=60)
+
+
+needs_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None or
+                                   not Path("/usr/lib/systemd/system").is_dir(),
+                                   reason="systemd-analyze or systemd's units not installed")
+
+
+@needs_analyze
+@pytest.mark.parametrize("unit", ALL_UNITS)
+def test_systemd_analyze_verifies_each_unit_as_installed(staged, tmp_path, unit):
+    root = verify_root(staged, tmp_path)
+    if unit.endswith("@.service"):  # a template is verified through an instance
+        instance = unit.replace("@.", "@kiosk-k1.")
+        shutil.copy(root / UNITS / unit, root / UNITS / instance)
+        unit = instance
+    result = verify(root, unit)
+    assert result.returncode == 0, result.stderr
+    # Warnings (an unknown key, a bad value) do not change the exit status: none allowed.
+    assert result.stderr.strip() == "", result.stderr
+
+
+@needs_analyze
+def test_systemd_analyze_catches_a_missing_executable(staged, tmp_path):
+    root = verify_root(staged, tmp_path, outside=[p for p in OUTSIDE if ".venv" not in p])
+    result = verify(root, "goiso.service")
+    assert result.returncode != 0
+    assert "/opt/goiso/.venv/bin/goiso" in result.stderr
+
+
+def udev_rules(path: Path) -> list[list[tuple[str, str, str]]]:
+    """The rules of a udev rules file as (key, operator, value) triples, checked like udev
+    reads them: comma-separated, a known key, an operator, a double-quoted value."""
+    pair = re.compile(r'\s*([A-Z_]+(?:\{[^}]+\})?)\s*(==|!=|\+=|-=|:=|=)\s*"([^"]*)"\s*(?:,|$)')
+    rules = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        triples, at = [], 0
+        while at < len(line):
+            found = pair.match(line, at)
+            assert found, f"{path.name}:{number}: cannot read from column {at}: {line[at:]}"
+            triples.append(found.groups())
+            at = found.end()
+        rules.append(triples)
+    return rules
+
+
+MATCH_KEYS = {"ACTION", "SUBSYSTEM", "KERNEL", "ENV", "ATTR", "ATTRS"}
+ASSIGN_KEYS = {"GROUP", "MODE", "SYMLINK"}
+
+
+def test_udev_rules_parse_and_name_the_documented_devices(staged):
+    path = staged / "etc/udev/rules.d/60-goiso.rules"
+    rules = udev_rules(path)
+    assert rules
+    printers, serials = set(), set()
+    for rule in rules:
+        for key, operator, value in rule:
+            base = key.split("{")[0]
+            if operator in ("==", "!="):
+                assert base in MATCH_KEYS, key
+            else:
+                assert base in ASSIGN_KEYS and operator in ("=", "+="), key
+            if key == "GROUP":
+                assert value in ("lp", "dialout")
+            if key == "MODE":
+                assert value == "0660"
+            if key == "SYMLINK":
+                assert re.fullmatch(r"goiso-(printer|serial)-(%k|%n|\$attr\{serial\})", value)
+            if key == "ATTRS{idVendor}" or key == "ATTR{idVendor}":
+                vendors = set(value.split("|"))
+                (printers if vendors & PRINTER_VENDORS else serials).update(vendors)
+    assert printers == PRINTER_VENDORS
+    assert serials == SERIAL_VENDORS
+    text = path.read_text()
+    for vendor in PRINTER_VENDORS | SERIAL_VENDORS:  # each id is named in the comment
+        assert re.search(rf"^#.*\b{vendor}\b", text, re.M), vendor
+
+
+def test_udev_rule_reader_refuses_a_broken_rule(tmp_path):
+    broken = tmp_path / "broken.rules"
+    broken.write_text('SUBSYSTEM=="tty", GROUP=dialout\n')
+    with pytest.raises(AssertionError, match="cannot read"):
+        udev_rules(broken)
+
+
+@pytest.mark.skipif(shutil.which("udevadm") is None, reason="udevadm not installed here")
+def test_udevadm_verify_accepts_the_rules(staged):
+    help_text = subprocess.run(["udevadm", "--help"], capture_output=True, text=True).stdout
+    if "verify" not in help_text:
+        pytest.skip("this udevadm has no verify command (systemd < 254)")
+    result = subprocess.run(["udevadm", "verify", str(staged / "etc/udev/rules.d/60-goiso.rules")],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+class Health(http.server.BaseHTTPRequestHandler):
+    """/healthz answering 503 a few times, then 200 (a server still starting)."""
+
+    answers = [503, 503, 200]
+
+    def do_GET(self):
+        """Answer the next status of ``answers`` (the last one for good)."""
+        status = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        self.send_response(status if self.path == "/healthz" else 404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        """Quiet."""
+
+
+def test_the_screen_waits_for_the_server_health(staged):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        address = f"http://127.0.0.1:{server.server_address[1]}"
+        result = subprocess.run([str(staged / "opt/goiso/bin/goiso-screen"), "wait"],
+                                env={**os.environ, "GOISO_SERVER": address},
+                                capture_output=True, text=True, timeout=30)
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    assert Health.answers == [200]  # it asked until the server was healthy
