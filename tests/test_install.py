@@ -283,3 +283,37 @@ def test_the_screen_waits_for_the_server_health(staged):
         server.shutdown()
     assert result.returncode == 0, result.stderr
     assert Health.answers == [200]  # it asked until the server was healthy
+
+
+def test_the_screen_starts_chromium_with_the_hall_flags(staged, tmp_path):
+    argv = tmp_path / "argv"
+    browser = tmp_path / "chromium"
+    browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {argv}\n')
+    browser.chmod(0o755)
+    env = {**os.environ, "GOISO_SERVER": "http://192.168.1.10:8080/", "GOISO_CHROMIUM":
+           str(browser), "RUNTIME_DIRECTORY": str(tmp_path / "run"),
+           "GOISO_CHROMIUM_FLAGS": "--force-device-scale-factor=1.25"}
+    result = subprocess.run([str(staged / "opt/goiso/bin/goiso-screen"), "browser",
+                             "kiosk/k1"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    flags = argv.read_text().splitlines()
+    for flag in ("--kiosk", "--app=http://192.168.1.10:8080/kiosk/k1",
+                 f"--user-data-dir={tmp_path / 'run'}/chromium", "--noerrdialogs",
+                 "--hide-crash-restore-bubble", "--disable-pinch",
+                 "--overscroll-history-navigation=0", "--touch-events=enabled",
+                 "--disable-features=TranslateUI", "--disable-component-update",
+                 "--autoplay-policy=no-user-gesture-required", "--force-device-scale-factor=1.25"):
+        assert flag in flags, flag
+
+
+def test_the_unit_shows_the_page_of_its_instance(staged):
+    unit = (staged / UNITS / "goiso-screen@.service").read_text()
+    # %I unescapes the instance: goiso-screen@kiosk-k1 shows kiosk/k1 (systemd-escape kiosk/k1).
+    assert "ExecStart=/usr/bin/cage -s -- /opt/goiso/bin/goiso-screen browser %I" in unit
+    assert "ExecStartPre=/opt/goiso/bin/goiso-screen wait" in unit
+    for page, instance in (("kiosk/k1", "kiosk-k1"), ("display/h-1", r"display-h\x2d1")):
+        escaped = subprocess.run(["systemd-escape", page], capture_output=True, text=True)
+        assert escaped.stdout.strip() == instance
+        back = subprocess.run(["systemd-escape", "--unescape", instance], capture_output=True,
+                              text=True)
+        assert back.stdout.strip() == page
