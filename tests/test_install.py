@@ -317,3 +317,44 @@ def test_the_unit_shows_the_page_of_its_instance(staged):
         back = subprocess.run(["systemd-escape", "--unescape", instance], capture_output=True,
                               text=True)
         assert back.stdout.strip() == page
+
+
+FAKE_PYTHON = """#!/bin/sh
+# Stands in for python3 and the venv's python and pip: records each call in $CALLS.
+echo "$(basename "$0") $*" >> "$CALLS"
+if [ "$1 $2" = "-m venv" ]; then
+    mkdir -p "$3/bin"
+    cp "$0" "$3/bin/python"
+    cp "$0" "$3/bin/pip"
+fi
+"""
+
+
+def test_the_venv_is_made_once_and_reinstalled_when_dependencies_change(tmp_path):
+    calls = tmp_path / "calls"
+    python = tmp_path / "python3"
+    python.write_text(FAKE_PYTHON)
+    python.chmod(0o755)
+    root = tmp_path / "root"
+    env = {**os.environ, "GOISO_INSTALL_VENV": "1", "PYTHON": str(python), "CALLS": str(calls)}
+
+    def run():
+        result = subprocess.run([str(INSTALL), f"DESTDIR={root}"], env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        lines = calls.read_text().splitlines()
+        calls.unlink()
+        return lines
+
+    app = root / "opt/goiso"
+    first = run()
+    assert first[0] == f"python3 -m venv {app}/.venv"
+    assert f"pip install --quiet --disable-pip-version-check -e {app}" in first
+    assert first[-1].startswith(f"python -m compileall -q -x /\\.venv/ {app}")
+    # Nothing new: the venv is kept, only the bytecode is brought up to date.
+    assert [line.split()[0:3] for line in run()] == [["python", "-m", "compileall"]]
+    # New dependencies (an upgrade's pyproject.toml): installed again into the same venv.
+    (app / ".venv/.goiso-installed").write_text("an older pyproject.toml\n")
+    again = run()
+    assert f"pip install --quiet --disable-pip-version-check -e {app}" in again
+    assert not any("-m venv" in line for line in again)
