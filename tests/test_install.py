@@ -302,7 +302,8 @@ def test_the_screen_starts_chromium_with_the_hall_flags(staged, tmp_path):
                  "--hide-crash-restore-bubble", "--disable-pinch",
                  "--overscroll-history-navigation=0", "--touch-events=enabled",
                  "--disable-features=TranslateUI", "--disable-component-update",
-                 "--autoplay-policy=no-user-gesture-required", "--force-device-scale-factor=1.25"):
+                 "--autoplay-policy=no-user-gesture-required", "--start-maximized",
+                 "--force-device-scale-factor=1.25"):
         assert flag in flags, flag
 
 
