@@ -1,6 +1,7 @@
 """`make install DESTDIR=…` (scripts/install) staged into tmp_path: files, modes, owners, the
 config, a second run, an upgrade, the units under `systemd-analyze verify`, the udev rules."""
 
+import grp
 import hashlib
 import http.server
 import os
@@ -359,3 +360,87 @@ def test_the_venv_is_made_once_and_reinstalled_when_dependencies_change(tmp_path
     again = run()
     assert f"pip install --quiet --disable-pip-version-check -e {app}" in again
     assert not any("-m venv" in line for line in again)
+
+
+# The real install (users, chown, systemctl) run in a private mount namespace where /etc, /opt
+# and /var are overlays whose changes land in tmp_path: the machine itself never changes.
+# systemctl, udevadm and apt-mark are stand-ins that record their arguments.
+REAL_INSTALL = r"""
+set -eu
+for place in etc opt var; do
+    mkdir -p "$SANDBOX/$place/upper" "$SANDBOX/$place/work"
+    mount -t overlay overlay -o \
+        "lowerdir=/$place,upperdir=$SANDBOX/$place/upper,workdir=$SANDBOX/$place/work" "/$place"
+    [ "$(findmnt -n -o FSTYPE "/$place")" = overlay ] || exit 97
+done
+for tool in systemctl udevadm apt-mark; do
+    printf '#!/bin/sh\necho "%s $*" >> "$SANDBOX/calls"\n' "$tool" > "$SANDBOX/bin/$tool"
+    chmod 755 "$SANDBOX/bin/$tool"
+done
+PATH="$SANDBOX/bin:$PATH" GOISO_INSTALL_VENV=0 "$INSTALL" 2> "$SANDBOX/first.log"
+echo --- >> "$SANDBOX/calls"
+PATH="$SANDBOX/bin:$PATH" GOISO_INSTALL_VENV=0 "$INSTALL" 2> "$SANDBOX/second.log"
+id -nG goiso > "$SANDBOX/goiso.groups"
+id -nG goiso-screen > "$SANDBOX/screen.groups"
+for path in /etc/goiso/goiso.toml /var/lib/goiso /etc/goiso /opt/goiso/hall/store.py \
+        /opt/goiso/bin/goiso-screen /etc/systemd/system/goiso.service; do
+    stat -c '%a %U:%G %n' "$path"
+done > "$SANDBOX/stat"
+"""
+
+
+def existing(*groups: str) -> set[str]:
+    """Those of the groups this machine has."""
+    found = set()
+    for name in groups:
+        try:
+            grp.getgrnam(name)
+        except KeyError:
+            continue
+        found.add(name)
+    return found
+
+
+def can_sandbox() -> bool:
+    """Root with private mount namespaces and overlayfs (what REAL_INSTALL needs)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+                           capture_output=True)
+    return probe.returncode == 0 and "overlay" in Path("/proc/filesystems").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not can_sandbox(), reason="needs root, unshare and overlayfs")
+def test_the_real_install_makes_users_owns_files_and_enables_units(tmp_path):
+    (tmp_path / "bin").mkdir()
+    env = {**os.environ, "SANDBOX": str(tmp_path), "INSTALL": str(INSTALL)}
+    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c",
+                             REAL_INSTALL], env=env, capture_output=True, text=True,
+                            timeout=300)
+    logs = "".join((tmp_path / log).read_text() for log in ("first.log", "second.log")
+                   if (tmp_path / log).exists())
+    assert result.returncode == 0, result.stderr + logs
+    assert not Path("/etc/goiso").exists()  # the machine is untouched
+    # The groups a Pi has; this machine may lack some (input, render), which are then left out.
+    assert {"goiso", *existing("dialout", "lp", "audio")} == set(
+        (tmp_path / "goiso.groups").read_text().split())
+    assert {"goiso-screen", *existing("video", "render", "input", "audio", "tty")} == set(
+        (tmp_path / "screen.groups").read_text().split())
+    assert (tmp_path / "stat").read_text().splitlines() == [
+        "600 goiso:goiso /etc/goiso/goiso.toml",
+        "750 goiso:goiso /var/lib/goiso",
+        "755 root:root /etc/goiso",
+        "644 root:root /opt/goiso/hall/store.py",
+        "755 root:root /opt/goiso/bin/goiso-screen",
+        "644 root:root /etc/systemd/system/goiso.service",
+    ]
+    first, second = (tmp_path / "calls").read_text().split("---\n")
+    assert "systemctl enable goiso.service goiso-backup.timer" in first
+    assert "systemctl restart goiso.service" in first
+    assert "udevadm control --reload" in first
+    assert "apt-mark hold" in first or "chromium" not in logs
+    # The second run finds everything in place: no users made, the hall not restarted.
+    assert "systemctl restart goiso.service" not in second.replace("is-active", "")
+    assert "creating the system user" not in (tmp_path / "second.log").read_text()
+    assert "writing /etc/goiso/goiso.toml" not in (tmp_path / "second.log").read_text()
