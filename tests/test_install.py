@@ -6,7 +6,9 @@ import hashlib
 import http.server
 import os
 import re
+import shlex
 import shutil
+import sqlite3
 import subprocess
 import threading
 import tomllib
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import settings as settings_module
+from tests.liveserver import GOISO, goiso_env
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL = ROOT / "scripts" / "install"
@@ -444,3 +447,35 @@ def test_the_real_install_makes_users_owns_files_and_enables_units(tmp_path):
     assert "systemctl restart goiso.service" not in second.replace("is-active", "")
     assert "creating the system user" not in (tmp_path / "second.log").read_text()
     assert "writing /etc/goiso/goiso.toml" not in (tmp_path / "second.log").read_text()
+
+
+def unit_value(unit: str, key: str) -> str:
+    """The one value of ``key`` in a unit file's text."""
+    values = re.findall(rf"^{key}=(.*)$", unit, re.M)
+    assert len(values) == 1, (key, values)
+    return values[0]
+
+
+def test_the_backup_unit_command_backs_the_hall_up(staged, tmp_path):
+    """The timer's command as systemd runs it (%% is %), with this checkout's goiso and a hall
+    in tmp_path in place of /opt/goiso/.venv, /etc/goiso and /var/lib/goiso."""
+    data = tmp_path / "data"
+    config = tmp_path / "goiso.toml"
+    config.write_text((staged / "etc/goiso/goiso.toml").read_text()
+                      .replace('data_dir = "/var/lib/goiso"', f'data_dir = "{data}"'))
+    subprocess.run([str(GOISO), "init", "--config", str(config)], check=True,
+                   capture_output=True, env=goiso_env(), timeout=60)
+    unit = (staged / UNITS / "goiso-backup.service").read_text()
+    places = {"/opt/goiso/.venv/bin/goiso": str(GOISO), "/etc/goiso/goiso.toml": str(config),
+              "/var/lib/goiso": str(data), "%%": "%"}
+    commands = [unit_value(unit, "ExecStartPre"), unit_value(unit, "ExecStart")]
+    for command in commands:
+        for real, here in places.items():
+            command = command.replace(real, here)
+        argv = shlex.split(command)
+        subprocess.run(argv, check=True, capture_output=True, env=goiso_env(), timeout=60)
+    copies = list((data / "backups").glob("goiso-*.db"))
+    assert len(copies) == 1
+    assert re.fullmatch(r"goiso-\d{4}-\d\d-\d\d\.db", copies[0].name)
+    with sqlite3.connect(copies[0]) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
