@@ -479,3 +479,15 @@ def test_the_backup_unit_command_backs_the_hall_up(staged, tmp_path):
     assert re.fullmatch(r"goiso-\d{4}-\d\d-\d\d\.db", copies[0].name)
     with sqlite3.connect(copies[0]) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@needs_analyze
+@pytest.mark.parametrize("unit", ["goiso.service", "goiso-backup.service"])
+def test_the_server_and_backup_units_are_hardened(staged, unit):
+    result = subprocess.run(["systemd-analyze", "security", "--offline=true",
+                             str(staged / UNITS / unit)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    level = re.search(r"Overall exposure level for \S+: (\d+\.\d+) (\w+)", result.stdout)
+    assert level, result.stdout
+    assert float(level[1]) <= 2.0 and level[2] == "OK", level[0]
