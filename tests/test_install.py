@@ -78,6 +78,7 @@ def test_every_staged_file_has_its_mode_and_owner_name(staged):
         "/opt/goiso/scripts/install": ("755", "root:root"),
         "/opt/goiso/hall/store.py": ("644", "root:root"),
         "/opt/goiso/static/vendor/htmx.min.js": ("644", "root:root"),
+        "/opt/goiso/translations/en/LC_MESSAGES/messages.mo": ("644", "root:root"),
         "/etc/udev/rules.d/60-goiso.rules": ("644", "root:root"),
         "/etc/systemd/journald.conf.d/goiso.conf": ("644", "root:root"),
         "/etc/chromium/policies/managed/goiso.json": ("644", "root:root"),
