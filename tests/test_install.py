@@ -59,15 +59,15 @@ def tree(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def staged(tmp_path_factory) -> Path:
+def staged_root(tmp_path_factory) -> Path:
     """A root folder with the hall install staged once (read only for the tests using it)."""
     root = tmp_path_factory.mktemp("staged")
     install(root)
     return root
 
 
-def test_every_staged_file_has_its_mode_and_owner_name(staged):
-    listed = manifest(staged)
+def test_every_staged_file_has_its_mode_and_owner_name(staged_root):
+    listed = manifest(staged_root)
     expected = {
         "/etc/goiso/goiso.toml": ("600", "goiso:goiso"),
         "/var/lib/goiso": ("750", "goiso:goiso"),
@@ -88,17 +88,17 @@ def test_every_staged_file_has_its_mode_and_owner_name(staged):
         assert listed.get(path) == want, path
     # The manifest tells the truth about the tree: every staged file is in it (folders such
     # as /etc/systemd belong to the system).
-    files = {"/" + str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file()}
+    files = {"/" + str(p.relative_to(staged_root)) for p in staged_root.rglob("*") if p.is_file()}
     assert files - {"/goiso-install.manifest"} <= set(listed)
     for path, (mode, _owner) in listed.items():
-        assert format((staged / path[1:]).stat().st_mode & 0o7777, "o") == mode, path
+        assert format((staged_root / path[1:]).stat().st_mode & 0o7777, "o") == mode, path
     # Development-only parts stay out of /opt/goiso.
     for absent in ("tests", ".venv", ".git", "node_modules", "bench", "var"):
-        assert not (staged / "opt/goiso" / absent).exists(), absent
+        assert not (staged_root / "opt/goiso" / absent).exists(), absent
 
 
-def test_config_is_made_from_the_example_with_a_generated_secret(staged):
-    path = staged / "etc/goiso/goiso.toml"
+def test_config_is_made_from_the_example_with_a_generated_secret(staged_root):
+    path = staged_root / "etc/goiso/goiso.toml"
     parsed = tomllib.loads(path.read_text())
     assert re.fullmatch(r"[0-9a-f]{64}", parsed["server"]["secret_key"])
     assert parsed["server"]["data_dir"] == "/var/lib/goiso"
@@ -146,11 +146,11 @@ def test_the_screen_only_install_places_only_the_screen(tmp_path):
     assert not (tmp_path / "var/lib/goiso").exists()
 
 
-def verify_root(staged: Path, tmp_path: Path, *, outside=OUTSIDE) -> Path:
+def verify_root(staged_root: Path, tmp_path: Path, *, outside=OUTSIDE) -> Path:
     """The staged tree plus what `systemd-analyze verify --root` needs beside it: systemd's own
     units (targets) and stand-ins for the binaries of the base system and the skipped venv."""
     root = tmp_path / "root"
-    shutil.copytree(staged, root, symlinks=True)
+    shutil.copytree(staged_root, root, symlinks=True)
     shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
     for name in outside:
         stand_in = root / name
@@ -174,8 +174,8 @@ needs_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None or
 
 @needs_analyze
 @pytest.mark.parametrize("unit", ALL_UNITS)
-def test_systemd_analyze_verifies_each_unit_as_installed(staged, tmp_path, unit):
-    root = verify_root(staged, tmp_path)
+def test_systemd_analyze_verifies_each_unit_as_installed(staged_root, tmp_path, unit):
+    root = verify_root(staged_root, tmp_path)
     if unit.endswith("@.service"):  # a template is verified through an instance
         instance = unit.replace("@.", "@kiosk-k1.")
         shutil.copy(root / UNITS / unit, root / UNITS / instance)
@@ -187,8 +187,8 @@ def test_systemd_analyze_verifies_each_unit_as_installed(staged, tmp_path, unit)
 
 
 @needs_analyze
-def test_systemd_analyze_catches_a_missing_executable(staged, tmp_path):
-    root = verify_root(staged, tmp_path, outside=[p for p in OUTSIDE if ".venv" not in p])
+def test_systemd_analyze_catches_a_missing_executable(staged_root, tmp_path):
+    root = verify_root(staged_root, tmp_path, outside=[p for p in OUTSIDE if ".venv" not in p])
     result = verify(root, "goiso.service")
     assert result.returncode != 0
     assert "/opt/goiso/.venv/bin/goiso" in result.stderr
@@ -216,8 +216,8 @@ MATCH_KEYS = {"ACTION", "SUBSYSTEM", "KERNEL", "ENV", "ATTR", "ATTRS"}
 ASSIGN_KEYS = {"GROUP", "MODE", "SYMLINK"}
 
 
-def test_udev_rules_parse_and_name_the_documented_devices(staged):
-    path = staged / "etc/udev/rules.d/60-goiso.rules"
+def test_udev_rules_parse_and_name_the_documented_devices(staged_root):
+    path = staged_root / "etc/udev/rules.d/60-goiso.rules"
     rules = udev_rules(path)
     assert rules
     printers, serials = set(), set()
@@ -252,12 +252,13 @@ def test_udev_rule_reader_refuses_a_broken_rule(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("udevadm") is None, reason="udevadm not installed here")
-def test_udevadm_verify_accepts_the_rules(staged):
+def test_udevadm_verify_accepts_the_rules(staged_root):
     help_text = subprocess.run(["udevadm", "--help"], capture_output=True, text=True).stdout
     if "verify" not in help_text:
         pytest.skip("this udevadm has no verify command (systemd < 254)")
-    result = subprocess.run(["udevadm", "verify", str(staged / "etc/udev/rules.d/60-goiso.rules")],
-                            capture_output=True, text=True, timeout=30)
+    rules = staged_root / "etc/udev/rules.d/60-goiso.rules"
+    result = subprocess.run(["udevadm", "verify", str(rules)], capture_output=True, text=True,
+                            timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -276,12 +277,12 @@ class Health(http.server.BaseHTTPRequestHandler):
         """Quiet."""
 
 
-def test_the_screen_waits_for_the_server_health(staged):
+def test_the_screen_waits_for_the_server_health(staged_root):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         address = f"http://127.0.0.1:{server.server_address[1]}"
-        result = subprocess.run([str(staged / "opt/goiso/bin/goiso-screen"), "wait"],
+        result = subprocess.run([str(staged_root / "opt/goiso/bin/goiso-screen"), "wait"],
                                 env={**os.environ, "GOISO_SERVER": address},
                                 capture_output=True, text=True, timeout=30)
     finally:
@@ -290,7 +291,7 @@ def test_the_screen_waits_for_the_server_health(staged):
     assert Health.answers == [200]  # it asked until the server was healthy
 
 
-def test_the_screen_starts_chromium_with_the_hall_flags(staged, tmp_path):
+def test_the_screen_starts_chromium_with_the_hall_flags(staged_root, tmp_path):
     argv = tmp_path / "argv"
     browser = tmp_path / "chromium"
     browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {argv}\n')
@@ -298,7 +299,7 @@ def test_the_screen_starts_chromium_with_the_hall_flags(staged, tmp_path):
     env = {**os.environ, "GOISO_SERVER": "http://192.168.1.10:8080/", "GOISO_CHROMIUM":
            str(browser), "RUNTIME_DIRECTORY": str(tmp_path / "run"),
            "GOISO_CHROMIUM_FLAGS": "--force-device-scale-factor=1.25"}
-    result = subprocess.run([str(staged / "opt/goiso/bin/goiso-screen"), "browser",
+    result = subprocess.run([str(staged_root / "opt/goiso/bin/goiso-screen"), "browser",
                              "kiosk/k1"], env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     flags = argv.read_text().splitlines()
@@ -312,8 +313,8 @@ def test_the_screen_starts_chromium_with_the_hall_flags(staged, tmp_path):
         assert flag in flags, flag
 
 
-def test_the_unit_shows_the_page_of_its_instance(staged):
-    unit = (staged / UNITS / "goiso-screen@.service").read_text()
+def test_the_unit_shows_the_page_of_its_instance(staged_root):
+    unit = (staged_root / UNITS / "goiso-screen@.service").read_text()
     # %I unescapes the instance: goiso-screen@kiosk-k1 shows kiosk/k1 (systemd-escape kiosk/k1).
     assert "ExecStart=/usr/bin/cage -s -- /opt/goiso/bin/goiso-screen browser %I" in unit
     assert "ExecStartPre=/opt/goiso/bin/goiso-screen wait" in unit
@@ -457,16 +458,16 @@ def unit_value(unit: str, key: str) -> str:
     return values[0]
 
 
-def test_the_backup_unit_command_backs_the_hall_up(staged, tmp_path):
+def test_the_backup_unit_command_backs_the_hall_up(staged_root, tmp_path):
     """The timer's command as systemd runs it (%% is %), with this checkout's goiso and a hall
     in tmp_path in place of /opt/goiso/.venv, /etc/goiso and /var/lib/goiso."""
     data = tmp_path / "data"
     config = tmp_path / "goiso.toml"
-    config.write_text((staged / "etc/goiso/goiso.toml").read_text()
+    config.write_text((staged_root / "etc/goiso/goiso.toml").read_text()
                       .replace('data_dir = "/var/lib/goiso"', f'data_dir = "{data}"'))
     subprocess.run([str(GOISO), "init", "--config", str(config)], check=True,
                    capture_output=True, env=goiso_env(), timeout=60)
-    unit = (staged / UNITS / "goiso-backup.service").read_text()
+    unit = (staged_root / UNITS / "goiso-backup.service").read_text()
     places = {"/opt/goiso/.venv/bin/goiso": str(GOISO), "/etc/goiso/goiso.toml": str(config),
               "/var/lib/goiso": str(data), "%%": "%"}
     commands = [unit_value(unit, "ExecStartPre"), unit_value(unit, "ExecStart")]
@@ -484,9 +485,9 @@ def test_the_backup_unit_command_backs_the_hall_up(staged, tmp_path):
 
 @needs_analyze
 @pytest.mark.parametrize("unit", ["goiso.service", "goiso-backup.service"])
-def test_the_server_and_backup_units_are_hardened(staged, unit):
+def test_the_server_and_backup_units_are_hardened(staged_root, unit):
     result = subprocess.run(["systemd-analyze", "security", "--offline=true",
-                             str(staged / UNITS / unit)], capture_output=True, text=True,
+                             str(staged_root / UNITS / unit)], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
     level = re.search(r"Overall exposure level for \S+: (\d+\.\d+) (\w+)", result.stdout)
