@@ -10,6 +10,7 @@ import shlex
 import shutil
 import sqlite3
 import subprocess
+import sys
 import threading
 import tomllib
 from pathlib import Path
@@ -493,3 +494,29 @@ def test_the_server_and_backup_units_are_hardened(staged_root, unit):
     level = re.search(r"Overall exposure level for \S+: (\d+\.\d+) (\w+)", result.stdout)
     assert level, result.stdout
     assert float(level[1]) <= 2.0 and level[2] == "OK", level[0]
+
+
+RUN_INSTALLED = """
+import sys
+from pathlib import Path
+import server, settings
+app_dir = Path(sys.argv[1])
+assert Path(server.__file__).parent == app_dir, server.__file__
+hall = settings.load(app_dir.parent.parent / "etc/goiso/goiso.toml", data_dir=sys.argv[2])
+client = server.create_app(hall).test_client()
+for path in ("/", "/static/vendor/htmx.min.js"):
+    reply = client.get(path, headers={"Accept-Language": "en"})
+    assert reply.status_code == 200, (path, reply.status_code)
+print(client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True))
+"""
+
+
+def test_the_copied_application_serves_its_pages_and_static_files(staged_root, tmp_path):
+    """What /opt/goiso holds is enough: the app imported from there (not this checkout) with
+    the installed config answers its home page and the htmx asset."""
+    app = staged_root / "opt/goiso"
+    result = subprocess.run([sys.executable, "-c", RUN_INSTALLED, str(app), str(tmp_path)],
+                            cwd=tmp_path, env={**goiso_env(), "PYTHONPATH": str(app)},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "<html" in result.stdout
