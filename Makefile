@@ -7,11 +7,11 @@ SETUP_ARGS ?=
 VENV := .venv
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint bench clean
+.PHONY: help setup run test lint bench clean install install-screen
 
 help: ## list the targets
 	@echo "goiso make targets:"
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-7s %s\n", $$1, $$2}' \
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-14s %s\n", $$1, $$2}' \
 		$(MAKEFILE_LIST)
 	@echo
 	@echo "variables: HOST=$(HOST) PORT=$(PORT) PYTEST_ARGS='$(PYTEST_ARGS)'" \
@@ -31,6 +31,12 @@ test: setup ## ruff check + the whole pytest suite (PYTEST_ARGS='-k ...' to narr
 	echo "+ pytest $(PYTEST_ARGS)"; \
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS) || status=$$?; \
 	exit $$status
+
+install: ## on the Pi, as root: server, units, udev rules (DESTDIR=dir stages; docs/install.md)
+	@scripts/install $(if $(DESTDIR),DESTDIR=$(DESTDIR))
+
+install-screen: ## screen-only Pi, as root: the kiosk browser unit only (DESTDIR=dir stages)
+	@scripts/install --screen-only $(if $(DESTDIR),DESTDIR=$(DESTDIR))
 
 lint: ## ruff check only
 	@scripts/setup --no-apt
