@@ -106,6 +106,31 @@ class Store:
             finally:
                 target.close()
 
+    def writable(self) -> bool:
+        """Whether a write can commit now: takes the write lock and rolls back, changing nothing."""
+        try:
+            with self._borrow() as conn:
+                # A short wait: a health check must answer while the screen waits, not in 15 s.
+                conn.execute("PRAGMA busy_timeout=1000")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    # A real row change in the main file, then rolled back: nothing is kept.
+                    conn.execute("UPDATE _sqlite_migrations SET name = name"
+                                 " WHERE rowid = (SELECT max(rowid) FROM _sqlite_migrations)")
+                    conn.execute("ROLLBACK")
+                finally:
+                    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            return True
+        except sqlite3.Error:
+            return False
+
+    def schema_version(self) -> str | None:
+        """The name of the last migration applied to the file (None for an empty file)."""
+        with self.read() as conn:
+            row = conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?"
+                               " ORDER BY rowid DESC LIMIT 1", (migrations.name,)).fetchone()
+        return row["name"] if row else None
+
     def close(self) -> None:
         """Close every idle connection (connections in use close when returned and dropped)."""
         idle, self._idle = self._idle, []
