@@ -199,6 +199,9 @@ def serve(settings, demo):
     hall.close()
     settings.secret_key = settings.flask_config()["SECRET_KEY"]
     click.echo(f"goiso: mở http://{settings.host}:{settings.port}/  (Ctrl+C để dừng)")
+    from services import systemd
+
+    systemd.claim()  # the worker, not gunicorn's arbiter, says READY=1 to systemd
     HallServer(settings).run()
 
 
@@ -222,9 +225,17 @@ def _print_demo(settings, info):
 def start_background(app):
     """Start what runs beside the requests (only ``serve`` does this, never create_app);
     setting the returned signal (a ``device.worker.Stop``) stops all of it at once."""
-    from services import background
+    from services import background, systemd
 
-    return background.start(app.extensions["goiso"])
+    stop = background.start(app.extensions["goiso"])
+    systemd.serving(app.extensions["goiso"], stop)
+    return stop
+
+
+def _stopping():
+    from services import systemd
+
+    systemd.stopping()
 
 
 try:
@@ -255,6 +266,7 @@ class HallServer(BaseApplication):
             "loglevel": "warning",
             "proc_name": "goiso",
             "post_worker_init": lambda worker: start_background(worker.wsgi),
+            "worker_exit": lambda arbiter, worker: _stopping(),
         }.items():
             self.cfg.set(key, value)
 
