@@ -124,12 +124,57 @@ def clerk(settings, login, name, role, pin):
 
 @cli.command()
 @hall_options
-@click.argument("dest", type=click.Path(dir_okay=False))
-def backup(settings, dest):
-    """Copy the live database to DEST with SQLite's online backup API."""
-    hall = open_hall(settings)
-    hall.store.backup(dest)
-    click.echo(f"Đã sao lưu vào {dest}")
+@click.argument("dest", required=False, type=click.Path(dir_okay=False))
+@click.option("--to", "folder", type=click.Path(file_okay=False),
+              help="Folder of the backups (default: [backup] or <data_dir>/backups).")
+@click.option("--keep", type=click.IntRange(1, 1000), default=None,
+              help="Backups to keep in the folder (default: [backup] keep).")
+def backup(settings, dest, folder, keep):
+    """Back the live database up (SQLite's online backup API, safe while the hall works),
+    verify the copy, keep the newest ones; with DEST, copy to that one file instead."""
+    from services import backups
+
+    database = settings.database_path
+    if not database.exists():
+        raise click.ClickException(f"chưa có cơ sở dữ liệu {database}: chạy goiso init trước.")
+    try:
+        if dest:
+            hall = Hall.open(database, settings.rules)
+            try:
+                hall.store.backup(dest)
+            finally:
+                hall.close()
+            backups.verify(dest)
+            click.echo(f"Đã sao lưu vào {dest}")
+            return
+        made = backups.make(database, to=folder, keep=keep or settings.backup.keep,
+                            copy_to=settings.backup.copy_to)
+    except backups.BackupError as exc:
+        raise click.ClickException(f"sao lưu thất bại: {exc}") from None
+    click.echo(f"Đã sao lưu vào {made.path} (lược đồ {made.schema}, đã kiểm tra toàn vẹn)")
+    for old in made.removed:
+        click.echo(f"Đã xóa bản sao lưu cũ {old.name}")
+    if made.copied_to:
+        click.echo(f"Đã chép sang {made.copied_to}")
+    if made.copy_problem:
+        click.echo(f"Cảnh báo: {made.copy_problem}", err=True)
+
+
+@cli.command()
+@hall_options
+@click.argument("file", type=click.Path(dir_okay=False))
+def restore(settings, file):
+    """Replace the hall's database by a backup FILE (checked first; the current database is
+    backed up before). Stop the server first."""
+    from services import backups
+
+    try:
+        schema, before = backups.restore(settings.database_path, file, keep=settings.backup.keep)
+    except backups.BackupError as exc:
+        raise click.ClickException(f"không khôi phục: {exc}. Cơ sở dữ liệu không đổi.") from None
+    if before:
+        click.echo(f"Bản hiện tại đã được sao lưu vào {before.path}")
+    click.echo(f"Đã khôi phục {file} (lược đồ {schema}) vào {settings.database_path}")
 
 
 @cli.command()
@@ -199,8 +244,9 @@ def serve(settings, demo):
     hall.close()
     settings.secret_key = settings.flask_config()["SECRET_KEY"]
     click.echo(f"goiso: mở http://{settings.host}:{settings.port}/  (Ctrl+C để dừng)")
-    from services import systemd
+    from services import backups, systemd
 
+    serving = backups.serving_lock(settings.database_path)  # noqa: F841 - held until exit
     systemd.claim()  # the worker, not gunicorn's arbiter, says READY=1 to systemd
     HallServer(settings).run()
 
