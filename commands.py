@@ -238,13 +238,21 @@ def announce(settings, number, counter, out):
 @click.option("--demo", is_flag=True, help="Serve the demo hall; print PINs and tokens.")
 def serve(settings, demo):
     """Serve the hall (gunicorn, one gevent worker), start the background work."""
-    hall = open_hall(settings)
+    from hall.store import MigrationFailed
+    from services import systemd
+
+    try:
+        hall = open_hall(settings)
+    except MigrationFailed as exc:
+        systemd.notify(f"STATUS={exc}")
+        click.echo(f"goiso dừng lại: {exc}", err=True)
+        raise click.exceptions.Exit(3) from None
     if demo:
         _print_demo(settings, _seed(hall))
     hall.close()
     settings.secret_key = settings.flask_config()["SECRET_KEY"]
     click.echo(f"goiso: mở http://{settings.host}:{settings.port}/  (Ctrl+C để dừng)")
-    from services import backups, systemd
+    from services import backups
 
     serving = backups.serving_lock(settings.database_path)  # noqa: F841 - held until exit
     systemd.claim()  # the worker, not gunicorn's arbiter, says READY=1 to systemd

@@ -3,9 +3,11 @@ once it serves, WATCHDOG=1 pings while it is healthy, STOPPING=1 on the way out.
 
 import socket
 import sqlite3
+import subprocess
 import time
 
 import pytest
+import sqlite_utils
 
 from services import systemd
 from tests.liveserver import LiveServer
@@ -73,3 +75,28 @@ def test_no_notify_socket_sends_nothing(monkeypatch):
 def test_watchdog_interval_is_half_of_watchdog_usec(monkeypatch, usec, seconds):
     monkeypatch.setenv("WATCHDOG_USEC", usec)
     assert systemd.watchdog_seconds() == seconds
+
+
+@pytest.mark.slow
+def test_serve_exits_with_the_reason_when_the_upgrade_fails(tmp_path, notify_socket):
+    from hall import Hall
+    from hall.schema import migrations
+    from tests.liveserver import GOISO, goiso_env
+
+    path, sock = notify_socket
+    data = tmp_path / "data"
+    Hall.open(data / "goiso.db").close()
+    last = [m.name for m in migrations.pending(sqlite_utils.Database(memory=True))][-1]
+    with sqlite3.connect(data / "goiso.db") as conn:
+        # The last migration looks pending again: running it twice fails (its tables exist).
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = ?", (last,))
+    conn.close()
+    before = (data / "goiso.db").read_bytes()
+    result = subprocess.run([str(GOISO), "serve", "--data-dir", str(data)], capture_output=True,
+                            text=True, timeout=60, env=goiso_env(NOTIFY_SOCKET=str(path)))
+    assert result.returncode == 3
+    assert f"thất bại ở bước {last}" in result.stderr and "giữ nguyên" in result.stderr
+    assert (data / "goiso.db").read_bytes() == before
+    sock.settimeout(5)
+    assert sock.recv(4096).decode().startswith(
+        f"STATUS=nâng cấp cơ sở dữ liệu thất bại ở bước {last}")
