@@ -179,6 +179,20 @@ def restore(settings, file):
 
 @cli.command()
 @hall_options
+def check(settings):
+    """Check this machine for the technician: config, database, printers, serial ports, disk,
+    clock; exit status 1 when any check fails."""
+    from services import checks
+
+    done = checks.run(settings)
+    for one in done:
+        click.echo(one.line())
+    if not all(one.ok for one in done):
+        raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@hall_options
 def purge(settings):
     """Purge tickets (and their events) older than [rules] keep_tickets_days; reports keep
     their figures."""
