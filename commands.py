@@ -124,12 +124,71 @@ def clerk(settings, login, name, role, pin):
 
 @cli.command()
 @hall_options
-@click.argument("dest", type=click.Path(dir_okay=False))
-def backup(settings, dest):
-    """Copy the live database to DEST with SQLite's online backup API."""
-    hall = open_hall(settings)
-    hall.store.backup(dest)
-    click.echo(f"Đã sao lưu vào {dest}")
+@click.argument("dest", required=False, type=click.Path(dir_okay=False))
+@click.option("--to", "folder", type=click.Path(file_okay=False),
+              help="Folder of the backups (default: [backup] or <data_dir>/backups).")
+@click.option("--keep", type=click.IntRange(1, 1000), default=None,
+              help="Backups to keep in the folder (default: [backup] keep).")
+def backup(settings, dest, folder, keep):
+    """Back the live database up (SQLite's online backup API, safe while the hall works),
+    verify the copy, keep the newest ones; with DEST, copy to that one file instead."""
+    from services import backups
+
+    database = settings.database_path
+    if not database.exists():
+        raise click.ClickException(f"chưa có cơ sở dữ liệu {database}: chạy goiso init trước.")
+    try:
+        if dest:
+            hall = Hall.open(database, settings.rules)
+            try:
+                hall.store.backup(dest)
+            finally:
+                hall.close()
+            backups.verify(dest)
+            click.echo(f"Đã sao lưu vào {dest}")
+            return
+        made = backups.make(database, to=folder, keep=keep or settings.backup.keep,
+                            copy_to=settings.backup.copy_to)
+    except backups.BackupError as exc:
+        raise click.ClickException(f"sao lưu thất bại: {exc}") from None
+    click.echo(f"Đã sao lưu vào {made.path} (lược đồ {made.schema}, đã kiểm tra toàn vẹn)")
+    for old in made.removed:
+        click.echo(f"Đã xóa bản sao lưu cũ {old.name}")
+    if made.copied_to:
+        click.echo(f"Đã chép sang {made.copied_to}")
+    if made.copy_problem:
+        click.echo(f"Cảnh báo: {made.copy_problem}", err=True)
+
+
+@cli.command()
+@hall_options
+@click.argument("file", type=click.Path(dir_okay=False))
+def restore(settings, file):
+    """Replace the hall's database by a backup FILE (checked first; the current database is
+    backed up before). Stop the server first."""
+    from services import backups
+
+    try:
+        schema, before = backups.restore(settings.database_path, file, keep=settings.backup.keep)
+    except backups.BackupError as exc:
+        raise click.ClickException(f"không khôi phục: {exc}. Cơ sở dữ liệu không đổi.") from None
+    if before:
+        click.echo(f"Bản hiện tại đã được sao lưu vào {before.path}")
+    click.echo(f"Đã khôi phục {file} (lược đồ {schema}) vào {settings.database_path}")
+
+
+@cli.command()
+@hall_options
+def check(settings):
+    """Check this machine for the technician: config, database, printers, serial ports, disk,
+    clock; exit status 1 when any check fails."""
+    from services import checks
+
+    done = checks.run(settings)
+    for one in done:
+        click.echo(one.line())
+    if not all(one.ok for one in done):
+        raise click.exceptions.Exit(1)
 
 
 @cli.command()
@@ -194,14 +253,25 @@ def announce(settings, number, counter, out):
 def serve(settings, demo):
     """Serve the hall (one gevent process, or gunicorn if configured), start the background
     work."""
-    hall = open_hall(settings)
+    from hall.store import MigrationFailed
+    from services import systemd
+
+    try:
+        hall = open_hall(settings)
+    except MigrationFailed as exc:
+        systemd.notify(f"STATUS={exc}")
+        click.echo(f"goiso dừng lại: {exc}", err=True)
+        raise click.exceptions.Exit(3) from None
     if demo:
         _print_demo(settings, _seed(hall))
     hall.close()
     settings.secret_key = settings.flask_config()["SECRET_KEY"]
     click.echo(f"goiso: mở http://{settings.host}:{settings.port}/  (Ctrl+C để dừng)")
     import serving
+    from services import backups
 
+    lock = backups.serving_lock(settings.database_path)  # noqa: F841 - held until exit
+    systemd.claim()  # the server itself, not gunicorn's arbiter, says READY=1 to systemd
     serving.serve(settings)
 
 

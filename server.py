@@ -48,6 +48,7 @@ def create_app(settings: settings_module.Settings | None = None, *,
     from admin.monitor import bp as admin_monitor_bp
     from admin.reports import bp as admin_reports_bp
     from admin.views import bp as admin_bp
+    from api.health import bp as health_bp
     from api.reports import bp as api_reports_bp
     from api.views import bp as api_bp
     from counter.views import bp as counter_bp
@@ -70,6 +71,7 @@ def create_app(settings: settings_module.Settings | None = None, *,
     app.register_blueprint(configure_bp, url_prefix="/admin")
     app.register_blueprint(catalogue_bp, url_prefix="/admin")
     app.register_blueprint(api_reports_bp, url_prefix="/api/v1/reports")
+    app.register_blueprint(health_bp)
     app.register_blueprint(admin_reports_bp, url_prefix="/admin/reports")
     app.before_request(guard)
 

@@ -8,6 +8,8 @@ second interpreter's worth of imports), which matters on a Pi with 512 MB."""
 import logging
 import signal
 
+from services import systemd
+
 log = logging.getLogger("goiso.serve")
 
 # As gunicorn was set up: up to 1000 connections (idle SSE streams cost a few KB each), 5 s
@@ -25,6 +27,12 @@ def start_background(app):
     from services import background
 
     return background.start(app.extensions["goiso"])
+
+
+def _worker_ready(worker) -> None:
+    """gunicorn's worker listens and has its app: start the background work, tell systemd."""
+    app = worker.wsgi
+    systemd.serving(app.extensions["goiso"], start_background(app))
 
 
 def serve(settings) -> None:
@@ -71,6 +79,8 @@ class SingleServer:
                             spawn=Pool(MAX_CONNECTIONS), handler_class=Handler,
                             log=None, error_log=logging.getLogger("goiso.http"))
         server.start()
+        # The database is open and the port listens: now systemd may hear READY=1.
+        systemd.serving(app.extensions["goiso"], stop_background)
         stopping = Event()
 
         def on_signal():
@@ -164,7 +174,8 @@ def gunicorn_server(settings):
                 "errorlog": "-",
                 "loglevel": "warning",
                 "proc_name": "goiso",
-                "post_worker_init": lambda worker: start_background(worker.wsgi),
+                "post_worker_init": _worker_ready,
+                "worker_exit": lambda arbiter, worker: systemd.stopping(),
             }.items():
                 self.cfg.set(key, value)
 

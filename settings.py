@@ -87,6 +87,14 @@ class KioskOptions(Struct, kw_only=True, forbid_unknown_fields=True):
     printer_down: Literal["refuse", "screen"] = "refuse"  # refuse tickets, or give screen ones
 
 
+class BackupOptions(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Backups of the database ([backup]; ``goiso backup``, run by a timer)."""
+
+    keep: Annotated[int, Meta(ge=1, le=1000)] = 14  # copies kept in <data_dir>/backups
+    copy_to: Path | None = None  # a USB stick or network share; a failed copy is reported only
+    min_free_mb: Annotated[int, Meta(ge=0)] = 200  # `goiso check` warns below this free space
+
+
 class Settings(ServerOptions, kw_only=True):
     """Everything configurable, with the defaults a small hall can start from: the [server]
     keys (inherited), the [hall] keys, and one field per other table."""
@@ -101,6 +109,7 @@ class Settings(ServerOptions, kw_only=True):
     serial: dict[str, BusConfig] = field(default_factory=dict)
     board: BoardOptions = field(default_factory=BoardOptions)
     voice: VoiceOptions = field(default_factory=VoiceOptions)
+    backup: BackupOptions = field(default_factory=BackupOptions)
 
     def __post_init__(self):
         """What spans tables: two [serial.<name>] tables cannot share one port."""
@@ -136,7 +145,8 @@ class Settings(ServerOptions, kw_only=True):
 # The tables of the file and the class each becomes; [printers.<kiosk id>] and
 # [serial.<name>] are families: one table per name.
 TABLES = {"hall": HallOptions, "server": ServerOptions, "rules": Rules, "kiosk": KioskOptions,
-          "ticket": TicketLayout, "board": BoardOptions, "voice": VoiceOptions}
+          "ticket": TicketLayout, "board": BoardOptions, "voice": VoiceOptions,
+          "backup": BackupOptions}
 FAMILIES = {"printers": PrinterConfig, "serial": BusConfig}
 SERVER_KEYS = tuple(f.name for f in structs.fields(ServerOptions))
 # The tables a supervisor may set in the browser (stored in the database over the file); the

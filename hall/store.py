@@ -1,8 +1,10 @@
 """The SQLite file of a hall: durable connections, short transactions, migrations."""
 
 import fcntl
+import os
 import sqlite3
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +31,21 @@ from .schema import migrations  # noqa: E402 - after the import above: it uses s
 BUSY_TIMEOUT_MS = 15_000
 
 
+class MigrationFailed(Exception):
+    """An upgrade of the schema that failed; the database file was left as it was."""
+
+    def __init__(self, name: str, cause: BaseException, backup: Path):
+        super().__init__(f"nâng cấp cơ sở dữ liệu thất bại ở bước {name}: {cause}."
+                         f" Cơ sở dữ liệu giữ nguyên; bản sao lưu: {backup}")
+        self.name, self.cause, self.backup = name, cause, backup
+
+
+def _after(name: str) -> list[str]:
+    """The migrations after ``name`` (``apply``'s ``stop_before``: one migration at a time)."""
+    names = [m.name for m in migrations.pending(sqlite_utils.Database(memory=True))]
+    return names[names.index(name) + 1:]
+
+
 class Store:
     """A pool of SQLite connections to one file; each connection is used by one thread at a time.
 
@@ -44,7 +61,13 @@ class Store:
         self._idle: list[sqlite3.Connection] = []
 
     def migrate(self) -> list[str]:
-        """Create or upgrade the schema; returns the names of migrations applied now."""
+        """Create or upgrade the schema; returns the names of migrations applied now.
+
+        An existing file is first backed up (``backups/goiso-pre-migrate-<first pending>-…``),
+        then upgraded on a copy that replaces it only when every migration succeeded: a
+        migration written with ``executescript`` commits as it goes, so a transaction alone
+        could not undo a failure half-way. On failure the file is untouched and
+        ``MigrationFailed`` says which migration and where the backup is."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # An exclusive file lock so two processes starting together do not race the migrations.
         with open(f"{self.path}.lock", "w") as lock:
@@ -53,10 +76,43 @@ class Store:
             try:
                 db.execute("PRAGMA journal_mode=WAL")
                 pending = [m.name for m in migrations.pending(db)]
-                migrations.apply(db)
+                existing = bool(migrations.applied(db))
+                if not existing:
+                    migrations.apply(db)
             finally:
                 db.close()
+            if pending and existing:
+                self._upgrade(pending)
         return pending
+
+    def _upgrade(self, pending: list[str]) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        saved = self.path.parent / "backups" / f"goiso-pre-migrate-{pending[0]}-{stamp}.db"
+        self.backup(saved)
+        work = self.path.with_name(f".{self.path.name}.migrating")
+        self.backup(work)
+        self.close()
+        db = sqlite_utils.Database(work)
+        try:
+            for name in pending:
+                migrations.apply(db, stop_before=_after(name))
+        except Exception as exc:
+            db.close()
+            work.unlink(missing_ok=True)
+            raise MigrationFailed(name, exc, saved) from exc
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+        with open(work, "rb+") as f:
+            os.fsync(f.fileno())
+        # The old file's log must not be read with the new file: fold it in, then drop it.
+        conn = sqlite3.connect(self.path)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+        os.replace(work, self.path)
+        for stale in (f"{self.path}-wal", f"{self.path}-shm", f"{work}-wal", f"{work}-shm"):
+            Path(stale).unlink(missing_ok=True)
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -121,6 +177,31 @@ class Store:
                 conn.backup(target)
             finally:
                 target.close()
+
+    def writable(self) -> bool:
+        """Whether a write can commit now: takes the write lock and rolls back, changing nothing."""
+        try:
+            with self._borrow() as conn:
+                # A short wait: a health check must answer while the screen waits, not in 15 s.
+                conn.execute("PRAGMA busy_timeout=1000")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    # A real row change in the main file, then rolled back: nothing is kept.
+                    conn.execute("UPDATE _sqlite_migrations SET name = name"
+                                 " WHERE rowid = (SELECT max(rowid) FROM _sqlite_migrations)")
+                    conn.execute("ROLLBACK")
+                finally:
+                    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            return True
+        except sqlite3.Error:
+            return False
+
+    def schema_version(self) -> str | None:
+        """The name of the last migration applied to the file (None for an empty file)."""
+        with self.read() as conn:
+            row = conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?"
+                               " ORDER BY rowid DESC LIMIT 1", (migrations.name,)).fetchone()
+        return row["name"] if row else None
 
     def close(self) -> None:
         """Close every idle connection (connections in use close when returned and dropped)."""

@@ -319,3 +319,18 @@ def test_bad_flags_and_variables_stop_a_command_the_same_way(tmp_path, args, env
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.splitlines()[0] == said
     assert not (tmp_path / "var").exists()
+
+
+def test_backup_into_its_folder_then_restore(tmp_path, demo_dir):
+    result = goiso("backup", "--keep", "2", "--data-dir", demo_dir, cwd=tmp_path)
+    made = sorted((demo_dir / "backups").glob("goiso-*.db"))
+    assert len(made) == 1 and str(made[0]) in result.stdout
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(made[0].read_bytes()[:5000])
+    before = (demo_dir / "goiso.db").read_bytes()
+    refused = goiso("restore", bad, "--data-dir", demo_dir, cwd=tmp_path, ok=False)
+    assert refused.returncode != 0 and "không khôi phục" in refused.stderr
+    assert (demo_dir / "goiso.db").read_bytes() == before
+    done = goiso("restore", made[0], "--data-dir", demo_dir, cwd=tmp_path)
+    assert "Đã khôi phục" in done.stdout and "pre-restore" in done.stdout
+    assert count(demo_dir / "goiso.db", "procedures") == 22

@@ -288,3 +288,53 @@ def test_migrate_from_processes_starting_together(tmp_path, attempt):
     conn.close()
     build(path).close()  # and the result is a working hall
     assert audit(path) == {}
+
+
+# -- upgrades ----------------------------------------------------------------------------------
+
+def with_migrations(monkeypatch, *functions):
+    """Pretend a newer goiso added these migrations (after the real ones)."""
+    from sqlite_utils import Migrations
+
+    added = [Migrations._Migration(f.__name__, f) for f in functions]
+    monkeypatch.setattr(migrations, "_migrations", [*migrations._migrations, *added])
+
+
+def m998_good(db):
+    db.executescript("CREATE TABLE upgraded (x); INSERT INTO upgraded VALUES (1);")
+
+
+def m999_broken(db):
+    db.executescript("CREATE TABLE half_done (x);")
+    db.execute("SELECT * FROM no_such_table")
+
+
+def test_a_failed_upgrade_leaves_the_file_byte_identical_and_says_why(hall_file, monkeypatch):
+    from hall.store import MigrationFailed
+
+    before = hall_file.read_bytes()
+    with_migrations(monkeypatch, m998_good, m999_broken)
+    with pytest.raises(MigrationFailed) as failed:
+        Store(hall_file).migrate()
+    assert failed.value.name == "m999_broken" and "no_such_table" in str(failed.value)
+    assert hall_file.read_bytes() == before
+    assert failed.value.backup.exists() and "pre-migrate-m998_good" in failed.value.backup.name
+    assert not list(hall_file.parent.glob(".*migrating*"))
+
+
+def test_an_upgrade_backs_up_first_and_keeps_every_ticket(hall_file, monkeypatch):
+    hall = open_at(hall_file)
+    numbers = [hall.issuing.issue("PA")["number"] for _ in range(5)]
+    hall.close()
+    with_migrations(monkeypatch, m998_good)
+    store = Store(hall_file)
+    assert store.migrate() == ["m998_good"]
+    with store.read() as conn:
+        assert conn.execute("SELECT x FROM upgraded").fetchone()[0] == 1
+        assert [r[0] for r in conn.execute("SELECT number FROM tickets ORDER BY id")] == numbers
+    store.close()
+    saved = list((hall_file.parent / "backups").glob("goiso-pre-migrate-m998_good-*.db"))
+    assert len(saved) == 1
+    with sqlite3.connect(saved[0]) as conn:
+        assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == 5
+        assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'upgraded'").fetchone()
