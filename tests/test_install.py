@@ -479,7 +479,7 @@ def test_the_backup_unit_command_backs_the_hall_up(staged_root, tmp_path):
         subprocess.run(argv, check=True, capture_output=True, env=goiso_env(), timeout=60)
     copies = list((data / "backups").glob("goiso-*.db"))
     assert len(copies) == 1
-    assert re.fullmatch(r"goiso-\d{4}-\d\d-\d\d\.db", copies[0].name)
+    assert re.fullmatch(r"goiso-\d{8}-\d{6}-\d{6}\.db", copies[0].name)  # rotated by [backup]
     with sqlite3.connect(copies[0]) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
