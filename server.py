@@ -6,6 +6,7 @@ It never opens hardware or starts threads; the ``serve`` command (commands.py) d
 from flask import Flask, request
 from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import settings as settings_module
 from hall import HallError, events, words
@@ -34,6 +35,9 @@ def create_app(settings: settings_module.Settings | None = None, *,
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["goiso"] = open_runtime(settings)
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
+                                x_proto=settings.trusted_proxies)
 
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

@@ -70,6 +70,10 @@ class ServerOptions(Struct, kw_only=True, forbid_unknown_fields=True):
     public_url: str = ""
     # "single": one process, gevent's WSGI server; "gunicorn": its arbiter + one gevent worker.
     process_model: Literal["single", "gunicorn"] = "single"
+    # Reverse proxies in front of goiso (nginx for HTTPS: 1) whose X-Forwarded-For is trusted
+    # for the client's address (sign-in throttling and rate limits count by it); 0 = none, so
+    # a client cannot pick its own address with that header.
+    trusted_proxies: Annotated[int, Meta(ge=0, le=5)] = 0
 
     def __post_init__(self):
         """The data folder may not exist yet (it is made), but it cannot be a file."""
