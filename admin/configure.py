@@ -35,6 +35,11 @@ KEY_LABELS = {
     ("rules", "opens_at"): N_("Giờ mở cửa (HH:MM)"),
     ("rules", "closes_at"): N_("Giờ đóng cửa (HH:MM)"),
     ("rules", "keep_tickets_days"): N_("Giữ chi tiết số thứ tự (ngày, 0 = mãi mãi)"),
+    ("rules", "kiosk_tickets_per_minute"): N_("Số vé tối đa mỗi phút cho một ki-ốt (0 = không giới"
+                                              " hạn)"),
+    ("rules", "client_tickets_per_minute"): N_("Số vé tối đa mỗi phút cho một địa chỉ mạng (0 ="
+                                               " không giới hạn)"),
+    ("rules", "numbers_alert_percent"): N_("Cảnh báo khi hàng đợi đã dùng (% số trong ngày)"),
     ("kiosk", "idle_seconds"): N_("Về màn hình đầu sau (giây)"),
     ("kiosk", "ticket_seconds"): N_("Hiện phiếu sau khi in (giây)"),
     ("kiosk", "failed_ticket_seconds"): N_("Hiện phiếu khi in lỗi (giây)"),

@@ -383,7 +383,13 @@ SCHEMAS["Monitor"] = {"type": "object", "required": ["queues", "counters", "devi
                       "description": "Measured on the last hour's services, or planned from"
                                      " the queue's service time when there were none."},
         "clear_s": {**_OPT_SECONDS, "description": "Time to clear at that pace (null: nobody"
-                                                   " open serves a queue that has waiting)."}}}},
+                                                   " open serves a queue that has waiting)."},
+        "numbers_used": {"type": "integer", "description": "Numbers given today."},
+        "numbers_limit": {"type": "integer", "nullable": True,
+                          "description": "The most it may give today (null: unbounded)."},
+        "numbers_extendable": {"type": "boolean",
+                               "description": "Whether a supervisor can extend today's range"
+                                              " (POST /queues/{code}/extend)."}}}},
     "devices": {"type": "array", "items": {"type": "object", "properties": {
         "id": {"type": "string"}, "kind": {"type": "string"}, "place": {"type": "string"},
         "state": {"type": "string"}, "online": {"type": "boolean"}, "detail": {"type": "string"},
@@ -396,7 +402,13 @@ SCHEMAS["Monitor"] = {"type": "object", "required": ["queues", "counters", "devi
         "kiosk": {"type": "string", "nullable": True}, "status": {"type": "string"},
         "issued_at": _TIME, "print_error": {"type": "string", "nullable": True}}}},
     "alerts": {"type": "array", "items": {"type": "object", "required": ["kind"], "properties": {
-        "kind": {"enum": ["wait", "device"]}, "queue": {"type": "string"},
+        "kind": {"enum": ["wait", "device", "numbers", "issue_limited"]},
+        "queue": {"type": "string"},
+        "used": {"type": "integer"}, "limit": {"type": "integer"}, "left": {"type": "integer"},
+        "extendable": {"type": "boolean"}, "source": {"enum": ["kiosk", "client"]},
+        "kiosk": {"type": "string", "nullable": True},
+        "client": {"type": "string", "nullable": True}, "minutes": {"type": "integer"},
+        "last_at": _TIME,
         "name": {"type": "string"}, "tickets": {"type": "integer"},
         "numbers": {"type": "array", "items": {"type": "string"}},
         "longest_wait_s": _SECONDS, "limit_s": _SECONDS, "device": {"type": "string"},

@@ -249,3 +249,28 @@ class NotSelectable(Conflict):
     code = "not_selectable"
     text = N_("Các số %(numbers)s không có trong lựa chọn (đã được gọi, đã xong hoặc không"
               " khớp bộ lọc).")
+
+
+# -- issue limits (hall/limits.py) --
+
+class IssueLimited(HallError):
+    """A kiosk or a client took the most tickets a minute the hall allows (``seconds``: when
+    the next one can be had)."""
+
+    code = "issue_limited"
+    status = 429
+    text = N_("Ki-ốt này vừa phát nhiều số liên tiếp. Xin vui lòng chờ %(seconds)s giây rồi"
+              " lấy số lại, hoặc hỏi nhân viên hướng dẫn.")
+    CLIENT = N_("Thiết bị của quý khách vừa lấy nhiều số liên tiếp. Xin vui lòng chờ"
+                " %(seconds)s giây rồi thử lại, hoặc hỏi nhân viên hướng dẫn.")
+
+
+class NothingToExtend(Conflict):
+    code = "nothing_to_extend"
+    text = N_("Hàng đợi %(queue)s không giới hạn số trong ngày, không cần cấp thêm.")
+
+
+class FormatFull(Conflict):
+    code = "format_full"
+    text = N_("Kiểu số của hàng đợi %(queue)s chỉ có %(limit)s số mỗi ngày. Hãy đổi kiểu số của"
+              " hàng đợi (ví dụ sang tiền tố) để cấp thêm số.")

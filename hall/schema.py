@@ -331,3 +331,29 @@ def m009_bulk(db):
         );
         """
     )
+
+
+@migrations()
+def m011_issue_limits(db):
+    # Issue limits (hall/limits.py): the address a public ticket was asked from, so the tickets
+    # a kiosk or an address took in the last minute are counted from the tickets themselves;
+    # and a supervisor's extension of a queue's numbers for one day.
+    db.executescript(
+        """
+        ALTER TABLE tickets ADD COLUMN client TEXT;
+        CREATE INDEX tickets_kiosk_issued ON tickets (kiosk_id, issued_at)
+            WHERE kiosk_id IS NOT NULL;
+        CREATE INDEX tickets_client_issued ON tickets (client, issued_at)
+            WHERE client IS NOT NULL;
+        CREATE TABLE number_extensions (
+            day TEXT NOT NULL,
+            queue_code TEXT NOT NULL REFERENCES queues(code),
+            extra INTEGER NOT NULL,
+            at REAL NOT NULL,
+            clerk_id INTEGER REFERENCES clerks(id),
+            PRIMARY KEY (day, queue_code)
+        );
+        DROP INDEX events_day_kind;  -- the same, and the limits' refusals by time
+        CREATE INDEX events_day_kind ON events (day, kind, at);
+        """
+    )

@@ -12,6 +12,7 @@ from .desk import Desk
 from .devices import Devices
 from .events import EventLog
 from .issuing import Issuing
+from .limits import Limits
 from .monitor import Monitor
 from .overrides import Overrides
 from .printing import Printing
@@ -56,6 +57,7 @@ class Hall:
         self.bulk = Bulk(self.tx)  # many tickets at once: plan, then apply in one change
         self.reports = Reports(self.tx)
         self.retention = Retention(self.tx)
+        self.limits = Limits(self.tx)  # the day's numbers a supervisor extends
 
     @property
     def rules(self) -> Rules:
