@@ -111,7 +111,7 @@ def token(settings, counter, revoke):
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice(["clerk", "supervisor", "admin"]), default="clerk")
 @click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="4–12 digits (asked for when not given).")
+              help="6–12 digits by default, [security] min_pin_length (asked for when not given).")
 def clerk(settings, login, name, role, pin):
     """Create a clerk or change a clerk's name, role or PIN."""
     hall = open_hall(settings)

@@ -18,6 +18,7 @@ from .transaction import Transactions
 
 ROLES = ("clerk", "supervisor", "admin")
 ROLE_RANK = {"public": 0, "clerk": 1, "supervisor": 2, "admin": 3}
+MAX_PIN = 12
 # A hash of a PIN nobody has, so an unknown login costs as much time as a wrong PIN.
 
 
@@ -26,6 +27,19 @@ def _dummy_hash() -> str:
     """A hash to check unknown logins against (same time as a real check); made on first use,
     not at import: a scrypt hash takes about 0.1 s, which ``goiso serve``'s start need not pay."""
     return generate_password_hash("not-a-real-pin")
+
+
+def hash_pin(pin: str) -> str:
+    """The stored form of a PIN (scrypt: about 0.1 s of CPU, run off the event loop)."""
+    return generate_password_hash(pin)
+
+
+def pin_matches(pin_hash: str, pin) -> bool:
+    """Whether ``pin`` is the PIN of ``pin_hash`` (as slow as ``hash_pin``)."""
+    if not isinstance(pin, str) or len(pin) > MAX_PIN:
+        check_password_hash(pin_hash, "")  # the same time as a real check
+        return False
+    return check_password_hash(pin_hash, pin)
 
 
 def token_digest(token: str) -> str:
@@ -38,32 +52,41 @@ class Accounts:
 
     def __init__(self, tx: Transactions):
         self.tx = tx
+        self.min_pin_length = 6  # digits of a new PIN ([security] min_pin_length)
 
     def put_clerk(self, login: str, *, name: str, pin: str | None = None, role: str = "clerk",
                   active: bool = True, by: int | None = None) -> dict:
-        """Create or update a clerk; a new clerk needs a PIN of 4 to 12 digits. Audited with
-        who and before → after, a PIN shown as "***"."""
+        """Create or update a clerk; a new clerk needs a PIN of ``min_pin_length`` to 12 digits.
+        Audited with who and before → after, a PIN shown as "***"."""
         if not isinstance(login, str) or not login.strip() or len(login) > 40:
             raise errors.InvalidInput(field="login")
         if not isinstance(name, str) or not name.strip() or len(name) > 100:
             raise errors.InvalidInput(field="name")
         if role not in ROLES:
             raise errors.not_one_of("role", role, ROLES)
-        if pin is not None and not (isinstance(pin, str) and pin.isdigit() and 4 <= len(pin) <= 12):
-            raise errors.InvalidInput(errors.N_("PIN phải gồm từ 4 đến 12 chữ số."))
+        shortest = self.min_pin_length
+        if pin is not None and not (isinstance(pin, str) and pin.isdigit()
+                                    and shortest <= len(pin) <= MAX_PIN):
+            raise errors.InvalidInput(errors.N_("PIN phải gồm từ %(low)s đến %(high)s chữ số."),
+                                      field="pin", low=shortest, high=MAX_PIN)
         if not isinstance(active, bool):
             raise errors.InvalidInput(errors.InvalidInput.NOT_BOOL, field="active")
         login = login.strip().lower()
+        # Hashed before the change: the write lock is not held for the 0.1 s of scrypt.
+        new_hash = hash_pin(pin) if pin is not None else None
         with self.tx.change() as change:
             old = change.one("SELECT * FROM clerks WHERE login = ?", (login,))
             if old is None and pin is None:
                 raise errors.InvalidInput(errors.N_("Nhân viên mới cần có PIN."))
-            pin_hash = generate_password_hash(pin) if pin is not None else old["pin_hash"]
+            pin_hash = new_hash or old["pin_hash"]
+            digits = len(pin) if pin is not None else old["pin_digits"]
             change.run(
-                "INSERT INTO clerks (login, name, pin_hash, role, active) VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO clerks (login, name, pin_hash, role, active, pin_digits)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (login) DO UPDATE SET name = excluded.name,"
-                " pin_hash = excluded.pin_hash, role = excluded.role, active = excluded.active",
-                (login, name.strip(), pin_hash, role, int(bool(active))))
+                " pin_hash = excluded.pin_hash, role = excluded.role, active = excluded.active,"
+                " pin_digits = excluded.pin_digits",
+                (login, name.strip(), pin_hash, role, int(bool(active)), digits))
             row = change.one("SELECT * FROM clerks WHERE login = ?", (login,))
             before = None if old is None else {
                 "name": old["name"], "role": old["role"], "active": old["active"],
@@ -78,6 +101,13 @@ class Accounts:
         with self.tx.reading() as reading:
             return [_clerk(r) for r in reading.all("SELECT * FROM clerks ORDER BY name")]
 
+    def short_pins(self) -> dict[str, int]:
+        """Login -> digits of the PINs known to be shorter than ``min_pin_length`` (set before
+        it was raised; a PIN's length is learnt when set or at a right PIN)."""
+        with self.tx.reading() as reading:
+            return dict(reading.all("SELECT login, pin_digits FROM clerks WHERE pin_digits < ?",
+                                    (self.min_pin_length,)))
+
     def clerk(self, clerk_id: int) -> dict | None:
         """One active clerk by id, or None."""
         with self.tx.reading() as reading:
@@ -85,19 +115,33 @@ class Accounts:
                                (clerk_id,))
         return _clerk(row) if row else None
 
-    def verify(self, login: str, pin: str) -> dict:
-        """The clerk whose login and PIN match, or AuthError (same time either way)."""
-        if not isinstance(login, str) or not isinstance(pin, str):
-            raise errors.AuthError()
+    def credentials(self, login) -> tuple[dict | None, str, int | None]:
+        """The active clerk of a login (or None), the PIN hash to check a PIN against (a hash
+        nobody's PIN matches for an unknown login, so both cost the same time) and how many
+        digits the PIN is known to have."""
+        if not isinstance(login, str) or len(login) > 100:
+            return None, _dummy_hash(), None
         with self.tx.reading() as reading:
             row = reading.one("SELECT * FROM clerks WHERE login = ? AND active",
-                               (login.strip().lower(),))
+                              (login.strip().lower(),))
         if row is None:
-            check_password_hash(_dummy_hash(), pin)
+            return None, _dummy_hash(), None
+        return _clerk(row), row["pin_hash"], row["pin_digits"]
+
+    def verify(self, login: str, pin: str) -> dict:
+        """The clerk whose login and PIN match, or AuthError (same time either way); the
+        command line's check (the web's goes through ``services.signin``)."""
+        clerk, pin_hash, _digits = self.credentials(login)
+        if not pin_matches(pin_hash, pin) or clerk is None:
             raise errors.AuthError()
-        if not check_password_hash(row["pin_hash"], pin):
-            raise errors.AuthError()
-        return _clerk(row)
+        return clerk
+
+    def note_pin_length(self, clerk_id: int, digits: int) -> None:
+        """Remember how long a clerk's PIN is (learnt at a right PIN: PINs set before this was
+        kept show in the catalogue as too short once known)."""
+        with self.tx.change() as change:
+            change.run("UPDATE clerks SET pin_digits = ? WHERE id = ?"
+                       " AND pin_digits IS NOT ?", (digits, clerk_id, digits))
 
     def sign_in(self, counter: int, clerk_id: int, take_over: bool = False) -> dict:
         """Seat a clerk at a counter; another clerk already there is refused unless taken over."""

@@ -249,3 +249,20 @@ class NotSelectable(Conflict):
     code = "not_selectable"
     text = N_("Các số %(numbers)s không có trong lựa chọn (đã được gọi, đã xong hoặc không"
               " khớp bộ lọc).")
+
+
+# -- sign-in throttling (hall/signin.py) --
+
+class SigninThrottled(HallError):
+    """Too many wrong PINs: a wait (``seconds``) before the next try, or a lock."""
+
+    code = "signin_throttled"
+    status = 429
+    text = N_("Đã nhập sai PIN nhiều lần. Hãy thử lại sau %(seconds)s giây.")
+    LOCKED = N_("Đã nhập sai PIN quá nhiều lần nên việc đăng nhập bị khóa tạm thời. Hãy thử lại"
+                " sau %(minutes)s phút hoặc nhờ giám sát viên mở khóa.")
+
+
+class NotLocked(NotFound):
+    code = "not_locked"
+    text = N_("%(key)s hiện không bị khóa đăng nhập.")

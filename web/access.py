@@ -10,6 +10,7 @@ from hall.accounts import ROLE_RANK
 from services import counters
 
 from . import runtime
+from .clients import client_address
 from .extensions import csrf, htmx
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -126,7 +127,7 @@ def may_act_at(counter: int) -> None:
 
 def sign_in(login, pin, counter: int | None = None, take_over: bool = False) -> dict:
     """Check a PIN, seat the clerk at a counter if one is given, and start the session."""
-    clerk = counters.seat(runtime(), login, pin, counter, take_over)
+    clerk = counters.seat(runtime(), login, pin, counter, take_over, address=client_address())
     session.clear()
     session.permanent = True
     session["clerk"] = clerk["id"]

@@ -1,0 +1,54 @@
+"""Signing in with a PIN: throttled per login and per client address (``hall.signin``), the
+PIN checked in a bounded pool of native threads (``Runtime.hash``) so a flood of sign-ins never
+holds the event loop or the database threads, each wrong PIN and each lock logged on one line."""
+
+import json
+import logging
+
+from hall import errors
+from hall.accounts import pin_matches
+
+from .runtime import Runtime
+
+log = logging.getLogger("goiso.security")
+
+
+def _shown(text) -> str:
+    """A login or address as one safe token of a log line (quoted, escaped, cut)."""
+    return json.dumps(str(text)[:60], ensure_ascii=False)
+
+
+def sign_in(runtime: Runtime, login, pin, address: str, counter: int | None = None,
+            take_over: bool = False) -> dict:
+    """Check a clerk's PIN (refused with SigninThrottled while the login or address waits or
+    is locked, even when right) and, when a counter is given, seat them there; the sign-in is
+    audited. Returns the clerk."""
+    hall = runtime.hall
+    runtime.read(hall.signin.check, login, address)
+    clerk, pin_hash, digits = runtime.read(hall.accounts.credentials, login)
+    if not runtime.hash(pin_matches, pin_hash, pin) or clerk is None:
+        verdict = runtime.act(hall.signin.failed, login, address)
+        log.warning("signin_failed login=%s address=%s wait_s=%d", _shown(login),
+                    _shown(address), verdict["wait"])
+        for scope in verdict["locked"]:
+            log.warning("signin_locked scope=%s login=%s address=%s lock_s=%d", scope,
+                        _shown(login), _shown(address), verdict["wait"])
+        raise errors.AuthError()
+    if counter is not None:
+        runtime.act(hall.accounts.sign_in, counter, clerk["id"], take_over)
+    runtime.act(hall.signin.succeeded, clerk, address, counter)
+    if digits != len(pin):
+        runtime.act(hall.accounts.note_pin_length, clerk["id"], len(pin))
+    return clerk
+
+
+def locks(runtime: Runtime) -> list[dict]:
+    """The logins and addresses locked now."""
+    return runtime.read(runtime.hall.signin.locks)
+
+
+def unlock(runtime: Runtime, scope: str, key: str, by: int | None) -> dict:
+    """Lift a lock (audited with who) and log it."""
+    done = runtime.act(runtime.hall.signin.unlock, scope, key, by)
+    log.warning("signin_unlocked scope=%s key=%s by=%s", scope, _shown(key), by)
+    return done
