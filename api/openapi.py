@@ -215,6 +215,7 @@ def document() -> dict:
         body=_ref("BulkRequest"))}
 
     paths.update(REPORT_PATHS)
+    paths.update(SECURITY_PATHS)
     return {
         "openapi": "3.0.3",
         "info": {"title": "goiso API", "version": "1",
@@ -516,3 +517,39 @@ REPORT_PATHS = {"/reports/summary": {"get": _op(
             "field", "procedure", "queue", "counter", "clerk", "day", "hour"]}},
         {"name": "format", "in": "query", "schema": {"type": "string", "default": "json",
                                                      "enum": ["json", "csv", "xlsx"]}}])}}
+
+
+# -- sign-in locks and counter tokens (issue 13) -------------------------------------------------
+
+_LOCK = {"type": "object", "required": ["scope", "key", "locked_at", "until", "seconds_left",
+                                        "locks"], "additionalProperties": False, "properties": {
+    "scope": {"enum": ["login", "address"]}, "key": {"type": "string"},
+    "locked_at": {"type": "string", "format": "date-time"},
+    "until": {"type": "string", "format": "date-time"},
+    "seconds_left": {"type": "integer", "minimum": 0}, "locks": {"type": "integer"}}}
+_TOKEN = {"type": "object", "required": ["id", "counter", "created_at", "revoked_at"],
+          "additionalProperties": False, "properties": {
+              "id": {"type": "integer"}, "counter": {"type": "integer"},
+              "created_at": {"type": "string", "format": "date-time"},
+              "revoked_at": {"type": "string", "format": "date-time", "nullable": True}}}
+SECURITY_PATHS = {
+    "/signin/locks": {"get": _op(
+        "Logins and client addresses locked now after wrong PINs ([security] settings)",
+        {"200": _json({"type": "array", "items": _LOCK})}, tag="staff", security="supervisor")},
+    "/signin/unlock": {"post": _op(
+        "Lift the lock of a login or a client address (audited); 404 not_locked when it is not"
+        " locked", {"200": _json({"type": "object", "required": ["scope", "key"], "properties": {
+            "scope": {"enum": ["login", "address"]}, "key": {"type": "string"}}})},
+        tag="staff", security="supervisor", body={
+            "type": "object", "required": ["scope", "key"], "additionalProperties": False,
+            "properties": {"scope": {"enum": ["login", "address"]},
+                           "key": {"type": "string", "minLength": 1, "maxLength": 100}}})},
+    "/tokens": {"get": _op(
+        "Every counter API token (never its value): id, counter, created, revoked",
+        {"200": _json({"type": "array", "items": _TOKEN})}, tag="counters",
+        security="supervisor")},
+    "/tokens/{token_id}": {"delete": _op(
+        "Revoke one counter API token (audited)", {"204": {"description": "Revoked"}},
+        tag="counters", security="supervisor",
+        params=[_path_param("token_id", {"type": "integer"})])},
+}

@@ -183,7 +183,7 @@ def put_clerk(login):
 @role("admin")
 def new_token(number):
     _only(body(), set())
-    token = runtime().act(runtime().hall.accounts.new_token, number)
+    token = runtime().act(runtime().hall.accounts.new_token, number, actor().clerk)
     return jsonify({"counter": number, "token": token}), 201
 
 
@@ -251,7 +251,8 @@ def reprint(number):
     data = body()
     _only(data, {"queue", "printer"})
     printer, _sheet = ticket_service.reprint(runtime(), number=number, queue=data.get("queue"),
-                                             printer=data.get("printer"), base=request_base)
+                                             printer=data.get("printer"), base=request_base,
+                                             by=actor().clerk)
     found = runtime().read(runtime().hall.tickets.find, number, data.get("queue"))
     found.pop("token")
     response = jsonify({"printer": printer, "ticket": found})

@@ -177,7 +177,7 @@ class Accounts:
             row = reading.one("SELECT clerk_id FROM counters WHERE number = ?", (counter,))
         return row[0] if row else None
 
-    def new_token(self, counter: int) -> str:
+    def new_token(self, counter: int, by: int | None = None) -> str:
         """A new API token for a counter's devices; only its hash is stored."""
         if not is_counter_number(counter):
             raise errors.UnknownCounter(number=counter)
@@ -187,7 +187,7 @@ class Accounts:
                 raise errors.UnknownCounter(number=counter)
             change.run("INSERT INTO api_tokens (counter_number, token_hash, created_at)"
                        " VALUES (?, ?, ?)", (counter, token_digest(token), change.now))
-            change.log(EventKind.TOKEN_CREATED, counter=counter)
+            change.log(EventKind.TOKEN_CREATED, counter=counter, clerk=by)
         return token
 
     def token_seat(self, token: str) -> tuple[int, int | None] | None:
@@ -202,7 +202,7 @@ class Accounts:
                               (token_digest(token),))
         return (row[0], row[1]) if row else None
 
-    def revoke_tokens(self, counter: int) -> int:
+    def revoke_tokens(self, counter: int, by: int | None = None) -> int:
         """Revoke every token of a counter; returns how many."""
         if not is_counter_number(counter):
             return 0
@@ -210,8 +210,32 @@ class Accounts:
             cur = change.run("UPDATE api_tokens SET revoked_at = ? WHERE counter_number = ?"
                              " AND revoked_at IS NULL", (change.now, counter))
             if cur.rowcount:
-                change.log(EventKind.TOKENS_REVOKED, counter=counter, count=cur.rowcount)
+                change.log(EventKind.TOKENS_REVOKED, counter=counter, count=cur.rowcount,
+                           clerk=by)
             return cur.rowcount
+
+    def tokens(self) -> list[dict]:
+        """Every API token (never its value or hash): id, counter, made and revoked when."""
+        with self.tx.reading() as reading:
+            iso = reading.rules.iso
+            return [{"id": r["id"], "counter": r["counter_number"],
+                     "created_at": iso(r["created_at"]), "revoked_at": iso(r["revoked_at"])}
+                    for r in reading.all("SELECT * FROM api_tokens"
+                                         " ORDER BY revoked_at IS NOT NULL, counter_number, id")]
+
+    def revoke_token(self, token_id: int, by: int | None = None) -> dict:
+        """Revoke one token by its id (audited with who); NotFound unless it is in use."""
+        if isinstance(token_id, bool) or not isinstance(token_id, int):
+            raise errors.InvalidInput(errors.InvalidInput.NOT_INTEGER, field="id")
+        with self.tx.change() as change:
+            row = change.one("SELECT * FROM api_tokens WHERE id = ? AND revoked_at IS NULL",
+                             (token_id,))
+            if row is None:
+                raise errors.NotFound()
+            change.run("UPDATE api_tokens SET revoked_at = ? WHERE id = ?", (change.now, token_id))
+            change.log(EventKind.TOKENS_REVOKED, counter=row["counter_number"], count=1,
+                       clerk=by, token=token_id)
+        return {"id": token_id, "counter": row["counter_number"]}
 
 
 def _clerk(row) -> dict:
