@@ -4,6 +4,7 @@ the supervisor's unlock (audited), the sign-in log lines, the shortest new PIN, 
 the event loop, and the counters' tokens listed and revoked one by one."""
 
 import logging
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -327,3 +328,60 @@ def test_tickets_are_answered_while_sign_ins_flood(tmp_path):
         assert len(set(issued)) == len(issued)
         assert len(issued) > 10 * during, (len(issued), during)
         assert sum(flood.other) == 0
+
+
+# -- counter tokens -----------------------------------------------------------------------------
+
+def test_tokens_are_listed_and_revoked_one_by_one(app, client, admin_client, supervisor_client,
+                                                  clerk_client, demo):
+    second = admin_client.post("/api/v1/counters/3/tokens").get_json()["token"]
+    listed = supervisor_client.get("/api/v1/tokens").get_json()
+    mine = [t for t in listed if t["counter"] == 3]
+    assert len(mine) == 2 and all(set(t) == {"id", "counter", "created_at", "revoked_at"}
+                                  for t in listed)
+    assert demo["tokens"][3] not in str(listed) and second not in str(listed)
+    first_id = min(t["id"] for t in mine)
+    assert supervisor_client.delete(f"/api/v1/tokens/{first_id}").status_code == 204
+    error_of(supervisor_client.delete(f"/api/v1/tokens/{first_id}"), 404)
+    old = {"Authorization": f"Bearer {demo['tokens'][3]}"}
+    new = {"Authorization": f"Bearer {second}"}
+    error_of(client.post("/api/v1/counters/3/pause", headers=old), 401)
+    assert client.post("/api/v1/counters/3/pause", headers=new).status_code == 200
+    error_of(client.post("/api/v1/counters/2/pause", headers=new), 403)  # scoped to 3
+    error_of(clerk_client.get("/api/v1/tokens"), 403)
+    error_of(clerk_client.delete(f"/api/v1/tokens/{first_id + 1}"), 403)
+    audit = supervisor_client.get("/api/v1/audit?kind=tokens_revoked").get_json()["entries"]
+    assert audit[0]["clerk"]["name"] == "Đỗ Minh Khoa" and audit[0]["count"] == 1
+    made = supervisor_client.get("/api/v1/audit?kind=token_created").get_json()["entries"]
+    assert made[0]["clerk"]["name"] == "Quản trị viên"
+
+
+def test_the_security_page_revokes_a_token(app, supervisor_client, demo):
+    page = supervisor_client.get("/admin/security").get_data(as_text=True)
+    token_id = int(re.search(r'data-token="(\d+)"', page)[1])
+    response = supervisor_client.post(f"/admin/security/tokens/{token_id}/revoke",
+                                      data={"csrf_token": csrf_of(page)}, csrf=False)
+    assert response.status_code == 200 and "Đã thu hồi mã thiết bị" in response.text
+    assert not any(t["id"] == token_id and t["revoked_at"] is None
+                   for t in app.extensions["goiso"].hall.accounts.tokens())
+
+
+# -- the audit of staff actions -----------------------------------------------------------------
+
+def test_reprint_and_cancel_are_audited_with_who(app, client, supervisor_client, clerk_client,
+                                                 printing):
+    from tests.plugins.web import issue_in_hall
+
+    issue_in_hall(app, kiosk="k1")
+    issue_in_hall(app, kiosk="k1")
+    assert supervisor_client.post("/api/v1/tickets/1001/reprint", json={}).status_code == 202
+    assert clerk_client.post("/api/v1/tickets/1002/cancel", json={}).status_code == 200
+    audit = supervisor_client.get("/api/v1/audit").get_json()["entries"]
+    reprinted = next(e for e in audit if e["kind"] == "ticket_reprinted")
+    assert reprinted["clerk"]["name"] == "Đỗ Minh Khoa"
+    assert reprinted["details"]["number"] == "1001" and reprinted["details"]["printer"] == "k1"
+    cancelled = next(e for e in audit if e["kind"] == "cancelled")
+    assert cancelled["clerk"]["name"] == "Nguyễn Văn An"
+    assert cancelled["details"]["number"] == "1002"
+    page = supervisor_client.get("/admin/audit").get_data(as_text=True)
+    assert "In lại vé" in page and "Hủy vé" in page and "Đăng nhập" in page
