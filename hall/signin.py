@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 
 from . import errors
 from .events import EventKind
-from .transaction import Change, Transactions
+from .transaction import Transactions
 
 SCOPES = ("login", "address")
 MAX_KEY = 100  # a login or address longer than this is cut (a login is at most 40 anyway)
@@ -96,41 +96,46 @@ class Signin:
         last = max(row["last_failed_at"], row["blocked_until"])
         return now - last < self.limits.forget_hours * 3600
 
-    def check(self, login, address) -> None:
-        """Refuse (SigninThrottled, with the seconds to wait) while the login or the address
-        is waiting out a delay or a lock; else nothing."""
-        wait, locked = 0.0, False
-        with self.tx.reading() as reading:
-            for scope, key in _keys(login, address):
-                row = reading.one("SELECT * FROM signin_failures WHERE scope = ? AND key = ?",
-                                  (scope, key))
-                if row is None or not self._live(row, reading.now):
-                    continue
-                left = row["blocked_until"] - reading.now
-                if left > 0:
-                    wait = max(wait, left)
-                    locked = locked or row["locked_at"] is not None
-        if wait > 0:
+    def _refuse_if_blocked(self, rows, now: float) -> None:
+        """SigninThrottled (the seconds to wait, and whether it is a lock) if any of ``rows``
+        (of the login and the address) is waiting out a delay or a lock."""
+        blocking = [row for row in rows if row is not None and self._live(row, now)
+                    and row["blocked_until"] > now]
+        if blocking:
+            wait = max(row["blocked_until"] for row in blocking) - now
+            locked = any(row["locked_at"] is not None for row in blocking)
             raise errors.SigninThrottled(
                 errors.SigninThrottled.LOCKED if locked else errors.SigninThrottled.text,
                 seconds=int(-(-wait // 1)), minutes=int(-(-wait // 60)))
 
-    def failed(self, login, address) -> dict:
-        """Count one wrong PIN for the login and the address; returns {"wait": seconds before
-        the next try, "locked": [scopes locked by this failure]}."""
+    def check(self, login, address) -> None:
+        """Refuse (SigninThrottled) while the login or the address waits out a delay or a lock
+        (a read: a flood of refused tries takes no write lock)."""
+        with self.tx.reading() as reading:
+            self._refuse_if_blocked(
+                [reading.one("SELECT * FROM signin_failures WHERE scope = ? AND key = ?", k)
+                 for k in _keys(login, address)], reading.now)
+
+    def attempt(self, login, address) -> dict:
+        """Before a PIN is checked: refuse as ``check`` does, else count the try as a wrong PIN
+        at once (its delay or lock included), so tries sent together are counted one after
+        another and cannot all pass before the first is judged; ``succeeded`` forgives it when
+        the PIN was right. Returns {"wait": seconds before the next try, "locked": [(scope,
+        key, until, locks) of the locks this try made]}."""
         wait, locked = 0.0, []
         with self.tx.change() as change:
-            for scope, key in _keys(login, address):
-                row = change.one("SELECT * FROM signin_failures WHERE scope = ? AND key = ?",
-                                 (scope, key))
+            rows = [(scope, key, change.one("SELECT * FROM signin_failures WHERE scope = ?"
+                                            " AND key = ?", (scope, key)))
+                    for scope, key in _keys(login, address)]
+            self._refuse_if_blocked([row for _, _, row in rows], change.now)
+            for scope, key, row in rows:
                 live = row is not None and self._live(row, change.now)
                 failures = (row["failures"] if live else 0) + 1
                 locks = row["locks"] if live else 0
                 if failures >= self.limits.locking(scope):
                     span = self.limits.lock(locks)
                     until, locked_at, locks, failures = change.now + span, change.now, locks + 1, 0
-                    locked.append(scope)
-                    self._log_lock(change, scope, key, login, address, until, locks)
+                    locked.append((scope, key, until, locks))
                 else:
                     span = self.limits.delay(scope, failures)
                     until, locked_at = change.now + span, None
@@ -148,26 +153,43 @@ class Signin:
                        " < ?", (change.now - self.limits.forget_hours * 3600,))
         return {"wait": wait, "locked": locked}
 
-    @staticmethod
-    def _log_lock(change: Change, scope, key, login, address, until, locks) -> None:
-        clerk = change.one("SELECT id FROM clerks WHERE login = ?", (key,)) \
-            if scope == "login" else None
-        change.log(EventKind.SIGNIN_LOCKED, what=scope, key=key,
-                   login=str(login)[:MAX_KEY], address=str(address)[:MAX_KEY],
-                   until=change.rules.iso(until), locks=locks,
-                   locked_clerk=clerk["id"] if clerk else None)
+    def failed(self, login, address, verdict: dict) -> None:
+        """The PIN of an ``attempt`` was wrong: each lock it made is audited."""
+        if not verdict["locked"]:
+            return
+        with self.tx.change() as change:
+            for scope, key, until, locks in verdict["locked"]:
+                clerk = change.one("SELECT id FROM clerks WHERE login = ?", (key,)) \
+                    if scope == "login" else None
+                change.log(EventKind.SIGNIN_LOCKED, what=scope, key=key,
+                           login=str(login)[:MAX_KEY], address=str(address)[:MAX_KEY],
+                           until=change.rules.iso(until), locks=locks,
+                           locked_clerk=clerk["id"] if clerk else None)
 
-    def succeeded(self, clerk: dict, address, counter: int | None = None) -> None:
-        """A right PIN: the login's wrong PINs are forgiven (the address's are not: a known PIN
-        must not reset a guesser's count; nor are the login's earlier locks, so the next lock
-        still grows), and the sign-in is audited."""
-        login = _keys(clerk["login"], address)[0][1]
+    def succeeded(self, clerk: dict, address, verdict: dict, counter: int | None = None,
+                  signed_in: bool = True) -> None:
+        """The PIN of an ``attempt`` was right: the login's wrong PINs are forgiven (not its
+        earlier locks: the next one still grows), the address is forgiven this try only (a
+        known PIN must not reset a guesser's count), a lock this try made is undone; the
+        sign-in is audited (``signed_in`` False: the PIN was right but the seat refused)."""
+        login, place = (key for _, key in _keys(clerk["login"], address))
+        made = {scope for scope, *_ in verdict["locked"]}
         with self.tx.change() as change:
             change.run("UPDATE signin_failures SET failures = 0, locked_at = NULL,"
-                       " blocked_until = min(blocked_until, ?) WHERE scope = 'login' AND key = ?",
-                       (change.now, login))
-            change.log(EventKind.STAFF_SIGNED_IN, clerk=clerk["id"], counter=counter,
-                       address=str(address)[:MAX_KEY])
+                       " blocked_until = min(blocked_until, ?), locks = locks - ?"
+                       " WHERE scope = 'login' AND key = ?",
+                       (change.now, int("login" in made), login))
+            if "address" in made:
+                change.run("UPDATE signin_failures SET failures = ?, locked_at = NULL,"
+                           " blocked_until = ?, locks = locks - 1"
+                           " WHERE scope = 'address' AND key = ?",
+                           (self.limits.address_lock_after - 1, change.now, place))
+            else:
+                change.run("UPDATE signin_failures SET failures = max(failures - 1, 0)"
+                           " WHERE scope = 'address' AND key = ?", (place,))
+            if signed_in:
+                change.log(EventKind.STAFF_SIGNED_IN, clerk=clerk["id"], counter=counter,
+                           address=str(address)[:MAX_KEY])
 
     def locks(self) -> list[dict]:
         """The logins and addresses locked now, the longest first."""

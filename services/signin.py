@@ -5,7 +5,7 @@ holds the event loop or the database threads, each wrong PIN and each lock logge
 import json
 import logging
 
-from hall import errors
+from hall import HallError, errors
 from hall.accounts import pin_matches
 
 from .runtime import Runtime
@@ -24,19 +24,24 @@ def sign_in(runtime: Runtime, login, pin, address: str, counter: int | None = No
     is locked, even when right) and, when a counter is given, seat them there; the sign-in is
     audited. Returns the clerk."""
     hall = runtime.hall
-    runtime.read(hall.signin.check, login, address)
+    runtime.read(hall.signin.check, login, address)  # a flood's refusals take no write lock
+    verdict = runtime.act(hall.signin.attempt, login, address)  # counted before the check
     clerk, pin_hash, digits = runtime.read(hall.accounts.credentials, login)
     if not runtime.hash(pin_matches, pin_hash, pin) or clerk is None:
-        verdict = runtime.act(hall.signin.failed, login, address)
+        runtime.act(hall.signin.failed, login, address, verdict)
         log.warning("signin_failed login=%s address=%s wait_s=%d", _shown(login),
                     _shown(address), verdict["wait"])
-        for scope in verdict["locked"]:
+        for scope, *_ in verdict["locked"]:
             log.warning("signin_locked scope=%s login=%s address=%s lock_s=%d", scope,
                         _shown(login), _shown(address), verdict["wait"])
         raise errors.AuthError()
-    if counter is not None:
-        runtime.act(hall.accounts.sign_in, counter, clerk["id"], take_over)
-    runtime.act(hall.signin.succeeded, clerk, address, counter)
+    try:
+        if counter is not None:
+            runtime.act(hall.accounts.sign_in, counter, clerk["id"], take_over)
+    except HallError:
+        runtime.act(hall.signin.succeeded, clerk, address, verdict, counter, signed_in=False)
+        raise
+    runtime.act(hall.signin.succeeded, clerk, address, verdict, counter)
     if digits != len(pin):
         runtime.act(hall.accounts.note_pin_length, clerk["id"], len(pin))
     return clerk

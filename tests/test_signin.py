@@ -34,11 +34,10 @@ def test_defaults_leave_a_six_digit_pin_no_chance_in_a_day(hall, clock):
     end, guesses = clock.now + DAY, 0
     while clock.now < end:
         try:
-            hall.signin.check("lan", "10.0.0.9")
+            hall.signin.attempt("lan", "10.0.0.9")
         except errors.SigninThrottled as exc:
             clock.advance(exc.params["seconds"])
             continue
-        hall.signin.failed("lan", "10.0.0.9")
         guesses += 1
     assert guesses <= 70
     assert guesses / 10**6 < 0.0001  # under 0.01 % for the day
@@ -47,25 +46,26 @@ def test_defaults_leave_a_six_digit_pin_no_chance_in_a_day(hall, clock):
 def test_delays_grow_then_a_lock(hall, clock):
     waits = []
     for _ in range(LIMITS.lock_after):
-        hall.signin.check("lan", "10.0.0.9")  # always allowed: the clock waits out each delay
-        verdict = hall.signin.failed("lan", "10.0.0.9")
+        verdict = hall.signin.attempt("lan", "10.0.0.9")  # the clock waits out each delay
         waits.append(verdict["wait"])
         if verdict["wait"] and not verdict["locked"]:
-            with pytest.raises(errors.SigninThrottled) as refused:
-                hall.signin.check("lan", "10.0.0.9")
-            assert refused.value.params["seconds"] == verdict["wait"]
-            assert refused.value.status == 429
+            for refuse in (hall.signin.check, hall.signin.attempt):
+                with pytest.raises(errors.SigninThrottled) as refused:
+                    refuse("lan", "10.0.0.9")
+                assert refused.value.params["seconds"] == verdict["wait"]
+                assert refused.value.status == 429
         clock.advance(verdict["wait"])
     assert waits[:3] == [0, 0, 0]
     assert waits[3:9] == [2, 4, 8, 16, 32, 60]  # doubling, up to max_delay_seconds
-    assert waits[9] == 15 * 60 and verdict["locked"] == ["login"]
+    assert waits[9] == 15 * 60 and [x[0] for x in verdict["locked"]] == ["login"]
 
 
 def lock(hall, login="lan", address="10.0.0.9") -> None:
     """Wrong PINs for ``login`` until it is locked (the fake clock waits out the delays)."""
     while True:
-        verdict = hall.signin.failed(login, address)
+        verdict = hall.signin.attempt(login, address)
         if verdict["locked"]:
+            hall.signin.failed(login, address, verdict)
             return
         hall.tx.clock.advance(verdict["wait"])
 
@@ -86,9 +86,11 @@ def test_a_lock_expires_and_the_next_one_is_longer(hall, clock):
 
 def test_a_right_pin_forgives_the_login_not_the_address(hall, clock):
     for _ in range(3):
-        hall.signin.failed("lan", "10.0.0.9")
-    hall.signin.succeeded({"id": 1, "login": "lan"}, "10.0.0.9")
-    verdict = hall.signin.failed("lan", "10.0.0.9")
+        hall.signin.attempt("lan", "10.0.0.9")
+    right = hall.signin.attempt("lan", "10.0.0.9")
+    assert right["wait"] == 2
+    hall.signin.succeeded({"id": 1, "login": "lan"}, "10.0.0.9", right)
+    verdict = hall.signin.attempt("lan", "10.0.0.9")
     assert verdict["wait"] == 0  # the login counts from 1 again
     with hall.tx.reading() as reading:
         address = reading.one("SELECT failures FROM signin_failures WHERE scope = 'address'")
@@ -102,7 +104,30 @@ def test_settings_are_checked():
         SigninLimits(min_pin_length=3)
 
 
+def test_a_right_pin_on_the_locking_try_undoes_its_lock(hall, clock, clerk):
+    for _ in range(LIMITS.lock_after - 1):
+        clock.advance(hall.signin.attempt("lan", "10.0.0.9")["wait"])
+    last = hall.signin.attempt("lan", "10.0.0.9")
+    assert [x[0] for x in last["locked"]] == ["login"]
+    hall.signin.succeeded(clerk, "10.0.0.9", last)
+    assert hall.signin.locks() == []
+    hall.signin.check("lan", "10.0.0.9")
+    kinds = [e.kind for e in hall.log.since(0)]
+    assert "signin_locked" not in kinds and kinds[-1] == "staff_signed_in"
+
+
 # -- the doors ----------------------------------------------------------------------------------
+
+def test_tries_sent_together_are_counted_one_after_another(app, demo):
+    """20 wrong PINs at once cannot all pass the throttle before the first is judged."""
+    def one(_):
+        return post_session(app.test_client(), "an", WRONG).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(one, range(20)))
+    assert statuses.count(401) == LIMITS.free_failures + 1  # the 4th sets the first delay
+    assert statuses.count(429) == 20 - statuses.count(401)
+
 
 @pytest.fixture
 def clock_app(app):
