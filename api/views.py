@@ -15,6 +15,7 @@ from services import audit as audit_service
 from services import bulk as bulk_service
 from services import counters as counter_service
 from services import monitor as monitor_service
+from services import signin as signin_service
 from services import tickets as ticket_service
 from web import runtime
 from web.access import actor, may_act_at, role, sign_in, sign_out
@@ -175,7 +176,8 @@ def clerks():
 def put_clerk(login):
     data = body()
     _only(data, {"name", "pin", "role", "active"})
-    return jsonify(runtime().act(runtime().hall.accounts.put_clerk, login, **_need(data, "name"),
+    values = signin_service.with_pin_hash(runtime(), _need(data, "name"))
+    return jsonify(runtime().act(runtime().hall.accounts.put_clerk, login, **values,
                                  by=actor().clerk))
 
 

@@ -55,9 +55,11 @@ class Accounts:
         self.min_pin_length = 6  # digits of a new PIN ([security] min_pin_length)
 
     def put_clerk(self, login: str, *, name: str, pin: str | None = None, role: str = "clerk",
-                  active: bool = True, by: int | None = None) -> dict:
-        """Create or update a clerk; a new clerk needs a PIN of ``min_pin_length`` to 12 digits.
-        Audited with who and before → after, a PIN shown as "***"."""
+                  active: bool = True, by: int | None = None,
+                  pin_hash: str | None = None) -> dict:
+        """Create or update a clerk; a new clerk needs a PIN of ``min_pin_length`` to 12 digits
+        (``pin_hash``: its ``hash_pin`` made beforehand, off the write lock). Audited with who
+        and before → after, a PIN shown as "***"."""
         if not isinstance(login, str) or not login.strip() or len(login) > 40:
             raise errors.InvalidInput(field="login")
         if not isinstance(name, str) or not name.strip() or len(name) > 100:
@@ -73,7 +75,7 @@ class Accounts:
             raise errors.InvalidInput(errors.InvalidInput.NOT_BOOL, field="active")
         login = login.strip().lower()
         # Hashed before the change: the write lock is not held for the 0.1 s of scrypt.
-        new_hash = hash_pin(pin) if pin is not None else None
+        new_hash = (pin_hash or hash_pin(pin)) if pin is not None else None
         with self.tx.change() as change:
             old = change.one("SELECT * FROM clerks WHERE login = ?", (login,))
             if old is None and pin is None:

@@ -47,6 +47,7 @@ class EventKind(StrEnum):
     BULK_APPLIED = "bulk_applied"  # one bulk action: who, what, how many (each ticket logs too)
     TICKETS_PURGED = "tickets_purged"  # old ticket rows and their events purged (retention)
     STAFF_SIGNED_IN = "staff_signed_in"  # a right PIN (with the client's address)
+    STAFF_SIGNED_OUT = "staff_signed_out"  # a staff session ended by its owner
     SIGNIN_LOCKED = "signin_locked"  # too many wrong PINs: a login or an address locked
     SIGNIN_UNLOCKED = "signin_unlocked"  # a supervisor lifted a lock
     TICKET_REPRINTED = "ticket_reprinted"  # staff sent a ticket to a printer again
@@ -78,7 +79,9 @@ ALERT_CHANGES = (*TICKET_MOVES, K.CANCELLED, K.DEVICE_STATE, K.BULK_APPLIED)
 AUDITED = (K.CATALOGUE_CHANGED, K.SETTINGS_CHANGED, K.BULK_APPLIED, K.TOKEN_CREATED,
            K.TOKENS_REVOKED)
 AUDITED += (K.TICKETS_PURGED,)
-AUDITED += (K.STAFF_SIGNED_IN, K.SIGNIN_LOCKED, K.SIGNIN_UNLOCKED, K.CANCELLED, K.TICKET_REPRINTED)
+# Staff sign-ins and sign-outs, sign-in locks and unlocks, single reprints and cancels.
+AUDITED += (K.STAFF_SIGNED_IN, K.STAFF_SIGNED_OUT, K.SIGNIN_LOCKED, K.SIGNIN_UNLOCKED,
+            K.CANCELLED, K.TICKET_REPRINTED)
 
 
 @dataclass(frozen=True)

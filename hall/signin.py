@@ -191,6 +191,12 @@ class Signin:
                 change.log(EventKind.STAFF_SIGNED_IN, clerk=clerk["id"], counter=counter,
                            address=str(address)[:MAX_KEY])
 
+    def signed_out(self, clerk: int, address, counter: int | None = None) -> None:
+        """A staff session ended by its owner: audited."""
+        with self.tx.change() as change:
+            change.log(EventKind.STAFF_SIGNED_OUT, clerk=clerk, counter=counter,
+                       address=str(address)[:MAX_KEY])
+
     def locks(self) -> list[dict]:
         """The logins and addresses locked now, the longest first."""
         with self.tx.reading() as reading:

@@ -410,3 +410,14 @@ def test_reprint_and_cancel_are_audited_with_who(app, client, supervisor_client,
     assert cancelled["details"]["number"] == "1002"
     page = supervisor_client.get("/admin/audit").get_data(as_text=True)
     assert "In lại vé" in page and "Hủy vé" in page and "Đăng nhập" in page
+
+
+def test_sign_in_and_sign_out_are_audited(app, supervisor_client):
+    clerk = staff_client(app, "an", counter=1)
+    assert clerk.delete("/api/v1/session").status_code == 204
+    assert app.extensions["goiso"].hall.accounts.seated(1) is None
+    audit = supervisor_client.get("/api/v1/audit").get_json()["entries"]
+    out = next(e for e in audit if e["kind"] == "staff_signed_out")
+    came = next(e for e in audit if e["kind"] == "staff_signed_in" and e["counter"] == 1)
+    assert out["clerk"]["name"] == came["clerk"]["name"] == "Nguyễn Văn An"
+    assert out["counter"] == 1 and out["details"]["address"] == "127.0.0.1"

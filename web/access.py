@@ -7,7 +7,7 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 
 from hall import errors
 from hall.accounts import ROLE_RANK
-from services import counters
+from services import counters, signin
 
 from . import runtime
 from .clients import client_address
@@ -138,8 +138,8 @@ def sign_in(login, pin, counter: int | None = None, take_over: bool = False) -> 
 def sign_out() -> None:
     """Leave the counter and end the session (the screen's language choice stays)."""
     who = actor()
-    if who.clerk is not None and who.counter is not None and not who.device:
-        counters.unseat(runtime(), who.counter, who.clerk)
+    if who.clerk is not None and not who.device:
+        signin.sign_out(runtime(), who.clerk, client_address(), who.counter)
     lang = session.get("lang")
     session.clear()
     if lang:
