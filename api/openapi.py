@@ -189,8 +189,15 @@ def document() -> dict:
         "/session": {
             "get": _op("Who is signed in, and the CSRF token for forms",
                        {"200": _json({"type": "object"})}, tag="staff"),
-            "post": _op("Sign in with login and PIN (optionally at a counter)",
-                        {"201": _json({"type": "object"})}, tag="staff",
+            "post": _op("Sign in with login and PIN (optionally at a counter); after wrong PINs"
+                        " 429 signin_throttled with Retry-After (the right PIN too) until the"
+                        " wait or the lock ends ([security] settings)",
+                        {"201": _json({"type": "object"}), "429": {
+                            "description": "Too many wrong PINs: wait or locked",
+                            "headers": {"Retry-After": {"schema": {"type": "integer"},
+                                                        "description": "Seconds to wait"}},
+                            "content": {"application/json": {"schema": _ref("Error")}}}},
+                        tag="staff",
                         body={"type": "object", "required": ["login", "pin"], "properties": {
                             "login": {"type": "string"}, "pin": {"type": "string"},
                             "counter": {"type": "integer"}, "take_over": {"type": "boolean"}}}),
