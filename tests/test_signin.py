@@ -313,6 +313,20 @@ def test_min_pin_length_is_a_setting_of_the_settings_page(admin_client):
     assert 'name="min_pin_length"' in page and 'name="lock_after"' in page
 
 
+def test_security_settings_set_in_the_browser_apply_at_once(app):
+    from services import configuration
+    from settings import SettingsError
+
+    runtime = app.extensions["goiso"]
+    configuration.change(runtime, "security", {"lock_after": 5, "min_pin_length": 8}, by=None)
+    assert runtime.hall.signin.limits.lock_after == 5
+    assert runtime.hall.accounts.min_pin_length == 8
+    with pytest.raises(SettingsError) as wrong:
+        configuration.change(runtime, "security", {"lock_after": 2}, by=None)
+    assert [(table, key) for table, key, _ in wrong.value.places] == [("security", "lock_after")]
+    assert runtime.hall.signin.limits.lock_after == 5
+
+
 # -- hashing off the event loop -----------------------------------------------------------------
 
 def test_hashes_run_at_most_n_at_once():
