@@ -534,10 +534,12 @@ _LOCK = {"type": "object", "required": ["scope", "key", "locked_at", "until", "s
     "locked_at": {"type": "string", "format": "date-time"},
     "until": {"type": "string", "format": "date-time"},
     "seconds_left": {"type": "integer", "minimum": 0}, "locks": {"type": "integer"}}}
-_TOKEN = {"type": "object", "required": ["id", "counter", "created_at", "revoked_at"],
+_TOKEN = {"type": "object", "required": ["id", "counter", "created_at", "last_used_at",
+                                         "revoked_at"],
           "additionalProperties": False, "properties": {
               "id": {"type": "integer"}, "counter": {"type": "integer"},
               "created_at": {"type": "string", "format": "date-time"},
+              "last_used_at": {"type": "string", "format": "date-time", "nullable": True},
               "revoked_at": {"type": "string", "format": "date-time", "nullable": True}}}
 SECURITY_PATHS = {
     "/signin/locks": {"get": _op(
@@ -552,7 +554,8 @@ SECURITY_PATHS = {
             "properties": {"scope": {"enum": ["login", "address"]},
                            "key": {"type": "string", "minLength": 1, "maxLength": 100}}})},
     "/tokens": {"get": _op(
-        "Every counter API token (never its value): id, counter, created, revoked",
+        "Every counter API token (never its value): id, counter, created, last used (written"
+        " at most once an hour), revoked",
         {"200": _json({"type": "array", "items": _TOKEN})}, tag="counters",
         security="supervisor")},
     "/tokens/{token_id}": {"delete": _op(

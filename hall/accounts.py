@@ -216,12 +216,20 @@ class Accounts:
                            clerk=by)
             return cur.rowcount
 
+    def token_used(self, token: str) -> None:
+        """Note that a token was used now (callers do so at most about once an hour)."""
+        with self.tx.change() as change:
+            change.run("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?",
+                       (change.now, token_digest(token)))
+
     def tokens(self) -> list[dict]:
-        """Every API token (never its value or hash): id, counter, made and revoked when."""
+        """Every API token (never its value or hash): id, counter, made, last used (to the
+        hour) and revoked when."""
         with self.tx.reading() as reading:
             iso = reading.rules.iso
             return [{"id": r["id"], "counter": r["counter_number"],
-                     "created_at": iso(r["created_at"]), "revoked_at": iso(r["revoked_at"])}
+                     "created_at": iso(r["created_at"]), "last_used_at": iso(r["last_used_at"]),
+                     "revoked_at": iso(r["revoked_at"])}
                     for r in reading.all("SELECT * FROM api_tokens"
                                          " ORDER BY revoked_at IS NOT NULL, counter_number, id")]
 

@@ -353,5 +353,7 @@ def m010_signin(db):
         -- How many digits a clerk's PIN has (set with the PIN, or learnt at a right PIN; NULL
         -- until then): the catalogue shows PINs shorter than [security] min_pin_length.
         ALTER TABLE clerks ADD COLUMN pin_digits INTEGER;
+        -- When a counter's API token was last used (noted at most once an hour per token).
+        ALTER TABLE api_tokens ADD COLUMN last_used_at REAL;
         """
     )

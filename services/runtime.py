@@ -102,6 +102,7 @@ class Runtime:
         # lock otherwise.  Other processes still meet ``BEGIN IMMEDIATE`` and the busy timeout.
         self._changes = threading.Lock()
         self.hash = bounded_runner(HASH_THREADS)  # PIN hashes, off the loop and bounded
+        self.token_uses: dict[str, float] = {}  # token digest -> when its use was last written
 
     def read(self, fn, *args, **kwargs):
         """Run a read of the hall."""

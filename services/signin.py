@@ -2,8 +2,11 @@
 PIN checked in a bounded pool of native threads (``Runtime.hash``) so a flood of sign-ins never
 holds the event loop or the database threads, each wrong PIN and each lock logged on one line."""
 
+import hashlib
 import json
 import logging
+import sqlite3
+import time
 
 from hall import HallError, errors
 from hall.accounts import MAX_PIN, hash_pin, pin_matches
@@ -11,6 +14,9 @@ from hall.accounts import MAX_PIN, hash_pin, pin_matches
 from .runtime import Runtime
 
 log = logging.getLogger("goiso.security")
+# A token's last use is written at most this often (seconds): a write per request would cost
+# every counter device's request a transaction.
+TOKEN_USE_EVERY = 3600.0
 
 
 def _shown(text) -> str:
@@ -73,3 +79,17 @@ def with_pin_hash(runtime: Runtime, values: dict) -> dict:
     if isinstance(pin, str) and pin.isdigit() and len(pin) <= MAX_PIN:
         return {**values, "pin_hash": runtime.hash(hash_pin, pin)}
     return values
+
+
+def note_token_use(runtime: Runtime, token: str) -> None:
+    """Remember that a (valid) counter token was used: in the database at most once an hour
+    per token, the process remembering when it last wrote (by the token's digest)."""
+    key = hashlib.sha256(token.encode()).hexdigest()
+    now = time.monotonic()
+    if now - runtime.token_uses.get(key, -TOKEN_USE_EVERY) < TOKEN_USE_EVERY:
+        return
+    runtime.token_uses[key] = now
+    try:
+        runtime.act(runtime.hall.accounts.token_used, token)
+    except sqlite3.Error as exc:  # a note for the back office must never fail the request
+        log.warning("token_use_not_noted error=%s", _shown(exc))

@@ -376,8 +376,9 @@ def test_tokens_are_listed_and_revoked_one_by_one(app, client, admin_client, sup
     second = admin_client.post("/api/v1/counters/3/tokens").get_json()["token"]
     listed = supervisor_client.get("/api/v1/tokens").get_json()
     mine = [t for t in listed if t["counter"] == 3]
-    assert len(mine) == 2 and all(set(t) == {"id", "counter", "created_at", "revoked_at"}
-                                  for t in listed)
+    assert len(mine) == 2 and all(
+        set(t) == {"id", "counter", "created_at", "last_used_at", "revoked_at"} for t in listed)
+    assert all(t["last_used_at"] is None for t in mine)
     assert demo["tokens"][3] not in str(listed) and second not in str(listed)
     first_id = min(t["id"] for t in mine)
     assert supervisor_client.delete(f"/api/v1/tokens/{first_id}").status_code == 204
@@ -387,6 +388,8 @@ def test_tokens_are_listed_and_revoked_one_by_one(app, client, admin_client, sup
     error_of(client.post("/api/v1/counters/3/pause", headers=old), 401)
     assert client.post("/api/v1/counters/3/pause", headers=new).status_code == 200
     error_of(client.post("/api/v1/counters/2/pause", headers=new), 403)  # scoped to 3
+    used = {t["id"]: t["last_used_at"] for t in supervisor_client.get("/api/v1/tokens").get_json()}
+    assert used[first_id] is None and used[max(t["id"] for t in mine)] is not None
     error_of(clerk_client.get("/api/v1/tokens"), 403)
     error_of(clerk_client.delete(f"/api/v1/tokens/{first_id + 1}"), 403)
     audit = supervisor_client.get("/api/v1/audit?kind=tokens_revoked").get_json()["entries"]

@@ -3,7 +3,7 @@ Also the staff session: signing in (PIN, counter seat) and out."""
 
 from dataclasses import dataclass
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, after_this_request, current_app, g, redirect, request, session, url_for
 
 from hall import errors
 from hall.accounts import ROLE_RANK
@@ -63,6 +63,13 @@ def _resolve() -> Actor:
             raise errors.AuthError(
                 errors.N_("Mã truy cập (token) không hợp lệ hoặc đã bị thu hồi."))
         counter, seated = found
+
+        @after_this_request
+        def note_use(response):
+            # Only an answered request counts as a use: a refused one changes nothing.
+            if response.status_code < 400:
+                signin.note_token_use(runtime(), token)
+            return response
         return Actor(role="clerk", clerk=seated, counter=counter, device=True,
                      name=f"counter-{counter}")
     clerk_id = session.get("clerk")
