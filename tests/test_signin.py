@@ -5,6 +5,7 @@ the event loop, and the counters' tokens listed and revoked one by one."""
 
 import logging
 import re
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -438,3 +439,30 @@ def test_sign_in_and_sign_out_are_audited(app, supervisor_client):
     came = next(e for e in audit if e["kind"] == "staff_signed_in" and e["counter"] == 1)
     assert out["clerk"]["name"] == came["clerk"]["name"] == "Nguyễn Văn An"
     assert out["counter"] == 1 and out["details"]["address"] == "127.0.0.1"
+
+
+def test_the_command_line_unlocks_when_no_supervisor_can(tmp_path, demo_db):
+    """Every supervisor locked out: the technician runs ``goiso unlock LOGIN``."""
+    from click.testing import CliRunner
+
+    from commands import cli
+    from hall import Hall
+
+    shutil.copyfile(demo_db[0], tmp_path / "goiso.db")
+    clock = Clock()
+    clock.now = time.time()  # the command runs on the real clock
+    hall = Hall.open(tmp_path / "goiso.db", clock=clock)
+    try:
+        lock(hall, "giamsat")
+    finally:
+        hall.close()
+    result = CliRunner().invoke(cli, ["unlock", "giamsat", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0 and "Đã mở khóa đăng nhập cho giamsat." in result.output
+    again = CliRunner().invoke(cli, ["unlock", "giamsat", "--data-dir", str(tmp_path)])
+    assert again.exit_code == 1 and "không bị khóa" in again.output
+    hall = Hall.open(tmp_path / "goiso.db")
+    try:
+        assert hall.signin.locks() == []
+        assert [e.kind for e in hall.log.since(0)][-1] == "signin_unlocked"
+    finally:
+        hall.close()
