@@ -34,8 +34,10 @@ def hash_pin(pin: str) -> str:
     return generate_password_hash(pin)
 
 
-def pin_matches(pin_hash: str, pin) -> bool:
-    """Whether ``pin`` is the PIN of ``pin_hash`` (as slow as ``hash_pin``)."""
+def pin_matches(pin_hash: str | None, pin) -> bool:
+    """Whether ``pin`` is the PIN of ``pin_hash`` (as slow as ``hash_pin``; None, an unknown
+    login's, matches nothing)."""
+    pin_hash = pin_hash or _dummy_hash()
     if not isinstance(pin, str) or len(pin) > MAX_PIN:
         check_password_hash(pin_hash, "")  # the same time as a real check
         return False
@@ -117,17 +119,17 @@ class Accounts:
                                (clerk_id,))
         return _clerk(row) if row else None
 
-    def credentials(self, login) -> tuple[dict | None, str, int | None]:
-        """The active clerk of a login (or None), the PIN hash to check a PIN against (a hash
-        nobody's PIN matches for an unknown login, so both cost the same time) and how many
-        digits the PIN is known to have."""
+    def credentials(self, login) -> tuple[dict | None, str | None, int | None]:
+        """The active clerk of a login (or None), the hash to check a PIN against (None for an
+        unknown login: ``pin_matches`` then checks against a hash nobody's PIN matches, so both
+        cost the same time) and how many digits the PIN is known to have."""
         if not isinstance(login, str) or len(login) > 100:
-            return None, _dummy_hash(), None
+            return None, None, None
         with self.tx.reading() as reading:
             row = reading.one("SELECT * FROM clerks WHERE login = ? AND active",
                               (login.strip().lower(),))
         if row is None:
-            return None, _dummy_hash(), None
+            return None, None, None
         return _clerk(row), row["pin_hash"], row["pin_digits"]
 
     def verify(self, login: str, pin: str) -> dict:
