@@ -24,6 +24,10 @@ AUDIT_KINDS = {
     "catalogue_changed": N_("Danh mục"), "settings_changed": N_("Cài đặt"),
     "bulk_applied": N_("Xử lý hàng loạt"), "token_created": N_("Tạo mã thiết bị quầy"),
     "tokens_revoked": N_("Thu hồi mã thiết bị quầy"),
+    "staff_signed_in": N_("Đăng nhập"), "staff_signed_out": N_("Đăng xuất"),
+    "signin_locked": N_("Khóa đăng nhập"),
+    "signin_unlocked": N_("Mở khóa đăng nhập"), "cancelled": N_("Hủy vé"),
+    "ticket_reprinted": N_("In lại vé"),
 }
 # Every device state in words: the printers', the counters' devices'.
 STATE_WORDS = {**monitor.PRINTER_STATE_WORDS, **DEVICE_WORDS}

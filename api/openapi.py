@@ -189,8 +189,15 @@ def document() -> dict:
         "/session": {
             "get": _op("Who is signed in, and the CSRF token for forms",
                        {"200": _json({"type": "object"})}, tag="staff"),
-            "post": _op("Sign in with login and PIN (optionally at a counter)",
-                        {"201": _json({"type": "object"})}, tag="staff",
+            "post": _op("Sign in with login and PIN (optionally at a counter); after wrong PINs"
+                        " 429 signin_throttled with Retry-After (the right PIN too) until the"
+                        " wait or the lock ends ([security] settings)",
+                        {"201": _json({"type": "object"}), "429": {
+                            "description": "Too many wrong PINs: wait or locked",
+                            "headers": {"Retry-After": {"schema": {"type": "integer"},
+                                                        "description": "Seconds to wait"}},
+                            "content": {"application/json": {"schema": _ref("Error")}}}},
+                        tag="staff",
                         body={"type": "object", "required": ["login", "pin"], "properties": {
                             "login": {"type": "string"}, "pin": {"type": "string"},
                             "counter": {"type": "integer"}, "take_over": {"type": "boolean"}}}),
@@ -215,6 +222,7 @@ def document() -> dict:
         body=_ref("BulkRequest"))}
 
     paths.update(REPORT_PATHS)
+    paths.update(SECURITY_PATHS)
     return {
         "openapi": "3.0.3",
         "info": {"title": "goiso API", "version": "1",
@@ -528,3 +536,42 @@ REPORT_PATHS = {"/reports/summary": {"get": _op(
             "field", "procedure", "queue", "counter", "clerk", "day", "hour"]}},
         {"name": "format", "in": "query", "schema": {"type": "string", "default": "json",
                                                      "enum": ["json", "csv", "xlsx"]}}])}}
+
+
+# -- sign-in locks and counter tokens (issue 13) -------------------------------------------------
+
+_LOCK = {"type": "object", "required": ["scope", "key", "locked_at", "until", "seconds_left",
+                                        "locks"], "additionalProperties": False, "properties": {
+    "scope": {"enum": ["login", "address"]}, "key": {"type": "string"},
+    "locked_at": {"type": "string", "format": "date-time"},
+    "until": {"type": "string", "format": "date-time"},
+    "seconds_left": {"type": "integer", "minimum": 0}, "locks": {"type": "integer"}}}
+_TOKEN = {"type": "object", "required": ["id", "counter", "created_at", "last_used_at",
+                                         "revoked_at"],
+          "additionalProperties": False, "properties": {
+              "id": {"type": "integer"}, "counter": {"type": "integer"},
+              "created_at": {"type": "string", "format": "date-time"},
+              "last_used_at": {"type": "string", "format": "date-time", "nullable": True},
+              "revoked_at": {"type": "string", "format": "date-time", "nullable": True}}}
+SECURITY_PATHS = {
+    "/signin/locks": {"get": _op(
+        "Logins and client addresses locked now after wrong PINs ([security] settings)",
+        {"200": _json({"type": "array", "items": _LOCK})}, tag="staff", security="supervisor")},
+    "/signin/unlock": {"post": _op(
+        "Lift the lock of a login or a client address (audited); 404 not_locked when it is not"
+        " locked", {"200": _json({"type": "object", "required": ["scope", "key"], "properties": {
+            "scope": {"enum": ["login", "address"]}, "key": {"type": "string"}}})},
+        tag="staff", security="supervisor", body={
+            "type": "object", "required": ["scope", "key"], "additionalProperties": False,
+            "properties": {"scope": {"enum": ["login", "address"]},
+                           "key": {"type": "string", "minLength": 1, "maxLength": 100}}})},
+    "/tokens": {"get": _op(
+        "Every counter API token (never its value): id, counter, created, last used (written"
+        " at most once an hour), revoked",
+        {"200": _json({"type": "array", "items": _TOKEN})}, tag="counters",
+        security="supervisor")},
+    "/tokens/{token_id}": {"delete": _op(
+        "Revoke one counter API token (audited)", {"204": {"description": "Revoked"}},
+        tag="counters", security="supervisor",
+        params=[_path_param("token_id", {"type": "integer"})])},
+}

@@ -15,6 +15,7 @@ from services import audit as audit_service
 from services import bulk as bulk_service
 from services import counters as counter_service
 from services import monitor as monitor_service
+from services import signin as signin_service
 from services import tickets as ticket_service
 from web import runtime
 from web.access import actor, may_act_at, role, sign_in, sign_out
@@ -175,7 +176,8 @@ def clerks():
 def put_clerk(login):
     data = body()
     _only(data, {"name", "pin", "role", "active"})
-    return jsonify(runtime().act(runtime().hall.accounts.put_clerk, login, **_need(data, "name"),
+    values = signin_service.with_pin_hash(runtime(), _need(data, "name"))
+    return jsonify(runtime().act(runtime().hall.accounts.put_clerk, login, **values,
                                  by=actor().clerk))
 
 
@@ -183,7 +185,7 @@ def put_clerk(login):
 @role("admin")
 def new_token(number):
     _only(body(), set())
-    token = runtime().act(runtime().hall.accounts.new_token, number)
+    token = runtime().act(runtime().hall.accounts.new_token, number, actor().clerk)
     return jsonify({"counter": number, "token": token}), 201
 
 
@@ -251,7 +253,8 @@ def reprint(number):
     data = body()
     _only(data, {"queue", "printer"})
     printer, _sheet = ticket_service.reprint(runtime(), number=number, queue=data.get("queue"),
-                                             printer=data.get("printer"), base=request_base)
+                                             printer=data.get("printer"), base=request_base,
+                                             by=actor().clerk)
     found = runtime().read(runtime().hall.tickets.find, number, data.get("queue"))
     found.pop("token")
     response = jsonify({"printer": printer, "ticket": found})

@@ -274,3 +274,20 @@ class FormatFull(Conflict):
     code = "format_full"
     text = N_("Kiểu số của hàng đợi %(queue)s chỉ có %(limit)s số mỗi ngày. Hãy đổi kiểu số của"
               " hàng đợi (ví dụ sang tiền tố) để cấp thêm số.")
+
+
+# -- sign-in throttling (hall/signin.py) --
+
+class SigninThrottled(HallError):
+    """Too many wrong PINs: a wait (``seconds``) before the next try, or a lock."""
+
+    code = "signin_throttled"
+    status = 429
+    text = N_("Đã nhập sai PIN nhiều lần. Hãy thử lại sau %(seconds)s giây.")
+    LOCKED = N_("Đã nhập sai PIN quá nhiều lần nên việc đăng nhập bị khóa tạm thời. Hãy thử lại"
+                " sau %(minutes)s phút hoặc nhờ giám sát viên mở khóa.")
+
+
+class NotLocked(NotFound):
+    code = "not_locked"
+    text = N_("%(key)s hiện không bị khóa đăng nhập.")

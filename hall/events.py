@@ -48,6 +48,11 @@ class EventKind(StrEnum):
     TICKETS_PURGED = "tickets_purged"  # old ticket rows and their events purged (retention)
     ISSUE_LIMITED = "issue_limited"  # a kiosk or address refused: too many tickets a minute
     NUMBERS_EXTENDED = "numbers_extended"  # a supervisor gave a queue more numbers today
+    STAFF_SIGNED_IN = "staff_signed_in"  # a right PIN (with the client's address)
+    STAFF_SIGNED_OUT = "staff_signed_out"  # a staff session ended by its owner
+    SIGNIN_LOCKED = "signin_locked"  # too many wrong PINs: a login or an address locked
+    SIGNIN_UNLOCKED = "signin_unlocked"  # a supervisor lifted a lock
+    TICKET_REPRINTED = "ticket_reprinted"  # staff sent a ticket to a printer again
 
 
 K = EventKind
@@ -81,6 +86,9 @@ AUDITED += (K.TICKETS_PURGED,)
 MONITOR_CHANGES += (K.ISSUE_LIMITED, K.NUMBERS_EXTENDED)
 ALERT_CHANGES += (K.ISSUE_LIMITED, K.NUMBERS_EXTENDED)
 AUDITED += (K.NUMBERS_EXTENDED,)
+# Staff sign-ins and sign-outs, sign-in locks and unlocks, single reprints and cancels.
+AUDITED += (K.STAFF_SIGNED_IN, K.STAFF_SIGNED_OUT, K.SIGNIN_LOCKED, K.SIGNIN_UNLOCKED,
+            K.CANCELLED, K.TICKET_REPRINTED)
 
 
 @dataclass(frozen=True)

@@ -138,9 +138,10 @@ def _flagged(runtime: Runtime, token: str, detail: str, kiosk: str) -> Issued:
 
 def reprint(runtime: Runtime, *, token: str | None = None, number: str | None = None,
             queue: str | None = None, printer: str | None = None,
-            base=None) -> tuple[str, dict]:
-    """Queue a ticket of today on a printer again (its kiosk's unless one is named); returns
-    the printer and the ticket's sheet."""
+            base=None, by: int | None = None, audited: bool = True) -> tuple[str, dict]:
+    """Queue a ticket of today on a printer again (its kiosk's unless one is named), audited
+    with who (``by``) unless the caller audits it (a bulk action); returns the printer and the
+    ticket's sheet."""
     hall = runtime.hall
     if printer is not None and not isinstance(printer, str):
         raise errors.InvalidInput(field="printer")
@@ -157,6 +158,8 @@ def reprint(runtime: Runtime, *, token: str | None = None, number: str | None = 
                                          reprint=True):
         raise errors.PrinterNotReady(printer=printer,
                                      reason=Term(runtime.printers.status(printer).words))
+    if audited:
+        runtime.act(hall.printing.reprint_asked, token, printer, by)
     return printer, sheet
 
 
