@@ -92,6 +92,16 @@ def document() -> dict:
             "Create or update a queue", {"200": _json(_ref("Queue"))}, tag="catalogue",
             security="supervisor", params=[_path_param("code", {"type": "string"})],
             body=_ref("QueueInput"))},
+        "/queues/{code}/extend": {"post": _op(
+            "Give a queue more numbers today, on top of its daily limit (audited)",
+            {"200": _json({"type": "object", "required": ["queue", "limit"], "properties": {
+                "queue": {"type": "string"}, "day": {"type": "string", "format": "date"},
+                "limit": {"type": "integer"}, "before": {"type": "integer"},
+                "used": {"type": "integer"}}})},
+            tag="catalogue", security="supervisor",
+            params=[_path_param("code", {"type": "string"})],
+            body={"type": "object", "required": ["extra"], "additionalProperties": False,
+                  "properties": {"extra": {"type": "integer", "minimum": 1, "maximum": 9999}}})},
         "/counters": {"get": _op("Counters with status and current ticket",
                                  {"200": _json({"type": "array", "items": _ref("Counter")})},
                                  tag="counters")},
@@ -410,7 +420,7 @@ SCHEMAS["Monitor"] = {"type": "object", "required": ["queues", "counters", "devi
         "kiosk": {"type": "string", "nullable": True}, "status": {"type": "string"},
         "issued_at": _TIME, "print_error": {"type": "string", "nullable": True}}}},
     "alerts": {"type": "array", "items": {"type": "object", "required": ["kind"], "properties": {
-        "kind": {"enum": ["wait", "device", "numbers", "issue_limited"]},
+        "kind": {"enum": ["wait", "device", "numbers", "limited"]},
         "queue": {"type": "string"},
         "used": {"type": "integer"}, "limit": {"type": "integer"}, "left": {"type": "integer"},
         "extendable": {"type": "boolean"}, "source": {"enum": ["kiosk", "client"]},

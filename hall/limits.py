@@ -26,12 +26,15 @@ MAX_EXTRA = 9999
 def refusal(reading: Reading, kiosk: str | None, client: str | None
             ) -> errors.IssueLimited | None:
     """Why a public door may not issue one more ticket now for this kiosk or client (the
-    tickets it took in the last minute reached the hall's limit), or None."""
+    tickets it took in the last minute reached the hall's limit), or None. Without a client
+    (staff doors, the command line) nothing is limited."""
     rules, now = reading.rules, reading.now
+    if client is None:
+        return None
     # A kiosk is named by whoever asks, so its tickets are counted from its own address: one
     # naming it from elsewhere is held to that address's limit and cannot block the kiosk.
     for where, args, limit, text in (
-            ("kiosk_id = ? AND client IS ?", (kiosk, client), rules.kiosk_tickets_per_minute,
+            ("kiosk_id = ? AND client = ?", (kiosk, client), rules.kiosk_tickets_per_minute,
              errors.IssueLimited.text),
             ("client = ?", (client,), rules.client_tickets_per_minute,
              errors.IssueLimited.CLIENT)):

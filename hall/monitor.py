@@ -172,7 +172,7 @@ def _alerts(reading: Reading, queues: list[dict], devices: list[dict]) -> list[d
                            "left": max(0, limit - q["numbers_used"]),
                            "extendable": q["numbers_extendable"]})
     for source in limits.limited_sources(reading):
-        alerts.append({"kind": "issue_limited", **source})
+        alerts.append({"kind": "limited", **source})
     for d in devices:
         if d["down_s"] is not None and d["down_s"] >= rules.alert_device_seconds:
             alerts.append({"kind": "device", "device": d["id"], "device_kind": d["kind"],

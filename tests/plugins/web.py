@@ -77,8 +77,13 @@ def make_app(data_dir: Path, template: Path, demo: dict, **settings) -> Flask:
     from server import create_app
     from settings import Settings
 
+    from hall.rules import Rules
+
     data_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, data_dir / "goiso.db")
+    # Tests issue many tickets from one test client: the tickets-a-minute limits are off
+    # unless a test passes rules of its own (tests/test_issue_limits.py).
+    settings.setdefault("rules", Rules(kiosk_tickets_per_minute=0, client_tickets_per_minute=0))
     app = create_app(Settings(data_dir=data_dir, **settings), testing=True)
     app.config["DEMO"] = demo
     return app
