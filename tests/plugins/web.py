@@ -74,10 +74,9 @@ def staff_client(app: Flask, login: str, counter: int | None = None) -> StaffCli
 def make_app(data_dir: Path, template: Path, demo: dict, **settings) -> Flask:
     """An app whose database starts as a copy of the seeded ``template``; ``settings`` are
     fields of ``settings.Settings`` (``kiosk=KioskOptions(...)``)."""
+    from hall.rules import Rules
     from server import create_app
     from settings import Settings
-
-    from hall.rules import Rules
 
     data_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, data_dir / "goiso.db")
