@@ -12,9 +12,12 @@ from services import systemd
 
 log = logging.getLogger("goiso.serve")
 
-# As gunicorn was set up: up to 1000 connections (idle SSE streams cost a few KB each), 5 s
-# for requests in flight to finish after SIGTERM.
-MAX_CONNECTIONS = 1000
+# Connections beyond the event streams' cap ([server] max_streams), for requests: with every
+# stream slot taken, a ticket, a call or a sign-in still finds a connection at once (when the
+# pool was shared, 2,000 streams took all 1,000 and a ticket POST timed out).
+REQUEST_CONNECTIONS = 1000
+# Descriptors besides the connections: the database, its WAL, devices, logs, the listener.
+SPARE_DESCRIPTORS = 256
 GRACEFUL_SECONDS = 5
 # An idle keep-alive connection (or one that stopped sending) is closed after this; SSE
 # streams write at least every sse_keepalive_seconds (≤ 300), so the limit is above that.
@@ -35,8 +38,33 @@ def _worker_ready(worker) -> None:
     systemd.serving(app.extensions["goiso"], start_background(app))
 
 
+def max_connections(settings) -> int:
+    """Connections the server takes at once: every stream slot, and room for requests."""
+    return settings.max_streams + REQUEST_CONNECTIONS
+
+
+def raise_descriptor_limit(settings) -> int:
+    """Lift this process's soft limit on open files to what the connections need (up to the
+    hard limit; the systemd unit sets LimitNOFILE); the soft limit now."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max_connections(settings) + SPARE_DESCRIPTORS
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        soft = wanted
+    if soft != resource.RLIM_INFINITY and soft < max_connections(settings):
+        log.warning("goiso: only %d open files allowed, fewer than the %d connections"
+                    " configured; raise LimitNOFILE or lower [server] max_streams", soft,
+                    max_connections(settings))
+    return soft
+
+
 def serve(settings) -> None:
     """Serve the hall with the process model the settings name, until SIGTERM or SIGINT."""
+    raise_descriptor_limit(settings)
     if settings.process_model == "gunicorn":
         gunicorn_server(settings).run()
     else:
@@ -76,7 +104,7 @@ class SingleServer:
                 super().handle()
 
         server = WSGIServer((self.settings.host, self.settings.port), self._tracking(app),
-                            spawn=Pool(MAX_CONNECTIONS), handler_class=Handler,
+                            spawn=Pool(max_connections(self.settings)), handler_class=Handler,
                             log=None, error_log=logging.getLogger("goiso.http"))
         server.start()
         # The database is open and the port listens: now systemd may hear READY=1.
@@ -166,7 +194,7 @@ def gunicorn_server(settings):
                 "bind": f"{settings.host}:{settings.port}",
                 "workers": 1,  # one process: the event feed and devices live in it
                 "worker_class": "gevent",
-                "worker_connections": MAX_CONNECTIONS,
+                "worker_connections": max_connections(settings),
                 "keepalive": 5,
                 "graceful_timeout": GRACEFUL_SECONDS,
                 "timeout": 30,

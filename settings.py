@@ -75,6 +75,12 @@ class ServerOptions(Struct, kw_only=True, forbid_unknown_fields=True):
     # for the client's address (sign-in throttling and rate limits count by it); 0 = none, so
     # a client cannot pick its own address with that header.
     trusted_proxies: Annotated[int, Meta(ge=0, le=5)] = 0
+    # Event streams open at once (boards, counters, phones), in all and per client address;
+    # beyond them a stream is refused with 503 + Retry-After and the screen polls instead.
+    # 0 streams: every screen polls. Requests never wait behind streams: the server takes
+    # this many connections more for them (serving.REQUEST_CONNECTIONS).
+    max_streams: Annotated[int, Meta(ge=0, le=20000)] = 2000
+    max_streams_per_address: Annotated[int, Meta(ge=1, le=20000)] = 20
 
     def __post_init__(self):
         """The data folder may not exist yet (it is made), but it cannot be a file."""

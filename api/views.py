@@ -18,6 +18,7 @@ from services import limits as limits_service
 from services import monitor as monitor_service
 from services import signin as signin_service
 from services import tickets as ticket_service
+from services.streams import RETRY_AFTER_S
 from web import runtime
 from web.access import actor, may_act_at, role, sign_in, sign_out
 from web.addresses import request_base
@@ -362,8 +363,24 @@ def events():
         raise errors.InvalidInput(field="Last-Event-ID") from None
     if after is not None and after < 0:
         raise errors.InvalidInput(field="Last-Event-ID")
-    return event_stream(runtime(), after, queues, counters,
-                        keepalive=runtime().settings.sse_keepalive_seconds)
+    slot = runtime().streams.take(client_address())
+    if slot is None:
+        body, status = error_reply("too_many_streams", TOO_MANY_STREAMS, {}, 503)
+        return body, status, {"Retry-After": str(RETRY_AFTER_S)}
+    try:
+        response = event_stream(runtime(), after, queues, counters,
+                                keepalive=runtime().settings.sse_keepalive_seconds)
+    except BaseException:
+        slot.release()
+        raise
+    # The WSGI server closes the response however the stream ends (the screen left, a write
+    # failed, the server stops), also when it never began: the place is given back then.
+    response.call_on_close(slot.release)
+    return response
+
+
+TOO_MANY_STREAMS = N_("Máy chủ đang mở quá nhiều kết nối trực tiếp; màn hình sẽ tự cập nhật"
+                      " định kỳ và thử kết nối lại sau.")
 
 
 # -- the back office: monitor and audit log -----------------------------------------------------

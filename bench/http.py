@@ -21,7 +21,7 @@ import time
 
 import psutil
 
-from tests.liveserver import HOST, LiveServer
+from tests.liveserver import HOST, ONE_MACHINE, LiveServer
 from tests.sseclient import Streams
 
 from . import Result, table
@@ -119,7 +119,8 @@ def main(argv: list[str]) -> int:
     results: list[Result] = []
     for streams_open in (0, args.streams) if args.streams else (0,):
         # A fresh server (and hall) per run: each queue holds 999 numbers a day.
-        with LiveServer(quick_streams=False) as server, Streams(server.port) as streams:
+        with LiveServer(quick_streams=False, env=ONE_MACHINE) as server, \
+                Streams(server.port) as streams:
             print(f"goiso serve on {server.base_url} (master pid {server.master}, worker pid "
                   f"{server.worker}), {streams_open} SSE streams", flush=True)
             if streams_open:

@@ -25,7 +25,7 @@ import time
 
 import psutil
 
-from tests.liveserver import LiveServer
+from tests.liveserver import ONE_MACHINE, LiveServer
 from tests.sseclient import Streams
 
 from . import percentile, table
@@ -132,7 +132,8 @@ def main(argv: list[str]) -> int:
                         help="how long idle CPU is measured (5)")
     args = parser.parse_args(argv)
 
-    with LiveServer(quick_streams=False) as server, Streams(server.port) as streams:
+    with LiveServer(quick_streams=False, env=ONE_MACHINE) as server, \
+            Streams(server.port) as streams:
         print(f"goiso serve on {server.base_url} (master pid {server.master}, worker pid "
               f"{server.worker})", flush=True)
         for _ in range(3):  # imports and the first database connections, as a hall's day would

@@ -15,6 +15,7 @@ from printer import Printers
 from settings import Settings
 
 from . import configuration
+from .streams import StreamSlots
 
 
 def direct(fn, *args, **kwargs):
@@ -103,6 +104,7 @@ class Runtime:
         self._changes = threading.Lock()
         self.hash = bounded_runner(HASH_THREADS)  # PIN hashes, off the loop and bounded
         self.token_uses: dict[str, float] = {}  # token digest -> when its use was last written
+        self.streams = StreamSlots(settings.max_streams, settings.max_streams_per_address)
 
     def read(self, fn, *args, **kwargs):
         """Run a read of the hall."""

@@ -35,6 +35,9 @@ CONFIG = (f"[board]\nhighlight_seconds = {HIGHLIGHT_S}\npoll_seconds = {POLL_S}\
 # The only console errors a board may log: its stream failing (the browser's "Failed to load
 # resource: net::ERR_…" and htmx logging the failed EventSource's error event).
 STREAM_ERRORS = r"^(Failed to load resource: net::ERR_\w+|\[object Event\])$"
+# A stream refused by the cap: the browser logs the 503 (and htmx its error event).
+REFUSED_STREAM = (r"^(Failed to load resource: the server responded with a status of 503.*"
+                  r"|\[object Event\]|EventSource.*)$")
 AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
 ASK_FIRST = "--autoplay-policy=document-user-activation-required"
 TV = {"width": 1920, "height": 1080}
@@ -445,6 +448,25 @@ def test_the_board_polls_when_the_stream_is_blocked(server, speaking, boards):
     assert said(page) == [f"{number}→4"]
     assert page.evaluate("window.__sseOpen") == 0
     board.check(allowed=STREAM_ERRORS)
+
+
+def test_the_board_polls_when_the_server_refuses_streams(tmp_path, speaking, boards):
+    """Every stream place taken (here: none allowed): 503 + Retry-After, and the board polls."""
+    live = LiveServer(tmp_path / "data", config_text=CONFIG,
+                      env={"GOISO_MAX_STREAMS": "0"}).start()
+    try:
+        board = boards.open(speaking, live, TV, wait_stream=False)
+        page = board.page
+        with page.expect_request(lambda r: urlsplit(r.url).path == "/api/v1/hall",
+                                 timeout=30000):
+            pass
+        number = call(live, 3)
+        expect(page.locator("#newest-number")).to_have_text(number, timeout=(POLL_S + 2) * 1000)
+        expect(page.locator("#newest-counter")).to_have_text("Quầy 3")
+        assert page.evaluate("window.__sseOpen") == 0
+        board.check(allowed=REFUSED_STREAM)
+    finally:
+        live.close()
 
 
 # -- 5: the TV's screen --------------------------------------------------------------------------
