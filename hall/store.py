@@ -136,8 +136,16 @@ class Store:
         try:
             yield conn
         except BaseException:
-            if conn.in_transaction:
-                conn.rollback()
+            try:
+                if conn.in_transaction:
+                    conn.rollback()
+            except sqlite3.Error:
+                conn.close()  # unusable: the next borrow opens a fresh one
+                raise
+            # A refusal (nobody waiting, a full queue) ends here too: the connection goes back
+            # to the pool. Dropped, it stayed open (with its file descriptors) for as long as
+            # the exception's traceback was kept, and every refusal opened one more.
+            self._idle.append(conn)
             raise
         self._idle.append(conn)
 

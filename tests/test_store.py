@@ -338,3 +338,17 @@ def test_an_upgrade_backs_up_first_and_keeps_every_ticket(hall_file, monkeypatch
     with sqlite3.connect(saved[0]) as conn:
         assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == 5
         assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'upgraded'").fetchone()
+
+
+def test_a_refused_change_gives_its_connection_back(hall):
+    """Refusals are frequent (a counter calling when nobody waits): each used to drop its
+    connection, left open with its file descriptors, and open a new one next time."""
+    from hall import errors
+
+    opened = []
+    real_open = hall.store._open
+    hall.store._open = lambda: opened.append(1) or real_open()
+    for _ in range(50):
+        with pytest.raises(errors.HallError):
+            hall.calling.call_next(1)
+    assert len(opened) <= 1
