@@ -40,7 +40,8 @@ KEY_LABELS = {
                                               " hạn)"),
     ("rules", "client_tickets_per_minute"): N_("Số vé tối đa mỗi phút cho một địa chỉ mạng (0 ="
                                                " không giới hạn)"),
-    ("rules", "numbers_alert_percent"): N_("Cảnh báo khi hàng đợi đã dùng (phần trăm số trong ngày)"),
+    ("rules", "numbers_alert_percent"): N_("Cảnh báo khi hàng đợi đã dùng (phần trăm số trong"
+                                           " ngày)"),
     ("kiosk", "idle_seconds"): N_("Về màn hình đầu sau (giây)"),
     ("kiosk", "ticket_seconds"): N_("Hiện phiếu sau khi in (giây)"),
     ("kiosk", "failed_ticket_seconds"): N_("Hiện phiếu khi in lỗi (giây)"),
