@@ -9,8 +9,10 @@ import logging
 import signal
 
 from services import systemd
+from web.logs import LineFormatter, fields
 
 log = logging.getLogger("goiso.serve")
+http_log = logging.getLogger("goiso.http")
 
 # As gunicorn was set up: up to 1000 connections (idle SSE streams cost a few KB each), 5 s
 # for requests in flight to finish after SIGTERM.
@@ -19,6 +21,17 @@ GRACEFUL_SECONDS = 5
 # An idle keep-alive connection (or one that stopped sending) is closed after this; SSE
 # streams write at least every sse_keepalive_seconds (≤ 300), so the limit is above that.
 IDLE_SECONDS = 330.0
+
+
+def _address(client) -> str:
+    """The peer of a connection as gevent keeps it (a tuple, or a string for a Unix socket)."""
+    return client[0] if isinstance(client, tuple) and client else str(client or "unknown")
+
+
+def _hub_fault(context, t, v, tb) -> None:
+    """gevent's hub reporting an exception no one caught: one log record with its traceback."""
+    http_log.error("fault in %s: %s", type(context).__name__ if context is not None else "a"
+                   " greenlet", t.__name__ if t else "?", exc_info=(t, v, tb) if t else None)
 
 
 def start_background(app):
@@ -69,15 +82,32 @@ class SingleServer:
 
         app = create_app(self.settings)
         stop_background = start_background(app)
+        # A greenlet's crash (a stream's generator, say) in the log as one record, not
+        # printed on stderr beside it.
+        gevent.get_hub().print_exception = _hub_fault
 
         class Handler(WSGIHandler):
             def handle(self):
                 self.socket.settimeout(IDLE_SECONDS)
                 super().handle()
 
+            def log_error(self, msg, *args):
+                # The server's own refusals (a garbled request line, a bad header) are bad
+                # input: one line with the address, bounded like the app's refusals.
+                text = msg % args if args else msg
+                http_log.warning("refused by the HTTP server: %s", text,
+                                 extra=fields(addr=_address(self.client_address)))
+
+            def _log_error(self, t, v, tb):
+                if not issubclass(t, gevent.GreenletExit):
+                    environ = self.environ or {}
+                    http_log.error("fault: %s", t.__name__, exc_info=(t, v, tb), extra=fields(
+                        method=environ.get("REQUEST_METHOD"), path=environ.get("PATH_INFO"),
+                        addr=_address(self.client_address)))
+
         server = WSGIServer((self.settings.host, self.settings.port), self._tracking(app),
                             spawn=Pool(MAX_CONNECTIONS), handler_class=Handler,
-                            log=None, error_log=logging.getLogger("goiso.http"))
+                            log=None, error_log=http_log)
         server.start()
         # The database is open and the port listens: now systemd may hear READY=1.
         systemd.serving(app.extensions["goiso"], stop_background)
@@ -156,6 +186,19 @@ class SingleServer:
             pool.kill(timeout=1)
 
 
+def _gunicorn_logger():
+    """gunicorn's logger writing its lines (arbiter, worker) in goiso's one format."""
+    from gunicorn.glogging import Logger
+
+    class GoisoLogger(Logger):
+        def setup(self, cfg):
+            super().setup(cfg)
+            for handler in self.error_log.handlers:
+                handler.setFormatter(LineFormatter())
+
+    return GoisoLogger
+
+
 def gunicorn_server(settings):
     """gunicorn with one gevent worker (imported only when configured: it is not small)."""
     from gunicorn.app.base import BaseApplication
@@ -173,6 +216,7 @@ def gunicorn_server(settings):
                 "accesslog": None,
                 "errorlog": "-",
                 "loglevel": "warning",
+                "logger_class": _gunicorn_logger(),
                 "proc_name": "goiso",
                 "post_worker_init": _worker_ready,
                 "worker_exit": lambda arbiter, worker: systemd.stopping(),

@@ -1,0 +1,184 @@
+"""Logs a technician can read: one line per record, refusals as one line (what, who, from
+where), tracebacks only for real faults, repeats bounded."""
+
+import io
+import logging
+
+import pytest
+
+from tests.plugins.web import error_of, issue
+from web import logs
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def record(msg="refused", level=logging.INFO, name="goiso.web", **values):
+    return logging.makeLogRecord({"name": name, "levelno": level,
+                                  "levelname": logging.getLevelName(level), "msg": msg,
+                                  "args": (), "fields": values})
+
+
+def lines(handler: logs.BoundedHandler) -> list[str]:
+    return handler.stream.getvalue().splitlines()
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def handler(clock):
+    return logs.BoundedHandler(io.StringIO(), logs.Repeats(window=60, burst=3, total=10,
+                                                           clock=clock))
+
+
+def test_a_record_is_one_line_time_level_logger_message_then_fields(handler):
+    handler.handle(record("sign-in failed", logging.WARNING, "goiso.security",
+                          login="an", addr="10.0.0.7", note="two words", gone=None))
+    (line,) = lines(handler)
+    when, level, name, rest = line.split(" ", 3)
+    assert when[:4].isdigit() and "T" in when
+    assert (level, name) == ("WARNING", "goiso.security")
+    assert rest == 'sign-in failed login=an addr=10.0.0.7 note="two words"'
+
+
+def test_control_characters_and_long_values_cannot_break_the_line(handler):
+    handler.handle(record("refused", path="/x\n2026-01-01 ERROR forged\x1b[31m\x00",
+                          q='a"b=c\\', long="y" * 5000))
+    (line,) = lines(handler)
+    assert r'path="/x\n2026-01-01 ERROR forged\x1b[31m\x00"' in line
+    assert r'q="a\"b=c\\"' in line
+    assert len(line) < 400 and "(+4800)" in line
+
+
+def test_a_plain_record_with_arguments_is_formatted_too(handler):
+    logger = logging.getLogger("goiso.security.test")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        logger.warning("sign-in failed for %s from %s", "an", "10.0.0.7")
+    finally:
+        logger.removeHandler(handler)
+    assert lines(handler)[0].endswith("WARNING goiso.security.test sign-in failed for an from"
+                                      " 10.0.0.7")
+
+
+def test_repeats_are_kept_to_a_burst_then_summed_up_after_the_window(handler, clock):
+    for _ in range(50):
+        handler.handle(record(code="not_found", path="/a"))
+    handler.handle(record(code="not_found", path="/b"))
+    assert len(lines(handler)) == 3 + 1
+    clock.now += 61
+    handler.handle(record(code="not_found", path="/b"))
+    out = lines(handler)
+    assert len(out) == 4 + 2
+    assert "suppressed 47 similar in 61 s: refused code=not_found path=/a" in out[4]
+    assert out[5].endswith("refused code=not_found path=/b")
+
+
+def test_all_kinds_together_stay_under_the_total(handler, clock):
+    for n in range(1000):
+        handler.handle(record(code="not_found", path=f"/scan/{n}"))
+    assert len(lines(handler)) == 10
+    clock.now += 61
+    handler.handle(record(code="not_found", path="/again"))
+    out = lines(handler)
+    assert "suppressed 990 lines of 990 other kinds: more than 10 lines in 60 s" in out[10]
+    assert out[-1].endswith("path=/again")
+
+
+def test_closing_writes_what_was_held(handler):
+    for _ in range(5):
+        handler.handle(record(code="csrf_failed"))
+    handler.close()
+    assert "suppressed 2 similar" in lines(handler)[-1]
+
+
+def test_configure_is_done_once_per_process():
+    root = logging.getLogger()
+    level = root.level
+    try:
+        first = logs.configure(stream=io.StringIO())
+        assert logs.configure() is first
+        assert sum(isinstance(h, logs.BoundedHandler) for h in root.handlers) == 1
+    finally:
+        root.removeHandler(first)
+        root.setLevel(level)
+
+
+# -- the app's records ---------------------------------------------------------------------------
+
+def web_records(caplog):
+    return [r for r in caplog.records if r.name == "goiso.web"]
+
+
+def test_a_refusal_of_the_rules_is_one_line_with_what_who_and_where(app, clerk_client, caplog):
+    caplog.set_level(logging.INFO, "goiso.web")
+    error_of(clerk_client.post("/api/v1/counters/1/next-nope", json={}), 404)
+    response = clerk_client.post("/api/v1/counters/1/recall", json={})
+    error_of(response, 409, "no_current_ticket")
+    (_, refusal) = web_records(caplog)
+    assert refusal.exc_info is None and refusal.levelno == logging.INFO
+    assert refusal.fields == {"code": "no_current_ticket", "status": 409, "role": "clerk",
+                              "clerk": refusal.fields["clerk"], "counter": None,
+                              "method": "POST", "path": "/api/v1/counters/1/recall",
+                              "addr": "127.0.0.1"}
+    assert isinstance(refusal.fields["clerk"], int)
+    assert "Traceback" not in caplog.text
+
+
+def test_a_device_token_is_named_and_a_bad_token_is_a_warning(app, client, caplog):
+    caplog.set_level(logging.INFO, "goiso.web")
+    token = app.config["DEMO"]["tokens"][2]
+    issue(client, "DEMO-GT-007")
+    client.post("/api/v1/counters/2/recall", json={},
+                headers={"Authorization": f"Bearer {token}"})
+    client.post("/api/v1/counters/2/next", json={}, headers={"Authorization": "Bearer nope"})
+    device, bad = web_records(caplog)
+    assert (device.fields["role"], device.fields["counter"]) == ("clerk", 2)
+    assert bad.levelno == logging.WARNING and bad.fields["code"] == "unauthorized"
+    assert bad.fields["role"] == "public"
+
+
+def test_csrf_and_rights_refusals_are_warnings(clerk_client, caplog):
+    caplog.set_level(logging.INFO, "goiso.web")
+    clerk_client.post("/api/v1/counters/1/next", json={}, csrf=False)
+    clerk_client.get("/api/v1/monitor")
+    csrf, forbidden = web_records(caplog)
+    assert (csrf.levelno, csrf.fields["code"]) == (logging.WARNING, "csrf_failed")
+    assert (forbidden.levelno, forbidden.fields["code"]) == (logging.WARNING, "forbidden")
+
+
+def test_a_real_fault_has_its_traceback_once_and_the_page_none(app, client, caplog,
+                                                               monkeypatch):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("SELECT secret FROM clerks")
+
+    hall = app.extensions["goiso"].hall
+    monkeypatch.setattr(hall.screens, "snapshot", broken)
+    monkeypatch.setattr(hall.catalogue, "boards", broken)
+    caplog.set_level(logging.INFO)
+    for accept in ("application/json", "text/html"):
+        response = client.get("/api/v1/hall" if accept == "application/json" else "/display/",
+                              headers={"Accept": accept})
+        text = response.get_data(as_text=True)
+        assert response.status_code == 500, text
+        assert "Traceback" not in text and "SELECT" not in text
+        assert "ZeroDivisionError" not in text and "snapshot" not in text
+    faults = [r for r in caplog.records if r.exc_info]
+    assert len(faults) == 2, caplog.text
+    assert all(r.name == "goiso.web" and r.levelno == logging.ERROR for r in faults)
+    assert caplog.text.count("Traceback (most recent call last)") == 2
+    handler = logs.BoundedHandler(io.StringIO())
+    handler.handle(faults[0])
+    text = handler.stream.getvalue()
+    assert text.splitlines()[0].split(" ", 1)[1].startswith(
+        "ERROR goiso.web fault: ZeroDivisionError")
+    assert "path=/api/v1/hall" in text and "Traceback" in text

@@ -1,0 +1,233 @@
+"""Logs a technician can read (journald keeps what goes to stderr): one line per record — time,
+level, logger, message, then ``key=value`` fields — a refusal (bad input, no right, not found)
+as one such line saying what, who and from where, a traceback only for a real fault, and the
+same line repeated under attack kept to a few, with a "suppressed N similar" line later.
+
+Any logger gets fields with ``extra=fields(login=..., address=...)``; plain records (the
+``goiso.security`` lines, a printer's worker) are formatted the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from datetime import datetime
+
+from flask import has_request_context, request
+
+from .access import actor
+from .clients import client_address
+
+web_log = logging.getLogger("goiso.web")
+
+# A value longer than this is cut (a 5,000-character path once per line is enough).
+FIELD_LIMIT = 200
+MESSAGE_LIMIT = 2000
+# Repeats: per kind of line (same logger, level, message, what and where), BURST lines per
+# WINDOW seconds, then a count; and at most TOTAL lines of any kind per WINDOW.
+WINDOW = 60.0
+BURST = 5
+TOTAL = 300
+ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\", '"': '\\"'}
+
+
+def fields(**values) -> dict:
+    """``extra=`` for a log call: key=value fields after the message (None values left out)."""
+    return {"fields": values}
+
+
+def _escaped(text: str, quote: bool) -> str:
+    out = []
+    for char in text:
+        if char in ESCAPES and (quote or char not in '\\"'):
+            out.append(ESCAPES[char])
+        elif not char.isprintable() and char != " ":
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f"…(+{len(text) - limit})"
+
+
+def field_value(value) -> str:
+    """A field's value on one line: bare when it is one word, else quoted with escapes."""
+    text = _cut(str(value), FIELD_LIMIT)
+    if text and all(c.isprintable() and c not in ' "=\\' for c in text):
+        return text
+    return '"' + _escaped(text, quote=True) + '"'
+
+
+class LineFormatter(logging.Formatter):
+    """time level logger message key=value…; control characters escaped, so a record is one
+    line (a fault's traceback follows on its own lines)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created).astimezone()
+        parts = [when.isoformat(timespec="milliseconds"), record.levelname, record.name,
+                 _escaped(_cut(record.getMessage(), MESSAGE_LIMIT), quote=False)]
+        for key, value in (getattr(record, "fields", None) or {}).items():
+            if value is not None:
+                parts.append(f"{key}={field_value(value)}")
+        line = " ".join(parts)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        if record.stack_info:
+            line += "\n" + self.formatStack(record.stack_info)
+        return line
+
+
+class Repeats:
+    """Which records to write: each kind at most ``burst`` times a ``window``, all kinds at
+    most ``total`` times a window; what was left out comes back as summary records."""
+
+    def __init__(self, window: float = WINDOW, burst: int = BURST, total: int = TOTAL,
+                 clock=time.monotonic):
+        self.window, self.burst, self.total, self.clock = window, burst, total, clock
+        # kind → [window start, lines written, lines left out, the first record]; in order of
+        # their windows' start, so the due ones are at the front.
+        self.kinds: dict[tuple, list] = {}
+        self.started = None  # the window of the total
+        self.written = 0
+        self.overflow = 0  # records of kinds not seen in this window, left out by the total
+        self.overflow_kinds: set[tuple] = set()
+
+    @staticmethod
+    def kind(record: logging.LogRecord) -> tuple:
+        """What makes two records "the same": logger, level, message and fields (what, who,
+        from where), or the ``repeat_key`` given in ``extra``."""
+        key = getattr(record, "repeat_key", None)
+        if key is None:
+            values = getattr(record, "fields", None) or {}
+            key = (str(record.msg), repr(record.args), tuple(sorted(
+                (k, str(v)) for k, v in values.items())))
+        return record.name, record.levelno, key
+
+    def admit(self, record: logging.LogRecord) -> bool:
+        """Whether to write ``record`` now (else it is counted for a summary)."""
+        now = self.clock()
+        if self.started is None:
+            self.started = now
+        kind = self.kind(record)
+        entry = self.kinds.get(kind)
+        if entry is None:
+            if self.written >= self.total:
+                self.overflow += 1
+                self.overflow_kinds.add(kind)
+                return False
+            self.kinds[kind] = [now, 1, 0, record]
+            self.written += 1
+            return True
+        if entry[1] >= self.burst or self.written >= self.total:
+            entry[2] += 1
+            return False
+        entry[1] += 1
+        self.written += 1
+        return True
+
+    def due(self, everything: bool = False) -> list[logging.LogRecord]:
+        """Summary records of the windows that ended (of every window with ``everything``)."""
+        now = self.clock()
+        summaries = []
+        while self.kinds:
+            kind, (start, _written, left_out, first) = next(iter(self.kinds.items()))
+            if not everything and now - start < self.window:
+                break
+            del self.kinds[kind]
+            if left_out:
+                summaries.append(_summary(first, left_out, now - start))
+        if self.started is not None and (everything or now - self.started >= self.window):
+            if self.overflow:
+                summaries.append(logging.makeLogRecord({
+                    "name": "goiso.logs", "levelno": logging.WARNING, "levelname": "WARNING",
+                    "msg": "suppressed %d lines of %d other kinds: more than %d lines in %d s",
+                    "args": (self.overflow, len(self.overflow_kinds), self.total,
+                             round(self.window))}))
+            self.started = now if self.kinds else None
+            self.written = sum(entry[1] for entry in self.kinds.values())
+            self.overflow = 0
+            self.overflow_kinds = set()
+        return summaries
+
+
+def _summary(first: logging.LogRecord, left_out: int, seconds: float) -> logging.LogRecord:
+    return logging.makeLogRecord({
+        "name": first.name, "levelno": first.levelno, "levelname": first.levelname,
+        "msg": "suppressed %d similar in %d s: %s",
+        "args": (left_out, round(seconds), first.getMessage()),
+        "fields": getattr(first, "fields", None)})
+
+
+class BoundedHandler(logging.StreamHandler):
+    """A stream handler writing each record as one line, repeats bounded by ``Repeats``."""
+
+    def __init__(self, stream=None, repeats: Repeats | None = None):
+        super().__init__(stream)
+        self.repeats = repeats or Repeats()
+        self.setFormatter(LineFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the summaries that are due, then the record unless it is a repeat too many."""
+        for summary in self.repeats.due():
+            super().emit(summary)
+        if self.repeats.admit(record):
+            super().emit(record)
+
+    def close(self) -> None:
+        """Write every summary still held, then close."""
+        self.acquire()
+        try:
+            for summary in self.repeats.due(everything=True):
+                super().emit(summary)
+        finally:
+            self.release()
+        super().close()
+
+
+def configure(level: int = logging.INFO, stream=None) -> BoundedHandler:
+    """Send every log record of the process to stderr as lines (once: a second call finds the
+    handler the first put there)."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if isinstance(handler, BoundedHandler):
+            return handler
+    handler = BoundedHandler(stream or sys.stderr)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Flask-WTF says "The CSRF token is missing." before our own line says csrf_failed.
+    logging.getLogger("flask_wtf.csrf").setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    return handler
+
+
+def request_fields(**more) -> dict:
+    """Who asks and from where: role, clerk id, device counter, method, path, address."""
+    if not has_request_context():
+        return more
+    who = actor()
+    return {**more, "role": who.role, "clerk": who.clerk,
+            "counter": who.counter if who.device else None,
+            "method": request.method, "path": request.path, "addr": client_address()}
+
+
+def refused(code: str, status: int) -> None:
+    """An expected refusal (a rule of the hall, bad input, no right): one line, no traceback.
+    Sign-in and rights refusals are warnings, the rest information."""
+    warn = status in (401, 403, 429) or status >= 500 or code == "csrf_failed"
+    level = logging.WARNING if warn else logging.INFO
+    rule = request.url_rule.rule if has_request_context() and request.url_rule else None
+    values = request_fields(code=code, status=status)
+    # "Where" for repeats: the route, not each fuzzed path under it.
+    key = (code, status, values.get("method"), rule or values.get("path"), values.get("addr"),
+           values.get("role"), values.get("clerk"))
+    web_log.log(level, "refused", extra={"fields": values, "repeat_key": key})
+
+
+def fault(exc: BaseException) -> None:
+    """A real fault (a bug, a broken disk): one line with its traceback."""
+    web_log.error("fault: %s", type(exc).__name__, exc_info=(type(exc), exc, exc.__traceback__),
+                  extra={"fields": request_fields()})
