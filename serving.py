@@ -94,7 +94,10 @@ class SingleServer:
             def log_error(self, msg, *args):
                 # The server's own refusals (a garbled request line, a bad header) are bad
                 # input: one line with the address, bounded like the app's refusals.
-                text = msg % args if args else msg
+                # Without the client's port (gevent names it), so repeats are recognised.
+                args = tuple("" if arg is self.client_address else arg for arg in args)
+                text = (msg % args if args else msg).replace("(from ) ", "").replace(
+                    " (from )", "")
                 http_log.warning("refused by the HTTP server: %s", text,
                                  extra=fields(addr=_address(self.client_address)))
 

@@ -3,9 +3,13 @@ where), tracebacks only for real faults, repeats bounded."""
 
 import io
 import logging
+import re
+import socket
 
 import pytest
 
+from tests.liveserver import HOST
+from tests.plugins.waiting import wait_for
 from tests.plugins.web import error_of, issue
 from web import logs
 
@@ -182,3 +186,35 @@ def test_a_real_fault_has_its_traceback_once_and_the_page_none(app, client, capl
     assert text.splitlines()[0].split(" ", 1)[1].startswith(
         "ERROR goiso.web fault: ZeroDivisionError")
     assert "path=/api/v1/hall" in text and "Traceback" in text
+
+
+def test_faults_are_not_hidden_by_a_flood_of_refusals(handler):
+    for n in range(50):
+        handler.handle(record(code="not_found", path=f"/scan/{n}"))
+    for _ in range(4):
+        handler.handle(record("fault: KeyError", logging.ERROR, path="/api/v1/hall"))
+    out = lines(handler)
+    assert len(out) == 10 + 3 and out[-1].split(" ", 1)[1].startswith("ERROR goiso.web fault")
+
+
+@pytest.mark.slow
+def test_a_real_server_writes_refusals_as_lines_and_no_traceback(live_server):
+    start = len(live_server.output())
+    for _ in range(8):
+        status, _, _ = live_server.request("POST", "/api/v1/tickets", {"procedure": "NOPE"})
+        assert status == 404
+    assert live_server.request("POST", "/api/v1/counters/1/next", {}, token="wrong")[0] == 401
+    with socket.create_connection((HOST, live_server.port), timeout=10) as sock:
+        sock.sendall(b"G\x00T /\r\n\r\n")
+        while sock.recv(65536):
+            pass
+    text = wait_for(lambda: (t := live_server.output()[start:]) and "goiso.http" in t and t,
+                    "the server's refusal of a garbled request line")
+    assert "Traceback" not in text
+    line = (r"^\d{4}-\d\d-\d\dT\S+ INFO goiso.web refused code=unknown_procedure status=404"
+            r" role=public method=POST path=/api/v1/tickets addr=127.0.0.1$")
+    assert len(re.findall(line, text, re.M)) == logs.BURST  # the rest is counted for later
+    assert re.search(r"^\S+ WARNING goiso.web refused code=unauthorized status=401 role=public"
+                     r" method=POST path=/api/v1/counters/1/next addr=127.0.0.1$", text, re.M)
+    assert re.search(r"^\S+ WARNING goiso.http refused by the HTTP server: .*addr=127.0.0.1$",
+                     text, re.M)

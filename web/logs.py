@@ -25,10 +25,11 @@ web_log = logging.getLogger("goiso.web")
 FIELD_LIMIT = 200
 MESSAGE_LIMIT = 2000
 # Repeats: per kind of line (same logger, level, message, what and where), BURST lines per
-# WINDOW seconds, then a count; and at most TOTAL lines of any kind per WINDOW.
+# WINDOW seconds, then a count; and at most TOTAL lines of any kind per WINDOW (faults are
+# kept to their BURST only: a flood of refusals must not hide one).
 WINDOW = 60.0
 BURST = 5
-TOTAL = 300
+TOTAL = 120
 ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\", '"': '\\"'}
 
 
@@ -114,15 +115,16 @@ class Repeats:
             self.started = now
         kind = self.kind(record)
         entry = self.kinds.get(kind)
+        capped = record.levelno < logging.ERROR
         if entry is None:
-            if self.written >= self.total:
+            if capped and self.written >= self.total:
                 self.overflow += 1
                 self.overflow_kinds.add(kind)
                 return False
             self.kinds[kind] = [now, 1, 0, record]
             self.written += 1
             return True
-        if entry[1] >= self.burst or self.written >= self.total:
+        if entry[1] >= self.burst or (capped and self.written >= self.total):
             entry[2] += 1
             return False
         entry[1] += 1
