@@ -24,10 +24,34 @@ TITLE = "Log volume for 5,000 bad requests (lines, bytes, tracebacks)"
 JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
-def requests(token: str) -> list[tuple[str, str, bytes, dict]]:
+def supervisor_session(server: LiveServer) -> dict:
+    """Headers of a supervisor's signed-in session (cookie and CSRF token)."""
+    conn = http.client.HTTPConnection(HOST, server.port, timeout=10)
+    conn.request("GET", "/api/v1/session", headers=JSON)
+    reply = conn.getresponse()
+    cookie = reply.getheader("Set-Cookie").split(";")[0]
+    token = json.loads(reply.read())["csrf_token"]
+    body = json.dumps({"login": "giamsat", "pin": server.pins["giamsat"]}).encode()
+    conn.request("POST", "/api/v1/session", body=body,
+                 headers={**JSON, "Cookie": cookie, "X-CSRFToken": token})
+    reply = conn.getresponse()
+    signed = json.loads(reply.read())
+    conn.close()
+    if reply.status != 201:
+        raise RuntimeError(f"sign-in: {reply.status} {signed}")
+    return {**JSON, "Cookie": reply.getheader("Set-Cookie").split(";")[0],
+            "X-CSRFToken": signed["csrf_token"]}
+
+
+def requests(token: str, staff: dict) -> list[tuple[str, str, bytes, dict]]:
     """One round of the mix: (method, path, body, headers)."""
     auth = {**JSON, "Authorization": f"Bearer {token}"}
     return [
+        ("GET", "/api/v1/audit?page=1000000000000000000000000000000", b"", staff),
+        ("GET", "/api/v1/audit?clerk=-1000000000000000000000000000000", b"", staff),
+        ("GET", "/api/v1/reports/summary?from=2026-02-30&to=2026-03-01", b"", staff),
+        ("PUT", "/api/v1/queues/GPLX", b'{"daily_limit": 1e999999}', staff),
+        ("POST", "/api/v1/counters/1/next", b"{}", {**staff, "X-CSRFToken": "stale"}),
         ("POST", "/api/v1/tickets", b'{"procedure": "NOPE"}', JSON),
         ("POST", "/api/v1/tickets", b"{bad", JSON),
         ("POST", "/api/v1/tickets", b'{"procedure": "\xff\xfe"}', JSON),
@@ -60,7 +84,7 @@ def garbled(port: int) -> None:
 
 def burst(server: LiveServer, total: int, clients: int) -> tuple[dict[int, int], float]:
     """Send ``total`` requests of the mix from ``clients`` threads: (status → count, seconds)."""
-    mix = requests(server.tokens[6])
+    mix = requests(server.tokens[6], supervisor_session(server))
     statuses: dict[int, int] = {}
     lock = threading.Lock()
     per_client = total // clients
@@ -132,4 +156,5 @@ def main(argv: list[str]) -> int:
                      f"{found['bytes'] / max(sent, 1):.1f}"])
     print(table(["log", "lines", "bytes", "tracebacks", "bytes/request"], rows))
     print(json.dumps(measure(after)["kinds"], indent=1, ensure_ascii=False))
+    print("The first lines:", *after.splitlines()[:4], sep="\n")
     return 0
