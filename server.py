@@ -13,7 +13,6 @@ from hall import HallError, events, words
 from services.runtime import open_runtime
 from web import compression, logs, runtime
 from web.access import guard
-from web.converters import SQLiteInteger
 from web.extensions import babel, csrf, htmx
 from web.locale import select_locale
 from web.pages import hall_clock, sse_triggers
@@ -31,7 +30,6 @@ def create_app(settings: settings_module.Settings | None = None, *,
     if not testing:  # tests look at records through pytest's own handler
         logs.configure()
     app = Flask(__name__)
-    app.url_map.converters["int"] = SQLiteInteger  # before any rule is made with it
     app.config.update(settings.flask_config(), TESTING=testing,
                       BABEL_TRANSLATION_DIRECTORIES=str(words.TRANSLATIONS),
                       # Unsafe requests are checked by web.access.guard, by role.

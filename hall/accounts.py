@@ -11,7 +11,7 @@ import secrets
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import errors
-from .catalogue import audit_change
+from .catalogue import audit_change, valid_text
 from .events import EventKind
 from .records import is_counter_number
 from .transaction import Transactions
@@ -45,8 +45,7 @@ class Accounts:
         who and before → after, a PIN shown as "***"."""
         if not isinstance(login, str) or not login.strip() or len(login) > 40:
             raise errors.InvalidInput(field="login")
-        if not isinstance(name, str) or not name.strip() or len(name) > 100:
-            raise errors.InvalidInput(field="name")
+        name = valid_text(name, "name", 100)
         if role not in ROLES:
             raise errors.not_one_of("role", role, ROLES)
         if pin is not None and not (isinstance(pin, str) and pin.isdigit() and 4 <= len(pin) <= 12):

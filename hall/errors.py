@@ -249,3 +249,8 @@ class NotSelectable(Conflict):
     code = "not_selectable"
     text = N_("Các số %(numbers)s không có trong lựa chọn (đã được gọi, đã xong hoặc không"
               " khớp bộ lọc).")
+
+
+# A name or a text with a control character (NUL, a line break, a direction override): it
+# would garble a ticket, a board or a log line (hall.catalogue.valid_text).
+NOT_PRINTABLE = N_("%(field)s có ký tự không in được.")

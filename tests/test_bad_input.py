@@ -20,8 +20,10 @@ NO_BODY = ("api.logout", "staff.logout", "counter.logout")
 # answers 503 printer_not_ready whatever it is sent.
 NO_FIELDS = ("admin.test_page",)
 # What a fault would show: a traceback, a source file, SQLite or its SQL.
-LEAKS = re.compile(r"Traceback \(most recent|File \"[^\"]*\.py\"|sqlite3?\b|[A-Za-z]+Error\b|"
-                   r"\bSELECT\b.*\bFROM\b|\bINSERT INTO\b|\bUPDATE \w+ SET\b")
+LEAKS = re.compile(r"Traceback \(most recent|File \"[^\"\n]*\.py\"|sqlite3?\b|"
+                   r"(?:Overflow|Value|Type|Key|Attribute|Index|Operational|Integrity|"
+                   r"Programming|Unicode(?:De|En)code|Recursion|ZeroDivision)Error\b|"
+                   r"\bSELECT\b[^\n]*\bFROM\b|\bINSERT INTO\b|\bUPDATE \w+ SET\b")
 ONE_MB = 1 << 20
 HUGE = [10**30, -10**30, 2**63, -(2**63) - 1]
 NOT_INTEGERS = [1.5, "1", True, None, [], {}, "NaN"]
@@ -151,6 +153,8 @@ def test_a_form_in_bad_utf8_nul_bytes_and_long_values_are_refused(app, admin, ti
 def test_bad_utf8_nul_and_huge_values_in_paths_get_a_404_or_400(app, admin, ticket):
     before = last_event(app)
     for method, rule in routes(app):
+        if rule.endpoint in NO_BODY:  # signs the admin out whatever the counter
+            continue
         for name in rule.arguments:
             for bad in ("%ff", "%00", "%c3%28", "x" * 5000, str(10**30), str(2**63)):
                 url = url_of(rule, ticket, **{name: bad})
@@ -158,6 +162,9 @@ def test_bad_utf8_nul_and_huge_values_in_paths_get_a_404_or_400(app, admin, tick
                     {"json": {}} if method in UNSAFE and url.startswith("/api/") else {}))
                 if response.is_streamed:
                     response.close()
+                if method == "GET" and response.status_code == 302:  # a screen goes home
+                    assert response.headers["Location"].startswith("/"), url[:80]
+                    continue
                 check(response, app, before, what=f"{method} {url[:80]}")
 
 
@@ -221,7 +228,7 @@ BODIES = {  # a body each JSON route accepts, whose fields are then spoiled one 
     ("PUT", "/api/v1/procedures/DEMO-GT-001"): {"name": "Thủ tục", "queue": "GPLX"},
     ("PUT", "/api/v1/kiosks/k1"): {"name": "Ki-ốt"},
     ("PUT", "/api/v1/boards/main"): {"name": "Màn hình", "queues": ["GPLX"], "counters": [1]},
-    ("PUT", "/api/v1/clerks/an"): {"name": "An", "role": "clerk", "pin": "12345678"},
+    ("PUT", "/api/v1/clerks/an"): {"name": "An", "role": "clerk"},
     ("POST", "/api/v1/counters/1/transfer"): {"queue": "VT", "counter": 2},
     ("POST", "/api/v1/counters/1/finish"): {"outcome": "done", "dossiers": ["A1"]},
     ("POST", "/api/v1/counters/1/call"): {"number": "1001"},
@@ -229,6 +236,7 @@ BODIES = {  # a body each JSON route accepts, whose fields are then spoiled one 
     ("POST", "/api/v1/counters/1/tokens"): {},
 }
 BAD_VALUES = [*HUGE, *STRINGS, 1.5, float("nan"), float("inf"), [], {}, [[[]]], True]
+HARMLESS = ("%ff", [])  # a name "%ff" is odd but printable; a counter may serve no queue
 
 
 @pytest.mark.slow
@@ -248,8 +256,8 @@ def test_spoiled_json_fields_are_refused_or_harmless_never_a_server_error(app, a
             assert response.status_code < 500, f"{what}: {response.status_code} {body[:300]}"
             if response.status_code >= 400:
                 check(response, app, before, what=what)
-            else:  # a spoiled value never goes in as it was sent
-                assert value not in HUGE or str(value) not in body, what
+            else:  # only text that is merely odd, or an empty list, is taken
+                assert value in HARMLESS, f"{what}: {response.status_code} {body[:200]}"
 
 
 @pytest.mark.parametrize("value", [*HUGE, 1.5, float("nan"), "1", True, -1, 0])
@@ -259,3 +267,15 @@ def test_numbers_sqlite_cannot_hold_are_a_400_or_404(app, admin, ticket, value):
     for url in ("/api/v1/counters/1/transfer", "/api/v1/session"):
         response = admin.post(url, data=raw, content_type="application/json")
         check(response, app, before, what=f"{url} counter={value!r}")
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x00", "\u202eabc", "zero\u200bwidth", "del\x7f",
+                                  "\x1b[31m"])
+def test_control_characters_in_names_and_notices_are_refused(app, admin, text):
+    before = last_event(app)
+    response = admin.put("/api/v1/kiosks/k1", json={"name": text})
+    body = check(response, app, before, what=f"kiosk name {text!r}")
+    assert response.status_code == 400 and "name" in body
+    page = admin.post("/admin/boards/main/notice", data={"notice": text},
+                      headers={**HX, "Accept": "text/html"})
+    check(page, app, before, what=f"notice {text!r}")
