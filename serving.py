@@ -9,7 +9,7 @@ import logging
 import signal
 
 from services import systemd
-from web.logs import LineFormatter, fields
+from web.logs import LineFormatter, fields, writes_to_journal
 
 log = logging.getLogger("goiso.serve")
 http_log = logging.getLogger("goiso.http")
@@ -197,7 +197,8 @@ def _gunicorn_logger():
         def setup(self, cfg):
             super().setup(cfg)
             for handler in self.error_log.handlers:
-                handler.setFormatter(LineFormatter())
+                handler.setFormatter(LineFormatter(
+                    journal=writes_to_journal(getattr(handler, "stream", None))))
 
     return GoisoLogger
 

@@ -5,6 +5,7 @@ import io
 import logging
 import re
 import socket
+import sys
 
 import pytest
 
@@ -131,7 +132,7 @@ def test_a_refusal_of_the_rules_is_one_line_with_what_who_and_where(app, clerk_c
     (_, refusal) = web_records(caplog)
     assert refusal.exc_info is None and refusal.levelno == logging.INFO
     assert refusal.fields == {"code": "no_current_ticket", "status": 409, "role": "clerk",
-                              "clerk": refusal.fields["clerk"], "counter": None,
+                              "clerk": refusal.fields["clerk"], "counter": 1, "device": None,
                               "method": "POST", "path": "/api/v1/counters/1/recall",
                               "addr": "127.0.0.1"}
     assert isinstance(refusal.fields["clerk"], int)
@@ -146,7 +147,8 @@ def test_a_device_token_is_named_and_a_bad_token_is_a_warning(app, client, caplo
                 headers={"Authorization": f"Bearer {token}"})
     client.post("/api/v1/counters/2/next", json={}, headers={"Authorization": "Bearer nope"})
     device, bad = web_records(caplog)
-    assert (device.fields["role"], device.fields["counter"]) == ("clerk", 2)
+    assert (device.fields["role"], device.fields["counter"], device.fields["device"]) == (
+        "clerk", 2, "token")
     assert bad.levelno == logging.WARNING and bad.fields["code"] == "unauthorized"
     assert bad.fields["role"] == "public"
 
@@ -218,3 +220,25 @@ def test_a_real_server_writes_refusals_as_lines_and_no_traceback(live_server):
                      r" method=POST path=/api/v1/counters/1/next addr=127.0.0.1$", text, re.M)
     assert re.search(r"^\S+ WARNING goiso.http refused by the HTTP server: .*addr=127.0.0.1$",
                      text, re.M)
+
+
+def test_in_the_journal_each_line_carries_its_priority_and_no_time(tmp_path, monkeypatch):
+    path = tmp_path / "journal"
+    with open(path, "w", encoding="utf-8") as stream:
+        status = path.stat()
+        monkeypatch.setenv("JOURNAL_STREAM", f"{status.st_dev}:{status.st_ino}")
+        handler = logs.BoundedHandler(stream)
+        handler.handle(record("refused", logging.WARNING, code="forbidden"))
+        try:
+            raise KeyError("x")
+        except KeyError:
+            fault = logging.makeLogRecord({"name": "goiso.web", "levelno": logging.ERROR,
+                                           "levelname": "ERROR", "msg": "fault: KeyError",
+                                           "exc_info": sys.exc_info()})
+        handler.handle(fault)
+    out = path.read_text(encoding="utf-8").splitlines()
+    assert out[0] == "<4>WARNING goiso.web refused code=forbidden"
+    assert out[1] == "<3>ERROR goiso.web fault: KeyError"
+    assert len(out) > 3 and all(line.startswith("<3>") for line in out[1:])
+    monkeypatch.setenv("JOURNAL_STREAM", "1:2")
+    assert not logs.writes_to_journal(io.StringIO())

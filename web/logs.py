@@ -9,7 +9,9 @@ Any logger gets fields with ``extra=fields(login=..., address=...)``; plain reco
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import sys
 import time
 from datetime import datetime
@@ -63,14 +65,43 @@ def field_value(value) -> str:
     return '"' + _escaped(text, quote=True) + '"'
 
 
+# syslog priorities: journald reads a "<N>" at the start of a line as the line's priority.
+PRIORITIES = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3,
+              logging.CRITICAL: 2}
+
+
+def writes_to_journal(stream) -> bool:
+    """Whether ``stream`` is systemd's journal ($JOURNAL_STREAM names its device and inode)."""
+    try:
+        device, inode = (int(n) for n in os.environ.get("JOURNAL_STREAM", "").split(":"))
+        status = os.fstat(stream.fileno())
+    except (ValueError, OSError, AttributeError, io.UnsupportedOperation):
+        return False
+    return (status.st_dev, status.st_ino) == (device, inode)
+
+
 class LineFormatter(logging.Formatter):
     """time level logger message key=value…; control characters escaped, so a record is one
-    line (a fault's traceback follows on its own lines)."""
+    line (a fault's traceback follows on its own lines). For the journal (``journal=True``),
+    each line starts with its syslog priority instead of the time, which journald keeps."""
+
+    def __init__(self, journal: bool = False):
+        super().__init__()
+        self.journal = journal
 
     def format(self, record: logging.LogRecord) -> str:
+        line = self._line(record)
+        if not self.journal:
+            return line
+        priority = PRIORITIES.get(record.levelno, 6 if record.levelno < logging.WARNING else 3)
+        return "\n".join(f"<{priority}>{part}" for part in line.split("\n"))
+
+    def _line(self, record: logging.LogRecord) -> str:
         when = datetime.fromtimestamp(record.created).astimezone()
-        parts = [when.isoformat(timespec="milliseconds"), record.levelname, record.name,
+        parts = [record.levelname, record.name,
                  _escaped(_cut(record.getMessage(), MESSAGE_LIMIT), quote=False)]
+        if not self.journal:
+            parts.insert(0, when.isoformat(timespec="milliseconds"))
         for key, value in (getattr(record, "fields", None) or {}).items():
             if value is not None:
                 parts.append(f"{key}={field_value(value)}")
@@ -170,7 +201,7 @@ class BoundedHandler(logging.StreamHandler):
     def __init__(self, stream=None, repeats: Repeats | None = None):
         super().__init__(stream)
         self.repeats = repeats or Repeats()
-        self.setFormatter(LineFormatter())
+        self.setFormatter(LineFormatter(journal=writes_to_journal(self.stream)))
 
     def emit(self, record: logging.LogRecord) -> None:
         """Write the summaries that are due, then the record unless it is a repeat too many."""
@@ -207,12 +238,13 @@ def configure(level: int = logging.INFO, stream=None) -> BoundedHandler:
 
 
 def request_fields(**more) -> dict:
-    """Who asks and from where: role, clerk id, device counter, method, path, address."""
+    """Who asks and from where: role, clerk id, counter (a seat, or a device's token),
+    method, path, address."""
     if not has_request_context():
         return more
     who = actor()
-    return {**more, "role": who.role, "clerk": who.clerk,
-            "counter": who.counter if who.device else None,
+    return {**more, "role": who.role, "clerk": who.clerk, "counter": who.counter,
+            "device": "token" if who.device else None,
             "method": request.method, "path": request.path, "addr": client_address()}
 
 
