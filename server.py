@@ -80,6 +80,7 @@ def create_app(settings: settings_module.Settings | None = None, *,
     app.register_blueprint(health_bp)
     app.register_blueprint(admin_reports_bp, url_prefix="/admin/reports")
     app.before_request(guard)
+    app.after_request(logs.unlogged_refusal)
 
     app.register_error_handler(HallError, hall_error_reply)
     app.register_error_handler(HTTPException, http_error_reply)

@@ -242,3 +242,15 @@ def test_in_the_journal_each_line_carries_its_priority_and_no_time(tmp_path, mon
     assert len(out) > 3 and all(line.startswith("<3>") for line in out[1:])
     monkeypatch.setenv("JOURNAL_STREAM", "1:2")
     assert not logs.writes_to_journal(io.StringIO())
+
+
+def test_a_refusal_a_view_answers_itself_has_its_line_too(app, client, caplog):
+    caplog.set_level(logging.INFO, "goiso.web")
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))[1]
+    response = client.post("/login", data={"login": "an", "pin": "000000", "csrf_token": token})
+    assert response.status_code == 401
+    (line,) = web_records(caplog)
+    assert (line.levelno, line.fields["status"], line.fields["path"]) == (
+        logging.WARNING, 401, "/login")
+    assert line.fields["addr"] == "127.0.0.1"

@@ -16,7 +16,7 @@ import sys
 import time
 from datetime import datetime
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 
 from .access import actor
 from .clients import client_address
@@ -259,9 +259,26 @@ def refused(code: str, status: int) -> None:
     key = (code, status, values.get("method"), rule or values.get("path"), values.get("addr"),
            values.get("role"), values.get("clerk"))
     web_log.log(level, "refused", extra={"fields": values, "repeat_key": key})
+    if has_request_context():
+        g.goiso_logged = True
+
+
+def unlogged_refusal(response):
+    """After a request: a refusal a view answered itself (a form shown again with its error,
+    a wrong PIN on the sign-in page) gets its line too, with the error code when the answer is
+    the one JSON error shape."""
+    if response.status_code >= 400 and not g.get("goiso_logged"):
+        code = None
+        if response.is_json and not response.is_streamed:
+            error = (response.get_json(silent=True) or {}).get("error")
+            code = error.get("code") if isinstance(error, dict) else None
+        refused(code or "refused", response.status_code)
+    return response
 
 
 def fault(exc: BaseException) -> None:
     """A real fault (a bug, a broken disk): one line with its traceback."""
+    if has_request_context():
+        g.goiso_logged = True
     web_log.error("fault: %s", type(exc).__name__, exc_info=(type(exc), exc, exc.__traceback__),
                   extra={"fields": request_fields()})
