@@ -5,7 +5,9 @@ import io
 import logging
 import re
 import socket
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -254,3 +256,36 @@ def test_a_refusal_a_view_answers_itself_has_its_line_too(app, client, caplog):
     assert (line.levelno, line.fields["status"], line.fields["path"]) == (
         logging.WARNING, 401, "/login")
     assert line.fields["addr"] == "127.0.0.1"
+
+
+CROSSING = """
+from gevent import monkey
+monkey.patch_all()
+import traceback
+from hall import errors
+from services.runtime import choose_offload
+
+offload = choose_offload(2)
+
+def refuse():
+    raise errors.NothingWaiting(number=1)
+
+def fail():
+    raise ZeroDivisionError("in the thread")
+
+for fn in (refuse, fail):
+    try:
+        offload(fn)
+    except Exception as exc:
+        print("raised", type(exc).__name__, traceback.extract_tb(exc.__traceback__)[-1].name)
+print("result", offload(lambda a, b=0: a + b, 2, b=3))
+"""
+
+
+def test_an_exception_crossing_gevents_pool_is_raised_in_the_request_and_printed_nowhere():
+    done = subprocess.run([sys.executable, "-c", CROSSING], capture_output=True, text=True,
+                          timeout=60, cwd=str(Path(__file__).parents[1]))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["raised NothingWaiting refuse", "raised ZeroDivisionError"
+                                        " fail", "result 5"]
+    assert done.stderr == ""  # the hub printed no traceback: the request's handler logs it
