@@ -289,3 +289,19 @@ def test_an_exception_crossing_gevents_pool_is_raised_in_the_request_and_printed
     assert done.stdout.splitlines() == ["raised NothingWaiting refuse", "raised ZeroDivisionError"
                                         " fail", "result 5"]
     assert done.stderr == ""  # the hub printed no traceback: the request's handler logs it
+
+
+def test_the_same_fault_on_many_paths_is_one_kind_of_repeat(app, client, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("x")
+
+    monkeypatch.setattr(app.extensions["goiso"].hall.catalogue, "kiosk", broken)
+    caplog.set_level(logging.INFO, "goiso.web")
+    for n in range(6):
+        assert client.get(f"/kiosk/k{n}").status_code == 500
+    faults = [r for r in caplog.records if r.exc_info]
+    assert len(faults) == 6 and len({r.fields["path"] for r in faults}) == 6
+    handler = logs.BoundedHandler(io.StringIO(), logs.Repeats(burst=2))
+    for fault in faults:
+        handler.handle(fault)
+    assert handler.stream.getvalue().count("Traceback") == 2

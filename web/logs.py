@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 from datetime import datetime
 
 from flask import g, has_request_context, request
@@ -280,5 +281,11 @@ def fault(exc: BaseException) -> None:
     """A real fault (a bug, a broken disk): one line with its traceback."""
     if has_request_context():
         g.goiso_logged = True
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = (frames[-1].filename, frames[-1].lineno) if frames else None
+    rule = request.url_rule.rule if has_request_context() and request.url_rule else None
+    # The same bug met again (same exception, same line, same route) is a repeat, whatever
+    # the path or the client: a fault one can trigger at will is not a way to flood the log.
     web_log.error("fault: %s", type(exc).__name__, exc_info=(type(exc), exc, exc.__traceback__),
-                  extra={"fields": request_fields()})
+                  extra={"fields": request_fields(), "repeat_key": (type(exc).__name__, where,
+                                                                    rule)})
