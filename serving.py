@@ -44,6 +44,9 @@ def start_background(app):
 
 def _worker_ready(worker) -> None:
     """gunicorn's worker listens and has its app: start the background work, tell systemd."""
+    import gevent
+
+    gevent.get_hub().print_exception = _hub_fault  # as SingleServer: a crash is one record
     app = worker.wsgi
     systemd.serving(app.extensions["goiso"], start_background(app))
 
