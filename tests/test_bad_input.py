@@ -14,8 +14,10 @@ import pytest
 from tests.plugins.web import HX, StaffClient, issue
 
 UNSAFE = ("POST", "PUT", "DELETE", "PATCH")
-# Routes that read no body (signing out): what they are sent does not matter.
-NO_BODY = ("api.logout", "staff.logout", "counter.logout")
+# Routes that read no body (signing out, a DELETE whose meaning is all in its path): what
+# they are sent does not matter.
+SIGN_OUT = ("api.logout", "staff.logout", "counter.logout")
+NO_BODY = (*SIGN_OUT, "api_security.revoke")
 # The printer test page's form has no fields; with no printer running in the test app it
 # answers 503 printer_not_ready whatever it is sent.
 NO_FIELDS = ("admin.test_page",)
@@ -54,7 +56,8 @@ def url_of(rule, ticket: dict, **bad) -> str:
     """The rule's address with arguments that reach its view, some replaced by ``bad``."""
     values = {"board_id": "main", "kiosk_id": "k1", "kind": "procedure", "table": "hall",
               "name": "k1", "login": "an", "action": "recall", "number": 1, "field_id": 1,
-              "token": ticket["token"], "code": "DEMO-GT-001", "filename": "favicon.svg"}
+              "token": ticket["token"], "code": "DEMO-GT-001", "filename": "favicon.svg",
+              "token_id": 1}
     if rule.endpoint in ("api.cancel", "api.reactivate", "api.reprint"):
         values["number"] = ticket["number"]
     values.update(bad)
@@ -153,7 +156,7 @@ def test_a_form_in_bad_utf8_nul_bytes_and_long_values_are_refused(app, admin, ti
 def test_bad_utf8_nul_and_huge_values_in_paths_get_a_404_or_400(app, admin, ticket):
     before = last_event(app)
     for method, rule in routes(app):
-        if rule.endpoint in NO_BODY:  # signs the admin out whatever the counter
+        if rule.endpoint in SIGN_OUT:  # signs the admin out whatever the counter
             continue
         for name in rule.arguments:
             for bad in ("%ff", "%00", "%c3%28", "x" * 5000, str(10**30), str(2**63)):
@@ -234,6 +237,8 @@ BODIES = {  # a body each JSON route accepts, whose fields are then spoiled one 
     ("POST", "/api/v1/counters/1/call"): {"number": "1001"},
     ("POST", "/api/v1/bulk"): {"action": "cancel", "tickets": [1], "dry_run": True},
     ("POST", "/api/v1/counters/1/tokens"): {},
+    ("POST", "/api/v1/signin/unlock"): {"scope": "login", "key": "an"},
+    ("POST", "/api/v1/queues/GPLX/extend"): {"extra": 100},
 }
 BAD_VALUES = [*HUGE, *STRINGS, 1.5, float("nan"), float("inf"), [], {}, [[[]]], True]
 HARMLESS = ("%ff", [])  # a name "%ff" is odd but printable; a counter may serve no queue

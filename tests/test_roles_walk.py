@@ -32,9 +32,13 @@ ACCESS = {
     "POST /admin/catalogue/import/apply": "admin",
     "GET /admin/devices": "supervisor",
     "GET /admin/monitor": "supervisor",
+    "POST /admin/monitor/queues/<code>/extend": "supervisor",
     "POST /admin/printers/<name>/test": "supervisor",
     "GET /admin/printing": "supervisor",
     "GET /admin/reports": "supervisor",
+    "GET /admin/security": "supervisor",
+    "POST /admin/security/tokens/<int:token_id>/revoke": "supervisor",
+    "POST /admin/security/unlock": "supervisor",
     "GET /admin/settings": "admin",
     "POST /admin/settings/<table>": "admin",
     "POST /admin/settings/<table>/reset": "admin",
@@ -63,8 +67,13 @@ ACCESS = {
     "PUT /api/v1/procedures/<code>": "supervisor",
     "GET /api/v1/queues": "public",
     "PUT /api/v1/queues/<code>": "supervisor",
+    "POST /api/v1/queues/<code>/extend": "supervisor",
     "GET /api/v1/reports/summary": "supervisor",
     "GET /api/v1/session": "public",
+    "GET /api/v1/signin/locks": "supervisor",
+    "POST /api/v1/signin/unlock": "supervisor",
+    "GET /api/v1/tokens": "supervisor",
+    "DELETE /api/v1/tokens/<int:token_id>": "supervisor",
     "POST /api/v1/session": "public",
     "DELETE /api/v1/session": "public",
     "POST /api/v1/tickets": "public",
@@ -138,8 +147,8 @@ def sample_url(app, rule, ticket: dict) -> str:
     """The rule's address with arguments that reach the view (a demo counter, board, …)."""
     values = {"board_id": "main", "kiosk_id": "k1", "kind": "procedure", "table": "hall",
               "name": "k1", "login": "an", "action": "recall", "number": 1, "field_id": 1,
-              "token": ticket["token"], "filename": "favicon.svg"}
-    if rule.endpoint == "api.put_queue":
+              "token": ticket["token"], "filename": "favicon.svg", "token_id": 1}
+    if rule.endpoint in ("api.put_queue", "api.extend_queue", "admin_monitor.extend"):
         values["code"] = "GPLX"
     else:
         values["code"] = "DEMO-GT-001"
