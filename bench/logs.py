@@ -68,7 +68,8 @@ def requests(token: str, staff: dict) -> list[tuple[str, str, bytes, dict]]:
         ("GET", "/api/v1/tickets/%ff%00", b"", JSON),
         ("GET", "/api/v1/reports/summary?from=2026-13-45", b"", auth),
         ("GET", "/api/v1/audit?page=1000000000000000000000000000000", b"", JSON),
-        ("POST", "/api/v1/session", b'{"login": "an", "pin": "000000"}', JSON),
+        ("POST", "/api/v1/session", b'{"login": "an", "pin": "000000"}', JSON),  # no token
+        ("POST", "/api/v1/session", b'{"login": "an", "pin": "000000"}', staff),  # wrong PIN
         ("POST", "/api/v1/tickets", b"x" * ((1 << 20) + 1), JSON),
         ("GET", "/kiosk/k9/search?q=%ff", b"", {"Accept": "text/html"}),
     ]

@@ -97,7 +97,8 @@ def test_all_kinds_together_stay_under_the_total(handler, clock):
     clock.now += 61
     handler.handle(record(code="not_found", path="/again"))
     out = lines(handler)
-    assert "suppressed 990 lines of 990 other kinds: more than 10 lines in 60 s" in out[10]
+    assert out[10].split(" ", 1)[1] == ("WARNING goiso.web suppressed 990 lines of 990 other"
+                                        " kinds: more than 10 lines in 60 s")
     assert out[-1].endswith("path=/again")
 
 
@@ -305,3 +306,11 @@ def test_the_same_fault_on_many_paths_is_one_kind_of_repeat(app, client, monkeyp
     for fault in faults:
         handler.handle(fault)
     assert handler.stream.getvalue().count("Traceback") == 2
+
+
+def test_a_flood_on_one_logger_does_not_hide_another_loggers_lines(handler):
+    for n in range(50):
+        handler.handle(record(code="not_found", path=f"/scan/{n}"))
+    handler.handle(record("signin_locked", logging.WARNING, "goiso.security", login="an"))
+    out = lines(handler)
+    assert len(out) == 11 and "goiso.security signin_locked login=an" in out[-1]

@@ -28,7 +28,7 @@ web_log = logging.getLogger("goiso.web")
 FIELD_LIMIT = 200
 MESSAGE_LIMIT = 2000
 # Repeats: per kind of line (same logger, level, message, what and where), BURST lines per
-# WINDOW seconds, then a count; and at most TOTAL lines of any kind per WINDOW (faults are
+# WINDOW seconds, then a count; and at most TOTAL lines of one logger per WINDOW (faults are
 # kept to their BURST only: a flood of refusals must not hide one).
 WINDOW = 60.0
 BURST = 5
@@ -114,9 +114,21 @@ class LineFormatter(logging.Formatter):
         return line
 
 
+class Budget:
+    """One logger's lines in the current window of the total."""
+
+    def __init__(self, started: float):
+        self.started = started
+        self.written = 0
+        self.overflow = 0  # records of kinds not seen in this window, left out by the total
+        self.overflow_kinds: set[tuple] = set()
+
+
 class Repeats:
-    """Which records to write: each kind at most ``burst`` times a ``window``, all kinds at
-    most ``total`` times a window; what was left out comes back as summary records."""
+    """Which records to write: each kind at most ``burst`` times a ``window``, each logger's
+    kinds together at most ``total`` times a window (so a flood of refusals on one logger
+    never hides another's lines, such as a sign-in lock); faults are held to their ``burst``
+    only. What was left out comes back as summary records."""
 
     def __init__(self, window: float = WINDOW, burst: int = BURST, total: int = TOTAL,
                  clock=time.monotonic):
@@ -124,10 +136,7 @@ class Repeats:
         # kind → [window start, lines written, lines left out, the first record]; in order of
         # their windows' start, so the due ones are at the front.
         self.kinds: dict[tuple, list] = {}
-        self.started = None  # the window of the total
-        self.written = 0
-        self.overflow = 0  # records of kinds not seen in this window, left out by the total
-        self.overflow_kinds: set[tuple] = set()
+        self.budgets: dict[str, Budget] = {}  # logger name → its lines in this window
 
     @staticmethod
     def kind(record: logging.LogRecord) -> tuple:
@@ -143,24 +152,25 @@ class Repeats:
     def admit(self, record: logging.LogRecord) -> bool:
         """Whether to write ``record`` now (else it is counted for a summary)."""
         now = self.clock()
-        if self.started is None:
-            self.started = now
+        budget = self.budgets.get(record.name)
+        if budget is None:
+            budget = self.budgets[record.name] = Budget(now)
         kind = self.kind(record)
         entry = self.kinds.get(kind)
-        capped = record.levelno < logging.ERROR
+        full = record.levelno < logging.ERROR and budget.written >= self.total
         if entry is None:
-            if capped and self.written >= self.total:
-                self.overflow += 1
-                self.overflow_kinds.add(kind)
+            if full:
+                budget.overflow += 1
+                budget.overflow_kinds.add(kind)
                 return False
             self.kinds[kind] = [now, 1, 0, record]
-            self.written += 1
+            budget.written += 1
             return True
-        if entry[1] >= self.burst or (capped and self.written >= self.total):
+        if entry[1] >= self.burst or full:
             entry[2] += 1
             return False
         entry[1] += 1
-        self.written += 1
+        budget.written += 1
         return True
 
     def due(self, everything: bool = False) -> list[logging.LogRecord]:
@@ -174,17 +184,16 @@ class Repeats:
             del self.kinds[kind]
             if left_out:
                 summaries.append(_summary(first, left_out, now - start))
-        if self.started is not None and (everything or now - self.started >= self.window):
-            if self.overflow:
+        for name, budget in list(self.budgets.items()):
+            if not everything and now - budget.started < self.window:
+                continue
+            if budget.overflow:
                 summaries.append(logging.makeLogRecord({
-                    "name": "goiso.logs", "levelno": logging.WARNING, "levelname": "WARNING",
+                    "name": name, "levelno": logging.WARNING, "levelname": "WARNING",
                     "msg": "suppressed %d lines of %d other kinds: more than %d lines in %d s",
-                    "args": (self.overflow, len(self.overflow_kinds), self.total,
+                    "args": (budget.overflow, len(budget.overflow_kinds), self.total,
                              round(self.window))}))
-            self.started = now if self.kinds else None
-            self.written = sum(entry[1] for entry in self.kinds.values())
-            self.overflow = 0
-            self.overflow_kinds = set()
+            del self.budgets[name]  # the next record opens a new window
         return summaries
 
 
