@@ -3,20 +3,20 @@
 It never opens hardware or starts threads; the ``serve`` command (commands.py) does that.
 """
 
-from flask import Flask, request
+from flask import Flask
 from flask_babel import get_locale
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import settings as settings_module
 from hall import HallError, events, words
 from services.runtime import open_runtime
-from web import compression, runtime
+from web import compression, logs, runtime
 from web.access import guard
 from web.extensions import babel, csrf, htmx
 from web.locale import select_locale
 from web.pages import hall_clock, sse_triggers
-from web.replies import hall_error_reply, http_error_reply, say
+from web.replies import fault_reply, hall_error_reply, http_error_reply, say
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; media-src 'self' blob:;"
@@ -27,6 +27,8 @@ def create_app(settings: settings_module.Settings | None = None, *,
                testing: bool = False) -> Flask:
     """Build the app for one hall from its settings (the defaults when none are given)."""
     settings = settings or settings_module.Settings()
+    if not testing:  # tests look at records through pytest's own handler
+        logs.configure()
     app = Flask(__name__)
     app.config.update(settings.flask_config(), TESTING=testing,
                       BABEL_TRANSLATION_DIRECTORIES=str(words.TRANSLATIONS),
@@ -82,15 +84,11 @@ def create_app(settings: settings_module.Settings | None = None, *,
     app.register_blueprint(admin_security_bp, url_prefix="/admin")
     app.register_blueprint(api_security_bp, url_prefix="/api/v1")
     app.before_request(guard)
+    app.after_request(logs.unlogged_refusal)
 
     app.register_error_handler(HallError, hall_error_reply)
     app.register_error_handler(HTTPException, http_error_reply)
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
-        # A bug, not bad input: log it; the reply still has the one error shape.
-        app.logger.exception("unexpected error on %s %s", request.method, request.path)
-        return http_error_reply(InternalServerError())
+    app.register_error_handler(Exception, fault_reply)
 
     @app.after_request
     def security_headers(response):

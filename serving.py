@@ -9,8 +9,10 @@ import logging
 import signal
 
 from services import systemd
+from web.logs import LineFormatter, fields, writes_to_journal
 
 log = logging.getLogger("goiso.serve")
+http_log = logging.getLogger("goiso.http")
 
 # Connections beyond the event streams' cap ([server] max_streams), for requests: with every
 # stream slot taken, a ticket, a call or a sign-in still finds a connection at once (when the
@@ -24,6 +26,17 @@ GRACEFUL_SECONDS = 5
 IDLE_SECONDS = 330.0
 
 
+def _address(client) -> str:
+    """The peer of a connection as gevent keeps it (a tuple, or a string for a Unix socket)."""
+    return client[0] if isinstance(client, tuple) and client else str(client or "unknown")
+
+
+def _hub_fault(context, t, v, tb) -> None:
+    """gevent's hub reporting an exception no one caught: one log record with its traceback."""
+    http_log.error("fault in %s: %s", type(context).__name__ if context is not None else "a"
+                   " greenlet", t.__name__ if t else "?", exc_info=(t, v, tb) if t else None)
+
+
 def start_background(app):
     """Start what runs beside the requests (only ``serve`` does this, never create_app);
     setting the returned signal (a ``device.worker.Stop``) stops all of it at once."""
@@ -34,6 +47,9 @@ def start_background(app):
 
 def _worker_ready(worker) -> None:
     """gunicorn's worker listens and has its app: start the background work, tell systemd."""
+    import gevent
+
+    gevent.get_hub().print_exception = _hub_fault  # as SingleServer: a crash is one record
     app = worker.wsgi
     systemd.serving(app.extensions["goiso"], start_background(app))
 
@@ -97,15 +113,35 @@ class SingleServer:
 
         app = create_app(self.settings)
         stop_background = start_background(app)
+        # A greenlet's crash (a stream's generator, say) in the log as one record, not
+        # printed on stderr beside it.
+        gevent.get_hub().print_exception = _hub_fault
 
         class Handler(WSGIHandler):
             def handle(self):
                 self.socket.settimeout(IDLE_SECONDS)
                 super().handle()
 
+            def log_error(self, msg, *args):
+                # The server's own refusals (a garbled request line, a bad header) are bad
+                # input: one line with the address, bounded like the app's refusals.
+                # Without the client's port (gevent names it), so repeats are recognised.
+                args = tuple("" if arg is self.client_address else arg for arg in args)
+                text = (msg % args if args else msg).replace("(from ) ", "").replace(
+                    " (from )", "")
+                http_log.warning("refused by the HTTP server: %s", text,
+                                 extra=fields(addr=_address(self.client_address)))
+
+            def _log_error(self, t, v, tb):
+                if not issubclass(t, gevent.GreenletExit):
+                    environ = self.environ or {}
+                    http_log.error("fault: %s", t.__name__, exc_info=(t, v, tb), extra=fields(
+                        method=environ.get("REQUEST_METHOD"), path=environ.get("PATH_INFO"),
+                        addr=_address(self.client_address)))
+
         server = WSGIServer((self.settings.host, self.settings.port), self._tracking(app),
                             spawn=Pool(max_connections(self.settings)), handler_class=Handler,
-                            log=None, error_log=logging.getLogger("goiso.http"))
+                            log=None, error_log=http_log)
         server.start()
         # The database is open and the port listens: now systemd may hear READY=1.
         systemd.serving(app.extensions["goiso"], stop_background)
@@ -184,6 +220,20 @@ class SingleServer:
             pool.kill(timeout=1)
 
 
+def _gunicorn_logger():
+    """gunicorn's logger writing its lines (arbiter, worker) in goiso's one format."""
+    from gunicorn.glogging import Logger
+
+    class GoisoLogger(Logger):
+        def setup(self, cfg):
+            super().setup(cfg)
+            for handler in self.error_log.handlers:
+                handler.setFormatter(LineFormatter(
+                    journal=writes_to_journal(getattr(handler, "stream", None))))
+
+    return GoisoLogger
+
+
 def gunicorn_server(settings):
     """gunicorn with one gevent worker (imported only when configured: it is not small)."""
     from gunicorn.app.base import BaseApplication
@@ -201,6 +251,7 @@ def gunicorn_server(settings):
                 "accesslog": None,
                 "errorlog": "-",
                 "loglevel": "warning",
+                "logger_class": _gunicorn_logger(),
                 "proc_name": "goiso",
                 "post_worker_init": _worker_ready,
                 "worker_exit": lambda arbiter, worker: systemd.stopping(),

@@ -48,6 +48,10 @@ def body() -> dict:
         data = None
     if not isinstance(data, dict):
         raise errors.InvalidInput(N_("Thân yêu cầu phải là một đối tượng JSON."))
+    try:  # NaN and Infinity are not JSON, though Python reads them
+        json.dumps(data, allow_nan=False)
+    except ValueError:
+        raise errors.InvalidInput(N_("Thân yêu cầu phải là một đối tượng JSON.")) from None
     try:  # "\ud800" is valid JSON but not text: SQLite could not store it
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except (UnicodeEncodeError, ValueError):

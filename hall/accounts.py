@@ -11,7 +11,7 @@ import secrets
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import errors
-from .catalogue import audit_change
+from .catalogue import audit_change, valid_text
 from .events import EventKind
 from .records import is_counter_number
 from .transaction import Transactions
@@ -64,8 +64,7 @@ class Accounts:
         and before → after, a PIN shown as "***"."""
         if not isinstance(login, str) or not login.strip() or len(login) > 40:
             raise errors.InvalidInput(field="login")
-        if not isinstance(name, str) or not name.strip() or len(name) > 100:
-            raise errors.InvalidInput(field="name")
+        name = valid_text(name, "name", 100)
         if role not in ROLES:
             raise errors.not_one_of("role", role, ROLES)
         shortest = self.min_pin_length
@@ -239,6 +238,8 @@ class Accounts:
         """Revoke one token by its id (audited with who); NotFound unless it is in use."""
         if isinstance(token_id, bool) or not isinstance(token_id, int):
             raise errors.InvalidInput(errors.InvalidInput.NOT_INTEGER, field="id")
+        if not 1 <= token_id < 2**63:  # no such row, and SQLite could not even be asked
+            raise errors.NotFound()
         with self.tx.change() as change:
             row = change.one("SELECT * FROM api_tokens WHERE id = ? AND revoked_at IS NULL",
                              (token_id,))

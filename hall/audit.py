@@ -11,6 +11,8 @@ from .transaction import Transactions
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+MAX_PAGE = 1_000_000  # far beyond any log; an offset SQLite can take
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger clerk id would overflow the query
 MAX_TEXT = 100
 # Keys of an event's data shown in their own columns; the rest is shown as details.
 SHOWN = ("what", "key", "before", "after", "count")
@@ -45,8 +47,10 @@ class AuditFilter:
         if not isinstance(self.text, str) or len(self.text) > MAX_TEXT:
             raise errors.InvalidInput(errors.InvalidInput.TOO_LONG, field="text",
                                       limit=MAX_TEXT)
-        if self.page < 1:
-            raise errors.InvalidInput(field="page")
+        if self.clerk is not None and not 1 <= self.clerk <= MAX_ID:
+            raise errors.out_of_range("clerk", 1, MAX_ID)
+        if not 1 <= self.page <= MAX_PAGE:
+            raise errors.out_of_range("page", 1, MAX_PAGE)
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
             raise errors.out_of_range("page_size", 1, MAX_PAGE_SIZE)
         return self

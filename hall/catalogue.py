@@ -28,6 +28,8 @@ def valid_text(value, name: str, limit: int = 300) -> str:
     value = " ".join(value.split())
     if len(value) > limit:
         raise errors.InvalidInput(errors.InvalidInput.TOO_LONG, field=name, limit=limit)
+    if not value.isprintable():
+        raise errors.InvalidInput(errors.NOT_PRINTABLE, field=name)
     return value
 
 

@@ -291,3 +291,8 @@ class SigninThrottled(HallError):
 class NotLocked(NotFound):
     code = "not_locked"
     text = N_("%(key)s hiện không bị khóa đăng nhập.")
+
+
+# A name or a text with a control character (NUL, a line break, a direction override): it
+# would garble a ticket, a board or a log line (hall.catalogue.valid_text).
+NOT_PRINTABLE = N_("%(field)s có ký tự không in được.")

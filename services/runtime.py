@@ -9,7 +9,7 @@ import os
 import threading
 from pathlib import Path
 
-from hall import Hall, HallError
+from hall import Hall
 from hall.events import Feed
 from printer import Printers
 from settings import Settings
@@ -37,14 +37,27 @@ def choose_offload(threads: int):
         return direct
     from gevent import get_hub
 
-    hub = get_hub()
-    # A refusal of the rules (nobody waiting, a closed queue) is an answer, not a failure:
-    # the hub would print its traceback for every one that crosses the pool.
-    if not issubclass(HallError, hub.NOT_ERROR):
-        hub.NOT_ERROR = (*hub.NOT_ERROR, HallError)
-    pool = hub.threadpool
+    pool = get_hub().threadpool
     pool.maxsize = max(1, threads)
-    return lambda fn, *args, **kwargs: pool.apply(fn, args, kwargs)
+
+    def offload(fn, *args, **kwargs):
+        # The exception comes back as a value and is raised here, in the request: the hub
+        # would print the traceback of every one that crosses the pool (a refusal of the
+        # rules too), and the request's handler logs a real fault once.
+        failed, value = pool.apply(_outcome, (fn, args, kwargs))
+        if failed:
+            raise value
+        return value
+
+    return offload
+
+
+def _outcome(fn, args, kwargs):
+    """(False, what ``fn`` returned) or (True, what it raised)."""
+    try:
+        return False, fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - raised again by the caller
+        return True, exc
 
 
 def dedicated_runner():

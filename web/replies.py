@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from hall.errors import HallError
 from hall.words import N_, Term
 
+from . import logs
 from .extensions import htmx
 
 HTTP_TEXTS = {
@@ -60,7 +61,9 @@ def error_reply(code: str, text: str, params: dict, status: int):
 
 
 def hall_error_reply(exc: HallError):
-    """A hall error in the one shape (a 429 says when to retry, ``Retry-After``)."""
+    """A hall error in the one shape (a 429 says when to retry, ``Retry-After``), and one line
+    in the log."""
+    logs.refused(exc.code, exc.status)
     reply = error_reply(exc.code, exc.text, exc.params, exc.status)
     return with_retry_after(reply, exc)
 
@@ -74,10 +77,20 @@ def with_retry_after(reply, exc: HallError):
 
 
 def http_error_reply(exc):
-    """A werkzeug HTTP error (404, 405, CSRF…) in the same shape, in both languages."""
+    """A werkzeug HTTP error (404, 405, CSRF…) in the same shape, in both languages (and one
+    line in the log)."""
     status = exc.code or 500
     if isinstance(exc, CSRFError):
+        logs.refused("csrf_failed", status)
         return error_reply("csrf_failed", CSRF_TEXT, {}, status)
     code = exc.name.lower().replace(" ", "_")
+    logs.refused(code, status)
     return error_reply(code, HTTP_TEXTS.get(status, HTTP_TEXTS[400 if status < 500 else 500]),
                        {}, status)
+
+
+def fault_reply(exc: Exception):
+    """A real fault (a bug, not bad input): its traceback in the log, once; the reply says only
+    that the server failed, in the one shape."""
+    logs.fault(exc)
+    return error_reply("internal_server_error", HTTP_TEXTS[500], {}, 500)
