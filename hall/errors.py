@@ -296,3 +296,23 @@ class NotLocked(NotFound):
 # A name or a text with a control character (NUL, a line break, a direction override): it
 # would garble a ticket, a board or a log line (hall.catalogue.valid_text).
 NOT_PRINTABLE = N_("%(field)s có ký tự không in được.")
+
+
+# -- storage (hall/transaction.py) --
+
+class StorageFull(HallError):
+    """The disk holding the database is full: nothing was changed."""
+
+    code = "storage_full"
+    status = 503
+    text = N_("Máy chủ đã hết chỗ lưu trữ nên chưa ghi được yêu cầu (không có gì bị mất). Xin"
+              " báo cán bộ kỹ thuật giải phóng dung lượng đĩa rồi thử lại.")
+
+
+class StorageBusy(HallError):
+    """Another program holds the database's write lock past the busy timeout."""
+
+    code = "storage_busy"
+    status = 503
+    text = N_("Cơ sở dữ liệu đang bị một chương trình khác giữ khóa; chưa ghi được yêu cầu"
+              " (không có gì bị mất). Xin thử lại sau giây lát.")

@@ -81,12 +81,17 @@ def _insert(change, queue, procedure, priority, kiosk, request_key, to_print, no
             client) -> dict:
     """Give the queue's next number (the refusals are checked)."""
     seq = numbering.next_seq(change, queue)
+    # In line after every ticket already issued to the queue today, even when the clock was
+    # set back since (NTP at boot): a later ticket never overtakes an earlier one.
+    order_at = max(change.now, change.value(
+        "SELECT coalesce(max(order_at), 0) FROM tickets WHERE day = ? AND issued_queue = ?"
+        " AND seq = ?", (change.day, queue["code"], seq - 1)))
     cursor = change.run(
         "INSERT INTO tickets (day, issued_queue, seq, number, queue_code, procedure_code,"
         " priority, issued_at, order_at, kiosk_id, token, request_key, print_expected,"
         " client) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (change.day, queue["code"], seq, numbering.label_of(queue, seq), queue["code"],
-         procedure, priority, change.now, change.now, kiosk, secrets.token_urlsafe(16),
+         procedure, priority, change.now, order_at, kiosk, secrets.token_urlsafe(16),
          request_key, int(to_print), client))
     if not_printed is not None:
         change.run("UPDATE tickets SET printed = 0, print_error = ? WHERE id = ?",

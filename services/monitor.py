@@ -1,6 +1,9 @@
 """The supervisor's monitor: the hall's picture from the core, with the kiosk printers this
 process knows of that never reported a state (so a printer that never came up is seen too)."""
 
+import shutil
+from pathlib import Path
+
 from hall.monitor import PAPER
 from printer.status import READY_STATES, WORDS
 
@@ -25,9 +28,25 @@ def picture(runtime: Runtime) -> dict:
             "online": state in READY_STATES, "detail": reading.detail,
             "paper": PAPER.get(state),
             "since": None, "down_s": None, "last_error": None})
+    found["alerts"] += disk_alerts(runtime)
     return found
 
 
 def alerts(runtime: Runtime) -> list[dict]:
-    """Only what needs someone now: tickets waiting too long, devices down too long."""
-    return runtime.read(runtime.hall.monitor.alerts)
+    """Only what needs someone now: tickets waiting too long, devices down too long, a disk
+    running out of space."""
+    return runtime.read(runtime.hall.monitor.alerts) + disk_alerts(runtime)
+
+
+def disk_alerts(runtime: Runtime) -> list[dict]:
+    """An alert when the database's disk has less free space than ``[backup] min_free_mb``:
+    when it is full no ticket can be issued (``StorageFull``), so staff must hear of it
+    before."""
+    limit_mb = runtime.settings.backup.min_free_mb
+    try:
+        free_mb = shutil.disk_usage(Path(runtime.hall.store.path).parent).free // (1 << 20)
+    except OSError:
+        return []
+    if free_mb >= limit_mb:
+        return []
+    return [{"kind": "disk", "free_mb": free_mb, "limit_mb": limit_mb}]

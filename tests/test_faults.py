@@ -1,0 +1,206 @@
+"""Faults a hall meets: a full disk, a database another program keeps locked, the clock
+jumping (NTP at boot). Printers unplugged, out of paper or offline mid-job are in
+tests/test_spooler.py and tests/test_printers.py; keypads unplugged and noisy in
+tests/test_bus.py and tests/test_hardware.py."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from array import array
+from pathlib import Path
+
+import pytest
+
+from hall import errors, store
+from services import monitor
+from settings import BackupOptions
+from tests.hallproc import audit
+from tests.plugins.halls import TRANSPORT, open_hall
+from tests.plugins.web import close_app, make_app
+
+TICKET = {"procedure": "DEMO-GT-001"}
+
+# -- a full disk ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Path:
+    """A real 2 MB file system (tmpfs), so SQLite meets a real ENOSPC; skipped where this user
+    may not mount one (the suite runs as root in CI)."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {done.stderr.strip()}")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def fill(folder: Path) -> Path:
+    """Fill the file system to the last byte; the filler file (delete it to free the space)."""
+    filler = folder / f"filler-{uuid.uuid4().hex}"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        for size in (65536, 4096, 1):  # big writes first, then the last bytes
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_a_full_disk_refuses_tickets_clearly_and_loses_nothing(small_disk, clock):
+    hall = open_hall(small_disk / "hall.db", TRANSPORT, clock=clock)
+    try:
+        issued = [hall.issuing.issue("DEMO-GT-001")["number"] for _ in range(5)]
+        filler = fill(small_disk)
+        refused = 0
+        for _ in range(200):  # SQLite has some room in its WAL; then the disk says no
+            try:
+                issued.append(hall.issuing.issue("DEMO-GT-001")["number"])
+            except errors.StorageFull as exc:
+                refused += 1
+                assert exc.status == 503 and "hết chỗ lưu trữ" in str(exc)
+                if refused >= 3:
+                    break
+        assert refused >= 3, "the disk never filled"
+        # Reads go on: the hall can still be shown while staff free some space.
+        assert hall.monitor.now()["queues"][0]["waiting"] == len(issued)
+        filler.unlink()
+        issued.append(hall.issuing.issue("DEMO-GT-001")["number"])
+    finally:
+        hall.close()
+    assert issued == [f"A{n:03d}" for n in range(1, len(issued) + 1)]
+    assert audit(small_disk / "hall.db")["GPLX"]  # intact, numbers 1..N, one event each
+
+
+def test_a_full_disk_at_the_door_and_for_staff(small_disk, demo_db):
+    """The API answers 503 storage_full (nothing issued), staff see a disk alert, and tickets
+    come again once space is freed."""
+    app = make_app(small_disk / "data", *demo_db, backup=BackupOptions(min_free_mb=1))
+    runtime = app.extensions["goiso"]
+    try:
+        client = app.test_client()
+        assert client.post("/api/v1/tickets", json=TICKET).status_code == 201
+        assert "disk" not in [a["kind"] for a in monitor.alerts(runtime)]
+        filler = fill(small_disk)
+        answers = [client.post("/api/v1/tickets", json=TICKET) for _ in range(100)]
+        refused = [a for a in answers if a.status_code != 201]
+        assert refused, "the disk never filled"
+        assert {a.status_code for a in refused} == {503}
+        assert {a.get_json()["error"]["code"] for a in refused} == {"storage_full"}
+        assert "disk" in [a["kind"] for a in monitor.alerts(runtime)]
+        filler.unlink()
+        assert client.post("/api/v1/tickets", json=TICKET).status_code == 201
+        assert "disk" not in [a["kind"] for a in monitor.alerts(runtime)]
+    finally:
+        close_app(app)
+    audit(small_disk / "data" / "goiso.db")
+
+
+# -- a database locked by another program --------------------------------------------------------
+
+HOLDER = textwrap.dedent("""
+    import sqlite3, sys, time
+    conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+    for statement in sys.argv[2].split(";"):
+        conn.execute(statement)
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[3]))
+    conn.execute("ROLLBACK")
+""")
+
+
+def hold(path: Path, statement: str, seconds: float) -> subprocess.Popen:
+    """Another program holding ``statement``'s lock on the file for ``seconds``."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), statement, str(seconds)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "holding"
+    return proc
+
+
+def test_a_long_reader_elsewhere_does_not_stop_tickets(hall):
+    proc = hold(hall.store.path, "BEGIN; SELECT count(*) FROM tickets", 2)
+    try:
+        numbers = [hall.issuing.issue("DEMO-GT-001")["number"] for _ in range(5)]
+    finally:
+        proc.wait(10)
+    assert numbers == ["A001", "A002", "A003", "A004", "A005"]
+
+
+def test_a_writer_elsewhere_is_waited_for_then_refused_clearly(tmp_path, clock, monkeypatch):
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 300)
+    hall = open_hall(tmp_path / "hall.db", TRANSPORT, clock=clock)
+    try:
+        hall.issuing.issue("DEMO-GT-001")
+        brief = hold(hall.store.path, "BEGIN IMMEDIATE", 0.1)
+        assert hall.issuing.issue("DEMO-GT-001")["number"] == "A002"  # waited its turn
+        brief.wait(10)
+        long = hold(hall.store.path, "BEGIN IMMEDIATE", 3)
+        try:
+            with pytest.raises(errors.StorageBusy) as refused:
+                hall.issuing.issue("DEMO-GT-001")
+            assert refused.value.status == 503
+        finally:
+            long.wait(10)
+        assert hall.issuing.issue("DEMO-GT-001")["number"] == "A003"  # no number burnt
+    finally:
+        hall.close()
+    audit(tmp_path / "hall.db")
+
+
+# -- the clock jumping ---------------------------------------------------------------------------
+
+def test_the_clock_set_back_keeps_the_line_and_waits_never_negative(hall, clock):
+    first = hall.issuing.issue("DEMO-GT-001")
+    clock.advance(600)
+    second = hall.issuing.issue("DEMO-GT-001")
+    clock.advance(-3600)  # NTP corrects a clock that ran an hour ahead
+    third = hall.issuing.issue("DEMO-GT-001")
+    called = [hall.calling.call_next(1)["number"] for _ in range(3)]
+    assert called == [first["number"], second["number"], third["number"]]
+    queue = next(q for q in hall.monitor.now()["queues"] if q["code"] == "GPLX")
+    assert queue["longest_wait_s"] >= 0
+
+
+def test_the_clock_jumping_forward_rolls_the_day_once(hall, clock):
+    hall.issuing.issue("DEMO-GT-001")
+    clock.advance(26 * 3600)  # the Pi booted at yesterday's time; NTP brings it to today
+    assert hall.issuing.issue("DEMO-GT-001")["number"] == "A001"  # a new day, numbers anew
+    assert hall.issuing.issue("DEMO-GT-001")["number"] == "A002"
+    with hall.tx.reading() as reading:
+        expired = reading.value("SELECT count(*) FROM tickets WHERE status = 'expired'")
+        logged = reading.value("SELECT count(*) FROM events WHERE kind = 'expired'")
+    assert expired == logged == 1
+
+
+def test_reports_never_count_a_negative_wait(hall, clock):
+    hall.issuing.issue("DEMO-GT-001")
+    clock.advance(-120)  # set back between the issue and the call
+    hall.calling.call_next(1)
+    clock.advance(300)
+    hall.calling.finish(1)
+    day = hall.today()
+    clock.advance(24 * 3600)
+    hall.issuing.issue("DEMO-GT-001")  # the next day: yesterday can be summed up
+    hall.reports.refresh()
+    with hall.tx.reading() as reading:
+        rows = reading.all("SELECT waits FROM report_rollups WHERE day = ?", (day,))
+    assert rows
+    for row in rows:
+        waits = array("i")
+        waits.frombytes(row["waits"])
+        assert all(w >= 0 for w in waits)
+
+
+def test_serve_waits_for_the_clock_to_be_set():
+    unit = (Path(__file__).parent.parent / "systemd" / "goiso.service").read_text()
+    assert "time-sync.target" in unit
+
+
