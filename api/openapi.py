@@ -4,6 +4,8 @@ from hall.reports import FIGURES
 from hall.rules import PRIORITY_REASONS
 
 ERROR = {"$ref": "#/components/responses/Error"}
+# A text that must not be empty (the API refuses "" as missing).
+_TEXT = {"type": "string", "minLength": 1}
 
 
 def _ref(name: str) -> dict:
@@ -17,7 +19,11 @@ def _json(schema: dict, description: str = "OK") -> dict:
 def _op(summary: str, responses: dict, *, tag: str, security: str = "public",
         body: dict | None = None, params: list | None = None) -> dict:
     op = {"summary": summary, "tags": [tag], "responses": {**responses, "4XX": ERROR}}
-    if security != "public":
+    if security == "session":
+        # Anyone, with a session and its CSRF token (both from GET /session): not a sign-in
+        # (the request may be anonymous), so parameters rather than a security requirement.
+        params = [*SESSION_PARAMS, *(params or [])]
+    elif security != "public":
         op["security"] = [{"session": []}] if security != "device" else [
             {"session": []}, {"counterToken": []}]
         op["description"] = f"Needs role: {'clerk' if security == 'device' else security}."
@@ -28,6 +34,13 @@ def _op(summary: str, responses: dict, *, tag: str, security: str = "public",
     return op
 
 
+SESSION_PARAMS = [
+    {"name": "goiso_session", "in": "cookie", "required": True, "schema": {"type": "string"},
+     "description": "The session cookie that GET /session sets (signed in or not)."},
+    {"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "The session's CSRF token (csrf_token of GET /session)."}]
+
+
 def _path_param(name: str, schema: dict) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
@@ -35,7 +48,8 @@ def _path_param(name: str, schema: dict) -> dict:
 FILTERS = [
     {"name": "queues", "in": "query", "schema": {"type": "string"},
      "description": "Comma-separated queue codes to include."},
-    {"name": "counters", "in": "query", "schema": {"type": "string"},
+    {"name": "counters", "in": "query",
+     "schema": {"type": "string", "pattern": "^[0-9]*(,[0-9]*)*$"},
      "description": "Comma-separated counter numbers to include."},
     {"name": "board", "in": "query", "schema": {"type": "string"},
      "description": "Use the queue and counter filters of this board."},
@@ -67,6 +81,10 @@ COUNTER_ACTIONS = {
                      None),
     "close": ("Close the counter (it must not be serving anyone)", None),
 }
+
+
+# The actions that answer with the counter (its new state) rather than a ticket.
+COUNTER_STATE_ACTIONS = ("pause", "resume", "pause-toggle", "close")
 
 
 def document() -> dict:
@@ -110,7 +128,7 @@ def document() -> dict:
             "Create or update a kiosk", {"200": _json({"type": "object"})}, tag="catalogue",
             security="supervisor", params=[_path_param("kiosk_id", {"type": "string"})],
             body={"type": "object", "required": ["name"], "properties": {
-                "name": {"type": "string"}, "active": {"type": "boolean"}}})},
+                "name": _TEXT, "active": {"type": "boolean"}}, "additionalProperties": False})},
         "/boards": {"get": _op("Boards", {"200": _json({"type": "array"})}, tag="catalogue")},
         "/boards/{board_id}": {"put": _op(
             "Create or update a board; what is not sent is kept (a new board needs a name)",
@@ -121,16 +139,17 @@ def document() -> dict:
                 "queues": {"type": "array", "items": {"type": "string"}},
                 "counters": {"type": "array", "items": {"type": "integer"}},
                 "notice": {"type": "string", "maxLength": 300,
-                           "description": "A line the board scrolls; \"\" removes it."}}})},
+                           "description": "A line the board scrolls; \"\" removes it."}},
+                "additionalProperties": False})},
         "/clerks": {"get": _op("Clerks (without PINs)", {"200": _json({"type": "array"})},
                                tag="staff", security="supervisor")},
         "/clerks/{login}": {"put": _op(
             "Create or update a clerk", {"200": _json({"type": "object"})}, tag="staff",
             security="admin", params=[_path_param("login", {"type": "string"})],
             body={"type": "object", "required": ["name"], "properties": {
-                "name": {"type": "string"}, "pin": {"type": "string", "pattern": "^[0-9]{4,12}$"},
+                "name": _TEXT, "pin": {"type": "string", "pattern": "^[0-9]{4,12}$"},
                 "role": {"enum": ["clerk", "supervisor", "admin"]},
-                "active": {"type": "boolean"}}})},
+                "active": {"type": "boolean"}}, "additionalProperties": False})},
         "/tickets": {"post": {
             **_op("Issue a ticket for a procedure; naming a kiosk prints it on that kiosk's"
                   " printer", {
@@ -139,7 +158,7 @@ def document() -> dict:
                 "415": ERROR,
                 "503": ERROR}, tag="tickets", body=_ref("TicketRequest"),
                 params=[{"name": "Idempotency-Key", "in": "header", "schema": {
-                    "type": "string", "maxLength": 200},
+                    "type": "string", "minLength": 1, "maxLength": 200},
                     "description": "A retried request with the same key returns the same"
                                    " ticket instead of a second one."}])}},
         "/tickets/{token}": {"get": _op(
@@ -148,12 +167,14 @@ def document() -> dict:
         "/tickets/{number}/reactivate": {"post": _op(
             "Put a no-show of today back in its queue", ticket_ok, tag="tickets",
             security="clerk", params=[_path_param("number", {"type": "string"})],
-            body={"type": "object", "properties": {"queue": {"type": "string"}}})},
+            body={"type": "object", "properties": {"queue": {"type": "string"}},
+                  "additionalProperties": False})},
         "/tickets/{number}/cancel": {"post": _op(
             "Cancel a waiting ticket of today", ticket_ok, tag="tickets", security="clerk",
             params=[_path_param("number", {"type": "string"})],
             body={"type": "object", "properties": {"queue": {"type": "string"},
-                                                   "reason": {"type": "string"}}})},
+                                                   "reason": {"type": "string"}},
+                  "additionalProperties": False})},
         "/tickets/unprinted": {"get": _op(
             "Today's open tickets that did not print (without their tokens)",
             {"200": _json({"type": "array", "items": _ref("StaffTicket")})}, tag="printing",
@@ -190,17 +211,19 @@ def document() -> dict:
             "get": _op("Who is signed in, and the CSRF token for forms",
                        {"200": _json({"type": "object"})}, tag="staff"),
             "post": _op("Sign in with login and PIN (optionally at a counter)",
-                        {"201": _json({"type": "object"})}, tag="staff",
+                        {"201": _json({"type": "object"})}, tag="staff", security="session",
                         body={"type": "object", "required": ["login", "pin"], "properties": {
                             "login": {"type": "string"}, "pin": {"type": "string"},
-                            "counter": {"type": "integer"}, "take_over": {"type": "boolean"}}}),
-            "delete": _op("Sign out", {"204": {"description": "Signed out"}}, tag="staff"),
+                            "counter": {"type": "integer"}, "take_over": {"type": "boolean"}},
+                              "additionalProperties": False}),
+            "delete": _op("Sign out", {"204": {"description": "Signed out"}}, tag="staff",
+                          security="session"),
         },
     }
     paths.update(BACK_OFFICE_PATHS)
     for action, (summary, schema) in COUNTER_ACTIONS.items():
-        ok = {"200": _json(_ref("Ticket") if action not in ("pause", "resume", "close")
-                           else _ref("Counter"))}
+        ok = {"200": _json(_ref("Counter") if action in COUNTER_STATE_ACTIONS
+                           else _ref("Ticket"))}
         if action == "next":
             ok["204"] = {"description": "Nobody is waiting for this counter"}
         paths[f"/counters/{{number}}/{action}"] = {"post": _op(
@@ -215,6 +238,7 @@ def document() -> dict:
         body=_ref("BulkRequest"))}
 
     paths.update(REPORT_PATHS)
+    _csrf_on_unsafe(paths)
     return {
         "openapi": "3.0.3",
         "info": {"title": "goiso API", "version": "1",
@@ -229,11 +253,24 @@ def document() -> dict:
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "goiso_session"},
                 "counterToken": {"type": "http", "scheme": "bearer"},
+                "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken",
+                         "description": "The session's CSRF token (GET /session), needed with"
+                                        " the session cookie on every unsafe request."},
             },
             "responses": {"Error": _json(_ref("Error"), "An error")},
             "schemas": SCHEMAS,
         },
     }
+
+
+def _csrf_on_unsafe(paths: dict) -> None:
+    """A session's unsafe request needs its CSRF token too (a device's bearer token does not)."""
+    for item in paths.values():
+        for method, op in item.items():
+            if method != "get":
+                for needed in op.get("security", []):
+                    if "session" in needed:
+                        needed["csrf"] = []
 
 
 NAMED = {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}}
@@ -253,7 +290,7 @@ SCHEMAS = {
         "active": {"type": "boolean"}, "name_en": {"type": "string"},
         "keywords": {"type": "string"}, "field_en": {"type": "string"}}},
     "ProcedureInput": {"type": "object", "required": ["name", "field", "queue"], "properties": {
-        "name": {"type": "string"}, "field": {"type": "string"}, "queue": {"type": "string"},
+        "name": _TEXT, "field": _TEXT, "queue": _TEXT,
         "position": {"type": "integer"}, "active": {"type": "boolean"},
         "name_en": {"type": "string"}, "keywords": {"type": "string",
                                                     "description": "search words for kiosks"}},
@@ -272,7 +309,7 @@ SCHEMAS = {
         "waiting": {"type": "integer"}, "counters": {"type": "array",
                                                      "items": {"type": "integer"}}}},
     "QueueInput": {"type": "object", "required": ["name"], "properties": {
-        "name": {"type": "string"}, "number_format": {"enum": ["prefix", "block", "plain"]},
+        "name": _TEXT, "number_format": {"enum": ["prefix", "block", "plain"]},
         "prefix": {"type": "string"}, "digits": {"type": "integer"},
         "block": {"type": "integer"}, "priority_policy": {"enum": ["strict", "interleave"]},
         "interleave_every": {"type": "integer"}, "issue_from": {"type": "string"},
@@ -287,9 +324,9 @@ SCHEMAS = {
                 "code": {"type": "string"}, "weight": {"type": "number"}}}]}}},
         "additionalProperties": False},
     "TicketRequest": {"type": "object", "required": ["procedure"], "properties": {
-        "procedure": {"type": "string"},
+        "procedure": {"type": "string", "pattern": "\\S"},
         "priority": {"enum": [*PRIORITY_REASONS, None], "nullable": True},
-        "kiosk": {"type": "string"}}, "additionalProperties": False},
+        "kiosk": {"type": "string", "nullable": True}}, "additionalProperties": False},
     "Ticket": {"type": "object", "required": ["id", "number", "queue", "status", "issued_at",
                                               "token"], "properties": {
         "id": {"type": "integer"}, "number": {"type": "string", "example": "A023"},
