@@ -249,3 +249,10 @@ class NotSelectable(Conflict):
     code = "not_selectable"
     text = N_("Các số %(numbers)s không có trong lựa chọn (đã được gọi, đã xong hoặc không"
               " khớp bộ lọc).")
+
+
+class PrinterNeeded(Conflict):
+    """A reprint of a ticket that no kiosk printed: the request must name a printer."""
+
+    code = "printer_needed"
+    text = N_("Vé này không cấp từ ki-ốt: hãy chọn máy in để in lại.")
