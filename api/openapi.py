@@ -1,6 +1,6 @@
 """The OpenAPI 3 document of API v1, kept beside the views (a test checks they match)."""
 
-from hall.events import AUDITED
+from hall.events import AUDITED, EventKind
 from hall.reports import FIGURES
 from hall.rules import PRIORITY_REASONS
 
@@ -222,8 +222,9 @@ def document(outcomes: tuple[str, ...] | None = None) -> dict:
                              {"200": _json(_ref("HallState"))}, tag="hall", params=FILTERS)},
         "/events": {"get": _op(
             "The event log as Server-Sent Events. On every (re)connect: missed events after"
-            " Last-Event-ID, then an event `state` with the hall state, then new events"
-            " (`id:` = event id, `event:` = kind, `data:` = JSON); keep-alive comments.",
+            " Last-Event-ID, then an event `state` with the hall state (HallState), then new"
+            " events (`id:` = event id, `event:` = kind, `data:` = an Event); keep-alive"
+            " comments.",
             {"200": {"description": "text/event-stream",
                      "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
             tag="hall", params=FILTERS + [{"name": "Last-Event-ID", "in": "header",
@@ -314,9 +315,22 @@ LINKS = {
 }
 
 
+# The back office: a change, then where it shows.
+LINKS[("/kiosks/{kiosk_id}", "200", "put")] = {
+    "TestItsPrinter": {"operationRef": _operation("/printers/{name}/test"),
+                       "parameters": {"name": "$response.body#/id"}}}
+LINKS[("/boards/{board_id}", "200", "put")] = {
+    "ShowTheBoard": {"operationRef": _operation("/hall", "get"),
+                     "parameters": {"board": "$response.body#/id"}}}
+LINKS[("/queues/{code}", "200", "put")] = {
+    "FindTheChange": {"operationRef": _operation("/audit", "get"),
+                      "parameters": {"q": "$response.body#/code",
+                                     "kind": "catalogue_changed"}}}
+
+
 def _link(paths: dict) -> None:
-    for (path, status), links in LINKS.items():
-        paths[path]["post"]["responses"][status]["links"] = links
+    for (path, status, *method), links in LINKS.items():
+        paths[path][method[0] if method else "post"]["responses"][status]["links"] = links
 
 
 def _csrf_on_unsafe(paths: dict) -> None:
@@ -448,6 +462,18 @@ SCHEMAS = {
         "counters": {"type": "array", "items": {"$ref": "#/components/schemas/Counter"}},
         "recent_calls": {"type": "array"}}},
 }
+
+# The data of one event frame of GET /events (hall.events.Event.as_dict).
+SCHEMAS["Event"] = {"type": "object", "additionalProperties": False,
+                    "required": ["id", "at", "day", "kind", "data"], "properties": {
+    "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+    "day": {"type": "string", "format": "date"}, "kind": {"enum": [k.value for k in EventKind]},
+    "ticket": {"type": "integer", "nullable": True},
+    "counter": {"type": "integer", "nullable": True},
+    "clerk": {"type": "integer", "nullable": True},
+    "queue": {"type": "string", "nullable": True},
+    "data": {"type": "object", "description": "What the kind tells (a ticket's number, queue,"
+                                              " status…)."}}}
 
 # A ticket as staff lists see it: without the holder's token, with why it did not print.
 SCHEMAS["StaffTicket"] = {
