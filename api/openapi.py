@@ -325,7 +325,7 @@ LINKS[("/boards/{board_id}", "200", "put")] = {
 LINKS[("/queues/{code}", "200", "put")] = {
     "FindTheChange": {"operationRef": _operation("/audit", "get"),
                       "parameters": {"q": "$response.body#/code",
-                                     "kind": "catalogue_changed"}}}
+                                     "kind": EventKind.CATALOGUE_CHANGED.value}}}
 
 
 def _link(paths: dict) -> None:
