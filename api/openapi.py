@@ -560,7 +560,7 @@ BACK_OFFICE_PATHS = {
         " tickets, alerts", {"200": _json(_ref("Monitor"))}, tag="back office",
         security="supervisor")},
     "/audit": {"get": _op(
-        "The audit log (staff changes to the hall), newest first",
+        "The audit log (staff changes to the hall), newest first (from after to: 400)",
         {"200": _json(_ref("AuditPage"))}, tag="back office", security="supervisor",
         params=[_query("kind", {"enum": [kind.value for kind in AUDITED]},
                        "One kind of change (event kind)."),
@@ -641,7 +641,7 @@ SCHEMAS["ReportSummary"] = {"type": "object", "required": ["from", "to", "by", "
 REPORT_PATHS = {"/reports/summary": {"get": _op(
     "Figures of a range of business days (issue to first call = wait, last call to finish ="
     " service; nearest-rank percentiles), grouped; as JSON, CSV or XLSX (headers in Vietnamese,"
-    " in English with ?lang=en)",
+    " in English with ?lang=en). From after to, or more than ten years: 400.",
     {"200": {"description": "The report", "content": {
         "application/json": {"schema": _ref("ReportSummary")},
         "text/csv": {"schema": {"type": "string"}},
