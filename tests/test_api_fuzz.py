@@ -7,6 +7,7 @@ event stream (``GET /events``) never ends, so it is left to ``tests/test_stream.
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -148,13 +149,12 @@ def test_api_keeps_to_its_document(live_server, tmp_path, who):
                          timeout=230, check=False)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-20000:]
-    assert "Stateful" in output and " 0 selected" not in output, output
+    # The stateful phase ran on the document's links and passed (not skipped for want of any).
+    assert re.search(r"✅\s+Stateful", output), output[-20000:]
 
 
 def test_every_operation_is_fuzzed_as_someone(client):
     """The runs above cover the whole document (but the event stream)."""
-    import re
-
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     fuzzed = {path for path in paths for pattern in RUNS.values() if re.match(pattern, path)}
     assert set(paths) - fuzzed == NOT_FUZZED
