@@ -83,18 +83,33 @@ def across_fields_config() -> str:
         for path in ACROSS_FIELDS)
 
 
+# Where each caller works: half the generated counters and procedures are real ones, so the
+# actions reach the hall (and the stateful phase serves real tickets), half are anything.
+WORKS_AT = {"device": 2, "clerk": 1}
+PROCEDURES = ("DEMO-GT-001", "DEMO-GT-007", "DEMO-GT-021")
+
+
 def auth_config(server, who: str) -> str:
-    """The ``[auth]`` part of a schemathesis.toml for one kind of caller."""
+    """The ``[auth]``, ``[dictionaries]`` and ``[parameters]`` of a schemathesis.toml for one
+    kind of caller."""
     login = {"anonymous": None, "device": None, "clerk": "an", "supervisor": "giamsat"}[who]
     cookie, csrf = _session(server.base_url, login, server.pins.get(login),
-                            1 if who == "clerk" else None)
+                            WORKS_AT.get(who) if who == "clerk" else None)
+    if who == "device":  # counter 2's keypad box; the clerk below is seated at counter 1
+        auth = f'[auth.openapi.counterToken]\nbearer = "{server.tokens[2]}"\n'
+    else:
+        auth = (f'[auth.openapi.session]\napi_key = "{cookie}"\n'
+                f'[auth.openapi.csrf]\napi_key = "{csrf}"\n')
+    quoted = ", ".join(f'"{code}"' for code in PROCEDURES)
+    dictionaries = f"[dictionaries.procedures]\nvalues = [{quoted}]\n"
     # Signing in and out take a session and its token as parameters (anyone may ask).
     parameters = (f'[parameters]\n"cookie.goiso_session" = "{cookie}"\n'
-                  f'"header.X-CSRFToken" = "{csrf}"\n')
-    if who == "device":  # counter 2's keypad box; the clerk below is seated at counter 1
-        return f'[auth.openapi.counterToken]\nbearer = "{server.tokens[2]}"\n' + parameters
-    return (f'[auth.openapi.session]\napi_key = "{cookie}"\n'
-            f'[auth.openapi.csrf]\napi_key = "{csrf}"\n' + parameters)
+                  f'"header.X-CSRFToken" = "{csrf}"\n'
+                  '"body.procedure" = { dictionary = "procedures", probability = 0.5 }\n')
+    if who in WORKS_AT:
+        dictionaries += f"[dictionaries.counter]\nvalues = [{WORKS_AT[who]}]\n"
+        parameters += '"path.number" = { dictionary = "counter", probability = 0.5 }\n'
+    return auth + dictionaries + parameters
 
 
 @pytest.mark.slow
