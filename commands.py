@@ -107,11 +107,25 @@ def token(settings, counter, revoke):
 
 @cli.command()
 @hall_options
+@click.argument("key")
+@click.option("--address", is_flag=True, help="KEY is a client address, not a login.")
+def unlock(settings, key, address):
+    """Lift a sign-in lock of a login (or a client address) after wrong PINs (audited)."""
+    hall = open_hall(settings)
+    try:
+        hall.signin.unlock("address" if address else "login", key, None)
+    except HallError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Đã mở khóa đăng nhập cho {key}.")
+
+
+@cli.command()
+@hall_options
 @click.argument("login")
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice(["clerk", "supervisor", "admin"]), default="clerk")
 @click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="4–12 digits (asked for when not given).")
+              help="6–12 digits by default, [security] min_pin_length (asked for when not given).")
 def clerk(settings, login, name, role, pin):
     """Create a clerk or change a clerk's name, role or PIN."""
     hall = open_hall(settings)

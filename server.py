@@ -51,9 +51,11 @@ def create_app(settings: settings_module.Settings | None = None, *,
     from admin.configure import bp as configure_bp
     from admin.monitor import bp as admin_monitor_bp
     from admin.reports import bp as admin_reports_bp
+    from admin.security import bp as admin_security_bp
     from admin.views import bp as admin_bp
     from api.health import bp as health_bp
     from api.reports import bp as api_reports_bp
+    from api.security import bp as api_security_bp
     from api.views import bp as api_bp
     from counter.views import bp as counter_bp
     from display.views import bp as display_bp
@@ -77,6 +79,8 @@ def create_app(settings: settings_module.Settings | None = None, *,
     app.register_blueprint(api_reports_bp, url_prefix="/api/v1/reports")
     app.register_blueprint(health_bp)
     app.register_blueprint(admin_reports_bp, url_prefix="/admin/reports")
+    app.register_blueprint(admin_security_bp, url_prefix="/admin")
+    app.register_blueprint(api_security_bp, url_prefix="/api/v1")
     app.before_request(guard)
 
     app.register_error_handler(HallError, hall_error_reply)

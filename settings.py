@@ -27,6 +27,7 @@ from counter.config import BusConfig
 from display.config import BoardOptions, VoiceOptions
 from hall import Rules
 from hall.errors import InvalidInput
+from hall.signin import SigninLimits
 from printer.connection import PrinterConfig
 from printer.layout import TicketLayout
 
@@ -114,6 +115,7 @@ class Settings(ServerOptions, kw_only=True):
     board: BoardOptions = field(default_factory=BoardOptions)
     voice: VoiceOptions = field(default_factory=VoiceOptions)
     backup: BackupOptions = field(default_factory=BackupOptions)
+    security: SigninLimits = field(default_factory=SigninLimits)
 
     def __post_init__(self):
         """What spans tables: two [serial.<name>] tables cannot share one port."""
@@ -150,12 +152,12 @@ class Settings(ServerOptions, kw_only=True):
 # [serial.<name>] are families: one table per name.
 TABLES = {"hall": HallOptions, "server": ServerOptions, "rules": Rules, "kiosk": KioskOptions,
           "ticket": TicketLayout, "board": BoardOptions, "voice": VoiceOptions,
-          "backup": BackupOptions}
+          "backup": BackupOptions, "security": SigninLimits}
 FAMILIES = {"printers": PrinterConfig, "serial": BusConfig}
 SERVER_KEYS = tuple(f.name for f in structs.fields(ServerOptions))
 # The tables a supervisor may set in the browser (stored in the database over the file); the
 # server, printers and serial devices belong to the machine and stay in the file.
-EDITABLE = ("hall", "rules", "kiosk", "ticket", "board", "voice")
+EDITABLE = ("hall", "rules", "kiosk", "ticket", "board", "voice", "security")
 HALL_KEYS = {"name": "hall_name", "unit": "hall_unit", "default_language": "default_language"}
 
 

@@ -35,7 +35,7 @@ LABELS = {
     "issue_from": N_("Phát số từ (HH:MM)"), "issue_until": N_("Phát số đến (HH:MM)"),
     "service_minutes": N_("Thời gian phục vụ (phút)"),
     "select_mode": N_("Cách chọn hàng đợi"), "role": N_("Vai trò"),
-    "pin": N_("PIN (4–12 chữ số)"), "notice": N_("Dòng thông báo"),
+    "pin": N_("PIN (6–12 chữ số)"), "notice": N_("Dòng thông báo"),
 }
 CHOICES = {
     "prefix": N_("Chữ đầu + số (A001)"), "block": N_("Theo khối (1001)"),
@@ -166,7 +166,9 @@ def _page(editing: dict | None = None, message: str = "", status: int = 200, pre
     return render_template(
         "admin/catalogue.html", items=items, editing=editing, message=message, forms=FORMS,
         labels=LABELS, choices=CHOICES, form_choices=FORM_CHOICES, titles=KIND_TITLES,
-        preview=preview, kinds=service.KINDS, message_at=message_at), status
+        preview=preview, kinds=service.KINDS, message_at=message_at,
+        short_pins=runtime().read(runtime().hall.accounts.short_pins),
+        min_pin_length=runtime().settings.security.min_pin_length), status
 
 
 def _edit(kind: str, key: str, items: dict) -> dict | None:

@@ -16,6 +16,7 @@ TABLE_TITLES = {
     "hall": N_("Sảnh"), "rules": N_("Quy tắc phục vụ"), "kiosk": N_("Ki-ốt"),
     "ticket": N_("Phiếu số thứ tự"), "board": N_("Màn hình gọi số"), "voice": N_("Giọng đọc"),
 }
+TABLE_TITLES["security"] = N_("Đăng nhập và PIN")
 KEY_LABELS = {
     ("hall", "name"): N_("Tên sảnh"), ("hall", "unit"): N_("Đơn vị"),
     ("hall", "default_language"): N_("Ngôn ngữ mặc định"),
@@ -35,6 +36,11 @@ KEY_LABELS = {
     ("rules", "opens_at"): N_("Giờ mở cửa (HH:MM)"),
     ("rules", "closes_at"): N_("Giờ đóng cửa (HH:MM)"),
     ("rules", "keep_tickets_days"): N_("Giữ chi tiết số thứ tự (ngày, 0 = mãi mãi)"),
+    ("rules", "kiosk_tickets_per_minute"): N_("Số vé tối đa mỗi phút cho một ki-ốt (0 = không giới"
+                                              " hạn)"),
+    ("rules", "client_tickets_per_minute"): N_("Số vé tối đa mỗi phút cho một địa chỉ mạng (0 ="
+                                               " không giới hạn)"),
+    ("rules", "numbers_alert_percent"): N_("Cảnh báo khi hàng đợi đã dùng (% số trong ngày)"),
     ("kiosk", "idle_seconds"): N_("Về màn hình đầu sau (giây)"),
     ("kiosk", "ticket_seconds"): N_("Hiện phiếu sau khi in (giây)"),
     ("kiosk", "failed_ticket_seconds"): N_("Hiện phiếu khi in lỗi (giây)"),
@@ -57,6 +63,18 @@ KEY_LABELS = {
     ("voice", "speed"): N_("Tốc độ đọc (từ/phút)"), ("voice", "repeat"): N_("Số lần đọc"),
     ("voice", "chime"): N_("Chuông trước khi gọi"),
     ("voice", "pack_dir"): N_("Thư mục giọng thu sẵn"),
+}
+KEY_LABELS |= {
+    ("security", "free_failures"): N_("Số lần sai PIN chưa phải chờ (mỗi tên đăng nhập)"),
+    ("security", "delay_seconds"): N_("Chờ sau lần sai đầu tiên (giây, gấp đôi mỗi lần sai)"),
+    ("security", "max_delay_seconds"): N_("Chờ lâu nhất giữa hai lần thử (giây)"),
+    ("security", "lock_after"): N_("Khóa tên đăng nhập sau … lần sai PIN"),
+    ("security", "address_free_failures"): N_("Số lần sai PIN chưa phải chờ (mỗi địa chỉ máy)"),
+    ("security", "address_lock_after"): N_("Khóa địa chỉ máy sau … lần sai PIN"),
+    ("security", "lock_minutes"): N_("Thời gian khóa lần đầu (phút, gấp đôi mỗi lần khóa)"),
+    ("security", "max_lock_minutes"): N_("Thời gian khóa lâu nhất (phút)"),
+    ("security", "forget_hours"): N_("Quên các lần sai sau (giờ)"),
+    ("security", "min_pin_length"): N_("Số chữ số tối thiểu của PIN mới"),
 }
 CHOICE_LABELS = {
     "vi": N_("Tiếng Việt"), "en": N_("Tiếng Anh"), "strict": N_("Ưu tiên trước hết"),

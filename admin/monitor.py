@@ -3,15 +3,15 @@ pages (/admin/alerts) and the audit log (/admin/audit)."""
 
 import json
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from hall import errors
 from hall.audit import AuditFilter
 from hall.events import AUDITED
 from hall.words import N_
-from services import audit, monitor
+from services import audit, limits, monitor
 from web import runtime
-from web.access import role
+from web.access import actor, role
 from web.audit import audit_filter
 from web.pages import fragment_or_page
 from web.replies import say
@@ -24,6 +24,10 @@ AUDIT_KINDS = {
     "catalogue_changed": N_("Danh mục"), "settings_changed": N_("Cài đặt"),
     "bulk_applied": N_("Xử lý hàng loạt"), "token_created": N_("Tạo mã thiết bị quầy"),
     "tokens_revoked": N_("Thu hồi mã thiết bị quầy"),
+    "staff_signed_in": N_("Đăng nhập"), "staff_signed_out": N_("Đăng xuất"),
+    "signin_locked": N_("Khóa đăng nhập"),
+    "signin_unlocked": N_("Mở khóa đăng nhập"), "cancelled": N_("Hủy vé"),
+    "ticket_reprinted": N_("In lại vé"),
 }
 # Every device state in words: the printers', the counters' devices'.
 STATE_WORDS = {**monitor.PRINTER_STATE_WORDS, **DEVICE_WORDS}
@@ -45,6 +49,23 @@ def watch():
     """Counters, queues, devices, unprinted tickets and alerts, refreshed live."""
     return fragment_or_page("admin/monitor_panel.html", "admin/monitor.html",
                             seen=monitor.picture(runtime()), state_words=STATE_WORDS)
+
+
+@bp.post("/monitor/queues/<code>/extend")
+@role("supervisor")
+def extend(code):
+    """Give a queue more numbers today (from the monitor's alert), then back to the monitor."""
+    try:
+        extra = int(request.form.get("extra", ""))
+    except ValueError:
+        extra = None
+    try:
+        limits.extend(runtime(), code, extra, actor().clerk)
+    except errors.HallError as exc:
+        return fragment_or_page("admin/monitor_panel.html", "admin/monitor.html",
+                                seen=monitor.picture(runtime()), state_words=STATE_WORDS,
+                                problem=say(exc)), exc.status
+    return redirect(url_for("admin_monitor.watch"), 303)
 
 
 @bp.get("/alerts")

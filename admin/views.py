@@ -103,7 +103,8 @@ def reprint():
             runtime(), token=request.form.get("token") or None,
             number=request.form.get("number", "").strip() or None,
             queue=request.form.get("queue") or None,
-            printer=request.form.get("printer") or None, base=request_base)
+            printer=request.form.get("printer") or None, base=request_base,
+            by=actor().clerk)
     except errors.HallError as exc:
         return _panel(say(exc), True, exc.status)
     return _panel(_("Đang in lại số %(number)s trên %(printer)s.", number=sheet["number"],

@@ -128,6 +128,16 @@ def document(outcomes: tuple[str, ...] | None = None) -> dict:
             "Create or update a queue", {"200": _json(_ref("Queue"))}, tag="catalogue",
             security="supervisor", params=[_path_param("code", _CODE)],
             body=_ref("QueueInput"))},
+        "/queues/{code}/extend": {"post": _op(
+            "Give a queue more numbers today, on top of its daily limit (audited)",
+            {"200": _json({"type": "object", "required": ["queue", "limit"], "properties": {
+                "queue": {"type": "string"}, "day": {"type": "string", "format": "date"},
+                "limit": {"type": "integer"}, "before": {"type": "integer"},
+                "used": {"type": "integer"}}})},
+            tag="catalogue", security="supervisor",
+            params=[_path_param("code", {"type": "string"})],
+            body={"type": "object", "required": ["extra"], "additionalProperties": False,
+                  "properties": {"extra": {"type": "integer", "minimum": 1, "maximum": 9999}}})},
         "/counters": {"get": _op("Counters with status and current ticket",
                                  {"200": _json({"type": "array", "items": _ref("Counter")})},
                                  tag="counters")},
@@ -232,8 +242,15 @@ def document(outcomes: tuple[str, ...] | None = None) -> dict:
         "/session": {
             "get": _op("Who is signed in, and the CSRF token for forms",
                        {"200": _json({"type": "object"})}, tag="staff"),
-            "post": _op("Sign in with login and PIN (optionally at a counter)",
-                        {"201": _json({"type": "object"})}, tag="staff", security="session",
+            "post": _op("Sign in with login and PIN (optionally at a counter); after wrong PINs"
+                        " 429 signin_throttled with Retry-After (the right PIN too) until the"
+                        " wait or the lock ends ([security] settings)",
+                        {"201": _json({"type": "object"}), "429": {
+                            "description": "Too many wrong PINs: wait or locked",
+                            "headers": {"Retry-After": {"schema": {"type": "integer"},
+                                                        "description": "Seconds to wait"}},
+                            "content": {"application/json": {"schema": _ref("Error")}}}},
+                        tag="staff", security="session",
                         body={"type": "object", "required": ["login", "pin"], "properties": {
                             "login": {"type": "string"}, "pin": {"type": "string"},
                             "counter": {"type": "integer", "nullable": True},
@@ -265,6 +282,7 @@ def document(outcomes: tuple[str, ...] | None = None) -> dict:
         body=_ref("BulkRequest"))}
 
     paths.update(REPORT_PATHS)
+    paths.update(SECURITY_PATHS)
     _csrf_on_unsafe(paths)
     _link(paths)
     return {
@@ -516,7 +534,13 @@ SCHEMAS["Monitor"] = {"type": "object", "required": ["queues", "counters", "devi
                       "description": "Measured on the last hour's services, or planned from"
                                      " the queue's service time when there were none."},
         "clear_s": {**_OPT_SECONDS, "description": "Time to clear at that pace (null: nobody"
-                                                   " open serves a queue that has waiting)."}}}},
+                                                   " open serves a queue that has waiting)."},
+        "numbers_used": {"type": "integer", "description": "Numbers given today."},
+        "numbers_limit": {"type": "integer", "nullable": True,
+                          "description": "The most it may give today (null: unbounded)."},
+        "numbers_extendable": {"type": "boolean",
+                               "description": "Whether a supervisor can extend today's range"
+                                              " (POST /queues/{code}/extend)."}}}},
     "devices": {"type": "array", "items": {"type": "object", "properties": {
         "id": {"type": "string"}, "kind": {"type": "string"}, "place": {"type": "string"},
         "state": {"type": "string"}, "online": {"type": "boolean"}, "detail": {"type": "string"},
@@ -529,7 +553,13 @@ SCHEMAS["Monitor"] = {"type": "object", "required": ["queues", "counters", "devi
         "kiosk": {"type": "string", "nullable": True}, "status": {"type": "string"},
         "issued_at": _TIME, "print_error": {"type": "string", "nullable": True}}}},
     "alerts": {"type": "array", "items": {"type": "object", "required": ["kind"], "properties": {
-        "kind": {"enum": ["wait", "device"]}, "queue": {"type": "string"},
+        "kind": {"enum": ["wait", "device", "numbers", "limited"]},
+        "queue": {"type": "string"},
+        "used": {"type": "integer"}, "limit": {"type": "integer"}, "left": {"type": "integer"},
+        "extendable": {"type": "boolean"}, "source": {"enum": ["kiosk", "client"]},
+        "kiosk": {"type": "string", "nullable": True},
+        "client": {"type": "string", "nullable": True}, "minutes": {"type": "integer"},
+        "last_at": _TIME,
         "name": {"type": "string"}, "tickets": {"type": "integer"},
         "numbers": {"type": "array", "items": {"type": "string"}},
         "longest_wait_s": _SECONDS, "limit_s": _SECONDS, "device": {"type": "string"},
@@ -656,3 +686,43 @@ REPORT_PATHS = {"/reports/summary": {"get": _op(
             "field", "procedure", "queue", "counter", "clerk", "day", "hour"]}},
         {"name": "format", "in": "query", "schema": {"type": "string", "default": "json",
                                                      "enum": ["json", "csv", "xlsx"]}}])}}
+
+
+# -- sign-in locks and counter tokens (issue 13) -------------------------------------------------
+
+_LOCK = {"type": "object", "required": ["scope", "key", "locked_at", "until", "seconds_left",
+                                        "locks"], "additionalProperties": False, "properties": {
+    "scope": {"enum": ["login", "address"]}, "key": {"type": "string"},
+    "locked_at": {"type": "string", "format": "date-time"},
+    "until": {"type": "string", "format": "date-time"},
+    "seconds_left": {"type": "integer", "minimum": 0}, "locks": {"type": "integer"}}}
+_TOKEN = {"type": "object", "required": ["id", "counter", "created_at", "last_used_at",
+                                         "revoked_at"],
+          "additionalProperties": False, "properties": {
+              "id": {"type": "integer"}, "counter": {"type": "integer"},
+              "created_at": {"type": "string", "format": "date-time"},
+              "last_used_at": {"type": "string", "format": "date-time", "nullable": True},
+              "revoked_at": {"type": "string", "format": "date-time", "nullable": True}}}
+SECURITY_PATHS = {
+    "/signin/locks": {"get": _op(
+        "Logins and client addresses locked now after wrong PINs ([security] settings)",
+        {"200": _json({"type": "array", "items": _LOCK})}, tag="staff", security="supervisor")},
+    "/signin/unlock": {"post": _op(
+        "Lift the lock of a login or a client address (audited); 404 not_locked when it is not"
+        " locked", {"200": _json({"type": "object", "required": ["scope", "key"], "properties": {
+            "scope": {"enum": ["login", "address"]}, "key": {"type": "string"}}})},
+        tag="staff", security="supervisor", body={
+            "type": "object", "required": ["scope", "key"], "additionalProperties": False,
+            "properties": {"scope": {"enum": ["login", "address"]},
+                           "key": {"type": "string", "minLength": 1, "maxLength": 100}}})},
+    "/tokens": {"get": _op(
+        "Every counter API token (never its value): id, counter, created, last used (written"
+        " at most once an hour), revoked",
+        {"200": _json({"type": "array", "items": _TOKEN})}, tag="counters",
+        security="supervisor")},
+    "/tokens/{token_id}": {"delete": _op(
+        "Revoke one counter API token (audited)", {"204": {"description": "Revoked"}},
+        tag="counters", security="supervisor",
+        params=[_path_param("token_id", {"type": "integer", "minimum": 1,
+                                          "maximum": 2**63 - 1})])},
+}

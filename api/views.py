@@ -14,12 +14,15 @@ from hall.words import N_
 from services import audit as audit_service
 from services import bulk as bulk_service
 from services import counters as counter_service
+from services import limits as limits_service
 from services import monitor as monitor_service
+from services import signin as signin_service
 from services import tickets as ticket_service
 from web import runtime
 from web.access import actor, may_act_at, role, sign_in, sign_out
 from web.addresses import request_base
 from web.audit import audit_filter
+from web.clients import client_address
 from web.replies import error_reply
 
 from .openapi import document
@@ -117,6 +120,15 @@ def put_queue(code):
                                  by=actor().clerk))
 
 
+@bp.post("/queues/<code>/extend")
+@role("supervisor")
+def extend_queue(code):
+    data = body()
+    _only(data, {"extra"})
+    return jsonify(limits_service.extend(runtime(), code, _need(data, "extra")["extra"],
+                                         actor().clerk))
+
+
 @bp.get("/counters")
 @role("public")
 def counters():
@@ -175,7 +187,8 @@ def clerks():
 def put_clerk(login):
     data = body()
     _only(data, {"name", "pin", "role", "active"})
-    return jsonify(runtime().act(runtime().hall.accounts.put_clerk, login, **_need(data, "name"),
+    values = signin_service.with_pin_hash(runtime(), _need(data, "name"))
+    return jsonify(runtime().act(runtime().hall.accounts.put_clerk, login, **values,
                                  by=actor().clerk))
 
 
@@ -183,7 +196,7 @@ def put_clerk(login):
 @role("admin")
 def new_token(number):
     _only(body(), set())
-    token = runtime().act(runtime().hall.accounts.new_token, number)
+    token = runtime().act(runtime().hall.accounts.new_token, number, actor().clerk)
     return jsonify({"counter": number, "token": token}), 201
 
 
@@ -196,10 +209,12 @@ def issue():
         return _unsupported()
     data = body()
     _only(data, {"procedure", "priority", "kiosk"})
+    # Staff are not held to the public doors' tickets a minute.
+    client = None if actor().at_least("clerk") else client_address()
     issued = ticket_service.issue(
         runtime(), data.get("procedure"), priority=data.get("priority"), kiosk=data.get("kiosk"),
         request_key=request.headers.get("Idempotency-Key"),
-        base=request_base)
+        base=request_base, client=client)
     ticket = issued.ticket
     response = jsonify(ticket)
     response.status_code = 201
@@ -251,7 +266,8 @@ def reprint(number):
     data = body()
     _only(data, {"queue", "printer"})
     printer, _sheet = ticket_service.reprint(runtime(), number=number, queue=data.get("queue"),
-                                             printer=data.get("printer"), base=request_base)
+                                             printer=data.get("printer"), base=request_base,
+                                             by=actor().clerk)
     found = runtime().read(runtime().hall.tickets.find, number, data.get("queue"))
     found.pop("token")
     response = jsonify({"printer": printer, "ticket": found})

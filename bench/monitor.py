@@ -31,7 +31,7 @@ QUEUES = 6
 COUNTERS = 30
 WAITING = 500
 SERVED = 400
-PIN = "2468"
+PIN = "246810"
 
 
 def build(app) -> None:

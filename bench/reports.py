@@ -47,8 +47,8 @@ def _catalogue(hall) -> None:
     for n in range(1, COUNTERS + 1):
         put.put_counter(n, name=f"Quầy {n}", queues=[QUEUES[(n - 1) % len(QUEUES)]])
     for n in range(1, COUNTERS + 1):
-        hall.accounts.put_clerk(f"cb{n}", name=f"Cán bộ {n}", pin="2468")
-    hall.accounts.put_clerk("giamsat", name="Giám sát", pin="2468", role="supervisor")
+        hall.accounts.put_clerk(f"cb{n}", name=f"Cán bộ {n}", pin="246810")
+    hall.accounts.put_clerk("giamsat", name="Giám sát", pin="246810", role="supervisor")
 
 
 def generate(hall, days: int, per_day: int, seed: int = 11) -> tuple[int, int, str, str]:
@@ -194,7 +194,7 @@ def main(argv: list[str]) -> int:
         app = create_app(Settings(data_dir=data), testing=True)
         client = app.test_client()
         token = client.get("/api/v1/session").get_json()["csrf_token"]
-        response = client.post("/api/v1/session", json={"login": "giamsat", "pin": "2468"},
+        response = client.post("/api/v1/session", json={"login": "giamsat", "pin": "246810"},
                                headers={"X-CSRFToken": token})
         assert response.status_code == 201, response.text
         month_first = (date.fromisoformat(last) - timedelta(days=30)).isoformat()

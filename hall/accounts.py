@@ -18,6 +18,7 @@ from .transaction import Transactions
 
 ROLES = ("clerk", "supervisor", "admin")
 ROLE_RANK = {"public": 0, "clerk": 1, "supervisor": 2, "admin": 3}
+MAX_PIN = 12
 # A hash of a PIN nobody has, so an unknown login costs as much time as a wrong PIN.
 
 
@@ -26,6 +27,24 @@ def _dummy_hash() -> str:
     """A hash to check unknown logins against (same time as a real check); made on first use,
     not at import: a scrypt hash takes about 0.1 s, which ``goiso serve``'s start need not pay."""
     return generate_password_hash("not-a-real-pin")
+
+
+def hash_pin(pin: str) -> str:
+    """The stored form of a PIN (scrypt: about 0.1 s of CPU, run off the event loop)."""
+    return generate_password_hash(pin)
+
+
+def pin_matches(pin_hash: str | None, pin) -> bool:
+    """Whether ``pin`` is the PIN of ``pin_hash`` (as slow as ``hash_pin``; None, an unknown
+    login's, matches nothing)."""
+    pin_hash = pin_hash or _dummy_hash()
+    if not isinstance(pin, str) or len(pin) > MAX_PIN:
+        check_password_hash(pin_hash, "")  # the same time as a real check
+        return False
+    return check_password_hash(pin_hash, pin)
+
+
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer
 
 
 def token_digest(token: str) -> str:
@@ -38,32 +57,43 @@ class Accounts:
 
     def __init__(self, tx: Transactions):
         self.tx = tx
+        self.min_pin_length = 6  # digits of a new PIN ([security] min_pin_length)
 
     def put_clerk(self, login: str, *, name: str, pin: str | None = None, role: str = "clerk",
-                  active: bool = True, by: int | None = None) -> dict:
-        """Create or update a clerk; a new clerk needs a PIN of 4 to 12 digits. Audited with
-        who and before → after, a PIN shown as "***"."""
+                  active: bool = True, by: int | None = None,
+                  pin_hash: str | None = None) -> dict:
+        """Create or update a clerk; a new clerk needs a PIN of ``min_pin_length`` to 12 digits
+        (``pin_hash``: its ``hash_pin`` made beforehand, off the write lock). Audited with who
+        and before → after, a PIN shown as "***"."""
         if not isinstance(login, str) or not login.strip() or len(login) > 40:
             raise errors.InvalidInput(field="login")
         if not isinstance(name, str) or not name.strip() or len(name) > 100:
             raise errors.InvalidInput(field="name")
         if role not in ROLES:
             raise errors.not_one_of("role", role, ROLES)
-        if pin is not None and not (isinstance(pin, str) and pin.isdigit() and 4 <= len(pin) <= 12):
-            raise errors.InvalidInput(errors.N_("PIN phải gồm từ 4 đến 12 chữ số."))
+        shortest = self.min_pin_length
+        if pin is not None and not (isinstance(pin, str) and pin.isdigit()
+                                    and shortest <= len(pin) <= MAX_PIN):
+            raise errors.InvalidInput(errors.N_("PIN phải gồm từ %(low)s đến %(high)s chữ số."),
+                                      field="pin", low=shortest, high=MAX_PIN)
         if not isinstance(active, bool):
             raise errors.InvalidInput(errors.InvalidInput.NOT_BOOL, field="active")
         login = login.strip().lower()
+        # Hashed before the change: the write lock is not held for the 0.1 s of scrypt.
+        new_hash = (pin_hash or hash_pin(pin)) if pin is not None else None
         with self.tx.change() as change:
             old = change.one("SELECT * FROM clerks WHERE login = ?", (login,))
             if old is None and pin is None:
                 raise errors.InvalidInput(errors.N_("Nhân viên mới cần có PIN."))
-            pin_hash = generate_password_hash(pin) if pin is not None else old["pin_hash"]
+            pin_hash = new_hash or old["pin_hash"]
+            digits = len(pin) if pin is not None else old["pin_digits"]
             change.run(
-                "INSERT INTO clerks (login, name, pin_hash, role, active) VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO clerks (login, name, pin_hash, role, active, pin_digits)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (login) DO UPDATE SET name = excluded.name,"
-                " pin_hash = excluded.pin_hash, role = excluded.role, active = excluded.active",
-                (login, name.strip(), pin_hash, role, int(bool(active))))
+                " pin_hash = excluded.pin_hash, role = excluded.role, active = excluded.active,"
+                " pin_digits = excluded.pin_digits",
+                (login, name.strip(), pin_hash, role, int(bool(active)), digits))
             row = change.one("SELECT * FROM clerks WHERE login = ?", (login,))
             before = None if old is None else {
                 "name": old["name"], "role": old["role"], "active": old["active"],
@@ -78,6 +108,13 @@ class Accounts:
         with self.tx.reading() as reading:
             return [_clerk(r) for r in reading.all("SELECT * FROM clerks ORDER BY name")]
 
+    def short_pins(self) -> dict[str, int]:
+        """Login -> digits of the PINs known to be shorter than ``min_pin_length`` (set before
+        it was raised; a PIN's length is learnt when set or at a right PIN)."""
+        with self.tx.reading() as reading:
+            return dict(reading.all("SELECT login, pin_digits FROM clerks WHERE pin_digits < ?",
+                                    (self.min_pin_length,)))
+
     def clerk(self, clerk_id: int) -> dict | None:
         """One active clerk by id, or None."""
         with self.tx.reading() as reading:
@@ -85,19 +122,33 @@ class Accounts:
                                (clerk_id,))
         return _clerk(row) if row else None
 
-    def verify(self, login: str, pin: str) -> dict:
-        """The clerk whose login and PIN match, or AuthError (same time either way)."""
-        if not isinstance(login, str) or not isinstance(pin, str):
-            raise errors.AuthError()
+    def credentials(self, login) -> tuple[dict | None, str | None, int | None]:
+        """The active clerk of a login (or None), the hash to check a PIN against (None for an
+        unknown login: ``pin_matches`` then checks against a hash nobody's PIN matches, so both
+        cost the same time) and how many digits the PIN is known to have."""
+        if not isinstance(login, str) or len(login) > 100:
+            return None, None, None
         with self.tx.reading() as reading:
             row = reading.one("SELECT * FROM clerks WHERE login = ? AND active",
-                               (login.strip().lower(),))
+                              (login.strip().lower(),))
         if row is None:
-            check_password_hash(_dummy_hash(), pin)
+            return None, None, None
+        return _clerk(row), row["pin_hash"], row["pin_digits"]
+
+    def verify(self, login: str, pin: str) -> dict:
+        """The clerk whose login and PIN match, or AuthError (same time either way); the
+        command line's check (the web's goes through ``services.signin``)."""
+        clerk, pin_hash, _digits = self.credentials(login)
+        if not pin_matches(pin_hash, pin) or clerk is None:
             raise errors.AuthError()
-        if not check_password_hash(row["pin_hash"], pin):
-            raise errors.AuthError()
-        return _clerk(row)
+        return clerk
+
+    def note_pin_length(self, clerk_id: int, digits: int) -> None:
+        """Remember how long a clerk's PIN is (learnt at a right PIN: PINs set before this was
+        kept show in the catalogue as too short once known)."""
+        with self.tx.change() as change:
+            change.run("UPDATE clerks SET pin_digits = ? WHERE id = ?"
+                       " AND pin_digits IS NOT ?", (digits, clerk_id, digits))
 
     def sign_in(self, counter: int, clerk_id: int, take_over: bool = False) -> dict:
         """Seat a clerk at a counter; another clerk already there is refused unless taken over."""
@@ -133,7 +184,7 @@ class Accounts:
             row = reading.one("SELECT clerk_id FROM counters WHERE number = ?", (counter,))
         return row[0] if row else None
 
-    def new_token(self, counter: int) -> str:
+    def new_token(self, counter: int, by: int | None = None) -> str:
         """A new API token for a counter's devices; only its hash is stored."""
         if not is_counter_number(counter):
             raise errors.UnknownCounter(number=counter)
@@ -143,7 +194,7 @@ class Accounts:
                 raise errors.UnknownCounter(number=counter)
             change.run("INSERT INTO api_tokens (counter_number, token_hash, created_at)"
                        " VALUES (?, ?, ?)", (counter, token_digest(token), change.now))
-            change.log(EventKind.TOKEN_CREATED, counter=counter)
+            change.log(EventKind.TOKEN_CREATED, counter=counter, clerk=by)
         return token
 
     def token_seat(self, token: str) -> tuple[int, int | None] | None:
@@ -158,7 +209,7 @@ class Accounts:
                               (token_digest(token),))
         return (row[0], row[1]) if row else None
 
-    def revoke_tokens(self, counter: int) -> int:
+    def revoke_tokens(self, counter: int, by: int | None = None) -> int:
         """Revoke every token of a counter; returns how many."""
         if not is_counter_number(counter):
             return 0
@@ -166,8 +217,42 @@ class Accounts:
             cur = change.run("UPDATE api_tokens SET revoked_at = ? WHERE counter_number = ?"
                              " AND revoked_at IS NULL", (change.now, counter))
             if cur.rowcount:
-                change.log(EventKind.TOKENS_REVOKED, counter=counter, count=cur.rowcount)
+                change.log(EventKind.TOKENS_REVOKED, counter=counter, count=cur.rowcount,
+                           clerk=by)
             return cur.rowcount
+
+    def token_used(self, token: str) -> None:
+        """Note that a token was used now (callers do so at most about once an hour)."""
+        with self.tx.change() as change:
+            change.run("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?",
+                       (change.now, token_digest(token)))
+
+    def tokens(self) -> list[dict]:
+        """Every API token (never its value or hash): id, counter, made, last used (to the
+        hour) and revoked when."""
+        with self.tx.reading() as reading:
+            iso = reading.rules.iso
+            return [{"id": r["id"], "counter": r["counter_number"],
+                     "created_at": iso(r["created_at"]), "last_used_at": iso(r["last_used_at"]),
+                     "revoked_at": iso(r["revoked_at"])}
+                    for r in reading.all("SELECT * FROM api_tokens"
+                                         " ORDER BY revoked_at IS NOT NULL, counter_number, id")]
+
+    def revoke_token(self, token_id: int, by: int | None = None) -> dict:
+        """Revoke one token by its id (audited with who); NotFound unless it is in use."""
+        if isinstance(token_id, bool) or not isinstance(token_id, int):
+            raise errors.InvalidInput(errors.InvalidInput.NOT_INTEGER, field="id")
+        if not 1 <= token_id <= MAX_ROW_ID:  # no such row, and SQLite could not even look
+            raise errors.NotFound()
+        with self.tx.change() as change:
+            row = change.one("SELECT * FROM api_tokens WHERE id = ? AND revoked_at IS NULL",
+                             (token_id,))
+            if row is None:
+                raise errors.NotFound()
+            change.run("UPDATE api_tokens SET revoked_at = ? WHERE id = ?", (change.now, token_id))
+            change.log(EventKind.TOKENS_REVOKED, counter=row["counter_number"], count=1,
+                       clerk=by, token=token_id)
+        return {"id": token_id, "counter": row["counter_number"]}
 
 
 def _clerk(row) -> dict:

@@ -251,6 +251,48 @@ class NotSelectable(Conflict):
               " khớp bộ lọc).")
 
 
+# -- issue limits (hall/limits.py) --
+
+class IssueLimited(HallError):
+    """A kiosk or a client took the most tickets a minute the hall allows (``seconds``: when
+    the next one can be had)."""
+
+    code = "issue_limited"
+    status = 429
+    text = N_("Ki-ốt này vừa phát nhiều số liên tiếp. Xin vui lòng chờ %(seconds)s giây rồi"
+              " lấy số lại, hoặc hỏi nhân viên hướng dẫn.")
+    CLIENT = N_("Thiết bị của quý khách vừa lấy nhiều số liên tiếp. Xin vui lòng chờ"
+                " %(seconds)s giây rồi thử lại, hoặc hỏi nhân viên hướng dẫn.")
+
+
+class NothingToExtend(Conflict):
+    code = "nothing_to_extend"
+    text = N_("Hàng đợi %(queue)s không giới hạn số trong ngày, không cần cấp thêm.")
+
+
+class FormatFull(Conflict):
+    code = "format_full"
+    text = N_("Kiểu số của hàng đợi %(queue)s chỉ có %(limit)s số mỗi ngày. Hãy đổi kiểu số của"
+              " hàng đợi (ví dụ sang tiền tố) để cấp thêm số.")
+
+
+# -- sign-in throttling (hall/signin.py) --
+
+class SigninThrottled(HallError):
+    """Too many wrong PINs: a wait (``seconds``) before the next try, or a lock."""
+
+    code = "signin_throttled"
+    status = 429
+    text = N_("Đã nhập sai PIN nhiều lần. Hãy thử lại sau %(seconds)s giây.")
+    LOCKED = N_("Đã nhập sai PIN quá nhiều lần nên việc đăng nhập bị khóa tạm thời. Hãy thử lại"
+                " sau %(minutes)s phút hoặc nhờ giám sát viên mở khóa.")
+
+
+class NotLocked(NotFound):
+    code = "not_locked"
+    text = N_("%(key)s hiện không bị khóa đăng nhập.")
+
+
 class PrinterNeeded(Conflict):
     """A reprint of a ticket that no kiosk printed: the request must name a printer."""
 

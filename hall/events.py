@@ -46,6 +46,13 @@ class EventKind(StrEnum):
     SETTINGS_CHANGED = "settings_changed"  # a hall setting set in the browser
     BULK_APPLIED = "bulk_applied"  # one bulk action: who, what, how many (each ticket logs too)
     TICKETS_PURGED = "tickets_purged"  # old ticket rows and their events purged (retention)
+    ISSUE_LIMITED = "issue_limited"  # a kiosk or address refused: too many tickets a minute
+    NUMBERS_EXTENDED = "numbers_extended"  # a supervisor gave a queue more numbers today
+    STAFF_SIGNED_IN = "staff_signed_in"  # a right PIN (with the client's address)
+    STAFF_SIGNED_OUT = "staff_signed_out"  # a staff session ended by its owner
+    SIGNIN_LOCKED = "signin_locked"  # too many wrong PINs: a login or an address locked
+    SIGNIN_UNLOCKED = "signin_unlocked"  # a supervisor lifted a lock
+    TICKET_REPRINTED = "ticket_reprinted"  # staff sent a ticket to a printer again
 
 
 K = EventKind
@@ -74,6 +81,14 @@ ALERT_CHANGES = (*TICKET_MOVES, K.CANCELLED, K.DEVICE_STATE, K.BULK_APPLIED)
 AUDITED = (K.CATALOGUE_CHANGED, K.SETTINGS_CHANGED, K.BULK_APPLIED, K.TOKEN_CREATED,
            K.TOKENS_REVOKED)
 AUDITED += (K.TICKETS_PURGED,)
+# Issue limits (hall/limits.py): a refusal alerts staff; an extension is a staff change and
+# makes a queue that had run out issue again.
+MONITOR_CHANGES += (K.ISSUE_LIMITED, K.NUMBERS_EXTENDED)
+ALERT_CHANGES += (K.ISSUE_LIMITED, K.NUMBERS_EXTENDED)
+AUDITED += (K.NUMBERS_EXTENDED,)
+# Staff sign-ins and sign-outs, sign-in locks and unlocks, single reprints and cancels.
+AUDITED += (K.STAFF_SIGNED_IN, K.STAFF_SIGNED_OUT, K.SIGNIN_LOCKED, K.SIGNIN_UNLOCKED,
+            K.CANCELLED, K.TICKET_REPRINTED)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 import secrets
 
-from . import errors, numbering
+from . import errors, limits, numbering
 from .events import EventKind
 from .rules import PRIORITY_REASONS
 from .tickets import view
@@ -20,14 +20,20 @@ class Issuing:
 
     def issue(self, procedure: str, *, priority: str | None = None, kiosk: str | None = None,
               request_key: str | None = None, to_print: bool = False,
-              not_printed: str | None = None) -> dict:
+              not_printed: str | None = None, client: str | None = None) -> dict:
         """Give a citizen the next number of the procedure's queue; idempotent by request key.
+
+        ``client``: the address a public door was asked from; with ``kiosk`` it is held to the
+        hall's tickets a minute (``IssueLimited``, logged for staff once a minute; a retry of
+        an issued request key is never refused). Staff doors pass neither.
 
         ``to_print``: a printer is about to print it, so a restart that finds it neither printed
         nor failed knows printing was cut short. ``not_printed``: why a ticket of a kiosk will
         have no paper (a screen ticket); it is flagged for staff in the same change.
         """
         _check_arguments(procedure, priority, kiosk, request_key)
+        if client is not None and (not isinstance(client, str) or len(client) > limits.MAX_CLIENT):
+            raise errors.InvalidInput(field="client")
         with self.tx.change() as change:
             if request_key is not None:
                 earlier = change.one("SELECT * FROM tickets WHERE request_key = ?",
@@ -37,24 +43,13 @@ class Issuing:
                         raise errors.DuplicateRequest(key=request_key)
                     return view(change, earlier)
             queue = _queue_of(change, procedure, kiosk)
-            seq = numbering.next_seq(change, queue)
-            cursor = change.run(
-                "INSERT INTO tickets (day, issued_queue, seq, number, queue_code, procedure_code,"
-                " priority, issued_at, order_at, kiosk_id, token, request_key, print_expected)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (change.day, queue["code"], seq, numbering.label_of(queue, seq), queue["code"],
-                 procedure, priority, change.now, change.now, kiosk, secrets.token_urlsafe(16),
-                 request_key, int(to_print)))
-            if not_printed is not None:
-                change.run("UPDATE tickets SET printed = 0, print_error = ? WHERE id = ?",
-                           (not_printed[:MAX_PRINT_ERROR], cursor.lastrowid))
-            ticket = change.one("SELECT * FROM tickets WHERE id = ?", (cursor.lastrowid,))
-            change.log(EventKind.ISSUED, ticket=ticket, kiosk=kiosk)
-            if not_printed is not None:
-                change.log(EventKind.PRINT_FAILED, ticket=ticket, printer=kiosk,
-                           detail=not_printed[:MAX_PRINT_ERROR], reprint=False, kiosk=kiosk)
-            return view(change, ticket, queue=queue,
-                        procedure={"code": procedure, "name": queue["procedure_name"]})
+            refused = limits.refusal(change, kiosk, client)
+            if refused is None:
+                return _insert(change, queue, procedure, priority, kiosk, request_key,
+                               to_print, not_printed, client)
+            # Committed (staff see the refusal), then raised: nothing else changed.
+            limits.record(change, refused)
+        raise refused
 
     def check(self, procedure: str, *, priority: str | None = None,
               kiosk: str | None = None) -> None:
@@ -80,6 +75,29 @@ class Issuing:
                     refusal = exc
                 out[queue["code"]] = {"refusal": refusal, "waiting": waiting}
             return out
+
+
+def _insert(change, queue, procedure, priority, kiosk, request_key, to_print, not_printed,
+            client) -> dict:
+    """Give the queue's next number (the refusals are checked)."""
+    seq = numbering.next_seq(change, queue)
+    cursor = change.run(
+        "INSERT INTO tickets (day, issued_queue, seq, number, queue_code, procedure_code,"
+        " priority, issued_at, order_at, kiosk_id, token, request_key, print_expected,"
+        " client) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (change.day, queue["code"], seq, numbering.label_of(queue, seq), queue["code"],
+         procedure, priority, change.now, change.now, kiosk, secrets.token_urlsafe(16),
+         request_key, int(to_print), client))
+    if not_printed is not None:
+        change.run("UPDATE tickets SET printed = 0, print_error = ? WHERE id = ?",
+                   (not_printed[:MAX_PRINT_ERROR], cursor.lastrowid))
+    ticket = change.one("SELECT * FROM tickets WHERE id = ?", (cursor.lastrowid,))
+    change.log(EventKind.ISSUED, ticket=ticket, kiosk=kiosk)
+    if not_printed is not None:
+        change.log(EventKind.PRINT_FAILED, ticket=ticket, printer=kiosk,
+                   detail=not_printed[:MAX_PRINT_ERROR], reprint=False, kiosk=kiosk)
+    return view(change, ticket, queue=queue,
+                procedure={"code": procedure, "name": queue["procedure_name"]})
 
 
 def _check_arguments(procedure, priority, kiosk, request_key) -> None:

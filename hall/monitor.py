@@ -6,6 +6,7 @@ One read transaction of a few grouped queries (not one query per counter or per 
 the monitor stays cheap with 30 counters and hundreds of waiting tickets.
 """
 
+from . import limits, numbering
 from .events import EventKind
 from .tickets import OPEN_STATUSES
 from .transaction import Reading, Transactions
@@ -73,9 +74,11 @@ def _queues(reading: Reading, counters: list[dict]) -> list[dict]:
             for code in desk["queues"]:
                 open_desks[code] = open_desks.get(code, 0) + 1
     out = []
-    for q in reading.all("SELECT code, name, service_minutes FROM queues WHERE active"
-                         " ORDER BY position, code"):
+    used = limits.used_numbers(reading)
+    for q in reading.all("SELECT code, name, service_minutes, daily_limit, number_format"
+                         " FROM queues WHERE active ORDER BY position, code"):
         code = q["code"]
+        day_limit = numbering.day_limit(reading, q)
         w = waiting.get(code)
         count = w["n"] if w else 0
         desks = open_desks.get(code, 0)
@@ -93,6 +96,12 @@ def _queues(reading: Reading, counters: list[dict]) -> list[dict]:
             # None: tickets wait and no open counter serves the queue, so it never clears.
             "clear_s": 0 if count == 0 else (round(count / per_hour * 3600) if per_hour
                                               else None),
+            # The day's numbers: given so far, and the most it may give (None: unbounded).
+            "numbers_used": used.get(code, 0),
+            "numbers_limit": day_limit,
+            # Only a queue's own daily limit can be raised, up to what its format labels.
+            "numbers_extendable": bool(q["daily_limit"]) and (
+                numbering.capacity(q["number_format"]) or 0) != day_limit,
         })
     return out
 
@@ -155,6 +164,15 @@ def _alerts(reading: Reading, queues: list[dict], devices: list[dict]) -> list[d
                        "tickets": q["over_alert"], "numbers": numbers,
                        "longest_wait_s": q["longest_wait_s"],
                        "limit_s": rules.alert_wait_minutes * 60})
+    for q in queues:
+        limit = q["numbers_limit"]
+        if limit and q["numbers_used"] * 100 >= limit * rules.numbers_alert_percent:
+            alerts.append({"kind": "numbers", "queue": q["code"], "name": q["name"],
+                           "used": q["numbers_used"], "limit": limit,
+                           "left": max(0, limit - q["numbers_used"]),
+                           "extendable": q["numbers_extendable"]})
+    for source in limits.limited_sources(reading):
+        alerts.append({"kind": "limited", **source})
     for d in devices:
         if d["down_s"] is not None and d["down_s"] >= rules.alert_device_seconds:
             alerts.append({"kind": "device", "device": d["id"], "device_kind": d["kind"],

@@ -43,10 +43,21 @@ def next_seq(reading: Reading, queue) -> int:
         raise errors.NoCounterServes(queue=queue["name"])
     seq = reading.value("SELECT coalesce(max(seq), 0) + 1 FROM tickets WHERE day = ?"
                         " AND issued_queue = ?", (reading.day, queue["code"]))
-    limits = [x for x in (queue["daily_limit"], capacity(queue["number_format"])) if x]
-    if limits and seq > min(limits):
-        raise errors.DailyLimitReached(queue=queue["name"], limit=min(limits))
+    limit = day_limit(reading, queue)
+    if limit is not None and seq > limit:
+        raise errors.DailyLimitReached(queue=queue["name"], limit=limit)
     return seq
+
+
+def day_limit(reading: Reading, queue) -> int | None:
+    """The most numbers a queue may give today: its daily limit plus today's extension (by a
+    supervisor), within what its number format can label; None when unbounded."""
+    own = queue["daily_limit"] or None
+    if own is not None:  # an extension only ever raises a daily limit: no limit, no query
+        own += reading.value("SELECT coalesce(sum(extra), 0) FROM number_extensions"
+                             " WHERE day = ? AND queue_code = ?", (reading.day, queue["code"]))
+    found = [x for x in (own, capacity(queue["number_format"])) if x]
+    return min(found) if found else None
 
 
 def label_of(queue, seq: int) -> str:

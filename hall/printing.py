@@ -39,6 +39,13 @@ class Printing:
                          issued_queue=row["issued_queue"], print_error=row["print_error"])
             return found
 
+    def reprint_asked(self, token: str, printer: str, clerk: int | None) -> None:
+        """Staff sent a ticket to a printer again: audited with who (how the print went is
+        logged by the printer, as ever)."""
+        with self.tx.change() as change:
+            row = records.ticket_by_token(change, token)
+            change.log(EventKind.TICKET_REPRINTED, ticket=row, clerk=clerk, printer=printer)
+
     def mark_printed(self, token: str, ok: bool, detail: str = "", printer: str | None = None,
                      reprint: bool = False) -> dict:
         """Record how printing a ticket went; a failure flags it for staff to reprint or

@@ -54,6 +54,15 @@ class Rules:
     # Ticket rows (and their events) older than this many days may be purged once their days
     # are summed up; 0 keeps them forever.
     keep_tickets_days: int = 0
+    # Tickets a minute one kiosk, and one client address, may take from the public doors
+    # (0 = no limit); beyond them the door answers 429 and staff get an alert. With the
+    # defaults one client needs at least 83 minutes to use up a 999-number queue, long after
+    # the alerts below have told staff.
+    kiosk_tickets_per_minute: int = 6
+    client_tickets_per_minute: int = 12
+    # A queue that has given this share of its day's numbers raises an alert (staff can
+    # extend today's range before it runs out).
+    numbers_alert_percent: int = 90
 
     def __post_init__(self):
         """Refuse values the types alone allow; each error names its field (the settings
@@ -69,7 +78,10 @@ class Rules:
                                 ("service_samples", 1, 1000), ("rating_seconds", 5, 600),
                                 ("target_wait_minutes", 1, 480), ("alert_wait_minutes", 1, 480),
                                 ("alert_device_seconds", 5, 3600),
-                                ("keep_tickets_days", 0, 36_500)):
+                                ("keep_tickets_days", 0, 36_500),
+                                ("kiosk_tickets_per_minute", 0, 600),
+                                ("client_tickets_per_minute", 0, 600),
+                                ("numbers_alert_percent", 50, 100)):
             if not low <= int(getattr(self, name)) <= high:
                 raise errors.out_of_range(name, low, high)
         for name in ("opens_at", "closes_at"):

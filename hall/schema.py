@@ -331,3 +331,55 @@ def m009_bulk(db):
         );
         """
     )
+
+
+@migrations()
+def m010_signin(db):
+    # Wrong PINs per login and per client address (hall/signin.py): how many since the last
+    # lock or right PIN, until when the next try must wait (a growing delay, or a lock when
+    # ``locked_at`` is set), and how many locks so far (each next one is longer).
+    db.executescript(
+        """
+        CREATE TABLE signin_failures (
+            scope TEXT NOT NULL CHECK (scope IN ('login', 'address')),
+            key TEXT NOT NULL,
+            failures INTEGER NOT NULL DEFAULT 0,
+            last_failed_at REAL NOT NULL,
+            blocked_until REAL NOT NULL DEFAULT 0,
+            locked_at REAL,
+            locks INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (scope, key)
+        ) WITHOUT ROWID;
+        -- How many digits a clerk's PIN has (set with the PIN, or learnt at a right PIN; NULL
+        -- until then): the catalogue shows PINs shorter than [security] min_pin_length.
+        ALTER TABLE clerks ADD COLUMN pin_digits INTEGER;
+        -- When a counter's API token was last used (noted at most once an hour per token).
+        ALTER TABLE api_tokens ADD COLUMN last_used_at REAL;
+        """
+    )
+
+
+@migrations()
+def m011_issue_limits(db):
+    # Issue limits (hall/limits.py): the address a public ticket was asked from, so the tickets
+    # a kiosk or an address took in the last minute are counted from the tickets themselves;
+    # and a supervisor's extension of a queue's numbers for one day.
+    db.executescript(
+        """
+        ALTER TABLE tickets ADD COLUMN client TEXT;
+        CREATE INDEX tickets_kiosk_issued ON tickets (kiosk_id, issued_at)
+            WHERE kiosk_id IS NOT NULL;
+        CREATE INDEX tickets_client_issued ON tickets (client, issued_at)
+            WHERE client IS NOT NULL;
+        CREATE TABLE number_extensions (
+            day TEXT NOT NULL,
+            queue_code TEXT NOT NULL REFERENCES queues(code),
+            extra INTEGER NOT NULL,
+            at REAL NOT NULL,
+            clerk_id INTEGER REFERENCES clerks(id),
+            PRIMARY KEY (day, queue_code)
+        );
+        DROP INDEX events_day_kind;  -- the same, and the limits' refusals by time
+        CREATE INDEX events_day_kind ON events (day, kind, at);
+        """
+    )

@@ -12,6 +12,7 @@ from .desk import Desk
 from .devices import Devices
 from .events import EventLog
 from .issuing import Issuing
+from .limits import Limits
 from .monitor import Monitor
 from .overrides import Overrides
 from .printing import Printing
@@ -20,6 +21,7 @@ from .reports import Reports
 from .retention import Retention
 from .rules import Rules
 from .screens import Screens
+from .signin import Signin, SigninLimits
 from .store import Store
 from .tickets import Tickets
 from .transaction import Transactions
@@ -56,6 +58,8 @@ class Hall:
         self.bulk = Bulk(self.tx)  # many tickets at once: plan, then apply in one change
         self.reports = Reports(self.tx)
         self.retention = Retention(self.tx)
+        self.limits = Limits(self.tx)  # the day's numbers a supervisor extends
+        self.signin = Signin(self.tx)  # wrong PINs counted, delayed, locked ([security])
 
     @property
     def rules(self) -> Rules:
@@ -65,6 +69,11 @@ class Hall:
     def follow(self, rules: Rules) -> None:
         """Follow new rules from the next read or change on (settings changed live)."""
         self.tx.rules = rules
+
+    def secure(self, limits: SigninLimits) -> None:
+        """Follow new [security] settings: sign-in throttling and the shortest new PIN."""
+        self.signin.limits = limits
+        self.accounts.min_pin_length = limits.min_pin_length
 
     @classmethod
     def open(cls, path: str | Path, rules: Rules | None = None, clock=time.time,

@@ -12,9 +12,11 @@ from services import tickets
 from web import runtime
 from web.access import role
 from web.addresses import request_base
+from web.clients import client_address
 from web.extensions import htmx
 from web.locale import hall_screen
 from web.pages import fragment_or_page
+from web.replies import with_retry_after
 
 from . import menu
 
@@ -121,7 +123,7 @@ def issue(kiosk_id):
         return _refused(kiosk, errors.InvalidInput(BAD_TAP), 400)
     try:
         issued = tickets.issue(runtime(), code, priority=_priority(), kiosk=kiosk_id,
-                               request_key=key, base=request_base)
+                               request_key=key, base=request_base, client=client_address())
     except errors.HallError as exc:
         return _refused(kiosk, exc, exc.status)
     return _ticket_screen(kiosk, issued.sheet)
@@ -184,4 +186,5 @@ def _ticket_screen(kiosk: dict, sheet: dict):
 
 
 def _refused(kiosk: dict, exc: errors.HallError, status: int):
-    return _show(kiosk, "kiosk/refused.html", status=status, error=exc)
+    # A 429 (too many tickets a minute) says when to come back, as every door does.
+    return with_retry_after(_show(kiosk, "kiosk/refused.html", status=status, error=exc), exc)

@@ -27,7 +27,7 @@ def apply(runtime: Runtime, action: str, selection=None, *, to_queue=None, to_co
         for change in done["tickets"]:
             try:
                 reprint(runtime, token=runtime.read(runtime.hall.bulk.token_of, change["id"]),
-                        base=base)
+                        base=base, audited=False)  # the bulk action is audited
                 queued += 1
             except errors.HallError as exc:
                 refused.append({"number": change["number"], "error": exc.code})

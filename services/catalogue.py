@@ -9,7 +9,7 @@ from pathlib import Path
 from hall import errors, importing
 from hall.words import N_
 
-from . import tickets
+from . import signin, tickets
 
 UPLOAD_SUFFIXES = (".csv", ".xlsx")
 KEEP_UPLOADS_SECONDS = 24 * 3600  # a preview nobody applied is forgotten after a day
@@ -40,7 +40,8 @@ def put(runtime, kind: str, key, values: dict, *, by: int | None) -> dict:
     if kind == "field":
         return runtime.act(hall.catalogue.put_field, key, by=by, **values)
     if kind == "clerk":
-        return runtime.act(hall.accounts.put_clerk, key, by=by, **values)
+        return runtime.act(hall.accounts.put_clerk, key, by=by,
+                           **signin.with_pin_hash(runtime, values))
     if kind == "kiosk":
         kiosk = runtime.act(hall.catalogue.put_kiosk, key, by=by, **values)
         tickets.attach_printer(runtime, kiosk)

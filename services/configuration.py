@@ -64,6 +64,7 @@ def open_hall(settings: Settings) -> tuple[Hall, Settings]:
     hall = Hall.open(settings.database_path, settings.rules)
     settings, _ = effective(settings, hall.overrides.read())
     hall.follow(settings.rules)
+    hall.secure(settings.security)
     return hall, settings
 
 

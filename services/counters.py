@@ -4,6 +4,7 @@ rating a citizen gives, and what each counter's LED display shows."""
 from hall import errors
 from hall.desk import ACTIONS, SERIAL_KEYS
 
+from . import signin
 from .runtime import Runtime
 
 PAUSED_TEXT = "----"  # an LED display of a counter that is not calling
@@ -35,13 +36,10 @@ def rate(runtime: Runtime, counter: int, level: int, source: str,
 
 
 def seat(runtime: Runtime, login, pin, counter: int | None = None,
-         take_over: bool = False) -> dict:
-    """Check a clerk's PIN and, when a counter is given, seat them there; returns the clerk."""
-    hall = runtime.hall
-    clerk = runtime.read(hall.accounts.verify, login, pin)
-    if counter is not None:
-        runtime.act(hall.accounts.sign_in, counter, clerk["id"], take_over)
-    return clerk
+         take_over: bool = False, address: str = "local") -> dict:
+    """Check a clerk's PIN (throttled per login and ``address``) and, when a counter is given,
+    seat them there; returns the clerk."""
+    return signin.sign_in(runtime, login, pin, address, counter, take_over)
 
 
 def unseat(runtime: Runtime, counter: int, clerk: int) -> None:

@@ -5,6 +5,7 @@ devices, and how blocking work is run (in gevent's native threads under ``goiso 
 ``services.background.start`` (called by ``goiso serve``, never by ``create_app``).
 """
 
+import os
 import threading
 from pathlib import Path
 
@@ -56,6 +57,28 @@ def dedicated_runner():
     return lambda fn, *args, **kwargs: pool.apply(fn, args, kwargs)
 
 
+# PIN hashes (scrypt, about 0.1 s of one core each) run at most this many at once: on a Pi's 4
+# cores (or this machine's 2) a flood of sign-ins leaves the other cores to tickets and calls.
+HASH_THREADS = max(1, (os.cpu_count() or 2) // 2)
+
+
+def bounded_runner(threads: int):
+    """Run CPU-heavy work (PIN hashes) with at most ``threads`` at once: under gevent in a
+    pool of native threads of its own (hashlib's scrypt releases the GIL), so neither the
+    event loop nor the database threads wait for it; else here, behind a semaphore."""
+    if not _gevent_patched():
+        slots = threading.BoundedSemaphore(threads)
+
+        def run(fn, *args, **kwargs):
+            with slots:
+                return fn(*args, **kwargs)
+        return run
+    from gevent.threadpool import ThreadPool
+
+    pool = ThreadPool(threads)
+    return lambda fn, *args, **kwargs: pool.apply(fn, args, kwargs)
+
+
 class Runtime:
     """What every door needs: the settings, the hall, the event feed, the printers, the
     counters' devices once ``serve`` opened them, and how to run reads and changes."""
@@ -78,6 +101,8 @@ class Runtime:
         # gevent (taken in the event loop, around the hand-off to the thread pool), a thread
         # lock otherwise.  Other processes still meet ``BEGIN IMMEDIATE`` and the busy timeout.
         self._changes = threading.Lock()
+        self.hash = bounded_runner(HASH_THREADS)  # PIN hashes, off the loop and bounded
+        self.token_uses: dict[str, float] = {}  # token digest -> when its use was last written
 
     def read(self, fn, *args, **kwargs):
         """Run a read of the hall."""
@@ -97,6 +122,7 @@ class Runtime:
         texts, the next page."""
         self.settings = settings
         self.hall.follow(settings.rules)
+        self.hall.secure(settings.security)
         self.printers.use_layout(settings.ticket)
 
     def close(self) -> None:

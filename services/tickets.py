@@ -80,14 +80,15 @@ def printer_names(runtime: Runtime) -> list[str]:
 
 
 def issue(runtime: Runtime, procedure, *, priority=None, kiosk=None, request_key=None,
-          base=None) -> Issued:
+          base=None, client=None) -> Issued:
     """Issue a ticket; at a kiosk, also send it to the kiosk's printer.
 
     A retry with the same request key gets the same ticket and prints nothing again. When the
     kiosk's printer is not ready the hall's ``[kiosk] printer_down`` decides: refuse
     (``PrinterNotReady``, nothing issued) or issue a screen ticket flagged as not printed.
     ``base``: the address the request came to, or a function giving it (asked only when a
-    ticket is printed).
+    ticket is printed). ``client``: the address a public door was asked from (held to the
+    hall's tickets a minute, ``IssueLimited``; staff doors pass None).
     """
     hall, printers = runtime.hall, runtime.printers
     reading = printers.status(kiosk) if isinstance(kiosk, str) else None
@@ -108,7 +109,8 @@ def issue(runtime: Runtime, procedure, *, priority=None, kiosk=None, request_key
     screen = reading is not None and not reading.ready
     # The core answers a retried request key with the ticket it issued the first time.
     ticket = runtime.act(hall.issuing.issue, procedure, priority=priority, kiosk=kiosk,
-                         request_key=request_key, to_print=reading is not None and not screen,
+                         request_key=request_key, client=client,
+                         to_print=reading is not None and not screen,
                          not_printed=f"{SCREEN_TICKET}: {reading.words}" if screen else None)
     if reading is None:
         return Issued(ticket, None, False)
@@ -138,9 +140,10 @@ def _flagged(runtime: Runtime, token: str, detail: str, kiosk: str) -> Issued:
 
 def reprint(runtime: Runtime, *, token: str | None = None, number: str | None = None,
             queue: str | None = None, printer: str | None = None,
-            base=None) -> tuple[str, dict]:
-    """Queue a ticket of today on a printer again (its kiosk's unless one is named); returns
-    the printer and the ticket's sheet."""
+            base=None, by: int | None = None, audited: bool = True) -> tuple[str, dict]:
+    """Queue a ticket of today on a printer again (its kiosk's unless one is named), audited
+    with who (``by``) unless the caller audits it (a bulk action); returns the printer and the
+    ticket's sheet."""
     hall = runtime.hall
     if printer is not None and not isinstance(printer, str):
         raise errors.InvalidInput(field="printer")
@@ -157,6 +160,8 @@ def reprint(runtime: Runtime, *, token: str | None = None, number: str | None = 
                                          reprint=True):
         raise errors.PrinterNotReady(printer=printer,
                                      reason=Term(runtime.printers.status(printer).words))
+    if audited:
+        runtime.act(hall.printing.reprint_asked, token, printer, by)
     return printer, sheet
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from hall import HallError, errors
 from web import runtime
 from web.access import actor, role, sign_in, sign_out
-from web.replies import say
+from web.replies import say, with_retry_after
 
 bp = Blueprint("staff", __name__, template_folder="templates")
 COUNTER_PAGE = re.compile(r"^/counter/(\d*)(?:[/?]|$)")
@@ -43,7 +43,7 @@ def login():
     """The sign-in form: login, PIN and (for clerks) the counter, chosen already when the form
     was opened from a counter's page (``?counter=``, or ``next=/counter/3``)."""
     counters = runtime().read(runtime().hall.catalogue.counters)
-    error = None
+    error, failure = None, None
     target = _safe_next(request.args.get("next"))
     sent_from = _counter_page(target)
     chosen = request.args.get("counter") or (sent_from[1] if sent_from else "")
@@ -63,9 +63,12 @@ def login():
                     take_over=request.form.get("take_over") == "1")
             return redirect(_landing(target, counter))
         except HallError as exc:
-            error = say(exc)
-    return render_template("staff/login.html", counters=counters, form=form, error=error,
-                           who=actor()), (401 if error else 200)
+            error, failure = say(exc), exc
+    page = render_template("staff/login.html", counters=counters, form=form, error=error,
+                           who=actor())
+    if failure is None:
+        return page, 200
+    return with_retry_after((page, 429 if failure.status == 429 else 401), failure)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -114,3 +114,9 @@ def test_a_supervisor_acts_at_any_counter(client, supervisor_client):
     # ...but only with the session's own CSRF token.
     error_of(supervisor_client.post("/api/v1/counters/2/recall", csrf=False), 400,
              "csrf_failed")
+
+
+def test_revoking_a_token_id_beyond_sqlite_is_not_found(supervisor_client):
+    """Found by schemathesis: an id past SQLite's integers was a 500."""
+    error_of(supervisor_client.delete(f"/api/v1/tokens/{2**64}"), 404)
+    error_of(supervisor_client.delete("/api/v1/tokens/0"), 404)

@@ -60,21 +60,21 @@ def test_update_without_pin_keeps_it_and_with_pin_changes_it(hall):
     renamed = hall.accounts.put_clerk("minh", name="Trần Văn Minh", role="admin")
     assert renamed["name"] == "Trần Văn Minh" and renamed["role"] == "admin"
     assert hall.accounts.verify("minh", PIN)["role"] == "admin"
-    hall.accounts.put_clerk("minh", name="Trần Văn Minh", pin="1357")
+    hall.accounts.put_clerk("minh", name="Trần Văn Minh", pin="135790")
     with pytest.raises(errors.AuthError):
         hall.accounts.verify("minh", PIN)
-    assert hall.accounts.verify("minh", "1357")["login"] == "minh"
+    assert hall.accounts.verify("minh", "135790")["login"] == "minh"
 
 
 @pytest.mark.parametrize("login, kwargs", [
-    ("", {"name": "A", "pin": "1234"}),
-    ("x" * 41, {"name": "A", "pin": "1234"}),
-    ("new", {"name": "", "pin": "1234"}),
+    ("", {"name": "A", "pin": "123456"}),
+    ("x" * 41, {"name": "A", "pin": "123456"}),
+    ("new", {"name": "", "pin": "123456"}),
     ("new", {"name": "A", "pin": "123"}),
     ("new", {"name": "A", "pin": "1234567890123"}),
     ("new", {"name": "A", "pin": "12a4"}),
     ("new", {"name": "A", "pin": 1234}),
-    ("new", {"name": "A", "pin": "1234", "role": "boss"}),
+    ("new", {"name": "A", "pin": "123456", "role": "boss"}),
     ("new", {"name": "A"}),  # a new clerk needs a PIN
 ])
 def test_put_clerk_refuses_bad_input(hall, login, kwargs):
@@ -85,7 +85,7 @@ def test_put_clerk_refuses_bad_input(hall, login, kwargs):
 
 
 def test_sign_in_refuses_a_second_clerk_unless_taken_over(hall, clerk):
-    other = hall.accounts.put_clerk("hoa", name="Lê Thị Hoa", pin="1357")
+    other = hall.accounts.put_clerk("hoa", name="Lê Thị Hoa", pin="135790")
     mark = hall.log.last_id()
     assert hall.accounts.sign_in(1, clerk["id"]) == {"counter": 1, "clerk": clerk["id"]}
     assert hall.accounts.sign_in(1, clerk["id"])["clerk"] == clerk["id"]  # again: fine
@@ -108,7 +108,7 @@ def test_a_clerk_sits_at_one_counter_at_a_time(hall, clerk):
 
 
 def test_sign_out(hall, clerk):
-    other = hall.accounts.put_clerk("hoa", name="Lê Thị Hoa", pin="1357")
+    other = hall.accounts.put_clerk("hoa", name="Lê Thị Hoa", pin="135790")
     hall.accounts.sign_in(1, clerk["id"])
     mark = hall.log.last_id()
     hall.accounts.sign_out(1, other["id"])  # not theirs: nothing happens

@@ -32,7 +32,9 @@ RUNS = {
     "supervisor": r"^/(procedures/\{code\}|queues/\{code\}|counters/\{number\}"
                   r"|counters/\{number\}/tokens|kiosks/\{kiosk_id\}|boards/\{board_id\}"
                   r"|clerks|clerks/\{login\}|tickets/\{number\}/reprint|printers"
-                  r"|printers/\{name\}/test|bulk|monitor|audit|reports/summary|hall)$",
+                  r"|printers/\{name\}/test|bulk|monitor|audit|reports/summary|hall"
+                  r"|queues/\{code\}/extend|signin/locks|signin/unlock|tokens"
+                  r"|tokens/\{token_id\})$",
 }
 WHO = tuple(RUNS)
 # Never ends: left to tests/test_stream.py.

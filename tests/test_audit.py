@@ -14,9 +14,9 @@ DAY = 24 * 3600
 @pytest.fixture
 def logged(hall, clock):
     """Three days of changes: two clerks' settings, a catalogue edit, a token, an issue."""
-    lan = hall.accounts.put_clerk("lan", name="Nguyễn Thị Lan", pin="2468",
+    lan = hall.accounts.put_clerk("lan", name="Nguyễn Thị Lan", pin="246810",
                                   role="supervisor")["id"]
-    hung = hall.accounts.put_clerk("hung", name="Trần Văn Hùng", pin="1357", role="admin")["id"]
+    hung = hall.accounts.put_clerk("hung", name="Trần Văn Hùng", pin="135790", role="admin")["id"]
     hall.overrides.put("rules", {"target_wait_minutes": 20}, by=lan)
     clock.advance(DAY)
     hall.overrides.put("hall", {"name": "UBND phường Bến Thành"}, by=hung)

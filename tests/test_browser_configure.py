@@ -95,7 +95,7 @@ def test_set_up_a_hall_from_an_empty_database(empty_server, page, tmp_path):
     clerk = page.locator("#form-clerk")
     clerk.get_by_label("Tên đăng nhập").fill("lan")
     clerk.get_by_label("Tên", exact=True).fill("Trần Thị Lan")
-    clerk.get_by_label("PIN (4–12 chữ số)").fill("135790")
+    clerk.get_by_label("PIN (6–12 chữ số)").fill("135790")
     save(page, "#form-clerk")
     kiosk = page.locator("#form-kiosk")
     kiosk.get_by_label("Mã").fill("sanh")

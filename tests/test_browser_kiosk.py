@@ -459,3 +459,27 @@ def test_start_page_weight(live_server, page):
     assert kinds == {"document", "stylesheet", "script"}, sizes
     assert total < 250_000, sizes
 
+
+
+# -- too many tickets a minute -------------------------------------------------------------------
+
+def test_a_kiosk_beyond_its_tickets_a_minute_asks_to_wait_or_ask_staff(tmp_path, page):
+    config = "[rules]\nkiosk_tickets_per_minute = 1\n"
+    with LiveServer(tmp_path / "data", config_text=config, issue_limits=True) as server:
+        errors = watch_errors(page)
+        open_kiosk(page, server)
+        tap_field(page, "Giấy phép lái xe")
+        number, _ = tap_procedure(page, server, "DEMO-GT-001")
+        open_kiosk(page, server)  # the next citizen
+        tap_field(page, "Giấy phép lái xe")
+        with page.expect_response(lambda r: r.request.method == "POST") as posted:
+            page.locator("[data-procedure=DEMO-GT-001]").click()
+        assert posted.value.status == 429
+        refused = page.locator("[data-screen=refused]")
+        expect(refused).to_be_visible()
+        expect(refused).to_contain_text("hỏi nhân viên hướng dẫn")
+        # Nothing more was printed: one job, the first ticket's.
+        assert [p.name for p in tickets_folder(server).glob("*.escpos")] == [
+            next(tickets_folder(server).glob("*.escpos")).name]
+        assert number in next(tickets_folder(server).glob("*.escpos")).name
+        assert errors == [] or all("429" in e for e in errors), errors

@@ -216,11 +216,11 @@ def test_token_works_as_bearer_on_the_live_app(tmp_path, live_server):
 
 
 def test_clerk_command(tmp_path, demo_dir):
-    goiso("clerk", "lan", "--name", "Đặng Thị Lan", "--role", "supervisor", "--pin", "24680",
+    goiso("clerk", "lan", "--name", "Đặng Thị Lan", "--role", "supervisor", "--pin", "246802",
           "--data-dir", demo_dir, cwd=tmp_path)
     hall = Hall.open(demo_dir / "goiso.db")
     try:
-        assert hall.accounts.verify("lan", "24680")["role"] == "supervisor"
+        assert hall.accounts.verify("lan", "246802")["role"] == "supervisor"
     finally:
         hall.close()
     result = goiso("clerk", "lan2", "--name", "X", "--pin", "12", "--data-dir", demo_dir,
@@ -262,7 +262,7 @@ def test_config_is_honoured_by_every_subcommand(tmp_path, config):
     assert (data / "goiso.db").exists() and (data / "secret_key").exists()
     goiso("import-procedures", SAMPLE_CSV, "--create-queues", "--config", config, cwd=where)
     assert count(data / "goiso.db", "procedures") == 22
-    goiso("clerk", "lan", "--name", "Lan", "--pin", "2468", "--config", config, cwd=where)
+    goiso("clerk", "lan", "--name", "Lan", "--pin", "246810", "--config", config, cwd=where)
     assert count(data / "goiso.db", "clerks") == 1
     with sqlite3.connect(data / "goiso.db") as conn:
         conn.execute("INSERT INTO counters (number, name) VALUES (9, 'Quầy 9')")
@@ -271,7 +271,7 @@ def test_config_is_honoured_by_every_subcommand(tmp_path, config):
     goiso("backup", tmp_path / "copy.db", "--config", config, cwd=where)
     assert count(tmp_path / "copy.db", "procedures") == 22
     # GOISO_CONFIG does the same as --config.
-    goiso("clerk", "mai", "--name", "Mai", "--pin", "1357", cwd=where,
+    goiso("clerk", "mai", "--name", "Mai", "--pin", "135790", cwd=where,
           env={"GOISO_CONFIG": str(config)})
     assert count(data / "goiso.db", "clerks") == 2
     assert list(where.iterdir()) == []  # nothing fell back to ./var
@@ -291,7 +291,7 @@ def test_config_is_honoured_by_serve(tmp_path, config):
 
 @pytest.mark.parametrize("command", [["init"], ["token", "--counter", "1"], ["backup", "x.db"],
                                      ["import-procedures", SAMPLE_CSV], ["serve"],
-                                     ["clerk", "x", "--name", "X", "--pin", "1234"]])
+                                     ["clerk", "x", "--name", "X", "--pin", "123456"]])
 def test_bad_config_stops_every_subcommand(tmp_path, command):
     bad = tmp_path / "bad.toml"
     bad.write_text("[server]\nprot = 8080\n[voice]\nspeed = 1000\n", encoding="utf-8")

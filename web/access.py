@@ -3,13 +3,14 @@ Also the staff session: signing in (PIN, counter seat) and out."""
 
 from dataclasses import dataclass
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, after_this_request, current_app, g, redirect, request, session, url_for
 
 from hall import errors
 from hall.accounts import ROLE_RANK
-from services import counters
+from services import counters, signin
 
 from . import runtime
+from .clients import client_address
 from .extensions import csrf, htmx
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -62,6 +63,13 @@ def _resolve() -> Actor:
             raise errors.AuthError(
                 errors.N_("Mã truy cập (token) không hợp lệ hoặc đã bị thu hồi."))
         counter, seated = found
+
+        @after_this_request
+        def note_use(response):
+            # Only an answered request counts as a use: a refused one changes nothing.
+            if response.status_code < 400:
+                signin.note_token_use(runtime(), token)
+            return response
         return Actor(role="clerk", clerk=seated, counter=counter, device=True,
                      name=f"counter-{counter}")
     clerk_id = session.get("clerk")
@@ -126,7 +134,7 @@ def may_act_at(counter: int) -> None:
 
 def sign_in(login, pin, counter: int | None = None, take_over: bool = False) -> dict:
     """Check a PIN, seat the clerk at a counter if one is given, and start the session."""
-    clerk = counters.seat(runtime(), login, pin, counter, take_over)
+    clerk = counters.seat(runtime(), login, pin, counter, take_over, address=client_address())
     session.clear()
     session.permanent = True
     session["clerk"] = clerk["id"]
@@ -137,8 +145,8 @@ def sign_in(login, pin, counter: int | None = None, take_over: bool = False) -> 
 def sign_out() -> None:
     """Leave the counter and end the session (the screen's language choice stays)."""
     who = actor()
-    if who.clerk is not None and who.counter is not None and not who.device:
-        counters.unseat(runtime(), who.counter, who.clerk)
+    if who.clerk is not None and not who.device:
+        signin.sign_out(runtime(), who.clerk, client_address(), who.counter)
     lang = session.get("lang")
     session.clear()
     if lang:

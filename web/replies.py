@@ -60,8 +60,17 @@ def error_reply(code: str, text: str, params: dict, status: int):
 
 
 def hall_error_reply(exc: HallError):
-    """A hall error in the one shape."""
-    return error_reply(exc.code, exc.text, exc.params, exc.status)
+    """A hall error in the one shape (a 429 says when to retry, ``Retry-After``)."""
+    reply = error_reply(exc.code, exc.text, exc.params, exc.status)
+    return with_retry_after(reply, exc)
+
+
+def with_retry_after(reply, exc: HallError):
+    """A reply of a 429 error with its ``Retry-After`` (the error's ``seconds``)."""
+    if exc.status == 429 and isinstance(exc.params.get("seconds"), int):
+        body, status = reply
+        return body, status, {"Retry-After": str(max(1, exc.params["seconds"]))}
+    return reply
 
 
 def http_error_reply(exc):

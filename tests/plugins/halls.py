@@ -161,8 +161,8 @@ def hall(empty_hall) -> Hall:
 
 @pytest.fixture
 def clerk(hall) -> dict:
-    """A clerk of ``hall`` (login "lan", PIN 2468), not seated anywhere."""
-    return hall.accounts.put_clerk("lan", name="Nguyễn Thị Lan", pin="2468")
+    """A clerk of ``hall`` (login "lan", PIN 246810), not seated anywhere."""
+    return hall.accounts.put_clerk("lan", name="Nguyễn Thị Lan", pin="246810")
 
 
 @pytest.fixture

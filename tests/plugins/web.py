@@ -74,11 +74,15 @@ def staff_client(app: Flask, login: str, counter: int | None = None) -> StaffCli
 def make_app(data_dir: Path, template: Path, demo: dict, **settings) -> Flask:
     """An app whose database starts as a copy of the seeded ``template``; ``settings`` are
     fields of ``settings.Settings`` (``kiosk=KioskOptions(...)``)."""
+    from hall.rules import Rules
     from server import create_app
     from settings import Settings
 
     data_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, data_dir / "goiso.db")
+    # Tests issue many tickets from one test client: the tickets-a-minute limits are off
+    # unless a test passes rules of its own (tests/test_issue_limits.py).
+    settings.setdefault("rules", Rules(kiosk_tickets_per_minute=0, client_tickets_per_minute=0))
     app = create_app(Settings(data_dir=data_dir, **settings), testing=True)
     app.config["DEMO"] = demo
     return app
