@@ -5,7 +5,7 @@ Every change of the hall logs its event in the same transaction (``hall/transact
 a request answered ``4xx`` that left a new event in the log changed the hall. The log is read
 straight from the live server's SQLite file (``GOISO_FUZZ_DB``), before and after each call.
 Events a printer or a device logs on its own (a ticket printed a moment after the request that
-issued it) are not a request's doing and are left out.
+issued it) are not a request's doing and are left out, as are the refusals recorded for staff.
 """
 
 import os
@@ -13,8 +13,14 @@ import sqlite3
 
 import schemathesis
 
-# What a spooler or a device worker logs on its own thread, whatever the requests do.
-BACKGROUND_KINDS = ("printed", "print_failed", "device_state")
+from hall.events import EventKind
+
+# What a spooler or a device worker logs on its own thread, whatever the requests do; and the
+# refusals that are themselves recorded for staff (a sign-in lock, a kiosk over its limit),
+# which change nothing of the hall's tickets and counters.
+BACKGROUND_KINDS = tuple(kind.value for kind in (
+    EventKind.PRINTED, EventKind.PRINT_FAILED, EventKind.DEVICE_STATE,
+    EventKind.SIGNIN_LOCKED, EventKind.ISSUE_LIMITED))
 
 
 def _last_event_id() -> int | None:
