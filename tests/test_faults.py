@@ -1,5 +1,6 @@
 """Faults a hall meets: a full disk, a database another program keeps locked, the clock
-jumping (NTP at boot). Printers unplugged, out of paper or offline mid-job are in
+jumping (NTP at boot), a kiosk printer out of paper mid-job or unplugged under a running hall
+(the ticket kept, staff shown, nothing printed twice). The spooler's own printer faults are in
 tests/test_spooler.py and tests/test_printers.py; keypads unplugged and noisy in
 tests/test_bus.py and tests/test_hardware.py."""
 
@@ -204,3 +205,84 @@ def test_serve_waits_for_the_clock_to_be_set():
     assert "time-sync.target" in unit
 
 
+
+
+# -- a kiosk printer failing under a running hall ---------------------------------------------
+
+
+@pytest.fixture
+def printing_hall(tmp_path, demo_db):
+    """The demo hall whose kiosk k1 prints to a fake network printer, printers running:
+    (runtime, fake printer)."""
+    from printer.connection import PrinterConfig
+    from tests.fakeprinter import FakeNetworkPrinter
+    from tests.plugins.printers import printers_running
+
+    with FakeNetworkPrinter() as fake:
+        config = PrinterConfig(connection="network", host="127.0.0.1", port=fake.address[1],
+                               timeout=1, poll_seconds=0.2)
+        app = make_app(tmp_path / "data", *demo_db, printers={"k1": config})
+        try:
+            with printers_running(app):
+                yield app.extensions["goiso"], fake
+        finally:
+            close_app(app)
+
+
+def printer_row(runtime) -> dict:
+    return next(d for d in monitor.picture(runtime)["devices"] if d["id"] == "printer:k1")
+
+
+def test_paper_out_mid_job_keeps_the_ticket_shows_staff_and_prints_once_again(printing_hall):
+    from services import tickets
+    from tests.fakeprinter import PrinterState
+    from tests.plugins.waiting import wait_for
+
+    runtime, fake = printing_hall
+    accept = fake._accept
+
+    def paper_ends_while_printing(data, *, cut):
+        accept(data, cut=cut)
+        if data and fake.state is PrinterState.READY:
+            fake.state = "paper_out"
+
+    fake._accept = paper_ends_while_printing
+    torn = tickets.issue(runtime, "DEMO-GT-001", kiosk="k1").ticket
+    # The ticket stays issued and waiting; staff see it unprinted and the printer out of paper.
+    wait_for(lambda: [t["token"] for t in runtime.read(runtime.hall.printing.unprinted)]
+             == [torn["token"]], "the torn ticket listed as unprinted")
+    assert runtime.read(runtime.hall.tickets.ticket, torn["token"])["status"] == "waiting"
+    wait_for(lambda: printer_row(runtime)["paper"] == "out", "the monitor shows paper out")
+    jobs_before = fake.jobs
+    # Paper back: the printer is ready again, and nothing is printed again on its own.
+    fake._accept = accept
+    fake.state = "ready"
+    wait_for(lambda: printer_row(runtime)["online"], "the monitor shows the printer back")
+    later = tickets.issue(runtime, "DEMO-GT-001", kiosk="k1").ticket
+    wait_for(lambda: runtime.read(runtime.hall.printing.sheet, later["token"])["printed"],
+             "the next ticket printed")
+    assert fake.jobs == jobs_before + 1
+    # A supervisor reprints the torn one: printed exactly once more, then no longer listed.
+    tickets.reprint(runtime, token=torn["token"], by=None)
+    wait_for(lambda: runtime.read(runtime.hall.printing.unprinted) == [], "reprinted")
+    assert fake.wait_for_jobs(jobs_before + 2)
+    assert fake.jobs == jobs_before + 2
+
+
+def test_an_unplugged_printer_refuses_kiosk_tickets_and_comes_back(printing_hall):
+    from services import tickets
+    from tests.plugins.waiting import wait_for
+
+    runtime, fake = printing_hall
+    before = runtime.read(runtime.hall.printing.unprinted)
+    fake.unplug()
+    wait_for(lambda: not printer_row(runtime)["online"], "the monitor shows the printer gone")
+    with pytest.raises(errors.PrinterNotReady):
+        tickets.issue(runtime, "DEMO-GT-001", kiosk="k1")
+    assert runtime.read(runtime.hall.printing.unprinted) == before
+    fake.plug()
+    wait_for(lambda: printer_row(runtime)["online"], "the monitor shows the printer back")
+    ticket = tickets.issue(runtime, "DEMO-GT-001", kiosk="k1").ticket
+    wait_for(lambda: runtime.read(runtime.hall.printing.sheet, ticket["token"])["printed"],
+             "the ticket printed once the printer is back")
+    assert fake.jobs == 1

@@ -10,6 +10,7 @@ import random
 import shutil
 import signal
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -47,25 +48,59 @@ def snapshot(source: Path, target: Path) -> Path:
     return target / "goiso.db"
 
 
+def frames(wal: bytes) -> tuple[int, list[int]]:
+    """The log's page size and the 1-based numbers of its commit frames, as recovery reads
+    them: frames of the header's generation (its salts), up to the first that is not."""
+    page = int.from_bytes(wal[8:12], "big")
+    salts = wal[16:24]
+    commits, number = [], 1
+    while WAL_HEADER + number * (FRAME_HEADER + page) <= len(wal):
+        start = WAL_HEADER + (number - 1) * (FRAME_HEADER + page)
+        if wal[start + 8:start + 16] != salts:
+            break
+        if int.from_bytes(wal[start + 4:start + 8], "big"):  # the database size: a commit
+            commits.append(number)
+        number += 1
+    return page, commits
+
+
+def durable_frames(wal: bytes, shm: bytes) -> int:
+    """How many frames of the log a power cut cannot touch any more: those before the last
+    commit (synchronous=FULL synced them when that earlier commit returned) and those already
+    copied into the database file (nBackfill in the index: synced before the copy). Only the
+    frames after are what a cut mid-write can tear."""
+    _, commits = frames(wal)
+    before_last = commits[-2] if len(commits) > 1 else 0
+    backfilled = int.from_bytes(shm[96:100], sys.byteorder) if len(shm) >= 100 else 0
+    return max(before_last, backfilled)
+
+
 def tear(copy: Path, rng: random.Random) -> str:
-    """Damage the copy as a cut mid-write would; what was done."""
+    """Damage the copy as a cut mid-write would (only the log's frames not yet durable: a
+    cut cannot reach back into what an earlier commit synced); what was done."""
     wal = Path(f"{copy}-wal")
     shm = Path(f"{copy}-shm")
     how = rng.choice(("truncated log", "half a page", "no index"))
     if how == "no index" or not wal.exists() or wal.stat().st_size <= WAL_HEADER:
         shm.unlink(missing_ok=True)
         return "no index"
-    size = wal.stat().st_size
+    data = wal.read_bytes()
+    page, _ = frames(data)
+    kept = durable_frames(data, shm.read_bytes() if shm.exists() else b"")
+    first = WAL_HEADER + kept * (FRAME_HEADER + page)  # where the tearable tail begins
+    size = len(data)
+    if first >= size:
+        shm.unlink(missing_ok=True)
+        return "no index"  # nothing written since the last durable point
     if how == "truncated log":
         with open(wal, "r+b") as f:
-            f.truncate(rng.randrange(WAL_HEADER, size))
+            f.truncate(rng.randrange(first, size))
     else:
-        page = int.from_bytes(wal.read_bytes()[8:12], "big")
-        frames = (size - WAL_HEADER) // (FRAME_HEADER + page)
-        frame = rng.randrange(max(1, frames))
+        count = (size - first) // (FRAME_HEADER + page)
+        frame = kept + rng.randrange(max(1, count))
         start = WAL_HEADER + frame * (FRAME_HEADER + page) + FRAME_HEADER + page // 2
         with open(wal, "r+b") as f:
-            f.seek(start)
+            f.seek(min(start, size - 1))
             f.write(rng.randbytes(page // 2))
     shm.unlink(missing_ok=True)  # the index is rebuilt from the log, as after a reboot
     return how
