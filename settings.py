@@ -206,7 +206,12 @@ def section(settings: Settings, table: str) -> dict:
     """One editable table of ``settings`` as the file writes it (key -> plain value)."""
     if table == "hall":
         return {key: getattr(settings, name) for key, name in HALL_KEYS.items()}
-    return msgspec.to_builtins(getattr(settings, table), enc_hook=str)
+    value = getattr(settings, table)
+    if dataclasses.is_dataclass(value):
+        # Every field: a dataclass msgspec built from a file keeps the keys the file left out
+        # as class defaults, which to_builtins (reading __dict__) would leave out.
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    return msgspec.to_builtins(value, enc_hook=str)
 
 
 def with_overrides(settings: Settings, stored: Mapping[str, Mapping],

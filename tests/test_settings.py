@@ -377,3 +377,13 @@ def test_example_config_commented_values_are_valid_too(tmp_path):
     s = load(path, environ={}, data_dir=tmp_path)
     assert set(s.printers) == {"k1", "k2", "k3", "k4", "k5"} and set(s.serial) == {"desk"}
     assert s.database_path == Path("/var/lib/goiso/goiso.db")
+
+
+def test_a_table_the_file_gives_in_part_is_shown_whole(tmp_path):
+    """A [rules] table with two keys: the settings page still sees every key of it."""
+    path = tmp_path / "goiso.toml"
+    path.write_text("[rules]\nkiosk_tickets_per_minute = 0\nclient_tickets_per_minute = 0\n",
+                    encoding="utf-8")
+    loaded = settings_module.load(path, data_dir=tmp_path)
+    shown = settings_module.section(loaded, "rules")
+    assert shown["timezone"] == "Asia/Ho_Chi_Minh" and shown["kiosk_tickets_per_minute"] == 0
