@@ -296,3 +296,22 @@ class NotLocked(NotFound):
 # A name or a text with a control character (NUL, a line break, a direction override): it
 # would garble a ticket, a board or a log line (hall.catalogue.valid_text).
 NOT_PRINTABLE = N_("%(field)s có ký tự không in được.")
+
+
+# -- the database file refusing a write (hall/store.py) --
+
+class DiskFull(HallError):
+    """The disk under the database is full: nothing was written; retry once space is back."""
+
+    code = "disk_full"
+    status = 503
+    text = N_("Ổ đĩa của máy chủ đã đầy nên chưa ghi được gì; dữ liệu đã có không bị mất. Hãy báo"
+              " kỹ thuật viên giải phóng dung lượng rồi thử lại.")
+
+
+class DatabaseBusy(HallError):
+    """Another process held the database past the busy timeout: nothing changed; retry."""
+
+    code = "database_busy"
+    status = 503
+    text = N_("Cơ sở dữ liệu đang bận nên chưa thay đổi gì. Hãy thử lại sau giây lát.")

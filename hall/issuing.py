@@ -81,12 +81,17 @@ def _insert(change, queue, procedure, priority, kiosk, request_key, to_print, no
             client) -> dict:
     """Give the queue's next number (the refusals are checked)."""
     seq = numbering.next_seq(change, queue)
+    # Behind every ticket already waiting in the queue, even when the wall clock stepped back
+    # (NTP correcting a clock that ran ahead): the queue is served in issue order.
+    last = change.value("SELECT max(order_at) FROM tickets WHERE queue_code = ? AND day = ?"
+                        " AND status = 'waiting'", (queue["code"], change.day))
+    order_at = change.now if last is None else max(change.now, last)
     cursor = change.run(
         "INSERT INTO tickets (day, issued_queue, seq, number, queue_code, procedure_code,"
         " priority, issued_at, order_at, kiosk_id, token, request_key, print_expected,"
         " client) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (change.day, queue["code"], seq, numbering.label_of(queue, seq), queue["code"],
-         procedure, priority, change.now, change.now, kiosk, secrets.token_urlsafe(16),
+         procedure, priority, change.now, order_at, kiosk, secrets.token_urlsafe(16),
          request_key, int(to_print), client))
     if not_printed is not None:
         change.run("UPDATE tickets SET printed = 0, print_error = ? WHERE id = ?",

@@ -4,6 +4,7 @@ process knows of that never reported a state (so a printer that never came up is
 from hall.monitor import PAPER
 from printer.status import READY_STATES, WORDS
 
+from .health import DISK_LOW_BYTES, disk_free
 from .runtime import Runtime
 from .tickets import printer_names
 
@@ -25,9 +26,19 @@ def picture(runtime: Runtime) -> dict:
             "online": state in READY_STATES, "detail": reading.detail,
             "paper": PAPER.get(state),
             "since": None, "down_s": None, "last_error": None})
+    found["alerts"] = _disk_alerts(runtime) + found["alerts"]
     return found
 
 
 def alerts(runtime: Runtime) -> list[dict]:
-    """Only what needs someone now: tickets waiting too long, devices down too long."""
-    return runtime.read(runtime.hall.monitor.alerts)
+    """Only what needs someone now: tickets waiting too long, devices down too long, a disk
+    (nearly) full, where no ticket can be issued."""
+    return _disk_alerts(runtime) + runtime.read(runtime.hall.monitor.alerts)
+
+
+def _disk_alerts(runtime: Runtime) -> list[dict]:
+    free = disk_free(runtime)
+    if free >= DISK_LOW_BYTES:
+        return []
+    return [{"kind": "disk", "free_mb": free // (1024 * 1024),
+             "path": str(runtime.hall.store.path)}]
