@@ -5,8 +5,11 @@ and are consistent.
 An instant is frozen with SIGSTOP on both writers (what the file system holds then is what a
 cut would leave, had the page cache reached the disk), the files ``hall.db``, ``-wal`` and
 ``-shm`` are copied, and the writers go on.  From each frozen copy one torn variant is made as
-well, the damage a cut does to the write in flight: the WAL cut at a random byte, one WAL
-frame's page half-written (the rest of the page left as garbage), or the ``-shm`` lost.
+well, the damage a cut does to the write in flight: the WAL cut at a random byte of the
+transaction being written, a commit frame whose page is half-written (the rest garbage), or
+the ``-shm`` lost.  (Only what was not yet fsynced can be torn: see ``unsynced_from``; an
+earlier version cut the WAL anywhere and got a corrupt file, which is a disk lying about
+fsync, not a power cut.)
 
 Each copy is opened with ``Hall.open`` (the store, the migrations), must answer a read, pass
 ``PRAGMA integrity_check``, keep numbers per queue and day unique and gap-free with one
@@ -47,32 +50,45 @@ def freeze_copy(procs, source: Path, dest: Path) -> None:
             os.kill(proc.pid, signal.SIGCONT)
 
 
+def unsynced_from(wal: bytes) -> tuple[int, int, bytes]:
+    """(page size, where the frames not yet made durable begin, the header's salts).
+
+    With ``synchronous=FULL`` SQLite fsyncs the WAL at every commit, before the commit returns
+    and before a checkpoint may copy it: a cut can lose or tear only the frames after the last
+    commit frame (the transaction being written).  Cutting earlier would model a disk that
+    lies about fsync, not a power cut."""
+    page = struct.unpack(">I", wal[8:12])[0]
+    salts = wal[16:24]
+    end, at = WAL_HEADER, WAL_HEADER
+    while at + FRAME_HEADER + page <= len(wal) and wal[at + 8:at + 16] == salts:
+        commit = struct.unpack(">I", wal[at + 4:at + 8])[0]
+        at += FRAME_HEADER + page
+        if commit:
+            end = at  # a commit frame: everything up to here was fsynced
+    return page, end, salts
+
+
 def tear(copy: Path, dest: Path, rng: random.Random) -> str:
     """A torn variant of ``copy`` in ``dest``; what was torn."""
     shutil.copytree(copy, dest)
     wal = dest / "hall.db-wal"
-    size = wal.stat().st_size if wal.exists() else 0
+    data = wal.read_bytes() if wal.exists() else b""
     kind = rng.choice(("wal cut", "torn page", "no shm"))
-    if kind == "no shm" or size <= WAL_HEADER:
+    if kind == "no shm" or len(data) <= WAL_HEADER:
         (dest / "hall.db-shm").unlink(missing_ok=True)
         return "no shm"
-    if kind == "wal cut":
-        cut = rng.randrange(size)
-        with open(wal, "r+b") as f:
-            f.truncate(cut)
-        return f"wal cut at {cut} of {size}"
-    with open(wal, "r+b") as f:
-        page = struct.unpack(">I", f.read(12)[8:12])[0]
-        frames = (size - WAL_HEADER) // (FRAME_HEADER + page)
-        if not frames:
-            f.truncate(rng.randrange(size))
-            return "wal cut in its first frame"
-        frame = rng.randrange(frames)
-        # The first half of the page reached the disk, the second half is whatever was there.
-        at = WAL_HEADER + frame * (FRAME_HEADER + page) + FRAME_HEADER + page // 2
-        f.seek(at)
-        f.write(rng.randbytes(page - page // 2))
-    return f"torn page in frame {frame} of {frames}"
+    page, durable, salts = unsynced_from(data)
+    if kind == "wal cut" and durable < len(data):
+        cut = rng.randrange(durable, len(data))  # inside the transaction being written
+        wal.write_bytes(data[:cut])
+        return f"wal cut at {cut} of {len(data)}"
+    # The transaction being written when the power went: a commit frame for page 1 whose
+    # page is half new, half garbage (its checksum cannot match): it must be ignored.
+    frame = struct.pack(">II", 1, 1) + salts + rng.randbytes(8)
+    body = data[WAL_HEADER + FRAME_HEADER:WAL_HEADER + FRAME_HEADER + page // 2]
+    body += rng.randbytes(page - len(body))
+    wal.write_bytes(data[:durable] + frame + body)
+    return f"torn page after byte {durable} of {len(data)}"
 
 
 def assert_opens_consistent(path: Path) -> None:
@@ -130,6 +146,6 @@ def test_copies_taken_mid_write_open_consistent(hall_file, tmp_path):
         conn = sqlite3.connect(folder / "hall.db")
         tickets = max(tickets, conn.execute("SELECT count(*) FROM tickets").fetchone()[0])
         conn.close()
-    kinds = Counter(how.split(" at ")[0].split(" in ")[0] for _, how in copies)
+    kinds = Counter(" ".join(how.split()[:2]) for _, how in copies)
     print(f"{len(copies)} copies opened consistent ({dict(kinds)}); up to {tickets} tickets")
     assert tickets > 50, "the writers wrote almost nothing: the test proved little"
