@@ -9,9 +9,13 @@ the wall clock jumping forward and back (NTP at boot).
 * The clock stepping back or forward: the queue stays in issue order, waits are never
   negative, the day's reset happens once per day and numbers are never reused.
 
-Printer and keypad faults (unplugged, out of paper, offline mid-job, a pty closed mid-use,
-garbage bytes) are in ``tests/test_spooler.py``, ``tests/test_printers.py``,
-``tests/test_hardware.py`` and ``tests/test_bus.py``.
+* A kiosk printer (a fake ESC/POS printer on TCP) going offline in the middle of a job: the
+  ticket stays issued and waiting, staff see it unprinted, and once the printer is back a
+  reprint prints it once (nothing else printed again).
+
+The lowest-layer printer and keypad faults (unplugged, out of paper, cover open, a pty closed
+mid-use, garbage bytes, partial frames) are in ``tests/test_spooler.py``,
+``tests/test_printers.py``, ``tests/test_hardware.py`` and ``tests/test_bus.py``.
 """
 
 import contextlib
@@ -273,3 +277,53 @@ def test_a_hall_process_restarted_with_a_wrong_clock_loses_nothing(hall_file, tm
     hall_.close()
     assert early["day"] != first["day"] and int(later["number"][1:]) == 2
     assert os.path.exists(hall_file) and audit(hall_file)["A"]
+
+
+# -- a printer going offline mid-job, end to end -----------------------------------------------
+
+
+def test_printer_offline_mid_job_keeps_the_ticket_and_reprints_once(other_app, fake):
+    from printer.connection import PrinterConfig
+    from tests.plugins.printers import printers_running
+    from tests.plugins.waiting import wait_for
+    from tests.plugins.web import staff_client
+
+    app = other_app(printers={"k1": PrinterConfig(
+        connection="network", host=fake.host, port=fake.port, poll_seconds=0.2, timeout=2)})
+    runtime = app.extensions["goiso"]
+    client = app.test_client()
+    with printers_running(app):
+        first = client.post("/api/v1/tickets", json={"procedure": "DEMO-GT-001", "kiosk": "k1"})
+        assert first.status_code == 201
+        token = first.get_json()["token"]
+        wait_for(lambda: client.get(f"/api/v1/tickets/{token}").get_json()["printed"],
+                 "the first ticket on paper")
+        assert fake.wait_for_jobs(1, 10)
+        accept = fake._accept
+
+        def offline_while_printing(data, *, cut):
+            accept(data, cut=cut)
+            if data and fake.state == "ready":
+                fake.state = "offline"
+
+        fake._accept = offline_while_printing  # the printer drops out in the middle of a job
+        second = client.post("/api/v1/tickets", json={"procedure": "DEMO-GT-001", "kiosk": "k1"})
+        assert second.status_code == 201  # issued: the number stands whatever the paper does
+        ticket = second.get_json()
+        wait_for(lambda: client.get(f"/api/v1/tickets/{ticket['token']}").get_json()["printed"]
+                 is False, "the failed print reported")
+        unprinted = runtime.read(runtime.hall.printing.unprinted)
+        assert [t["number"] for t in unprinted] == [ticket["number"]]  # staff see it
+        assert runtime.read(runtime.hall.tickets.ticket, ticket["token"])["status"] == "waiting"
+
+        fake._accept = accept
+        fake.state = "ready"  # back
+        jobs = fake.jobs
+        supervisor = staff_client(app, "giamsat")
+        assert supervisor.post(f"/api/v1/tickets/{ticket['number']}/reprint",
+                               json={}).status_code == 202
+        wait_for(lambda: client.get(f"/api/v1/tickets/{ticket['token']}").get_json()["printed"],
+                 "the reprint on paper")
+        assert fake.wait_for_jobs(jobs + 1, 10)
+        assert runtime.read(runtime.hall.printing.unprinted) == []
+    assert fake.jobs == jobs + 1  # printed once when it came back, the first ticket not again
