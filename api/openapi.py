@@ -420,7 +420,8 @@ SCHEMAS["Monitor"] = {"type": "object", "required": ["queues", "counters", "devi
         "kiosk": {"type": "string", "nullable": True}, "status": {"type": "string"},
         "issued_at": _TIME, "print_error": {"type": "string", "nullable": True}}}},
     "alerts": {"type": "array", "items": {"type": "object", "required": ["kind"], "properties": {
-        "kind": {"enum": ["wait", "device", "numbers", "limited"]},
+        "kind": {"enum": ["wait", "device", "numbers", "limited", "disk"]},
+        "free_mb": {"type": "integer"}, "limit_mb": {"type": "integer"},
         "queue": {"type": "string"},
         "used": {"type": "integer"}, "limit": {"type": "integer"}, "left": {"type": "integer"},
         "extendable": {"type": "boolean"}, "source": {"enum": ["kiosk", "client"]},

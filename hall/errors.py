@@ -298,20 +298,21 @@ class NotLocked(NotFound):
 NOT_PRINTABLE = N_("%(field)s có ký tự không in được.")
 
 
-# -- the database file refusing a write (hall/store.py) --
+# -- storage (hall/transaction.py) --
 
-class DiskFull(HallError):
-    """The disk under the database is full: nothing was written; retry once space is back."""
+class StorageFull(HallError):
+    """The disk holding the database is full: nothing was changed."""
 
-    code = "disk_full"
+    code = "storage_full"
     status = 503
-    text = N_("Ổ đĩa của máy chủ đã đầy nên chưa ghi được gì; dữ liệu đã có không bị mất. Hãy báo"
-              " kỹ thuật viên giải phóng dung lượng rồi thử lại.")
+    text = N_("Máy chủ đã hết chỗ lưu trữ nên chưa ghi được yêu cầu (không có gì bị mất). Xin"
+              " báo cán bộ kỹ thuật giải phóng dung lượng đĩa rồi thử lại.")
 
 
-class DatabaseBusy(HallError):
-    """Another process held the database past the busy timeout: nothing changed; retry."""
+class StorageBusy(HallError):
+    """Another program holds the database's write lock past the busy timeout."""
 
-    code = "database_busy"
+    code = "storage_busy"
     status = 503
-    text = N_("Cơ sở dữ liệu đang bận nên chưa thay đổi gì. Hãy thử lại sau giây lát.")
+    text = N_("Cơ sở dữ liệu đang bị một chương trình khác giữ khóa; chưa ghi được yêu cầu"
+              " (không có gì bị mất). Xin thử lại sau giây lát.")

@@ -81,11 +81,11 @@ def _insert(change, queue, procedure, priority, kiosk, request_key, to_print, no
             client) -> dict:
     """Give the queue's next number (the refusals are checked)."""
     seq = numbering.next_seq(change, queue)
-    # Behind every ticket already waiting in the queue, even when the wall clock stepped back
-    # (NTP correcting a clock that ran ahead): the queue is served in issue order.
-    last = change.value("SELECT max(order_at) FROM tickets WHERE queue_code = ? AND day = ?"
-                        " AND status = 'waiting'", (queue["code"], change.day))
-    order_at = change.now if last is None else max(change.now, last)
+    # In line after every ticket already issued to the queue today, even when the clock was
+    # set back since (NTP at boot): a later ticket never overtakes an earlier one.
+    order_at = max(change.now, change.value(
+        "SELECT coalesce(max(order_at), 0) FROM tickets WHERE day = ? AND issued_queue = ?"
+        " AND seq = ?", (change.day, queue["code"], seq - 1)))
     cursor = change.run(
         "INSERT INTO tickets (day, issued_queue, seq, number, queue_code, procedure_code,"
         " priority, issued_at, order_at, kiosk_id, token, request_key, print_expected,"

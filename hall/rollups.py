@@ -67,7 +67,8 @@ def fact_of(events: list, local) -> Fact | None:
         kind = event["kind"]
         if kind == K.CALLED:
             if fact.wait_ms is None:
-                fact.wait_ms = round((event["at"] - issued["at"]) * 1000)
+                # Never below 0: the clock set back (NTP at boot) between issue and call.
+                fact.wait_ms = max(0, round((event["at"] - issued["at"]) * 1000))
             called_at = event["at"]
             fact.counter_number, fact.clerk_id = event["counter_number"], event["clerk_id"]
         elif kind == K.TRANSFERRED:
@@ -80,7 +81,7 @@ def fact_of(events: list, local) -> Fact | None:
         if kind == K.FINISHED:
             fact.dossiers += len(json.loads(event["data"]).get("dossiers") or ())
             if called_at is not None:
-                fact.service_ms = round((event["at"] - called_at) * 1000)
+                fact.service_ms = max(0, round((event["at"] - called_at) * 1000))
     fact.served = int(closing == "served")
     fact.no_show = int(closing == "no_show")
     fact.cancelled = int(closing == "cancelled")

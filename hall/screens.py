@@ -133,8 +133,8 @@ def _desk(reading: Reading, number: int) -> dict:
     totals = reading.one(
         "SELECT count(*) FILTER (WHERE status = 'done'),"
         " count(*) FILTER (WHERE status = 'no_show'),"
-        " avg(finished_at - called_at) FILTER (WHERE status = 'done'),"
-        " avg(called_at - order_at) FILTER (WHERE called_at IS NOT NULL)"
+        " avg(max(0, finished_at - called_at)) FILTER (WHERE status = 'done'),"
+        " avg(max(0, called_at - order_at)) FILTER (WHERE called_at IS NOT NULL)"
         " FROM tickets WHERE day = ? AND counter_number = ?", (day, number))
     transferred = reading.value(
         "SELECT count(*) FROM events WHERE day = ? AND kind = ? AND counter_number = ?",

@@ -26,7 +26,6 @@ def _without_numpy():
 
 sqlite_utils = _without_numpy()
 
-from . import errors  # noqa: E402
 from .schema import migrations  # noqa: E402 - after the import above: it uses sqlite_utils too
 
 BUSY_TIMEOUT_MS = 15_000
@@ -163,24 +162,7 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A connection inside ``BEGIN IMMEDIATE``: committed on success, rolled back on error.
-
-        A full disk and a lock held past the busy timeout (by another process) become the
-        hall's ``DiskFull`` and ``DatabaseBusy``: clear, retryable refusals that changed nothing,
-        not a server fault."""
-        try:
-            with self._write() as conn:
-                yield conn
-        except sqlite3.OperationalError as exc:
-            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary result code
-            if code == sqlite3.SQLITE_FULL:
-                raise errors.DiskFull() from exc
-            if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                raise errors.DatabaseBusy() from exc
-            raise
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside ``BEGIN IMMEDIATE``: committed on success, rolled back on error."""
         with self._borrow() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from . import events
+from . import errors, events
 from .events import Event, EventKind
 from .rules import Rules
 from .store import Store
@@ -72,6 +72,18 @@ class Change(Reading):
         return event_id
 
 
+def storage_refusal(exc: sqlite3.OperationalError) -> errors.HallError | None:
+    """What a failed write says to the person who asked: SQLite's "database or disk is full"
+    and "database is locked" are conditions staff can fix (free space, stop the other
+    program), so they get their own clear refusal; anything else stays a fault."""
+    text = str(exc).lower()
+    if "full" in text:
+        return errors.StorageFull()
+    if "locked" in text or "busy" in text:
+        return errors.StorageBusy()
+    return None
+
+
 class Transactions:
     """How every part of the core reads and changes the hall's store."""
 
@@ -100,12 +112,20 @@ class Transactions:
     @contextmanager
     def change(self) -> Iterator[Change]:
         """A write transaction, after the day's roll-over; committed when the block ends,
-        rolled back (events included) when it raises."""
-        with self.store.write() as conn:
-            now = self.clock()
-            change = Change(conn, now, self.rules.business_day(now), self.rules)
-            self._roll_over(change)
-            yield change
+        rolled back (events included) when it raises. A full disk or a database another
+        process keeps locked past the busy timeout is a ``StorageFull``/``StorageBusy``
+        refusal (nothing changed), not a fault."""
+        try:
+            with self.store.write() as conn:
+                now = self.clock()
+                change = Change(conn, now, self.rules.business_day(now), self.rules)
+                self._roll_over(change)
+                yield change
+        except sqlite3.OperationalError as exc:
+            refusal = storage_refusal(exc)
+            if refusal is None:
+                raise
+            raise refusal from exc
         self._committed.extend(change.logged)  # only once it is committed
 
     def take_committed(self) -> list[Event]:

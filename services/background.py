@@ -5,7 +5,7 @@ calls ``start``; ``create_app`` never opens a device or starts a thread."""
 import sqlite3
 
 from device.worker import Poller, Stop
-from hall.errors import DatabaseBusy, DiskFull
+from hall.errors import StorageBusy, StorageFull
 
 from . import counters, reports
 from .runtime import Runtime, dedicated_runner
@@ -22,7 +22,7 @@ def start(runtime: Runtime, stop: Stop | None = None) -> Stop:
            lost_on=(sqlite3.OperationalError,)).start(stop)
     # Rollups of closed days and the purge of tickets past the retention, every hour.
     Poller("reports", lambda: reports.keep_up(runtime), 3600,
-           lost_on=(sqlite3.OperationalError, DiskFull, DatabaseBusy)).start(stop)
+           lost_on=(sqlite3.OperationalError, StorageFull, StorageBusy)).start(stop)
     start_printers(runtime, stop)
     start_counter_hardware(runtime, stop)
     return stop

@@ -6,17 +6,10 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from .monitor import disk_alerts
 from .runtime import Runtime
 
 STARTED = time.monotonic()
-# Below this, the disk under the database counts as full: a busy day writes a few MB, and
-# SQLite needs room for its log before a ticket can be issued.
-DISK_LOW_BYTES = 16 * 1024 * 1024
-
-
-def disk_free(runtime: Runtime) -> int:
-    """Bytes free on the file system that holds the hall's database."""
-    return shutil.disk_usage(Path(runtime.hall.store.path).parent).free
 
 
 def version() -> str:
@@ -28,8 +21,8 @@ def version() -> str:
 
 
 def report(runtime: Runtime) -> dict:
-    """What /healthz answers; ``ok`` is False when the database cannot be written or the disk
-    under it is (nearly) full."""
+    """What /healthz answers; ``ok`` is False when the database cannot be written or its disk
+    is below ``[backup] min_free_mb`` (where tickets soon cannot be issued)."""
     store = runtime.hall.store
     path = Path(store.path)
     writable = runtime.read(store.writable)
@@ -38,15 +31,15 @@ def report(runtime: Runtime) -> dict:
     except Exception:  # noqa: BLE001 - a broken file is reported, not raised
         schema = None
     devices = runtime.read(runtime.hall.devices.all)
-    free = disk_free(runtime)
+    low = bool(disk_alerts(runtime))
     return {
-        "ok": writable and free >= DISK_LOW_BYTES,
+        "ok": writable and not low,
         "database": {"writable": writable, "path": str(path),
                      "size": path.stat().st_size if path.exists() else 0,
                      "schema_version": schema},
         "printers": {d["place"]: d["state"] for d in devices if d["kind"] == "printer"},
         "serial_devices": {d["id"]: d["state"] for d in devices if d["kind"] != "printer"},
-        "disk": {"free_bytes": free, "low": free < DISK_LOW_BYTES},
+        "disk": {"free_bytes": shutil.disk_usage(path.parent).free, "low": low},
         "version": version(),
         "uptime_seconds": round(time.monotonic() - STARTED, 1),
     }

@@ -1,10 +1,12 @@
 """The supervisor's monitor: the hall's picture from the core, with the kiosk printers this
 process knows of that never reported a state (so a printer that never came up is seen too)."""
 
+import shutil
+from pathlib import Path
+
 from hall.monitor import PAPER
 from printer.status import READY_STATES, WORDS
 
-from .health import DISK_LOW_BYTES, disk_free
 from .runtime import Runtime
 from .tickets import printer_names
 
@@ -26,19 +28,25 @@ def picture(runtime: Runtime) -> dict:
             "online": state in READY_STATES, "detail": reading.detail,
             "paper": PAPER.get(state),
             "since": None, "down_s": None, "last_error": None})
-    found["alerts"] = _disk_alerts(runtime) + found["alerts"]
+    found["alerts"] += disk_alerts(runtime)
     return found
 
 
 def alerts(runtime: Runtime) -> list[dict]:
     """Only what needs someone now: tickets waiting too long, devices down too long, a disk
-    (nearly) full, where no ticket can be issued."""
-    return _disk_alerts(runtime) + runtime.read(runtime.hall.monitor.alerts)
+    running out of space."""
+    return runtime.read(runtime.hall.monitor.alerts) + disk_alerts(runtime)
 
 
-def _disk_alerts(runtime: Runtime) -> list[dict]:
-    free = disk_free(runtime)
-    if free >= DISK_LOW_BYTES:
+def disk_alerts(runtime: Runtime) -> list[dict]:
+    """An alert when the database's disk has less free space than ``[backup] min_free_mb``:
+    when it is full no ticket can be issued (``StorageFull``), so staff must hear of it
+    before."""
+    limit_mb = runtime.settings.backup.min_free_mb
+    try:
+        free_mb = shutil.disk_usage(Path(runtime.hall.store.path).parent).free // (1 << 20)
+    except OSError:
         return []
-    return [{"kind": "disk", "free_mb": free // (1024 * 1024),
-             "path": str(runtime.hall.store.path)}]
+    if free_mb >= limit_mb:
+        return []
+    return [{"kind": "disk", "free_mb": free_mb, "limit_mb": limit_mb}]

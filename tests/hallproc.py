@@ -10,9 +10,6 @@ it, so that a test killing the process knows exactly what was handed out before 
                                             until nothing waits, pausing up to --pause-ms
                                             between calls; prints "CALLED <counter> <id>"
     migrate DB                              Store.migrate(); prints "MIGRATED <json list>"
-    churn   DB COUNTER [COUNTER...]         until killed: issue a ticket, then call the next one
-                                            at one of these counters in turn (a finish follows
-                                            by the next call); prints nothing
 
 With ``--go`` a command prints "READY" and waits for a line on stdin before it starts, so a
 test can release several processes at the same instant (``spawn``, ``release``, ``finish``: the
@@ -23,7 +20,6 @@ on the business day.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import random
 import subprocess
@@ -67,7 +63,8 @@ def open_at(path: str | Path, at: float = AT, migrate: bool = True) -> Hall:
 
 def audit(path: str | Path) -> dict[str, list[int]]:
     """Check the numbering invariants on the file at ``path`` with a fresh connection of its own;
-    returns the ticket ids of each queue in number order (day after day).
+    returns the ticket ids of each queue in number order (day after day: a later day's ids
+    used to replace an earlier day's, and the 'issued' events check then failed).
 
     Per (day, queue): sequence numbers 1..N with no gap and no duplicate, labels distinct; one
     'issued' event per ticket and none for a ticket that does not exist; the file intact.
@@ -135,17 +132,6 @@ def call(hall: Hall, counters: list[int], pause: float = 0.0,
     run_threads(len(counters), counter)
 
 
-def churn(hall: Hall, counters: list[int]) -> None:
-    """Issue and call until killed: the writes of a busy hall, for the power-cut copies."""
-    i = 0
-    while True:
-        hall.issuing.issue(list(QUEUES.values())[i % len(QUEUES)], kiosk="K1")
-        if i % 3:  # fewer calls than tickets: the queue grows, some tickets stay waiting
-            with contextlib.suppress(NothingWaiting):
-                hall.calling.call_next(counters[i % len(counters)])
-        i += 1
-
-
 def run_threads(count: int, target) -> None:
     """Run ``target(k)`` in ``count`` threads released together; re-raise the first failure."""
     start = threading.Barrier(count)
@@ -198,7 +184,7 @@ def finish(proc: subprocess.Popen, timeout: float = 60) -> list[str]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.hallproc")
-    parser.add_argument("command", choices=("issue", "call", "migrate", "churn"))
+    parser.add_argument("command", choices=("issue", "call", "migrate"))
     parser.add_argument("db")
     parser.add_argument("args", nargs="*", type=int)
     parser.add_argument("--procedures", default=",".join(QUEUES.values()))
@@ -218,8 +204,6 @@ def main(argv: list[str]) -> int:
             return 3
     if args.command == "issue":
         issue(hall, args.args[0] if args.args else 0, args.procedures.split(","))
-    elif args.command == "churn":
-        churn(hall, args.args)
     elif args.command == "call":
         call(hall, args.args, args.pause_ms / 1000)
     else:
