@@ -1,9 +1,22 @@
 """The OpenAPI 3 document of API v1, kept beside the views (a test checks they match)."""
 
+from hall.catalogue import PRINTABLE_PATTERN
+from hall.events import AUDITED, EventKind
 from hall.reports import FIGURES
 from hall.rules import PRIORITY_REASONS
 
 ERROR = {"$ref": "#/components/responses/Error"}
+# A text that must not be blank (the API refuses "" and spaces as missing).
+_TEXT = {"type": "string", "pattern": PRINTABLE_PATTERN, "maxLength": 100}
+# A code of the catalogue (queue, procedure, kiosk, board): hall.catalogue.CODE_RE.
+_CODE = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"}
+_TICKET_NUMBER = {"type": "string", "pattern": "\\S", "example": "A023"}
+# A counter's number (hall.catalogue.MAX_COUNTER).
+_COUNTER = {"type": "integer", "minimum": 1, "maximum": 999}
+_HHMM = {"type": "string", "pattern": "^([01]?[0-9]|2[0-3]):[0-5][0-9]$", "example": "07:30"}
+_POSITION = {"type": "integer", "minimum": 0, "maximum": 100000}
+# The queue that issued a number, when two queues give the same one (null: any).
+_QUEUE_OF_NUMBER = {"type": "string", "nullable": True}
 
 
 def _ref(name: str) -> dict:
@@ -17,15 +30,30 @@ def _json(schema: dict, description: str = "OK") -> dict:
 def _op(summary: str, responses: dict, *, tag: str, security: str = "public",
         body: dict | None = None, params: list | None = None) -> dict:
     op = {"summary": summary, "tags": [tag], "responses": {**responses, "4XX": ERROR}}
-    if security != "public":
+    if security == "session":
+        # Anyone, with a session and its CSRF token (both from GET /session): not a sign-in
+        # (the request may be anonymous), so parameters rather than a security requirement.
+        params = [*SESSION_PARAMS, *(params or [])]
+    elif security != "public":
         op["security"] = [{"session": []}] if security != "device" else [
             {"session": []}, {"counterToken": []}]
         op["description"] = f"Needs role: {'clerk' if security == 'device' else security}."
     if body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        # A body with nothing required may be left out: the API reads no body as {}.
+        schema = SCHEMAS[body["$ref"].rsplit("/", 1)[1]] if "$ref" in body else body
+        needed = bool(schema.get("required"))
+        op["requestBody"] = {"required": needed,
+                             "content": {"application/json": {"schema": body}}}
     if params:
         op["parameters"] = params
     return op
+
+
+SESSION_PARAMS = [
+    {"name": "goiso_session", "in": "cookie", "required": True, "schema": {"type": "string"},
+     "description": "The session cookie that GET /session sets (signed in or not)."},
+    {"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "The session's CSRF token (csrf_token of GET /session)."}]
 
 
 def _path_param(name: str, schema: dict) -> dict:
@@ -35,7 +63,8 @@ def _path_param(name: str, schema: dict) -> dict:
 FILTERS = [
     {"name": "queues", "in": "query", "schema": {"type": "string"},
      "description": "Comma-separated queue codes to include."},
-    {"name": "counters", "in": "query", "schema": {"type": "string"},
+    {"name": "counters", "in": "query",
+     "schema": {"type": "string", "pattern": "^[0-9]*(,[0-9]*)*$"},
      "description": "Comma-separated counter numbers to include."},
     {"name": "board", "in": "query", "schema": {"type": "string"},
      "description": "Use the queue and counter filters of this board."},
@@ -49,17 +78,21 @@ COUNTER_ACTIONS = {
                " received (trimmed, blanks dropped, repeats kept once; at most 20 codes of"
                " at most 64 characters)",
                {"type": "object", "properties": {
-                   "outcome": {"type": "string"},
-                   "dossiers": {"type": "array", "maxItems": 20,
-                                "items": {"type": "string", "maxLength": 64}}},
+                   "outcome": {"type": "string", "description": "One of the hall's outcomes"
+                               " ([hall] outcomes; the first when left out)."},
+                   "dossiers": {"type": "array", "maxItems": 20, "items": {
+                       "type": "string", "maxLength": 64,
+                       "pattern": "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$",
+                       "description": "Printable text (what Unicode prints)."}}},
                 "additionalProperties": False}),
     "transfer": ("Send the current ticket to another queue or counter",
-                 {"type": "object", "properties": {"queue": {"type": "string"},
-                                                   "counter": {"type": "integer"}},
-                  "additionalProperties": False}),
+                 {"type": "object", "properties": {"queue": _CODE, "counter": _COUNTER},
+                  "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+                  "description": "Exactly one of queue and counter (not this counter)."}),
     "call": ("Call a specific waiting number (or a no-show who came back)",
              {"type": "object", "required": ["number"],
-              "properties": {"number": {"type": "string"}, "queue": {"type": "string"}},
+              "properties": {"number": {"type": "string", "pattern": "\\S"},
+                             "queue": _QUEUE_OF_NUMBER},
               "additionalProperties": False}),
     "pause": ("Pause the counter", None),
     "resume": ("Resume a paused or closed counter", None),
@@ -69,8 +102,12 @@ COUNTER_ACTIONS = {
 }
 
 
-def document() -> dict:
-    """The whole document."""
+# The actions that answer with the counter (its new state) rather than a ticket.
+COUNTER_STATE_ACTIONS = ("pause", "resume", "pause-toggle", "close")
+
+
+def document(outcomes: tuple[str, ...] | None = None) -> dict:
+    """The whole document (``outcomes``: the hall's, that finish takes)."""
     ticket_ok = {"200": _json(_ref("Ticket"))}
     paths = {
         "/openapi.json": {"get": _op("This document", {"200": _json({"type": "object"})},
@@ -83,14 +120,14 @@ def document() -> dict:
                                    tag="catalogue")},
         "/procedures/{code}": {"put": _op(
             "Create or update a procedure", {"200": _json(_ref("Procedure"))}, tag="catalogue",
-            security="supervisor", params=[_path_param("code", {"type": "string"})],
+            security="supervisor", params=[_path_param("code", _CODE)],
             body=_ref("ProcedureInput"))},
         "/queues": {"get": _op("Active queues with today's waiting counts",
                                {"200": _json({"type": "array", "items": _ref("Queue")})},
                                tag="catalogue")},
         "/queues/{code}": {"put": _op(
             "Create or update a queue", {"200": _json(_ref("Queue"))}, tag="catalogue",
-            security="supervisor", params=[_path_param("code", {"type": "string"})],
+            security="supervisor", params=[_path_param("code", _CODE)],
             body=_ref("QueueInput"))},
         "/queues/{code}/extend": {"post": _op(
             "Give a queue more numbers today, on top of its daily limit (audited)",
@@ -108,7 +145,7 @@ def document() -> dict:
         "/counters/{number}": {"put": _op(
             "Create or update a counter and the queues it serves",
             {"200": _json({"type": "object"})}, tag="counters", security="supervisor",
-            params=[_path_param("number", {"type": "integer"})], body=_ref("CounterInput"))},
+            params=[_path_param("number", _COUNTER)], body=_ref("CounterInput"))},
         "/counters/{number}/tokens": {"post": _op(
             "Make a new API token for a counter's devices (shown once, stored hashed)",
             {"201": _json({"type": "object", "properties": {
@@ -118,29 +155,32 @@ def document() -> dict:
         "/kiosks": {"get": _op("Kiosks", {"200": _json({"type": "array"})}, tag="catalogue")},
         "/kiosks/{kiosk_id}": {"put": _op(
             "Create or update a kiosk", {"200": _json({"type": "object"})}, tag="catalogue",
-            security="supervisor", params=[_path_param("kiosk_id", {"type": "string"})],
+            security="supervisor", params=[_path_param("kiosk_id", _CODE)],
             body={"type": "object", "required": ["name"], "properties": {
-                "name": {"type": "string"}, "active": {"type": "boolean"}}})},
+                "name": _TEXT, "active": {"type": "boolean"}}, "additionalProperties": False})},
         "/boards": {"get": _op("Boards", {"200": _json({"type": "array"})}, tag="catalogue")},
         "/boards/{board_id}": {"put": _op(
             "Create or update a board; what is not sent is kept (a new board needs a name)",
             {"200": _json({"type": "object"})}, tag="catalogue",
-            security="supervisor", params=[_path_param("board_id", {"type": "string"})],
+            security="supervisor", params=[_path_param("board_id", _CODE)],
             body={"type": "object", "properties": {
-                "name": {"type": "string"},
-                "queues": {"type": "array", "items": {"type": "string"}},
-                "counters": {"type": "array", "items": {"type": "integer"}},
-                "notice": {"type": "string", "maxLength": 300,
-                           "description": "A line the board scrolls; \"\" removes it."}}})},
+                "name": {**_TEXT, "nullable": True},
+                "queues": {"type": "array", "items": _CODE, "nullable": True},
+                "counters": {"type": "array", "items": _COUNTER, "nullable": True},
+                "notice": {"type": "string", "maxLength": 300, "nullable": True,
+                           "description": "A line the board scrolls; \"\" removes it."}},
+                "additionalProperties": False})},
         "/clerks": {"get": _op("Clerks (without PINs)", {"200": _json({"type": "array"})},
                                tag="staff", security="supervisor")},
         "/clerks/{login}": {"put": _op(
             "Create or update a clerk", {"200": _json({"type": "object"})}, tag="staff",
-            security="admin", params=[_path_param("login", {"type": "string"})],
+            security="admin", params=[_path_param("login", {"type": "string", "pattern": "\\S",
+                                                            "maxLength": 40})],
             body={"type": "object", "required": ["name"], "properties": {
-                "name": {"type": "string"}, "pin": {"type": "string", "pattern": "^[0-9]{4,12}$"},
+                "name": _TEXT, "pin": {"type": "string", "pattern": "^[0-9]{4,12}$",
+                                       "nullable": True},
                 "role": {"enum": ["clerk", "supervisor", "admin"]},
-                "active": {"type": "boolean"}}})},
+                "active": {"type": "boolean"}}, "additionalProperties": False})},
         "/tickets": {"post": {
             **_op("Issue a ticket for a procedure; naming a kiosk prints it on that kiosk's"
                   " printer", {
@@ -149,7 +189,7 @@ def document() -> dict:
                 "415": ERROR,
                 "503": ERROR}, tag="tickets", body=_ref("TicketRequest"),
                 params=[{"name": "Idempotency-Key", "in": "header", "schema": {
-                    "type": "string", "maxLength": 200},
+                    "type": "string", "minLength": 1, "maxLength": 200},
                     "description": "A retried request with the same key returns the same"
                                    " ticket instead of a second one."}])}},
         "/tickets/{token}": {"get": _op(
@@ -157,13 +197,15 @@ def document() -> dict:
             params=[_path_param("token", {"type": "string"})])},
         "/tickets/{number}/reactivate": {"post": _op(
             "Put a no-show of today back in its queue", ticket_ok, tag="tickets",
-            security="clerk", params=[_path_param("number", {"type": "string"})],
-            body={"type": "object", "properties": {"queue": {"type": "string"}}})},
+            security="clerk", params=[_path_param("number", _TICKET_NUMBER)],
+            body={"type": "object", "properties": {"queue": _QUEUE_OF_NUMBER},
+                  "additionalProperties": False})},
         "/tickets/{number}/cancel": {"post": _op(
             "Cancel a waiting ticket of today", ticket_ok, tag="tickets", security="clerk",
-            params=[_path_param("number", {"type": "string"})],
-            body={"type": "object", "properties": {"queue": {"type": "string"},
-                                                   "reason": {"type": "string"}}})},
+            params=[_path_param("number", _TICKET_NUMBER)],
+            body={"type": "object", "properties": {"queue": _QUEUE_OF_NUMBER,
+                                                   "reason": {"type": "string"}},
+                  "additionalProperties": False})},
         "/tickets/unprinted": {"get": _op(
             "Today's open tickets that did not print (without their tokens)",
             {"200": _json({"type": "array", "items": _ref("StaffTicket")})}, tag="printing",
@@ -173,9 +215,10 @@ def document() -> dict:
             {"202": _json({"type": "object", "properties": {
                 "printer": {"type": "string"}, "ticket": _ref("StaffTicket")}}, "Queued")},
             tag="printing", security="supervisor",
-            params=[_path_param("number", {"type": "string"})],
-            body={"type": "object", "properties": {"queue": {"type": "string"},
-                                                   "printer": {"type": "string"}},
+            params=[_path_param("number", _TICKET_NUMBER)],
+            body={"type": "object", "properties": {"queue": _QUEUE_OF_NUMBER,
+                                                   "printer": {"type": "string",
+                                                               "nullable": True}},
                   "additionalProperties": False})},
         "/printers": {"get": _op(
             "Every kiosk printer: connection, state, print mode and why, last job",
@@ -190,8 +233,9 @@ def document() -> dict:
                              {"200": _json(_ref("HallState"))}, tag="hall", params=FILTERS)},
         "/events": {"get": _op(
             "The event log as Server-Sent Events. On every (re)connect: missed events after"
-            " Last-Event-ID, then an event `state` with the hall state, then new events"
-            " (`id:` = event id, `event:` = kind, `data:` = JSON); keep-alive comments.",
+            " Last-Event-ID, then an event `state` with the hall state (HallState), then new"
+            " events (`id:` = event id, `event:` = kind, `data:` = an Event); keep-alive"
+            " comments.",
             {"200": {"description": "text/event-stream",
                      "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
             tag="hall", params=FILTERS + [{"name": "Last-Event-ID", "in": "header",
@@ -207,19 +251,26 @@ def document() -> dict:
                             "headers": {"Retry-After": {"schema": {"type": "integer"},
                                                         "description": "Seconds to wait"}},
                             "content": {"application/json": {"schema": _ref("Error")}}}},
-                        tag="staff",
+                        tag="staff", security="session",
                         body={"type": "object", "required": ["login", "pin"], "properties": {
                             "login": {"type": "string"}, "pin": {"type": "string"},
-                            "counter": {"type": "integer"}, "take_over": {"type": "boolean"}}}),
-            "delete": _op("Sign out", {"204": {"description": "Signed out"}}, tag="staff"),
+                            "counter": {"type": "integer", "nullable": True},
+                            "take_over": {"type": "boolean"}},
+                              "additionalProperties": False}),
+            "delete": _op("Sign out", {"204": {"description": "Signed out"}}, tag="staff",
+                          security="session"),
         },
     }
     paths.update(BACK_OFFICE_PATHS)
     for action, (summary, schema) in COUNTER_ACTIONS.items():
-        ok = {"200": _json(_ref("Ticket") if action not in ("pause", "resume", "close")
-                           else _ref("Counter"))}
+        ok = {"200": _json(_ref("Counter") if action in COUNTER_STATE_ACTIONS
+                           else _ref("Ticket"))}
         if action == "next":
             ok["204"] = {"description": "Nobody is waiting for this counter"}
+        if action == "finish" and outcomes:
+            schema = {**schema, "properties": {
+                **schema["properties"],
+                "outcome": {**schema["properties"]["outcome"], "enum": list(outcomes)}}}
         paths[f"/counters/{{number}}/{action}"] = {"post": _op(
             summary, ok, tag="counters", security="device",
             params=[_path_param("number", {"type": "integer"})], body=schema)}
@@ -233,6 +284,8 @@ def document() -> dict:
 
     paths.update(REPORT_PATHS)
     paths.update(SECURITY_PATHS)
+    _csrf_on_unsafe(paths)
+    _link(paths)
     return {
         "openapi": "3.0.3",
         "info": {"title": "goiso API", "version": "1",
@@ -247,11 +300,66 @@ def document() -> dict:
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "goiso_session"},
                 "counterToken": {"type": "http", "scheme": "bearer"},
+                "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken",
+                         "description": "The session's CSRF token (GET /session), needed with"
+                                        " the session cookie on every unsafe request."},
             },
             "responses": {"Error": _json(_ref("Error"), "An error")},
             "schemas": SCHEMAS,
         },
     }
+
+
+def _operation(path: str, method: str = "post") -> str:
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+# What one answer lets a client do next (OpenAPI links; schemathesis follows them too).
+_TICKET_BY_NUMBER = {"parameters": {"number": "$response.body#/number"},
+                     "requestBody": {"queue": "$response.body#/queue/code"}}
+_AT_COUNTER = {"parameters": {"number": "$request.path.number"}}
+LINKS = {
+    ("/tickets", "201"): {
+        "GetTicket": {"operationRef": _operation("/tickets/{token}", "get"),
+                      "parameters": {"token": "$response.body#/token"}},
+        "CancelTicket": {"operationRef": _operation("/tickets/{number}/cancel"),
+                         **_TICKET_BY_NUMBER}},
+    ("/counters/{number}/next", "200"): {
+        name: {"operationRef": _operation(f"/counters/{{number}}/{action}"), **_AT_COUNTER}
+        for name, action in (("Finish", "finish"), ("Recall", "recall"),
+                             ("NoShow", "no-show"), ("Transfer", "transfer"))},
+    ("/counters/{number}/no-show", "200"): {
+        "Reactivate": {"operationRef": _operation("/tickets/{number}/reactivate"),
+                       **_TICKET_BY_NUMBER}},
+}
+
+
+# The back office: a change, then where it shows.
+LINKS[("/kiosks/{kiosk_id}", "200", "put")] = {
+    "TestItsPrinter": {"operationRef": _operation("/printers/{name}/test"),
+                       "parameters": {"name": "$response.body#/id"}}}
+LINKS[("/boards/{board_id}", "200", "put")] = {
+    "ShowTheBoard": {"operationRef": _operation("/hall", "get"),
+                     "parameters": {"board": "$response.body#/id"}}}
+LINKS[("/queues/{code}", "200", "put")] = {
+    "FindTheChange": {"operationRef": _operation("/audit", "get"),
+                      "parameters": {"q": "$response.body#/code",
+                                     "kind": EventKind.CATALOGUE_CHANGED.value}}}
+
+
+def _link(paths: dict) -> None:
+    for (path, status, *method), links in LINKS.items():
+        paths[path][method[0] if method else "post"]["responses"][status]["links"] = links
+
+
+def _csrf_on_unsafe(paths: dict) -> None:
+    """A session's unsafe request needs its CSRF token too (a device's bearer token does not)."""
+    for item in paths.values():
+        for method, op in item.items():
+            if method != "get":
+                for needed in op.get("security", []):
+                    if "session" in needed:
+                        needed["csrf"] = []
 
 
 NAMED = {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}}
@@ -271,10 +379,13 @@ SCHEMAS = {
         "active": {"type": "boolean"}, "name_en": {"type": "string"},
         "keywords": {"type": "string"}, "field_en": {"type": "string"}}},
     "ProcedureInput": {"type": "object", "required": ["name", "field", "queue"], "properties": {
-        "name": {"type": "string"}, "field": {"type": "string"}, "queue": {"type": "string"},
-        "position": {"type": "integer"}, "active": {"type": "boolean"},
-        "name_en": {"type": "string"}, "keywords": {"type": "string",
-                                                    "description": "search words for kiosks"}},
+        "name": {**_TEXT, "maxLength": 300}, "field": {**_TEXT, "maxLength": 300},
+        "queue": _CODE, "position": {**_POSITION, "nullable": True},
+        "active": {"type": "boolean"},
+        "name_en": {"type": "string", "maxLength": 300, "nullable": True,
+                    "description": "null keeps it"},
+        "keywords": {"type": "string", "maxLength": 500, "nullable": True,
+                     "description": "search words for kiosks (null keeps them)"}},
         "additionalProperties": False},
     "Queue": {"type": "object", "properties": {
         "code": {"type": "string"}, "name": {"type": "string"},
@@ -290,24 +401,35 @@ SCHEMAS = {
         "waiting": {"type": "integer"}, "counters": {"type": "array",
                                                      "items": {"type": "integer"}}}},
     "QueueInput": {"type": "object", "required": ["name"], "properties": {
-        "name": {"type": "string"}, "number_format": {"enum": ["prefix", "block", "plain"]},
-        "prefix": {"type": "string"}, "digits": {"type": "integer"},
-        "block": {"type": "integer"}, "priority_policy": {"enum": ["strict", "interleave"]},
-        "interleave_every": {"type": "integer"}, "issue_from": {"type": "string"},
-        "issue_until": {"type": "string"}, "daily_limit": {"type": "integer"},
-        "service_minutes": {"type": "number"}, "position": {"type": "integer"},
+        "name": {**_TEXT, "maxLength": 200},
+        "number_format": {"enum": ["prefix", "block", "plain"], "default": "prefix"},
+        "prefix": {"type": "string", "pattern": "^[A-Z]{0,2}$",
+                   "description": "Needed by the prefix format; not another queue's."},
+        "digits": {"type": "integer", "minimum": 1, "maximum": 6},
+        "block": {"type": "integer", "minimum": 1, "maximum": 9, "nullable": True,
+                  "description": "Needed by the block format; not another queue's."},
+        "priority_policy": {"enum": ["strict", "interleave", None], "nullable": True},
+        "interleave_every": {"type": "integer", "minimum": 1, "maximum": 100,
+                             "nullable": True},
+        "issue_from": {**_HHMM, "nullable": True}, "issue_until": {**_HHMM, "nullable": True},
+        "daily_limit": {"type": "integer", "minimum": 1, "maximum": 100000, "nullable": True},
+        "service_minutes": {"type": "number", "exclusiveMinimum": True, "minimum": 0,
+                            "maximum": 480}, "position": _POSITION,
         "active": {"type": "boolean"}}, "additionalProperties": False},
     "CounterInput": {"type": "object", "properties": {
-        "name": {"type": "string"}, "select_mode": {"enum": ["oldest", "ordered"]},
-        "active": {"type": "boolean"},
-        "queues": {"type": "array", "items": {"oneOf": [
-            {"type": "string"}, {"type": "object", "properties": {
-                "code": {"type": "string"}, "weight": {"type": "number"}}}]}}},
+        "name": {"type": "string", "maxLength": 100, "nullable": True,
+                 "description": "\"\" or null keeps it"},
+        "select_mode": {"enum": ["oldest", "ordered", None], "nullable": True},
+        "active": {"type": "boolean", "nullable": True},
+        "queues": {"type": "array", "nullable": True, "items": {"oneOf": [
+            _CODE, {"type": "object", "required": ["code"], "properties": {
+                "code": _CODE, "weight": {"type": "number", "exclusiveMinimum": True,
+                                          "minimum": 0, "maximum": 100}}}]}}},
         "additionalProperties": False},
     "TicketRequest": {"type": "object", "required": ["procedure"], "properties": {
-        "procedure": {"type": "string"},
+        "procedure": {"type": "string", "pattern": "\\S"},
         "priority": {"enum": [*PRIORITY_REASONS, None], "nullable": True},
-        "kiosk": {"type": "string"}}, "additionalProperties": False},
+        "kiosk": {"type": "string", "nullable": True}}, "additionalProperties": False},
     "Ticket": {"type": "object", "required": ["id", "number", "queue", "status", "issued_at",
                                               "token"], "properties": {
         "id": {"type": "integer"}, "number": {"type": "string", "example": "A023"},
@@ -359,6 +481,18 @@ SCHEMAS = {
         "counters": {"type": "array", "items": {"$ref": "#/components/schemas/Counter"}},
         "recent_calls": {"type": "array"}}},
 }
+
+# The data of one event frame of GET /events (hall.events.Event.as_dict).
+SCHEMAS["Event"] = {"type": "object", "additionalProperties": False,
+                    "required": ["id", "at", "day", "kind", "data"], "properties": {
+    "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+    "day": {"type": "string", "format": "date"}, "kind": {"enum": [k.value for k in EventKind]},
+    "ticket": {"type": "integer", "nullable": True},
+    "counter": {"type": "integer", "nullable": True},
+    "clerk": {"type": "integer", "nullable": True},
+    "queue": {"type": "string", "nullable": True},
+    "data": {"type": "object", "description": "What the kind tells (a ticket's number, queue,"
+                                              " status…)."}}}
 
 # A ticket as staff lists see it: without the holder's token, with why it did not print.
 SCHEMAS["StaffTicket"] = {
@@ -446,7 +580,9 @@ SCHEMAS["AuditPage"] = {"type": "object", "properties": {
 
 
 def _query(name: str, schema: dict, description: str) -> dict:
-    return {"name": name, "in": "query", "schema": schema, "description": description}
+    """A query parameter of a filter form: left empty, it filters nothing."""
+    return {"name": name, "in": "query", "description": description + " Empty: any.",
+            "schema": {"anyOf": [schema, {"type": "string", "maxLength": 0}]}}
 
 
 BACK_OFFICE_PATHS = {
@@ -456,13 +592,15 @@ BACK_OFFICE_PATHS = {
         " tickets, alerts", {"200": _json(_ref("Monitor"))}, tag="back office",
         security="supervisor")},
     "/audit": {"get": _op(
-        "The audit log (staff changes to the hall), newest first",
+        "The audit log (staff changes to the hall), newest first (from after to: 400)",
         {"200": _json(_ref("AuditPage"))}, tag="back office", security="supervisor",
-        params=[_query("kind", {"type": "string"}, "One kind of change (event kind)."),
+        params=[_query("kind", {"enum": [kind.value for kind in AUDITED]},
+                       "One kind of change (event kind)."),
                 _query("clerk", {"type": "integer"}, "Made by this clerk (id)."),
                 _query("from", {"type": "string", "format": "date"}, "First business day."),
                 _query("to", {"type": "string", "format": "date"}, "Last business day."),
-                _query("q", {"type": "string"}, "Text found in the change or the clerk's name."),
+                _query("q", {"type": "string", "maxLength": 100},
+                       "Text found in the change or the clerk's name."),
                 _query("page", {"type": "integer", "minimum": 1}, "Page, from 1."),
                 _query("page_size", {"type": "integer", "minimum": 1, "maximum": 500},
                        "Entries per page (50).")])},
@@ -470,12 +608,15 @@ BACK_OFFICE_PATHS = {
 
 # Bulk actions (POST /bulk): the selection, the request, and what would change or changed.
 BULK_FILTER = {"type": "object", "additionalProperties": False, "properties": {
-    "queue": {"type": "string"}, "procedure": {"type": "string"},
-    "counter": {"type": "integer", "description": "Tickets sent to this counter by name."},
-    "priority": {"enum": ["any", "none", *PRIORITY_REASONS]},
-    "issued_from": {"type": "string", "example": "08:00"},
-    "issued_until": {"type": "string", "example": "09:30"},
-    "tickets": {"type": "array", "items": {"type": "string"}}}}
+    "queue": {"type": "string", "nullable": True},
+    "procedure": {"type": "string", "nullable": True},
+    "counter": {**_COUNTER, "nullable": True,
+                "description": "Tickets sent to this counter by name."},
+    "priority": {"enum": ["any", "none", *PRIORITY_REASONS, None], "nullable": True},
+    "issued_from": {**_HHMM, "nullable": True}, "issued_until": {**_HHMM, "nullable": True},
+    "tickets": {"type": "array", "items": _TICKET_NUMBER, "maxItems": 5000,
+                "nullable": True}},
+    "description": "null, \"\" and [] select nothing by that value."}
 SCHEMAS["BulkRequest"] = {
     "type": "object", "required": ["action"], "additionalProperties": False, "properties": {
         "action": {"enum": ["move", "cancel", "reactivate", "reprint", "close_counter",
@@ -483,7 +624,7 @@ SCHEMAS["BulkRequest"] = {
         "tickets": {"oneOf": [{"type": "array", "items": {"type": "string"}}, BULK_FILTER],
                     "description": "Printed numbers, or a filter such as {\"queue\": \"A\"}."},
         "filter": BULK_FILTER,
-        "to_queue": {"type": "string"}, "to_counter": {"type": "integer"},
+        "to_queue": {"type": "string"}, "to_counter": _COUNTER,
         "reason": {"type": "string", "description": "Needed by cancel and close_day."},
         "dry_run": {"type": "boolean", "default": True},
         "expect": {"oneOf": [{"type": "string"}, {"type": "array",
@@ -532,7 +673,7 @@ SCHEMAS["ReportSummary"] = {"type": "object", "required": ["from", "to", "by", "
 REPORT_PATHS = {"/reports/summary": {"get": _op(
     "Figures of a range of business days (issue to first call = wait, last call to finish ="
     " service; nearest-rank percentiles), grouped; as JSON, CSV or XLSX (headers in Vietnamese,"
-    " in English with ?lang=en)",
+    " in English with ?lang=en). From after to, or more than ten years: 400.",
     {"200": {"description": "The report", "content": {
         "application/json": {"schema": _ref("ReportSummary")},
         "text/csv": {"schema": {"type": "string"}},
@@ -584,5 +725,6 @@ SECURITY_PATHS = {
     "/tokens/{token_id}": {"delete": _op(
         "Revoke one counter API token (audited)", {"204": {"description": "Revoked"}},
         tag="counters", security="supervisor",
-        params=[_path_param("token_id", {"type": "integer"})])},
+        params=[_path_param("token_id", {"type": "integer", "minimum": 1,
+                                          "maximum": 2**63 - 1})])},
 }

@@ -79,7 +79,7 @@ def _filters() -> tuple[list[str] | None, list[int] | None]:
 @role("public")
 def openapi():
     """The OpenAPI 3 document of this API."""
-    return jsonify(document())
+    return jsonify(document(runtime().hall.rules.outcomes))
 
 
 # -- catalogue ---------------------------------------------------------------------------------

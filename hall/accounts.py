@@ -44,6 +44,9 @@ def pin_matches(pin_hash: str | None, pin) -> bool:
     return check_password_hash(pin_hash, pin)
 
 
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer
+
+
 def token_digest(token: str) -> str:
     """The stored form of an API token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -238,7 +241,7 @@ class Accounts:
         """Revoke one token by its id (audited with who); NotFound unless it is in use."""
         if isinstance(token_id, bool) or not isinstance(token_id, int):
             raise errors.InvalidInput(errors.InvalidInput.NOT_INTEGER, field="id")
-        if not 1 <= token_id < 2**63:  # no such row, and SQLite could not even be asked
+        if not 1 <= token_id <= MAX_ROW_ID:  # no such row, and SQLite could not even look
             raise errors.NotFound()
         with self.tx.change() as change:
             row = change.one("SELECT * FROM api_tokens WHERE id = ? AND revoked_at IS NULL",

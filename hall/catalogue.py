@@ -21,6 +21,19 @@ SELECT_MODES = ("oldest", "ordered")
 MAX_WEIGHT = 100  # a queue counts its waits at most this many times at a counter
 
 
+# What a name may not hold: control characters (NUL, escapes), zero-width and direction-
+# override marks, lone surrogates; they would garble a ticket, a board or a log line. Line
+# breaks, tabs and other white space are not here: they are folded into single spaces. A
+# regular expression (not str.isprintable) so the API's document states the same rule.
+UNPRINTABLE = ("\\x00-\\x08\\x0e-\\x1b\\x7f-\\x84\\x86-\\x9f\\u200b-\\u200f"
+               "\\u202a-\\u202e\\u2060-\\u206f\\ufeff")
+# Lone surrogates too (JSON can carry "\\ud800"; SQLite could not store it), though not in the
+# document's pattern: no UTF-8 text can hold one.
+UNPRINTABLE_RE = re.compile(f"[{UNPRINTABLE}\\ud800-\\udfff]")
+# A text with something besides spaces and none of the above (the document's pattern).
+PRINTABLE_PATTERN = f"^[^{UNPRINTABLE}]*[^\\s{UNPRINTABLE}][^{UNPRINTABLE}]*$"
+
+
 def valid_text(value, name: str, limit: int = 300) -> str:
     """``value`` as one line of text (spaces folded), or InvalidInput naming ``name``."""
     if not isinstance(value, str) or not value.strip():
@@ -28,7 +41,7 @@ def valid_text(value, name: str, limit: int = 300) -> str:
     value = " ".join(value.split())
     if len(value) > limit:
         raise errors.InvalidInput(errors.InvalidInput.TOO_LONG, field=name, limit=limit)
-    if not value.isprintable():
+    if UNPRINTABLE_RE.search(value):
         raise errors.InvalidInput(errors.NOT_PRINTABLE, field=name)
     return value
 

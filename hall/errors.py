@@ -316,3 +316,10 @@ class StorageBusy(HallError):
     status = 503
     text = N_("Cơ sở dữ liệu đang bị một chương trình khác giữ khóa; chưa ghi được yêu cầu"
               " (không có gì bị mất). Xin thử lại sau giây lát.")
+
+
+class PrinterNeeded(Conflict):
+    """A reprint of a ticket that no kiosk printed: the request must name a printer."""
+
+    code = "printer_needed"
+    text = N_("Vé này không cấp từ ki-ốt: hãy chọn máy in để in lại.")

@@ -152,7 +152,7 @@ def reprint(runtime: Runtime, *, token: str | None = None, number: str | None = 
     sheet = runtime.read(hall.printing.sheet, token)
     printer = printer or sheet["kiosk"]
     if not printer:
-        raise errors.InvalidInput(N_("Vé này không cấp từ ki-ốt: hãy chọn máy in để in lại."))
+        raise errors.PrinterNeeded()
     # Only a printer of the hall: any other name would open a new folder printer on the fly.
     if printer not in printer_names(runtime):
         raise errors.UnknownPrinter(printer=printer)

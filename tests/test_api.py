@@ -1073,8 +1073,9 @@ def test_reprint_refuses_what_cannot_print(app, supervisor_client):
     error_of(supervisor_client.post("/api/v1/tickets/9999/reprint", json={}), 404,
              "unknown_ticket")
     ticket = hall.issuing.issue("DEMO-GT-007")  # through the API: no kiosk, no printer
+    # The request is well formed; this ticket needs a printer named (409, as the document says)
     error_of(supervisor_client.post(f"/api/v1/tickets/{ticket['number']}/reprint", json={}),
-             400, "invalid_input")
+             409, "printer_needed")
     error_of(supervisor_client.post(f"/api/v1/tickets/{ticket['number']}/reprint",
                                     json={"printer": "k9"}), 404, "unknown_printer")
     error_of(supervisor_client.post(f"/api/v1/tickets/{ticket['number']}/reprint",

@@ -89,6 +89,22 @@ def check(path, given: list[dict]) -> int:
             "SELECT c.number FROM counters c JOIN tickets t ON t.id = c.current_ticket_id"
             " WHERE t.status = 'called' AND t.counter_number IS NOT c.number").fetchall()
         assert not wrong, f"counters holding a ticket called to another: {wrong}"
+        # The other way round: a ticket 'called' is held by a counter (the load only calls
+        # next, which finishes the counter's ticket before it takes the next one).
+        held = {r[0] for r in conn.execute(
+            "SELECT current_ticket_id FROM counters WHERE current_ticket_id IS NOT NULL")}
+        called = {r[0] for r in conn.execute("SELECT id FROM tickets WHERE status = 'called'")}
+        assert called == held, f"called but held by nobody: {called - held}"
+        # Events agree with tickets: one 'called' event for each ticket called or done, and
+        # one 'finished' for each ticket done.
+        for kind, statuses in (("called", ("called", "done")), ("finished", ("done",))):
+            logged = dict(conn.execute("SELECT ticket_id, count(*) FROM events WHERE kind = ?"
+                                       " GROUP BY ticket_id", (kind,)))
+            marks = ",".join("?" * len(statuses))
+            should = {r[0] for r in conn.execute(
+                f"SELECT id FROM tickets WHERE status IN ({marks})", statuses)}
+            assert set(logged) == should and set(logged.values()) <= {1}, \
+                f"'{kind}' events {set(logged) ^ should} disagree with the tickets"
     finally:
         conn.close()
     return sum(len(ids) for ids in per_queue.values())

@@ -1,5 +1,6 @@
 """Faults a hall meets: a full disk, a database another program keeps locked, the clock
-jumping (NTP at boot). Printers unplugged, out of paper or offline mid-job are in
+jumping (NTP at boot), a kiosk printer out of paper mid-job or unplugged under a running hall
+(the ticket kept, staff shown, nothing printed twice). The spooler's own printer faults are in
 tests/test_spooler.py and tests/test_printers.py; keypads unplugged and noisy in
 tests/test_bus.py and tests/test_hardware.py."""
 
@@ -89,6 +90,7 @@ def test_a_full_disk_at_the_door_and_for_staff(small_disk, demo_db):
         client = app.test_client()
         assert client.post("/api/v1/tickets", json=TICKET).status_code == 201
         assert "disk" not in [a["kind"] for a in monitor.alerts(runtime)]
+        token = runtime.hall.accounts.new_token(1)  # a counter device's, not used yet
         filler = fill(small_disk)
         answers = [client.post("/api/v1/tickets", json=TICKET) for _ in range(100)]
         refused = [a for a in answers if a.status_code != 201]
@@ -96,6 +98,10 @@ def test_a_full_disk_at_the_door_and_for_staff(small_disk, demo_db):
         assert {a.status_code for a in refused} == {503}
         assert {a.get_json()["error"]["code"] for a in refused} == {"storage_full"}
         assert "disk" in [a["kind"] for a in monitor.alerts(runtime)]
+        # A counter device still reads: noting its token's use (a write) cannot fail it.
+        seen = client.get("/api/v1/tickets/unprinted",
+                          headers={"Authorization": f"Bearer {token}"})
+        assert seen.status_code == 200, seen.get_json()
         health = client.get("/healthz").get_json()  # what systemd and the technician read
         assert health["ok"] is False and health["disk"]["low"] is True
         filler.unlink()
@@ -172,6 +178,17 @@ def test_the_clock_set_back_keeps_the_line_and_waits_never_negative(hall, clock)
     assert queue["longest_wait_s"] >= 0
 
 
+def test_a_call_after_the_clock_set_back_records_no_negative_wait(hall, clock):
+    ticket = hall.issuing.issue("DEMO-GT-001")
+    clock.advance(-600)  # set back between the issue and the call
+    hall.calling.call_next(1)
+    with hall.store.read() as conn:
+        waited = conn.execute("SELECT json_extract(data, '$.waited_seconds') FROM events"
+                              " WHERE kind = 'called' AND ticket_id = ?", (ticket["id"],)
+                              ).fetchone()[0]
+    assert waited == 0
+
+
 def test_the_clock_jumping_forward_rolls_the_day_once(hall, clock):
     hall.issuing.issue("DEMO-GT-001")
     clock.advance(26 * 3600)  # the Pi booted at yesterday's time; NTP brings it to today
@@ -205,6 +222,89 @@ def test_reports_never_count_a_negative_wait(hall, clock):
 def test_serve_waits_for_the_clock_to_be_set():
     unit = (Path(__file__).parent.parent / "systemd" / "goiso.service").read_text()
     assert "time-sync.target" in unit
+
+
+
+
+# -- a kiosk printer failing under a running hall ---------------------------------------------
+
+
+@pytest.fixture
+def printing_hall(tmp_path, demo_db):
+    """The demo hall whose kiosk k1 prints to a fake network printer, printers running:
+    (runtime, fake printer)."""
+    from printer.connection import PrinterConfig
+    from tests.fakeprinter import FakeNetworkPrinter
+    from tests.plugins.printers import printers_running
+
+    with FakeNetworkPrinter() as fake:
+        config = PrinterConfig(connection="network", host="127.0.0.1", port=fake.address[1],
+                               timeout=1, poll_seconds=0.2)
+        app = make_app(tmp_path / "data", *demo_db, printers={"k1": config})
+        try:
+            with printers_running(app):
+                yield app.extensions["goiso"], fake
+        finally:
+            close_app(app)
+
+
+def printer_row(runtime) -> dict:
+    return next(d for d in monitor.picture(runtime)["devices"] if d["id"] == "printer:k1")
+
+
+def test_paper_out_mid_job_keeps_the_ticket_shows_staff_and_prints_once_again(printing_hall):
+    from services import tickets
+    from tests.fakeprinter import PrinterState
+    from tests.plugins.waiting import wait_for
+
+    runtime, fake = printing_hall
+    accept = fake._accept
+
+    def paper_ends_while_printing(data, *, cut):
+        accept(data, cut=cut)
+        if data and fake.state is PrinterState.READY:
+            fake.state = "paper_out"
+
+    fake._accept = paper_ends_while_printing
+    torn = tickets.issue(runtime, "DEMO-GT-001", kiosk="k1").ticket
+    # The ticket stays issued and waiting; staff see it unprinted and the printer out of paper.
+    wait_for(lambda: [t["token"] for t in runtime.read(runtime.hall.printing.unprinted)]
+             == [torn["token"]], "the torn ticket listed as unprinted")
+    assert runtime.read(runtime.hall.tickets.ticket, torn["token"])["status"] == "waiting"
+    wait_for(lambda: printer_row(runtime)["paper"] == "out", "the monitor shows paper out")
+    jobs_before = fake.jobs
+    # Paper back: the printer is ready again, and nothing is printed again on its own.
+    fake._accept = accept
+    fake.state = "ready"
+    wait_for(lambda: printer_row(runtime)["online"], "the monitor shows the printer back")
+    later = tickets.issue(runtime, "DEMO-GT-001", kiosk="k1").ticket
+    wait_for(lambda: runtime.read(runtime.hall.printing.sheet, later["token"])["printed"],
+             "the next ticket printed")
+    assert fake.jobs == jobs_before + 1
+    # A supervisor reprints the torn one: printed exactly once more, then no longer listed.
+    tickets.reprint(runtime, token=torn["token"], by=None)
+    wait_for(lambda: runtime.read(runtime.hall.printing.unprinted) == [], "reprinted")
+    assert fake.wait_for_jobs(jobs_before + 2)
+    assert fake.jobs == jobs_before + 2
+
+
+def test_an_unplugged_printer_refuses_kiosk_tickets_and_comes_back(printing_hall):
+    from services import tickets
+    from tests.plugins.waiting import wait_for
+
+    runtime, fake = printing_hall
+    before = runtime.read(runtime.hall.printing.unprinted)
+    fake.unplug()
+    wait_for(lambda: not printer_row(runtime)["online"], "the monitor shows the printer gone")
+    with pytest.raises(errors.PrinterNotReady):
+        tickets.issue(runtime, "DEMO-GT-001", kiosk="k1")
+    assert runtime.read(runtime.hall.printing.unprinted) == before
+    fake.plug()
+    wait_for(lambda: printer_row(runtime)["online"], "the monitor shows the printer back")
+    ticket = tickets.issue(runtime, "DEMO-GT-001", kiosk="k1").ticket
+    wait_for(lambda: runtime.read(runtime.hall.printing.sheet, ticket["token"])["printed"],
+             "the ticket printed once the printer is back")
+    assert fake.jobs == 1
 
 
 # -- a printer going offline mid-job, end to end -----------------------------------------------

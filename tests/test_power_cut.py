@@ -10,6 +10,7 @@ import random
 import shutil
 import signal
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -47,27 +48,36 @@ def snapshot(source: Path, target: Path) -> Path:
     return target / "goiso.db"
 
 
-def unsynced_from(wal: bytes) -> tuple[int, int, bytes]:
-    """(page size, where the log's frames not yet made durable begin, the header's salts).
-
-    With ``synchronous=FULL`` SQLite fsyncs the log at every commit, before the commit returns
-    and before a checkpoint may copy it into the database: a cut can lose or tear only the
-    frames after the last commit frame (the transaction being written).  Cutting earlier
-    models a disk that lies about fsync, not a power cut, and gives a malformed file once a
-    checkpoint has copied the lost frames (this test did so about one run in three)."""
+def frames(wal: bytes) -> tuple[int, list[int]]:
+    """The log's page size and the 1-based numbers of its commit frames, as recovery reads
+    them: frames of the header's generation (its salts), up to the first that is not."""
     page = int.from_bytes(wal[8:12], "big")
     salts = wal[16:24]
-    end = at = WAL_HEADER
-    while at + FRAME_HEADER + page <= len(wal) and wal[at + 8:at + 16] == salts:
-        commit = int.from_bytes(wal[at + 4:at + 8], "big")
-        at += FRAME_HEADER + page
-        if commit:
-            end = at  # a commit frame: everything up to here was fsynced
-    return page, end, salts
+    commits, number = [], 1
+    while WAL_HEADER + number * (FRAME_HEADER + page) <= len(wal):
+        start = WAL_HEADER + (number - 1) * (FRAME_HEADER + page)
+        if wal[start + 8:start + 16] != salts:
+            break
+        if int.from_bytes(wal[start + 4:start + 8], "big"):  # the database size: a commit
+            commits.append(number)
+        number += 1
+    return page, commits
+
+
+def durable_frames(wal: bytes, shm: bytes) -> int:
+    """How many frames of the log a power cut cannot touch any more: those before the last
+    commit (synchronous=FULL synced them when that earlier commit returned) and those already
+    copied into the database file (nBackfill in the index: synced before the copy). Only the
+    frames after are what a cut mid-write can tear."""
+    _, commits = frames(wal)
+    before_last = commits[-2] if len(commits) > 1 else 0
+    backfilled = int.from_bytes(shm[96:100], sys.byteorder) if len(shm) >= 100 else 0
+    return max(before_last, backfilled)
 
 
 def tear(copy: Path, rng: random.Random) -> str:
-    """Damage the copy as a cut mid-write would; what was done."""
+    """Damage the copy as a cut mid-write would (only the log's frames not yet durable: a
+    cut cannot reach back into what an earlier commit synced); what was done."""
     wal = Path(f"{copy}-wal")
     shm = Path(f"{copy}-shm")
     how = rng.choice(("truncated log", "half a page", "no index"))
@@ -75,17 +85,23 @@ def tear(copy: Path, rng: random.Random) -> str:
         shm.unlink(missing_ok=True)
         return "no index"
     data = wal.read_bytes()
-    page, durable, salts = unsynced_from(data)
-    if how == "truncated log" and durable < len(data):
-        # Inside the transaction being written.
-        wal.write_bytes(data[:rng.randrange(durable, len(data))])
+    page, _ = frames(data)
+    kept = durable_frames(data, shm.read_bytes() if shm.exists() else b"")
+    first = WAL_HEADER + kept * (FRAME_HEADER + page)  # where the tearable tail begins
+    size = len(data)
+    if first >= size:
+        shm.unlink(missing_ok=True)
+        return "no index"  # nothing written since the last durable point
+    if how == "truncated log":
+        with open(wal, "r+b") as f:
+            f.truncate(rng.randrange(first, size))
     else:
-        # The transaction being written when the power went: a commit frame for page 1 whose
-        # page is half new, half garbage (its checksum cannot match), to be ignored.
-        how = "half a page"
-        frame = (1).to_bytes(4, "big") + (1).to_bytes(4, "big") + salts + rng.randbytes(8)
-        body = data[WAL_HEADER + FRAME_HEADER:WAL_HEADER + FRAME_HEADER + page // 2]
-        wal.write_bytes(data[:durable] + frame + body + rng.randbytes(page - len(body)))
+        count = (size - first) // (FRAME_HEADER + page)
+        frame = kept + rng.randrange(max(1, count))
+        start = WAL_HEADER + frame * (FRAME_HEADER + page) + FRAME_HEADER + page // 2
+        with open(wal, "r+b") as f:
+            f.seek(min(start, size - 1))
+            f.write(rng.randbytes(page // 2))
     shm.unlink(missing_ok=True)  # the index is rebuilt from the log, as after a reboot
     return how
 

@@ -2,7 +2,7 @@
 "messages": {"vi", "en"}}}), a small page for browsers, and a hall error in the reader's
 language."""
 
-from flask import jsonify, render_template, request
+from flask import current_app, jsonify, render_template, request
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -85,8 +85,22 @@ def http_error_reply(exc):
         return error_reply("csrf_failed", CSRF_TEXT, {}, status)
     code = exc.name.lower().replace(" ", "_")
     logs.refused(code, status)
-    return error_reply(code, HTTP_TEXTS.get(status, HTTP_TEXTS[400 if status < 500 else 500]),
-                       {}, status)
+    reply = error_reply(code, HTTP_TEXTS.get(status, HTTP_TEXTS[400 if status < 500 else 500]),
+                        {}, status)
+    return (*reply, _http_headers(exc, status))
+
+
+def _http_headers(exc, status: int) -> list[tuple[str, str]]:
+    """What the HTTP error says besides its page: ``Allow`` on every 405 (RFC 9110; also one
+    raised by hand, from the routes), ``Retry-After``, ``WWW-Authenticate``…"""
+    headers = [(name, value) for name, value in exc.get_headers()
+               if name.lower() != "content-type"]
+    if status == 405 and not any(name.lower() == "allow" for name, _value in headers):
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        allowed = adapter.allowed_methods()
+        if allowed:
+            headers.append(("Allow", ", ".join(sorted(allowed))))
+    return headers
 
 
 def fault_reply(exc: Exception):
