@@ -13,7 +13,8 @@ MAX_DOSSIER_CODE = 64
 
 
 def _since(start: float | None, now: float) -> float | None:
-    return None if start is None else round(now - start, 3)
+    # Never negative: after the wall clock stepped back, "now" can be before ``start``.
+    return None if start is None else max(0.0, round(now - start, 3))
 
 
 def dossier_codes(dossiers) -> list[str]:

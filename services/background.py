@@ -5,6 +5,7 @@ calls ``start``; ``create_app`` never opens a device or starts a thread."""
 import sqlite3
 
 from device.worker import Poller, Stop
+from hall.errors import StorageBusy, StorageFull
 
 from . import counters, reports
 from .runtime import Runtime, dedicated_runner
@@ -15,12 +16,13 @@ def start(runtime: Runtime, stop: Stop | None = None) -> Stop:
     of it at once."""
     stop = stop or Stop()
     # Changes made by other processes (goiso commands, a second server) reach the streams;
-    # a locked or busy database is waited out with a growing pause.
+    # a locked or busy database (or a full disk, for the writes) is waited out with a growing
+    # pause.
     Poller("feed", runtime.feed.poll, runtime.feed.poll_seconds,
            lost_on=(sqlite3.OperationalError,)).start(stop)
     # Rollups of closed days and the purge of tickets past the retention, every hour.
     Poller("reports", lambda: reports.keep_up(runtime), 3600,
-           lost_on=(sqlite3.OperationalError,)).start(stop)
+           lost_on=(sqlite3.OperationalError, StorageFull, StorageBusy)).start(stop)
     start_printers(runtime, stop)
     start_counter_hardware(runtime, stop)
     return stop

@@ -91,5 +91,6 @@ def note_token_use(runtime: Runtime, token: str) -> None:
     runtime.token_uses[key] = now
     try:
         runtime.act(runtime.hall.accounts.token_used, token)
-    except sqlite3.Error as exc:  # a note for the back office must never fail the request
+    except (sqlite3.Error, errors.StorageFull, errors.StorageBusy) as exc:  # a note for the
+        # back office must never fail the request
         log.warning("token_use_not_noted error=%s", _shown(exc))

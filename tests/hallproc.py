@@ -63,7 +63,8 @@ def open_at(path: str | Path, at: float = AT, migrate: bool = True) -> Hall:
 
 def audit(path: str | Path) -> dict[str, list[int]]:
     """Check the numbering invariants on the file at ``path`` with a fresh connection of its own;
-    returns the ticket ids of each queue in number order.
+    returns the ticket ids of each queue in number order (day after day: a later day's ids
+    used to replace an earlier day's, and the 'issued' events check then failed).
 
     Per (day, queue): sequence numbers 1..N with no gap and no duplicate, labels distinct; one
     'issued' event per ticket and none for a ticket that does not exist; the file intact.
@@ -75,13 +76,14 @@ def audit(path: str | Path) -> dict[str, list[int]]:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)], "integrity"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == [], "foreign keys"
         result: dict[str, list[int]] = {}
-        for day, queue in conn.execute("SELECT DISTINCT day, issued_queue FROM tickets"):
+        for day, queue in conn.execute("SELECT DISTINCT day, issued_queue FROM tickets"
+                                       " ORDER BY day"):
             rows = conn.execute("SELECT seq, number, id FROM tickets WHERE day = ? AND"
                                 " issued_queue = ? ORDER BY seq", (day, queue)).fetchall()
             seqs = [r[0] for r in rows]
             assert seqs == list(range(1, len(rows) + 1)), f"{day} {queue}: seqs {seqs}"
             assert len({r[1] for r in rows}) == len(rows), f"{day} {queue}: a label twice"
-            result[queue] = [r[2] for r in rows]
+            result.setdefault(queue, []).extend(r[2] for r in rows)  # days in order
         issued = dict(conn.execute(
             "SELECT ticket_id, count(*) FROM events WHERE kind = 'issued' GROUP BY ticket_id"))
         ids = {i for ids in result.values() for i in ids}

@@ -90,6 +90,7 @@ def test_a_full_disk_at_the_door_and_for_staff(small_disk, demo_db):
         client = app.test_client()
         assert client.post("/api/v1/tickets", json=TICKET).status_code == 201
         assert "disk" not in [a["kind"] for a in monitor.alerts(runtime)]
+        token = runtime.hall.accounts.new_token(1)  # a counter device's, not used yet
         filler = fill(small_disk)
         answers = [client.post("/api/v1/tickets", json=TICKET) for _ in range(100)]
         refused = [a for a in answers if a.status_code != 201]
@@ -97,9 +98,16 @@ def test_a_full_disk_at_the_door_and_for_staff(small_disk, demo_db):
         assert {a.status_code for a in refused} == {503}
         assert {a.get_json()["error"]["code"] for a in refused} == {"storage_full"}
         assert "disk" in [a["kind"] for a in monitor.alerts(runtime)]
+        # A counter device still reads: noting its token's use (a write) cannot fail it.
+        seen = client.get("/api/v1/tickets/unprinted",
+                          headers={"Authorization": f"Bearer {token}"})
+        assert seen.status_code == 200, seen.get_json()
+        health = client.get("/healthz").get_json()  # what systemd and the technician read
+        assert health["ok"] is False and health["disk"]["low"] is True
         filler.unlink()
         assert client.post("/api/v1/tickets", json=TICKET).status_code == 201
         assert "disk" not in [a["kind"] for a in monitor.alerts(runtime)]
+        assert client.get("/healthz").get_json()["ok"] is True
     finally:
         close_app(app)
     audit(small_disk / "data" / "goiso.db")
@@ -168,6 +176,17 @@ def test_the_clock_set_back_keeps_the_line_and_waits_never_negative(hall, clock)
     assert called == [first["number"], second["number"], third["number"]]
     queue = next(q for q in hall.monitor.now()["queues"] if q["code"] == "GPLX")
     assert queue["longest_wait_s"] >= 0
+
+
+def test_a_call_after_the_clock_set_back_records_no_negative_wait(hall, clock):
+    ticket = hall.issuing.issue("DEMO-GT-001")
+    clock.advance(-600)  # set back between the issue and the call
+    hall.calling.call_next(1)
+    with hall.store.read() as conn:
+        waited = conn.execute("SELECT json_extract(data, '$.waited_seconds') FROM events"
+                              " WHERE kind = 'called' AND ticket_id = ?", (ticket["id"],)
+                              ).fetchone()[0]
+    assert waited == 0
 
 
 def test_the_clock_jumping_forward_rolls_the_day_once(hall, clock):
@@ -286,3 +305,53 @@ def test_an_unplugged_printer_refuses_kiosk_tickets_and_comes_back(printing_hall
     wait_for(lambda: runtime.read(runtime.hall.printing.sheet, ticket["token"])["printed"],
              "the ticket printed once the printer is back")
     assert fake.jobs == 1
+
+
+# -- a printer going offline mid-job, end to end -----------------------------------------------
+
+
+def test_printer_offline_mid_job_keeps_the_ticket_and_reprints_once(other_app, fake):
+    from printer.connection import PrinterConfig
+    from tests.plugins.printers import printers_running
+    from tests.plugins.waiting import wait_for
+    from tests.plugins.web import staff_client
+
+    app = other_app(printers={"k1": PrinterConfig(
+        connection="network", host=fake.host, port=fake.port, poll_seconds=0.2, timeout=2)})
+    runtime = app.extensions["goiso"]
+    client = app.test_client()
+    with printers_running(app):
+        first = client.post("/api/v1/tickets", json={"procedure": "DEMO-GT-001", "kiosk": "k1"})
+        assert first.status_code == 201
+        token = first.get_json()["token"]
+        wait_for(lambda: client.get(f"/api/v1/tickets/{token}").get_json()["printed"],
+                 "the first ticket on paper")
+        assert fake.wait_for_jobs(1, 10)
+        accept = fake._accept
+
+        def offline_while_printing(data, *, cut):
+            accept(data, cut=cut)
+            if data and fake.state == "ready":
+                fake.state = "offline"
+
+        fake._accept = offline_while_printing  # the printer drops out in the middle of a job
+        second = client.post("/api/v1/tickets", json={"procedure": "DEMO-GT-001", "kiosk": "k1"})
+        assert second.status_code == 201  # issued: the number stands whatever the paper does
+        ticket = second.get_json()
+        wait_for(lambda: client.get(f"/api/v1/tickets/{ticket['token']}").get_json()["printed"]
+                 is False, "the failed print reported")
+        unprinted = runtime.read(runtime.hall.printing.unprinted)
+        assert [t["number"] for t in unprinted] == [ticket["number"]]  # staff see it
+        assert runtime.read(runtime.hall.tickets.ticket, ticket["token"])["status"] == "waiting"
+
+        fake._accept = accept
+        fake.state = "ready"  # back
+        jobs = fake.jobs
+        supervisor = staff_client(app, "giamsat")
+        assert supervisor.post(f"/api/v1/tickets/{ticket['number']}/reprint",
+                               json={}).status_code == 202
+        wait_for(lambda: client.get(f"/api/v1/tickets/{ticket['token']}").get_json()["printed"],
+                 "the reprint on paper")
+        assert fake.wait_for_jobs(jobs + 1, 10)
+        assert runtime.read(runtime.hall.printing.unprinted) == []
+    assert fake.jobs == jobs + 1  # printed once when it came back, the first ticket not again
