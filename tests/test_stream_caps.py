@@ -81,6 +81,38 @@ def test_bad_input_takes_no_place(other_app):
     assert app.extensions["goiso"].streams.open == 0
 
 
+def test_a_stream_that_fails_to_start_gives_its_place_back(other_app, monkeypatch):
+    app = other_app(max_streams=1)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answered 500, as the real server does
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the stream could not start")
+
+    monkeypatch.setattr("api.views.event_stream", broken)
+    assert app.test_client().get(EVENTS).status_code == 500
+    assert app.extensions["goiso"].streams.open == 0
+
+
+def test_a_stream_that_fails_midway_gives_its_place_back(other_app, monkeypatch):
+    app = other_app(max_streams=1)
+    runtime = app.extensions["goiso"]
+    response = stream(app.test_client())
+    assert response.status_code == 200 and runtime.streams.open == 1
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the hall could not be read")
+
+    monkeypatch.setattr(runtime, "read", broken)
+    chunks = iter(response.response)
+    assert next(chunks).startswith(b": goiso")  # the comment goes out before any read
+    with pytest.raises(RuntimeError):
+        next(chunks)
+    # A WSGI server closes the response whatever its iteration raised (PEP 3333).
+    response.close()
+    assert runtime.streams.open == 0
+    assert stream(app.test_client()).status_code == 200
+
+
 # -- a real server -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
