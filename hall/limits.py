@@ -56,13 +56,13 @@ def refusal(reading: Reading, kiosk: str | None, client: str | None
 
 def record(change: Change, refused: errors.IssueLimited) -> None:
     """Log a refusal for staff, unless this kiosk or address was logged in the last minute."""
-    key = "$.kiosk" if refused.params["source"] == "kiosk" else "$.client"
-    value = refused.params["kiosk" if refused.params["source"] == "kiosk" else "client"]
+    source = refused.params["source"]  # "kiosk" or "client": also the key of its value
     if change.one("SELECT 1 FROM events WHERE day = ? AND kind = ? AND at > ?"
-                  f" AND json_extract(data, '{key}') = ? LIMIT 1",  # noqa: S608
-                  (change.day, EventKind.ISSUE_LIMITED, change.now - RECORD_EVERY_S, value)):
+                  f" AND json_extract(data, '$.{source}') = ? LIMIT 1",  # noqa: S608
+                  (change.day, EventKind.ISSUE_LIMITED, change.now - RECORD_EVERY_S,
+                   refused.params[source])):
         return
-    change.log(EventKind.ISSUE_LIMITED, source=refused.params["source"],
+    change.log(EventKind.ISSUE_LIMITED, source=source,
                kiosk=refused.params["kiosk"], client=refused.params["client"],
                limit=refused.params["limit"])
 
