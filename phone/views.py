@@ -51,14 +51,16 @@ def _payload(found: dict) -> dict:
     rating = found["rating"]
     return {"status": found["status"], "final": found["final"], "ahead": found["waiting_ahead"],
             "counter": counter, "recalls": found["recalls"], "number": found["number"],
-            "rateable": bool(rating and rating["given"] is None), "title": title,
+            "called_at": found["called_at"], "title": title,
+            "rateable": bool(rating and rating["given"] is None),
             "html": render_template("phone/status.html", sheet=found)}
 
 
 def _gone(exc: errors.HallError) -> dict:
     """The payload of a ticket that is no more (its day is over, or it never was)."""
     return {"status": "gone", "final": True, "ahead": None, "counter": None, "recalls": 0,
-            "number": None, "rateable": False, "title": _("Vé không còn hiệu lực"),
+            "number": None, "called_at": None, "rateable": False,
+            "title": _("Vé không còn hiệu lực"),
             "html": render_template("phone/gone.html", message=say(exc)),
             "error": error_body(exc.code, exc.text, exc.params)}
 

@@ -237,4 +237,63 @@ def test_a_ticket_reveals_only_itself(app, client, token):
     blob = json.dumps(found, ensure_ascii=False) + client.get(f"/t/{token}").text
     assert other["number"] not in blob and other["token"] not in blob
     assert set(found) == {"status", "final", "ahead", "counter", "recalls", "number",
-                          "rateable", "title", "html"}
+                          "called_at", "rateable", "title", "html"}
+
+
+def frames(response):
+    """The stream's messages as (event, data), read as they come."""
+    buffer = ""
+    for chunk in response.response:
+        buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
+        while "\n\n" in buffer:
+            message, buffer = buffer.split("\n\n", 1)
+            fields = dict(line.split(": ", 1) for line in message.splitlines()
+                          if ": " in line and not line.startswith(":"))
+            if "event" in fields:
+                yield fields["event"], json.loads(fields["data"])
+
+
+def test_the_stream_follows_the_ticket_and_ends_with_its_day(other_app):
+    app = other_app(sse_keepalive_seconds=0.2)
+    hall = app.extensions["goiso"].hall
+    token = issue_in_hall(app, kiosk="k1")["token"]
+    response = app.test_client().get(f"/t/{token}/events", buffered=False)
+    assert response.status_code == 200 and response.mimetype == "text/event-stream"
+    assert response.headers["Cache-Control"] == "no-store"
+    stream = frames(response)
+    kind, first = next(stream)
+    assert kind == "ticket" and first["status"] == "waiting" and first["ahead"] == 0
+    issue_in_hall(app, "DEMO-GT-007", kiosk="k1")  # another queue
+    hall.calling.call_next(1)
+    kinds = []
+    for kind, data in stream:
+        kinds.append(kind)
+        if kind == "ticket":
+            assert data["status"] == "called" and data["counter"] == "Quầy 1"
+            break
+    assert set(kinds) <= {"ticket", "ping"}
+    hall.tx.clock = lambda: time.time() + 86_400
+    for kind, data in stream:
+        if kind == "gone":
+            assert data["status"] == "gone" and "đã hết hạn" in data["html"]
+            break
+        assert kind == "ping"
+    assert next(stream, None) is None  # the stream ends with the ticket
+    response.close()
+    assert app.extensions["goiso"].streams.open == 0
+
+
+def test_only_changes_that_show_are_sent(other_app):
+    """Events of other queues wake nothing; a ticket issued behind this one changes nothing it
+    shows, so nothing is sent but the keep-alive."""
+    app = other_app(sse_keepalive_seconds=0.2)
+    token = issue_in_hall(app, kiosk="k1")["token"]
+    response = app.test_client().get(f"/t/{token}/events", buffered=False)
+    stream = frames(response)
+    assert next(stream)[0] == "ticket"
+    for _ in range(3):
+        issue_in_hall(app, "DEMO-GT-001", kiosk="k1")
+        issue_in_hall(app, "DEMO-GT-007", kiosk="k1")
+    seen = [next(stream) for _ in range(3)]
+    assert [kind for kind, _ in seen] == ["ping"] * 3
+    response.close()

@@ -14,7 +14,7 @@
   var staleMs = Math.max(10, 2.5 * parseFloat(main.dataset.keepalive || "15")) * 1000;
   var last = JSON.parse(main.dataset.payload);
   var source = null, stopped = false, failures = 0, heardAt = Date.now();
-  var pollTimer = null, retryTimer = null, sound = null, dismissed = -1;
+  var pollTimer = null, retryTimer = null, sound = null, dismissed = null;
 
   function stored() {
     try { return JSON.parse(localStorage.getItem(wishKey) || "null"); } catch (e) { return null; }
@@ -54,11 +54,15 @@
     document.title = p.title;
     main.dataset.status = p.status;
     var called = p.status === "called";
-    document.body.classList.toggle("is-called", called && dismissed !== p.recalls);
+    // Each call (a recall, a call at another counter after a transfer) is shown until the
+    // holder says they understood; one dismissed stays so across updates.
+    var call = p.called_at + "#" + p.recalls;
+    document.body.classList.toggle("is-called", called && dismissed !== call);
     var dismiss = box.querySelector(".dismiss");
     if (dismiss) dismiss.hidden = false;
     // A call (or a recall) that came while the page was open or asleep, not the one it opened on.
-    if (called && before.shown && (before.status !== "called" || p.recalls !== before.recalls)) {
+    if (called && before.shown && (before.status !== "called" ||
+                                   call !== before.called_at + "#" + before.recalls)) {
       alertHolder(p.title);
     }
     p.shown = true;
@@ -80,7 +84,11 @@
   function refresh() {
     return fetch(main.dataset.statusUrl, { cache: "no-store" })
       .then(function (r) { return r.json(); })
-      .then(function (p) { heardAt = Date.now(); show(p); })
+      .then(function (p) {
+        heardAt = Date.now();
+        if (!source) live.textContent = live.dataset.poll;
+        show(p);
+      })
       .catch(function () { setLive(false); });
   }
 
@@ -112,7 +120,7 @@
       setLive(false);
       if (source && source.readyState === 2) {  // refused, not just dropped: count it
         failures += 1;
-        setTimeout(connect, 3000 * failures);
+        setTimeout(connect, failures >= 3 ? 0 : 2000 * failures);
       }
     };
   }
@@ -155,7 +163,7 @@
     var button = e.target.closest("button");
     if (!button) return;
     if (button.classList.contains("dismiss")) {
-      dismissed = last.recalls;
+      dismissed = last.called_at + "#" + last.recalls;
       document.body.classList.remove("is-called");
       return;
     }
