@@ -1,0 +1,37 @@
+"""What the hub refuses, each with a stable code, a status and a sentence (Vietnamese first,
+as in a hall: ``hall.errors.HallError``)."""
+
+from hall.errors import HallError
+from hall.words import N_
+
+
+class BadBatch(HallError):
+    code = "bad_batch"
+    status = 400
+    text = N_("Lô sự kiện không hợp lệ: %(reason)s")
+
+
+class ForgedHall(HallError):
+    code = "forged_hall"
+    status = 403
+    text = N_("Mã truy cập này thuộc hội trường %(hall)s, không gửi được sự kiện của hội trường"
+              " khác.")
+
+
+class BadToken(HallError):
+    code = "unauthorized"
+    status = 401
+    text = N_("Mã truy cập (token) của hội trường không hợp lệ.")
+
+
+class Gap(HallError):
+    code = "gap"
+    status = 409
+    text = N_("Lô bắt đầu sau sự kiện %(after)s nhưng hub mới có đến sự kiện %(expected_after)s;"
+              " hãy gửi tiếp từ sự kiện %(expected)s.")
+
+
+class UnknownHall(HallError):
+    code = "unknown_hall"
+    status = 404
+    text = N_("Không có hội trường %(hall)s.")

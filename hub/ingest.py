@@ -1,0 +1,156 @@
+"""A hall's events stored once and in order.
+
+A batch is ``{"hall": id, "after": n, "events": [[seq, at, day, kind, ticket, counter, clerk,
+queue, procedure, number, data], ...]}``: the events that follow event ``n`` of the hall's
+log, consecutive (``at`` in epoch seconds, ``day`` the hall's business day, ``queue`` and
+``procedure`` codes, stored as small ids; ``data`` the rest of what the event says).
+Events the hub already has (``seq <= acked``) are skipped, so a batch sent twice changes
+nothing; a batch that starts beyond the next expected event is refused with that position
+(``Gap``), so nothing is ever stored with a hole before it. One hall's batches are stored one
+at a time (its ``halls`` row is locked), different halls' side by side. Rows go in through
+``COPY`` into a staging table, then one ``INSERT … ON CONFLICT DO NOTHING``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, date, datetime
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from . import errors
+from .schema import KIND_CODES, ensure_month
+
+MAX_EVENTS = 5000  # in one batch
+MAX_TEXT = 40  # a queue code
+MAX_NUMBER = 2**31 - 1
+COLUMNS = ("seq", "at", "hall_id", "day", "ticket", "clerk", "procedure", "kind", "counter",
+           "queue", "number", "data")
+FIELDS = 11  # of an event in a batch
+MAX_DATA = 4000  # characters of an event's data, as JSON
+# Hooks run inside the storing transaction with the rows just stored (the rollups).
+AFTER_STORE: list = []
+
+
+def _int(value, name: str, low: int = 0, high: int = MAX_NUMBER, none: bool = True):
+    if value is None and none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise errors.BadBatch(reason=f"{name} = {value!r}")
+    return value
+
+
+def _code(value, name: str, seq: int):
+    if value is not None and (not isinstance(value, str) or not 0 < len(value) <= MAX_TEXT
+                              or "\x00" in value):
+        raise errors.BadBatch(reason=f"{name} of event {seq}")
+    return value
+
+
+def events_of(events) -> list[list]:
+    """The batch's events checked, as ``[seq, at (datetime), day (date), kind code, ticket,
+    counter, clerk, queue, procedure, number, data]`` (``BadBatch`` names the first fault)."""
+    if not isinstance(events, list) or not events:
+        raise errors.BadBatch(reason="events")
+    if len(events) > MAX_EVENTS:
+        raise errors.BadBatch(reason=f"{len(events)} > {MAX_EVENTS} events")
+    checked = []
+    for event in events:
+        if not isinstance(event, list) or len(event) != FIELDS:
+            raise errors.BadBatch(reason="event")
+        seq, at, day, kind, ticket, counter, clerk, queue, procedure, number, data = event
+        _int(seq, "seq", 1, 2**62, none=False)
+        if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at) \
+                or not 0 < at < 2**33:
+            raise errors.BadBatch(reason=f"at = {at!r}")
+        try:
+            day = date.fromisoformat(day) if isinstance(day, str) and len(day) == 10 else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise errors.BadBatch(reason=f"day of event {seq}")
+        if kind not in KIND_CODES:
+            raise errors.BadBatch(reason=f"kind = {kind!r}")
+        if data is not None and (not isinstance(data, dict)
+                                 or len(json.dumps(data, ensure_ascii=False)) > MAX_DATA):
+            raise errors.BadBatch(reason=f"data of event {seq}")
+        checked.append([seq, datetime.fromtimestamp(at, UTC), day, KIND_CODES[kind],
+                        _int(ticket, "ticket"), _int(counter, "counter", 0, 32767),
+                        _int(clerk, "clerk"), _code(queue, "queue", seq),
+                        _code(procedure, "procedure", seq), _code(number, "number", seq),
+                        data or None])
+    for before, row in zip(checked, checked[1:], strict=False):
+        if row[0] != before[0] + 1:
+            raise errors.BadBatch(reason=f"event {row[0]} does not follow {before[0]}")
+    return checked
+
+
+_code_ids: dict[str, int] = {}  # codes never change id: kept for the process
+
+
+def code_ids(conn: psycopg.Connection, codes: set[str]) -> dict[str, int]:
+    """The small ids of procedure and queue codes, new ones added."""
+    missing = sorted(c for c in codes if c not in _code_ids)
+    if missing:
+        conn.execute("INSERT INTO codes (code) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
+                     (missing,))
+        for code, ident in conn.execute("SELECT code, id FROM codes WHERE code = ANY(%s)",
+                                        (missing,)):
+            _code_ids[code] = ident
+    return {c: _code_ids[c] for c in codes}
+
+
+def _rows(conn: psycopg.Connection, hall_id: int, events: list[list]) -> list[tuple]:
+    ids = code_ids(conn, {e[i] for e in events for i in (7, 8) if e[i] is not None})
+    return [(seq, at, hall_id, day, ticket, clerk, ids.get(procedure), kind, counter,
+             ids.get(queue), number, Jsonb(data) if data else None)
+            for seq, at, day, kind, ticket, counter, clerk, queue, procedure, number, data
+            in events]
+
+
+def store(conn: psycopg.Connection, hall_id: int, body) -> int:
+    """Store one batch of ``hall_id``'s events (from its own token); the position the hub has
+    acknowledged after it (the last event stored in order)."""
+    if not isinstance(body, dict) or set(body) != {"hall", "after", "events"}:
+        raise errors.BadBatch(reason="{hall, after, events}")
+    if body["hall"] != hall_id:
+        raise errors.ForgedHall(hall=hall_id)
+    after = _int(body["after"], "after", 0, 2**62, none=False)
+    events = events_of(body["events"])
+    if events[0][0] != after + 1:
+        raise errors.BadBatch(reason=f"the first event is {events[0][0]}, after = {after}")
+    with conn.transaction():
+        acked = conn.execute("SELECT acked_seq FROM halls WHERE id = %s FOR UPDATE",
+                             (hall_id,)).fetchone()
+        if acked is None:
+            raise errors.UnknownHall(hall=hall_id)
+        acked = acked[0]
+        if after > acked:
+            raise errors.Gap(after=after, expected_after=acked, expected=acked + 1)
+        new = _rows(conn, hall_id, [e for e in events if e[0] > acked])
+        if new:
+            for month in sorted({row[3].replace(day=1) for row in new}):
+                ensure_month(conn, month)
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS staging (LIKE events)"
+                         " ON COMMIT DELETE ROWS")
+            with conn.cursor() as cur, cur.copy(
+                    f"COPY staging ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                for row in new:
+                    copy.write_row(row)
+            stored = conn.execute(
+                f"INSERT INTO events ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)}"
+                " FROM staging ON CONFLICT DO NOTHING").rowcount
+            if stored != len(new):
+                # The hall's row was locked and acked said these were new: anything else is
+                # a hub bug; storing half a batch would leave a hole.
+                raise RuntimeError(f"stored {stored} of {len(new)} new events")
+            for hook in AFTER_STORE:
+                hook(conn, hall_id, new)
+            acked = new[-1][0]
+        conn.execute("UPDATE halls SET acked_seq = %s, last_contact = now(),"
+                     " last_event_at = COALESCE(%s, last_event_at) WHERE id = %s",
+                     (acked, new[-1][1] if new else None, hall_id))
+        conn.execute("SELECT pg_notify('hub_events', %s)", (str(hall_id),))
+    return acked
