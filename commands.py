@@ -312,3 +312,89 @@ def main() -> None:  # pragma: no cover
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# -- the province hub ----------------------------------------------------------------------------
+
+@cli.group()
+def hub():
+    """The province hub on PostgreSQL: serve it, add halls and staff."""
+
+
+DSN = click.option("--dsn", required=True, envvar="GOISO_HUB_DSN",
+                   help="PostgreSQL connection string, e.g. postgresql://goiso@db/hub"
+                        " (or $GOISO_HUB_DSN).")
+
+
+@hub.command("serve")
+@DSN
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8090, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 256), default=16, show_default=True)
+def hub_serve(dsn, host, port, workers, threads):
+    """Serve the hub (migrations run first)."""
+    from hub.serving import serve
+
+    serve(dsn, host, port, workers=workers, threads=threads)
+
+
+@hub.command("migrate")
+@DSN
+def hub_migrate(dsn):
+    """Bring the hub's schema up to date."""
+    import psycopg
+
+    from hub.schema import migrate
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        applied = migrate(conn)
+    click.echo("applied: " + (", ".join(applied) or "nothing (up to date)"))
+
+
+@hub.command("add-hall")
+@DSN
+@click.option("--name", required=True, help="The hall's name, as the province calls it.")
+@click.option("--timezone", default="Asia/Ho_Chi_Minh", show_default=True)
+def hub_add_hall(dsn, name, timezone):
+    """Register a hall: print its id and token (shown once; the hub keeps only a hash)."""
+    import psycopg
+
+    from hub.halls import add_hall
+    from hub.schema import migrate
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrate(conn)
+        try:
+            hall_id, token = add_hall(conn, name, timezone)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(f"hall_id = {hall_id}")
+    click.echo(f'token = "{token}"')
+    click.echo("Put both in the hall's [hub] settings; the token is not shown again.")
+
+
+@hub.command("add-user")
+@DSN
+@click.argument("login")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["supervisor", "admin"]), default="supervisor",
+              show_default=True)
+@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="6 to 12 digits.")
+def hub_add_user(dsn, login, name, role, pin):
+    """Create a province staff account."""
+    import psycopg
+
+    from hub.accounts import add_user
+    from hub.schema import migrate
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrate(conn)
+        try:
+            user = add_user(conn, login, name, role, pin)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        except psycopg.errors.UniqueViolation:
+            raise click.UsageError(f"login {login} exists already") from None
+    click.echo(f"user {login} ({role}) = {user}")

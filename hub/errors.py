@@ -35,3 +35,27 @@ class UnknownHall(HallError):
     code = "unknown_hall"
     status = 404
     text = N_("Không có hội trường %(hall)s.")
+
+
+class SignInNeeded(HallError):
+    code = "unauthorized"
+    status = 401
+    text = N_("Cần đăng nhập.")
+
+
+class Forbidden(HallError):
+    code = "forbidden"
+    status = 403
+    text = N_("Bạn không có quyền làm việc này.")
+
+
+class TooLarge(HallError):
+    code = "too_large"
+    status = 413
+    text = N_("Lô sự kiện quá lớn (tối đa %(limit)s byte khi giải nén).")
+
+
+class BadRequest(HallError):
+    code = "invalid_input"
+    status = 400
+    text = N_("Thiếu trường bắt buộc: %(fields)s.")

@@ -1,0 +1,37 @@
+"""How ``goiso hub serve`` runs the hub: gunicorn with threaded workers (psycopg blocks; a
+province's staff and its halls' pushes are a few hundred connections, not thousands), each
+worker with its own connection pool, the schema migrated once before the workers start."""
+
+from __future__ import annotations
+
+import psycopg
+
+from .schema import migrate
+
+
+def serve(dsn: str, host: str, port: int, workers: int = 2, threads: int = 16,
+          pool_size: int = 10) -> None:
+    """Serve the hub until SIGTERM or SIGINT."""
+    from gunicorn.app.base import BaseApplication
+
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=30) as conn:
+        migrate(conn)
+
+    class HubServer(BaseApplication):
+        def load_config(self):
+            for key, value in {
+                "bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                "worker_class": "gthread", "keepalive": 5, "graceful_timeout": 10,
+                "timeout": 60, "accesslog": None, "errorlog": "-", "loglevel": "warning",
+                "proc_name": "goiso-hub",
+            }.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from .app import create_hub_app
+            from .store import open_pool
+
+            # Opened in the worker (after the fork): a pool's connections are not shared.
+            return create_hub_app(open_pool(dsn, max_size=pool_size, migrate_now=False))
+
+    HubServer().run()
