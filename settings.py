@@ -114,6 +114,30 @@ class BackupOptions(Struct, kw_only=True, forbid_unknown_fields=True):
     min_free_mb: Annotated[int, Meta(ge=0)] = 200  # `goiso check` warns below this free space
 
 
+class HubOptions(Struct, kw_only=True, forbid_unknown_fields=True):
+    """The province hub this hall reports to ([hub]; none by default: the hall works alone).
+    ``goiso hub add-hall`` on the hub gives ``hall_id`` and ``token``."""
+
+    url: str = ""  # e.g. "https://hub.example.gov.vn"; empty: no pushing
+    hall_id: Annotated[int, Meta(ge=0)] = 0
+    token: str = ""
+    interval_seconds: Annotated[float, Meta(ge=0.5, le=3600)] = 5.0  # between pushes
+    batch_events: Annotated[int, Meta(ge=1, le=5000)] = 2000  # events in one request at most
+    # Catching up after an outage goes no faster than this, so it never slows the hall.
+    max_events_per_second: Annotated[int, Meta(ge=10, le=100000)] = 2000
+    timeout_seconds: Annotated[float, Meta(gt=0, le=300)] = 20.0
+    lag_alert_seconds: Annotated[int, Meta(ge=10)] = 600  # the monitor alerts past this lag
+
+    def __post_init__(self):
+        """A hub needs its address, the hall's id and its token together."""
+        if self.url and not PUBLIC_URL.fullmatch(self.url):
+            raise InvalidInput("cần một địa chỉ http:// hoặc https:// đầy đủ.", field="url",
+                               table="hub")
+        if self.url and (not self.hall_id or not self.token):
+            raise InvalidInput("cần cả hall_id và token (do `goiso hub add-hall` cấp).",
+                               field="url", table="hub")
+
+
 class Settings(ServerOptions, kw_only=True):
     """Everything configurable, with the defaults a small hall can start from: the [server]
     keys (inherited), the [hall] keys, and one field per other table."""
@@ -130,6 +154,7 @@ class Settings(ServerOptions, kw_only=True):
     voice: VoiceOptions = field(default_factory=VoiceOptions)
     backup: BackupOptions = field(default_factory=BackupOptions)
     security: SigninLimits = field(default_factory=SigninLimits)
+    hub: HubOptions = field(default_factory=HubOptions)
 
     def __post_init__(self):
         """What spans tables: two [serial.<name>] tables cannot share one port."""

@@ -383,3 +383,22 @@ def m011_issue_limits(db):
         CREATE INDEX events_day_kind ON events (day, kind, at);
         """
     )
+
+
+@migrations()
+def m012_hub_push(db):
+    # Where this hall's push to its province hub stands (one row): the last event the hub
+    # acknowledged, the last success and the error of the last failure, if it still fails.
+    db.executescript(
+        """
+        CREATE TABLE hub_push (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            acked_seq INTEGER NOT NULL DEFAULT 0,
+            last_success_at REAL,
+            last_attempt_at REAL,
+            error TEXT,
+            error_since REAL
+        );
+        INSERT INTO hub_push (id) VALUES (1);
+        """
+    )

@@ -15,6 +15,7 @@ from .following import Following
 from .issuing import Issuing
 from .limits import Limits
 from .monitor import Monitor
+from .outbox import Outbox
 from .overrides import Overrides
 from .printing import Printing
 from .ratings import Ratings
@@ -61,6 +62,7 @@ class Hall:
         self.reports = Reports(self.tx)
         self.retention = Retention(self.tx)
         self.limits = Limits(self.tx)  # the day's numbers a supervisor extends
+        self.outbox = Outbox(self.tx)  # the log on its way to the province hub
         self.signin = Signin(self.tx)  # wrong PINs counted, delayed, locked ([security])
 
     @property

@@ -7,7 +7,7 @@ import sqlite3
 from device.worker import Poller, Stop
 from hall.errors import StorageBusy, StorageFull
 
-from . import counters, reports
+from . import counters, hubpush, reports
 from .runtime import Runtime, dedicated_runner
 
 
@@ -25,6 +25,13 @@ def start(runtime: Runtime, stop: Stop | None = None) -> Stop:
            lost_on=(sqlite3.OperationalError, StorageFull, StorageBusy)).start(stop)
     start_printers(runtime, stop)
     start_counter_hardware(runtime, stop)
+    options = runtime.settings.hub
+    if options.url:
+        # The log to the province hub; while the hub cannot be reached, each next try waits
+        # longer (up to 5 minutes), and the failure is on the monitor.
+        Poller("hub", lambda: hubpush.push_once(runtime), options.interval_seconds,
+               lost_on=(hubpush.HubUnreachable, sqlite3.OperationalError, StorageBusy),
+               max_pause=300.0).start(stop)
     return stop
 
 

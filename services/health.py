@@ -6,7 +6,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from .monitor import disk_alerts
+from .monitor import disk_alerts, hub_state
 from .runtime import Runtime
 
 STARTED = time.monotonic()
@@ -40,6 +40,7 @@ def report(runtime: Runtime) -> dict:
         "printers": {d["place"]: d["state"] for d in devices if d["kind"] == "printer"},
         "serial_devices": {d["id"]: d["state"] for d in devices if d["kind"] != "printer"},
         "disk": {"free_bytes": shutil.disk_usage(path.parent).free, "low": low},
+        "hub": hub_state(runtime),
         "version": version(),
         "uptime_seconds": round(time.monotonic() - STARTED, 1),
     }

@@ -28,14 +28,35 @@ def picture(runtime: Runtime) -> dict:
             "online": state in READY_STATES, "detail": reading.detail,
             "paper": PAPER.get(state),
             "since": None, "down_s": None, "last_error": None})
-    found["alerts"] += disk_alerts(runtime)
+    found["alerts"] += disk_alerts(runtime) + hub_alerts(runtime)
+    found["hub"] = hub_state(runtime)
     return found
 
 
 def alerts(runtime: Runtime) -> list[dict]:
     """Only what needs someone now: tickets waiting too long, devices down too long, a disk
-    running out of space."""
-    return runtime.read(runtime.hall.monitor.alerts) + disk_alerts(runtime)
+    running out of space, the province hub far behind."""
+    return runtime.read(runtime.hall.monitor.alerts) + disk_alerts(runtime) \
+        + hub_alerts(runtime)
+
+
+def hub_state(runtime: Runtime) -> dict | None:
+    """Where the push to the province hub stands (None: this hall reports to no hub)."""
+    options = runtime.settings.hub
+    if not options.url:
+        return None
+    return {"url": options.url, "hall_id": options.hall_id,
+            **runtime.read(runtime.hall.outbox.state)}
+
+
+def hub_alerts(runtime: Runtime) -> list[dict]:
+    """An alert when the oldest event the hub does not have is older than
+    ``[hub] lag_alert_seconds`` (the link or the hub is down, or the hub refuses)."""
+    state = hub_state(runtime)
+    if state is None or state["lag_seconds"] < runtime.settings.hub.lag_alert_seconds:
+        return []
+    return [{"kind": "hub", "lag_minutes": int(state["lag_seconds"] // 60),
+             "pending": state["pending"], "error": state["error"]}]
 
 
 def disk_alerts(runtime: Runtime) -> list[dict]:
