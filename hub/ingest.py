@@ -87,11 +87,13 @@ def events_of(events) -> list[list]:
     return checked
 
 
-_code_ids: dict[str, int] = {}  # codes never change id: kept for the process
+# Codes never change id: kept for the process, per database (tests use many in one process).
+_code_ids_of: dict[tuple, dict[str, int]] = {}
 
 
 def code_ids(conn: psycopg.Connection, codes: set[str]) -> dict[str, int]:
     """The small ids of procedure and queue codes, new ones added."""
+    _code_ids = _code_ids_of.setdefault((conn.info.host, conn.info.port, conn.info.dbname), {})
     missing = sorted(c for c in codes if c not in _code_ids)
     if missing:
         conn.execute("INSERT INTO codes (code) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
@@ -154,3 +156,9 @@ def store(conn: psycopg.Connection, hall_id: int, body) -> int:
                      (acked, new[-1][1] if new else None, hall_id))
         conn.execute("SELECT pg_notify('hub_events', %s)", (str(hall_id),))
     return acked
+
+
+# The rollups follow every batch in its own transaction (``hub.facts``).
+from .facts import after_store  # noqa: E402 - registered once the store is defined
+
+AFTER_STORE.append(after_store)

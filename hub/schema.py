@@ -159,3 +159,74 @@ def h003_staff(conn: psycopg.Connection) -> None:
             PRIMARY KEY (scope, key)
         );
     """)
+
+
+@migration
+def h004_facts_and_rollups(conn: psycopg.Connection) -> None:
+    # What each ticket came to (``hall.rollups.Fact``), recomputed from its events when a
+    # batch brings new ones, and the day's tallies per grouping (``hall.rollups.Tally`` rows,
+    # the times packed sorted as a hall packs them): reports read these, never the raw events.
+    # Both distributed by hall_id, like ``events``.
+    conn.execute("""
+        CREATE INDEX events_hall_ticket ON events (hall_id, ticket) WHERE ticket IS NOT NULL;
+        CREATE TABLE hub_facts (
+            hall_id integer NOT NULL,
+            ticket integer NOT NULL,
+            day date NOT NULL,
+            issued_at timestamptz NOT NULL,
+            hour smallint NOT NULL,
+            procedure text,
+            queue text,
+            counter smallint,
+            clerk integer,
+            served smallint NOT NULL,
+            no_show smallint NOT NULL,
+            cancelled smallint NOT NULL,
+            transferred smallint NOT NULL,
+            dossiers integer NOT NULL,
+            wait_ms integer,
+            service_ms integer,
+            rating smallint,
+            rating_levels smallint,
+            -- set while the ticket waits in a queue (since it was put there), else null
+            waiting_since timestamptz,
+            PRIMARY KEY (hall_id, ticket)
+        );
+        CREATE INDEX hub_facts_day ON hub_facts (hall_id, day);
+        CREATE INDEX hub_facts_waiting ON hub_facts (hall_id, day, waiting_since)
+            WHERE waiting_since IS NOT NULL;
+        CREATE TABLE hub_rollups (
+            hall_id integer NOT NULL,
+            day date NOT NULL,
+            dimension text NOT NULL,
+            key text NOT NULL,
+            issued integer NOT NULL,
+            served integer NOT NULL,
+            no_show integer NOT NULL,
+            cancelled integer NOT NULL,
+            transferred integer NOT NULL,
+            dossiers integer NOT NULL,
+            rated integer NOT NULL,
+            satisfied integer NOT NULL,
+            ratings bytea NOT NULL,
+            waits bytea NOT NULL,
+            services bytea NOT NULL,
+            PRIMARY KEY (hall_id, day, dimension, key)
+        );
+        CREATE INDEX hub_rollups_day ON hub_rollups (day, dimension);
+    """)
+
+
+@migration
+def h005_procedure_fields(conn: psycopg.Connection) -> None:
+    # The field of each procedure of the province's catalogue (a reference table): reports by
+    # field group the procedure rollups through it when they are read, so a field moved in
+    # the catalogue regroups old days too; a procedure not in it has no field.
+    conn.execute("""
+        CREATE TABLE hub_procedure_fields (
+            code text PRIMARY KEY,
+            field_id integer NOT NULL,
+            field_name text NOT NULL DEFAULT '',
+            name text NOT NULL DEFAULT ''
+        );
+    """)

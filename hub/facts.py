@@ -1,0 +1,178 @@
+"""Per-ticket facts and daily rollups kept in step with the events as a batch is stored.
+
+The hub counts a ticket exactly as its hall does, by the hall's own pure functions
+(``hall.rollups.fact_of`` for one ticket's events, ``Tally`` for a group): a batch's tickets
+get their fact recomputed from all their events (``hub_facts``), then the (hall, day)s those
+tickets belong to get their rollups rebuilt from the facts (``hub_rollups``: one row per
+grouping ``all``, ``procedure`` and ``hour``; fields are mapped from procedures when a report
+is read). Both run inside the storing transaction (``hub.ingest.AFTER_STORE``): the rollups
+never lag or lead the events. A province report reads rollups only.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from hall.events import EventKind
+from hall.rollups import Fact, Tally, fact_of, key_text
+
+from .schema import KIND_CODES
+
+K = EventKind
+KIND_NAMES = {code: name for name, code in KIND_CODES.items()}
+# Groupings a (hall, day) is rolled up by; "hall" and "day" are read from "all", "field" from
+# "procedure" through the catalogue.
+DIMENSIONS = ("all", "procedure", "hour")
+# What a ticket's last move says of it: put in a queue (waiting since then) or out of one.
+INTO_QUEUE = {K.ISSUED, K.TRANSFERRED, K.REACTIVATED}
+OUT_OF_QUEUE = {K.CALLED, K.RECALLED, K.FINISHED, K.NO_SHOW, K.CANCELLED, K.EXPIRED}
+FACT_COLUMNS = ("hall_id", "ticket", "day", "issued_at", "hour", "procedure", "queue", "counter",
+                "clerk", "served", "no_show", "cancelled", "transferred", "dossiers", "wait_ms",
+                "service_ms", "rating", "rating_levels", "waiting_since")
+ROLLUP_COLUMNS = ("hall_id, day, dimension, key, issued, served, no_show, cancelled,"
+                  " transferred, dossiers, rated, satisfied, ratings, waits, services")
+EVENTS_OF_TICKETS = (
+    "SELECT e.ticket, e.at, e.day, e.kind, e.counter, e.clerk, q.code, p.code, e.number, e.data"
+    " FROM events e LEFT JOIN codes q ON q.id = e.queue LEFT JOIN codes p ON p.id = e.procedure"
+    " WHERE e.hall_id = %s AND e.ticket = ANY(%s) ORDER BY e.ticket, e.seq")
+
+
+def as_hall_event(row) -> dict:
+    """A stored event as the hall's log row that ``fact_of`` reads: the kind by name, epoch
+    seconds, the ISO day, and the data with what the wire form took out put back."""
+    ticket, at, day, kind, counter, clerk, queue, procedure, number, data = row
+    data = dict(data or {})
+    if procedure is not None:
+        data["procedure"] = procedure
+    if number is not None:
+        data["number"] = number
+    return {"ticket_id": ticket, "at": at.timestamp(), "day": day.isoformat(),
+            "kind": KIND_NAMES[kind], "counter_number": counter, "clerk_id": clerk,
+            "queue_code": queue, "data": json.dumps(data, ensure_ascii=False)}
+
+
+def waiting_since(events: list[dict]) -> float | None:
+    """When the ticket was last put in a queue, if it still waits there (epoch seconds)."""
+    since = None
+    for event in events:
+        if event["kind"] in INTO_QUEUE:
+            since = event["at"]
+        elif event["kind"] in OUT_OF_QUEUE:
+            since = None
+    return since
+
+
+def _local(timezone: str):
+    zone = ZoneInfo(timezone)
+    return lambda ts: datetime.fromtimestamp(ts, zone)
+
+
+def fact_row(hall_id: int, fact: Fact, issued_at: float, since: float | None, zone) -> tuple:
+    """One row of ``hub_facts``."""
+    return (hall_id, fact.ticket_id, fact.day, datetime.fromtimestamp(issued_at, zone),
+            fact.hour, fact.procedure_code, fact.queue_code, fact.counter_number, fact.clerk_id,
+            fact.served, fact.no_show, fact.cancelled, fact.transferred, fact.dossiers,
+            fact.wait_ms, fact.service_ms, fact.rating, fact.rating_levels,
+            None if since is None else datetime.fromtimestamp(since, zone))
+
+
+def facts_of_tickets(conn: psycopg.Connection, hall_id: int, tickets: list[int],
+                     timezone: str) -> list[tuple]:
+    """The ``hub_facts`` rows of some of a hall's tickets, from all their stored events."""
+    local = _local(timezone)
+    zone = ZoneInfo(timezone)
+    rows, events, current = [], [], None
+
+    def close():
+        fact = fact_of(events, local)
+        if fact is not None:
+            issued = next(e for e in events if e["kind"] == K.ISSUED)
+            rows.append(fact_row(hall_id, fact, issued["at"], waiting_since(events), zone))
+
+    for row in conn.execute(EVENTS_OF_TICKETS, (hall_id, tickets)):
+        if row[0] != current and events:
+            close()
+            events = []
+        current = row[0]
+        events.append(as_hall_event(row))
+    if events:
+        close()
+    return rows
+
+
+def _fact(row) -> Fact:
+    """A ``Fact`` read back from ``hub_facts`` (day, hour, procedure, queue, counter, clerk,
+    served … rating_levels)."""
+    return Fact(0, row[0].isoformat(), row[1], row[0].weekday(), *row[2:])
+
+
+def tallies_of_day(conn: psycopg.Connection, hall_id: int, day) -> dict[tuple[str, str], Tally]:
+    """The tallies of one hall's day by (dimension, key), from its facts."""
+    out: dict[tuple[str, str], Tally] = {}
+    for row in conn.execute(
+            "SELECT day, hour, procedure, queue, counter, clerk, served, no_show, cancelled,"
+            " transferred, dossiers, wait_ms, service_ms, rating, rating_levels FROM hub_facts"
+            " WHERE hall_id = %s AND day = %s", (hall_id, day)):
+        fact = _fact(row)
+        for group in (("all", ""), ("procedure", key_text(fact.procedure_code)),
+                      ("hour", str(fact.hour))):
+            if group not in out:
+                out[group] = Tally()
+            out[group].add(fact)
+    return out
+
+
+def rebuild_days(conn: psycopg.Connection, hall_id: int, days) -> int:
+    """Rebuild the rollups of a hall's ``days`` from their facts; the rows written."""
+    written = 0
+    for day in sorted(days):
+        conn.execute("DELETE FROM hub_rollups WHERE hall_id = %s AND day = %s", (hall_id, day))
+        rows = [(hall_id, *t.row(day, dimension, key))
+                for (dimension, key), t in tallies_of_day(conn, hall_id, day).items()]
+        if rows:
+            with conn.cursor() as cur:
+                cur.executemany(f"INSERT INTO hub_rollups ({ROLLUP_COLUMNS}) VALUES"
+                                f" ({', '.join(['%s'] * 15)})", rows)
+        written += len(rows)
+    return written
+
+
+def update_tickets(conn: psycopg.Connection, hall_id: int, tickets: list[int]) -> set:
+    """Recompute the facts of ``tickets`` and rebuild their days' rollups; the days rebuilt."""
+    if not tickets:
+        return set()
+    timezone = conn.execute("SELECT timezone FROM halls WHERE id = %s", (hall_id,)).fetchone()[0]
+    rows = facts_of_tickets(conn, hall_id, tickets, timezone)
+    days = {row[2] for row in rows}
+    if rows:
+        columns = ", ".join(FACT_COLUMNS)
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in FACT_COLUMNS[2:])
+        with conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO hub_facts ({columns}) VALUES ({', '.join(['%s'] * 19)})"
+                f" ON CONFLICT (hall_id, ticket) DO UPDATE SET {updates}", rows)
+    rebuild_days(conn, hall_id, days)
+    return days
+
+
+def after_store(conn: psycopg.Connection, hall_id: int, new: list[tuple]) -> None:
+    """The ingest's hook: the facts and rollups of the tickets a batch touched."""
+    update_tickets(conn, hall_id, sorted({row[4] for row in new if row[4] is not None}))
+
+
+def rebuild_hall(conn: psycopg.Connection, hall_id: int) -> int:
+    """Every fact and rollup of one hall recomputed from its events (after a fix in how they
+    are counted); the tickets counted."""
+    tickets = [r[0] for r in conn.execute(
+        "SELECT DISTINCT ticket FROM events WHERE hall_id = %s AND ticket IS NOT NULL",
+        (hall_id,))]
+    with conn.transaction():
+        conn.execute("DELETE FROM hub_facts WHERE hall_id = %s", (hall_id,))
+        conn.execute("DELETE FROM hub_rollups WHERE hall_id = %s", (hall_id,))
+        for start in range(0, len(tickets), 2000):
+            update_tickets(conn, hall_id, tickets[start:start + 2000])
+    return len(tickets)

@@ -1,0 +1,130 @@
+"""Province reports: a hall's real events pushed to a real PostgreSQL through the ingest, and
+every figure of the hub's report for that hall equal to the hall's own report."""
+
+import json
+import random
+import sqlite3
+from datetime import date, timedelta
+
+import pytest
+
+from hall import errors
+from hall.reports import FIGURES
+from hub import facts, ingest, reports
+from hub.halls import add_hall
+from tests.test_reports import simulate_day
+
+BATCH = 37  # small: a ticket's events arrive over several batches
+
+
+def push(hall, conn, hall_id: int) -> int:
+    """Everything the hall has not pushed yet, through the hub's ingest, as the pusher does
+    (the wire form through JSON); the events sent."""
+    sent = 0
+    while True:
+        acked, events = hall.outbox.pending(BATCH)
+        if not events:
+            return sent
+        body = json.loads(json.dumps({"hall": hall_id, "after": acked, "events": events}))
+        hall.outbox.acknowledged(ingest.store(conn, hall_id, body))
+        sent += len(events)
+
+
+def catalogue_fields(hall, conn) -> None:
+    """The province catalogue's fields: the hall's own procedure → field map."""
+    rows = sqlite3.connect(hall.store.path).execute(
+        "SELECT code, field_id, name FROM procedures WHERE field_id IS NOT NULL").fetchall()
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO hub_procedure_fields (code, field_id, name)"
+                        " VALUES (%s, %s, %s)", rows)
+
+
+@pytest.fixture
+def pushed(hall, clock, hub_db):
+    """Four simulated days of a hall pushed day by day (the last one is today)."""
+    hall_id, _token = add_hall(hub_db, "Sở Giao thông vận tải")
+    rng = random.Random(5)
+    clerks = {n: hall.accounts.put_clerk(f"c{n}", name=f"Cán bộ {n}", pin="246810")["id"]
+              for n in (1, 2, 3)}
+    for day in range(4):
+        simulate_day(hall, clock, clerks, rng, day)
+        push(hall, hub_db, hall_id)
+    catalogue_fields(hall, hub_db)
+    return hall_id, [(date(2026, 11, 26) + timedelta(days=d)).isoformat() for d in range(4)]
+
+
+def comparable(report: dict) -> dict:
+    return {"rows": {r["key"]: {f: r[f] for f in (*FIGURES, "ratings")} for r in report["rows"]},
+            "total": report["total"], "heatmap": report["heatmap"], "trend": report["trend"]}
+
+
+def test_a_halls_province_figures_equal_its_own_report(hall, pushed, hub_db):
+    hall_id, days = pushed
+    hall.reports.refresh()
+    assert hub_db.execute("SELECT count(*) FROM hub_facts").fetchone()[0] > 150
+    for first, last in ((days[0], days[3]), (days[1], days[1]), (days[0], days[2]),
+                        (days[3], days[3])):
+        for by in ("field", "procedure", "day", "hour"):
+            own = hall.reports.summary(first, last, by)
+            province = reports.summary(hub_db, first, last, by, [hall_id])
+            assert comparable(province) == comparable(own), (first, last, by)
+            assert reports.summary(hub_db, first, last, by) == province | {"halls": None}
+        by_hall = reports.summary(hub_db, first, last, "hall")
+        assert [r["key"] for r in by_hall["rows"]] == [hall_id]
+        assert by_hall["rows"][0]["name"] == "Sở Giao thông vận tải"
+        assert {k: by_hall["rows"][0][k] for k in FIGURES} == {k: own["total"][k] for k in FIGURES}
+
+
+def test_late_events_and_a_rebuild_keep_the_same_figures(hall, pushed, hub_db, clock):
+    hall_id, days = pushed
+    clock.at(9, 0, days=4)  # a new day: yesterday's waiting tickets expire on the roll-over
+    hall.issuing.issue("DEMO-GT-001")
+    push(hall, hub_db, hall_id)
+    hall.reports.refresh()
+    first, last = days[0], (date.fromisoformat(days[3]) + timedelta(days=1)).isoformat()
+    before = reports.summary(hub_db, first, last, "procedure", [hall_id])
+    assert comparable(before) == comparable(hall.reports.summary(first, last, "procedure"))
+    assert facts.rebuild_hall(hub_db, hall_id) > 150
+    assert reports.summary(hub_db, first, last, "procedure", [hall_id]) == before
+
+
+def test_two_halls_add_up(hall, pushed, hub_db):
+    hall_id, days = pushed
+    other, _ = add_hall(hub_db, "Xã B")
+    # The same log under a second hall: every count doubles, the percentiles stay.
+    acked = 0
+    while True:
+        batch = json.loads(json.dumps(_wire_after(hall, acked)))
+        if not batch:
+            break
+        acked = ingest.store(hub_db, other, {"hall": other, "after": acked, "events": batch})
+    one = reports.summary(hub_db, days[0], days[3], "day", [hall_id])
+    both = reports.summary(hub_db, days[0], days[3], "day")
+    assert both["total"]["issued"] == 2 * one["total"]["issued"]
+    assert both["total"]["wait_p90_s"] == one["total"]["wait_p90_s"]
+    assert [t["served"] for t in both["trend"]] == [2 * t["served"] for t in one["trend"]]
+
+
+def _wire_after(hall, after: int) -> list:
+    from hall.outbox import wire
+
+    with hall.tx.reading() as reading:
+        return [wire(r) for r in reading.all(
+            "SELECT * FROM events WHERE id > ? ORDER BY id LIMIT 500", (after,))]
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (("2026-11-30", "2026-11-01", "day"), "from"), (("nope", "2026-11-01", "day"), "from"),
+    (("2026-11-01", "2026-11-02", "clerk"), "by")])
+def test_bad_reports_are_refused_with_the_field(hub_db, args, field):
+    with pytest.raises(errors.InvalidInput) as refused:
+        reports.summary(hub_db, *args)
+    assert refused.value.params["field"] == field
+
+
+def test_hall_lists_are_checked():
+    assert reports.parse_halls("3, 7,3") == [3, 7]
+    assert reports.parse_halls("") is None
+    for bad in ("x", "0", "-1", ",", "9" * 12):
+        with pytest.raises(errors.InvalidInput):
+            reports.parse_halls(bad)
