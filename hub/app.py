@@ -52,6 +52,9 @@ def create_hub_app(pool, *, testing: bool = False, secret_key: str | None = None
     from .views import bp
 
     app.register_blueprint(bp)
+    from .report_views import bp as report_bp
+
+    app.register_blueprint(report_bp)
     app.before_request(access.guard)
 
     @app.errorhandler(HallError)

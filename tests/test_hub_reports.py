@@ -1,6 +1,7 @@
 """Province reports: a hall's real events pushed to a real PostgreSQL through the ingest, and
 every figure of the hub's report for that hall equal to the hall's own report."""
 
+import io
 import json
 import random
 import sqlite3
@@ -128,3 +129,56 @@ def test_hall_lists_are_checked():
     for bad in ("x", "0", "-1", ",", "9" * 12):
         with pytest.raises(errors.InvalidInput):
             reports.parse_halls(bad)
+
+
+@pytest.fixture
+def hub_client(hub_dsn, hub_db):
+    """A test client of the hub's app on the test database, signed in as a supervisor."""
+    from hub.accounts import add_user
+    from hub.app import create_hub_app
+    from hub.store import open_pool
+
+    add_user(hub_db, "tinh", "Sở Nội vụ", "supervisor", "246810")
+    pool = open_pool(hub_dsn, min_size=1, max_size=2, migrate_now=False)
+    app = create_hub_app(pool, testing=True)
+    client = app.test_client()
+    yield client
+    pool.close()
+
+
+def sign_in(client) -> None:
+    reply = client.post("/api/v1/session", json={"login": "tinh", "pin": "246810"})
+    assert reply.status_code == 200
+
+
+def test_the_report_door_answers_json_csv_xlsx_and_charts(hall, pushed, hub_db, hub_client):
+    import openpyxl
+
+    hall_id, days = pushed
+    query = f"/api/v1/reports/summary?from={days[0]}&to={days[3]}"
+    assert hub_client.get(query).status_code == 401
+    sign_in(hub_client)
+    body = hub_client.get(query + "&by=procedure").get_json()
+    own = hall.reports.summary(days[0], days[3], "procedure")
+    assert [r["issued"] for r in body["rows"]] == [r["issued"] for r in own["rows"]]
+    assert body["ratings_per_level"]["total"] == own["total"]["ratings"]
+    assert body["rows"][0]["name"] == own["rows"][0]["name"]  # from the catalogue
+    by_hall = hub_client.get(query + f"&by=hall&hall={hall_id}").get_json()
+    assert by_hall["halls"] == [hall_id] and by_hall["rows"][0]["key"] == hall_id
+    csv_reply = hub_client.get(query + "&by=hall&format=csv")
+    assert csv_reply.mimetype == "text/csv"
+    lines = csv_reply.data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Mã,Đơn vị,Số phiếu đã cấp")
+    assert lines[1].startswith(f"{hall_id},Sở Giao thông vận tải,{own['total']['issued']},")
+    english = hub_client.get(query + "&by=day&format=csv&lang=en").data.decode("utf-8-sig")
+    assert english.splitlines()[0].startswith("Code,Day,")
+    xlsx = hub_client.get(query + "&by=day&format=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data)).active
+    assert [c.value for c in sheet[2]][:3] == [days[0], days[0], own["trend"][0]["issued"]]
+    for chart in ("groups", "trend", "heatmap"):
+        svg = hub_client.get(query + f"&by=hour&format=svg&chart={chart}")
+        assert svg.mimetype == "image/svg+xml" and svg.data.startswith(b"<svg")
+    for bad, field in (("&by=clerk", "by"), ("&format=pdf", "format"), ("&hall=x", "hall"),
+                       ("&format=svg&chart=pie", "chart")):
+        reply = hub_client.get(query + bad)
+        assert reply.status_code == 400 and reply.get_json()["error"]["field"] == field
