@@ -7,7 +7,7 @@ business days × ``--tickets`` tickets, each with its events (issued, printed, c
 finished and often rated, or a no-show, or a cancel: ≈ 4.4 events a ticket, so 680 tickets ≈
 3,000 events a hall-day) and its fact. The rollups are then built by the hub's own code
 (``hub.facts.rebuild_days``, timed). The year is the month's rollups copied ``--months - 1``
-times four weeks apart (same weekdays): the reports read rollups only, so a year's queries
+times, whole weeks apart (same weekdays): the reports read rollups only, so a year's queries
 meet a year's rows; its raw events are not generated (the raw comparison is on the month).
 
 Timed (median of ``--repeat``): the dashboard's hall list, ``hub.reports.summary`` by hall,
@@ -162,9 +162,10 @@ def load(conn, args, days: list[date]) -> dict:
             facts.rebuild_days(conn, h, days)
     took["build rollups (hub.facts, Python)"] = time.perf_counter() - started
     started = time.perf_counter()
-    conn.execute("INSERT INTO hub_rollups SELECT hall_id, day + 28 * k, dimension, key, issued,"
-                 " served, no_show, cancelled, transferred, dossiers, rated, satisfied, ratings,"
-                 " waits, services FROM hub_rollups, generate_series(1, %s) k",
+    shift = 7 * ((days[-1] - days[0]).days // 7 + 1)  # whole weeks past the month: same weekdays
+    conn.execute(f"INSERT INTO hub_rollups SELECT hall_id, day + {shift} * k, dimension, key,"
+                 " issued, served, no_show, cancelled, transferred, dossiers, rated, satisfied,"
+                 " ratings, waits, services FROM hub_rollups, generate_series(1, %s) k",
                  (args.months - 1,))
     conn.execute("ANALYZE hub_rollups")
     took[f"copy the rollups to {args.months} months"] = time.perf_counter() - started
@@ -206,9 +207,10 @@ def main(argv: list[str]) -> int:
             print(f"storage: events {counts[4] / counts[0]:.0f} bytes/event with indexes;"
                   f" rollups {counts[5] / 2**20:.0f} MB for {args.months} months")
             for step, seconds in took.items():
-                print(f"  load: {step}: {seconds:.1f} s")
+                print(f"  load: {step}: {seconds:.1f} s", flush=True)
             first, last = days[0].isoformat(), days[-1].isoformat()
-            year_last = (days[-1] + timedelta(days=28 * (args.months - 1))).isoformat()
+            shift = 7 * ((days[-1] - days[0]).days // 7 + 1)
+            year_last = (days[-1] + timedelta(days=shift * (args.months - 1))).isoformat()
             now = datetime.combine(days[-1], datetime.min.time(), UTC) + timedelta(hours=4)
             rows = []
             ms, found = timed(lambda: dashboard.halls(conn, now), args.repeat)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, redirect, request, url_for
 from flask_babel import Babel, force_locale, get_locale
 from flask_babel import gettext as translate
 from flask_wtf.csrf import CSRFProtect
@@ -15,6 +15,7 @@ from hall import words
 from hall.errors import HallError
 
 from . import access
+from .errors import SignInNeeded
 
 MAX_BODY = 16 * 1024 * 1024  # a compressed batch, as sent
 SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline';"
@@ -55,10 +56,17 @@ def create_hub_app(pool, *, testing: bool = False, secret_key: str | None = None
     from .report_views import bp as report_bp
 
     app.register_blueprint(report_bp)
+    from .pages import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
     app.before_request(access.guard)
 
     @app.errorhandler(HallError)
     def hall_error(exc: HallError):
+        if isinstance(exc, SignInNeeded) and request.method == "GET" \
+                and not request.path.startswith("/api/"):
+            # A page: to the sign-in form, not a JSON error.
+            return redirect(url_for("hub_pages.login", lang=request.args.get("lang")))
         reply = error_json(exc.code, exc.text, exc.params, exc.status)
         if exc.status == 429 and isinstance(exc.params.get("seconds"), int):
             return (*reply, {"Retry-After": str(exc.params["seconds"])})

@@ -182,3 +182,30 @@ def test_the_report_door_answers_json_csv_xlsx_and_charts(hall, pushed, hub_db, 
                        ("&format=svg&chart=pie", "chart")):
         reply = hub_client.get(query + bad)
         assert reply.status_code == 400 and reply.get_json()["error"]["field"] == field
+
+
+def test_the_dashboard_line_of_a_hall_matches_the_hall(hall, pushed, hub_db, clock):
+    from datetime import UTC, datetime
+
+    from hub import dashboard
+
+    hall_id, days = pushed
+    for _ in range(3):
+        hall.issuing.issue("DEMO-GT-007")
+        clock.advance(60)
+    push(hall, hub_db, hall_id)
+    waiting = sqlite3.connect(hall.store.path).execute(
+        "SELECT count(*) FROM tickets WHERE day = ? AND status = 'waiting'",
+        (hall.today(),)).fetchone()[0]
+    assert waiting > 0
+    now = datetime.fromtimestamp(clock.now, UTC)
+    silent, _ = add_hall(hub_db, "Xã chưa kết nối")
+    rows = dashboard.halls(hub_db, now)
+    assert [r["id"] for r in rows] == [silent, hall_id]  # never heard from: the worst
+    line = rows[1]
+    assert line["day"] == hall.today() and line["waiting"] == waiting
+    today = hall.reports.summary(hall.today(), hall.today(), "day")
+    assert line["served"] == today["total"]["served"]
+    assert line["longest_wait_s"] >= 180 and line["lag_s"] == 60
+    assert [r["id"] for r in dashboard.halls(hub_db, now, sort="name")] == [hall_id, silent]
+    assert dashboard.totals(rows)["waiting"] == waiting
