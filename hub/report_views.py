@@ -25,7 +25,7 @@ CHARTS = ("groups", "trend", "heatmap")
 MIME = {"csv": "text/csv; charset=utf-8",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "svg": "image/svg+xml; charset=utf-8"}
-GROUP_HEADERS = {**hall_reports.GROUP_HEADERS, "hall": N_("Đơn vị")}
+GROUP_HEADERS = {**hall_reports.GROUP_HEADERS, "hall": N_("Điểm phục vụ")}
 
 
 class _Inline:
@@ -44,7 +44,8 @@ def english() -> bool:
 
 def table(report: dict) -> list[list]:
     """The report as rows of cells: headers in the request's language, the total last."""
-    rows = [[_(hall_reports.KEY_HEADER), _(GROUP_HEADERS[report["by"]]),
+    group = GROUP_HEADERS[report["by"]]
+    rows = [[_(hall_reports.KEY_HEADER), _(group),
              *(_(hall_reports.FIGURE_HEADERS[f]) for f in FIGURES)]]
     rows += [[row["key"], row["name"], *(row[f] for f in FIGURES)] for row in report["rows"]]
     rows.append(["", _(hall_reports.TOTAL), *(report["total"][f] for f in FIGURES)])

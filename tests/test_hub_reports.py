@@ -168,7 +168,7 @@ def test_the_report_door_answers_json_csv_xlsx_and_charts(hall, pushed, hub_db, 
     csv_reply = hub_client.get(query + "&by=hall&format=csv")
     assert csv_reply.mimetype == "text/csv"
     lines = csv_reply.data.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("Mã,Đơn vị,Số phiếu đã cấp")
+    assert lines[0].startswith("Mã,Điểm phục vụ,Số phiếu đã cấp")
     assert lines[1].startswith(f"{hall_id},Sở Giao thông vận tải,{own['total']['issued']},")
     english = hub_client.get(query + "&by=day&format=csv&lang=en").data.decode("utf-8-sig")
     assert english.splitlines()[0].startswith("Code,Day,")
