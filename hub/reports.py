@@ -3,7 +3,8 @@ report (``hall.reports``: its ``figures`` of merged ``Tally`` runs, exact percen
 by hall, field, procedure, day or hour over any halls and range of business days.
 
 A figure for one hall equals that hall's own report for the same range: the facts are made by
-the hall's ``fact_of``, tallied by its ``Tally`` and read by its ``figures``. Fields come from
+the hall's ``fact_of``, tallied by its ``Tally`` and read with its definitions
+(``hub.figures``, the same values computed with numpy). Fields come from
 the province's catalogue (``hub_procedure_fields``) when the report is read.
 """
 
@@ -14,9 +15,11 @@ from datetime import date
 import psycopg
 
 from hall import errors
-from hall.reports import figures, parse_range
+from hall.reports import parse_range
 from hall.rollups import Tally
 from hall.rules import Rules
+
+from .figures import figures
 
 GROUPS = ("hall", "field", "procedure", "day", "hour")
 INTEGER_KEYS = ("hall", "field", "hour")

@@ -209,3 +209,24 @@ def test_the_dashboard_line_of_a_hall_matches_the_hall(hall, pushed, hub_db, clo
     assert line["longest_wait_s"] >= 180 and line["lag_s"] == 60
     assert [r["id"] for r in dashboard.halls(hub_db, now, sort="name")] == [hall_id, silent]
     assert dashboard.totals(rows)["waiting"] == waiting
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_province_figures_are_the_halls_to_the_bit(seed):
+    from array import array
+
+    from hall.reports import figures as hall_figures
+    from hall.rollups import Tally
+    from hub.figures import figures as hub_figures
+
+    rng = random.Random(seed)
+    t = Tally(issued=50, served=40, rated=9, satisfied=5, ratings=[3, 2, 4, 0, 0])
+    for _ in range(rng.choice((1, 3, 40, 300))):
+        run = sorted(rng.choice((rng.randint(0, 900_000), rng.randint(0, 3000)))
+                     for _ in range(rng.randint(0, 60)))
+        packed = array("i", run).tobytes()
+        t.wait_runs.append(packed if rng.random() < 0.7 else array("i", run))
+        t.service_runs.append(packed[: 4 * rng.randint(0, len(run))])
+    t.waits = array("i", sorted(rng.randint(0, 10_000) for _ in range(rng.randint(0, 5))))
+    assert hub_figures(t, 900, 3) == hall_figures(t, 900, 3)
+    assert hub_figures(Tally(), 900, 3) == hall_figures(Tally(), 900, 3)
