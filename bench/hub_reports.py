@@ -225,6 +225,12 @@ def main(argv: list[str]) -> int:
                                                                    [1]), args.repeat)
                 rows.append((f"{label}: one hall by procedure", ms,
                              f"{found['total']['issued']:,} tickets"))
+            for label, end in (("month", last), ("year", year_last)):
+                ms, found = timed(lambda end=end: reports._groups(  # noqa: SLF001 - the split
+                    conn, first, end, None, "procedure"), args.repeat)
+                rows.append((f"{label}: by procedure, the database's part alone", ms,
+                             f"{sum(len(t.wait_runs[0]) for t in found.values()) / 2**20:.0f}"
+                             " MB of waits"))
             ms, found = timed(lambda: conn.execute(RAW_WAITS, {
                 "called": KIND_CODES["called"], "issued": KIND_CODES["issued"],
                 "first": days[0], "last": days[-1]}).fetchall(), 1)
