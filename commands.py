@@ -398,3 +398,19 @@ def hub_add_user(dsn, login, name, role, pin):
         except psycopg.errors.UniqueViolation:
             raise click.UsageError(f"login {login} exists already") from None
     click.echo(f"user {login} ({role}) = {user}")
+
+
+@hub.command("rebuild-reports")
+@DSN
+@click.option("--hall", "halls", type=int, multiple=True, help="Only this hall (repeatable).")
+def hub_rebuild_reports(dsn, halls):
+    """Recount every ticket's fact and every rollup of the halls from their stored events."""
+    import psycopg
+
+    from hub.facts import rebuild_hall
+    from hub.schema import migrate
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrate(conn)
+        for hall in halls or [r[0] for r in conn.execute("SELECT id FROM halls ORDER BY id")]:
+            click.echo(f"hall {hall}: {rebuild_hall(conn, hall)} tickets")
