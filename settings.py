@@ -191,7 +191,7 @@ class Settings(ServerOptions, kw_only=True):
 # [serial.<name>] are families: one table per name.
 TABLES = {"hall": HallOptions, "server": ServerOptions, "rules": Rules, "kiosk": KioskOptions,
           "ticket": TicketLayout, "board": BoardOptions, "voice": VoiceOptions,
-          "backup": BackupOptions, "security": SigninLimits}
+          "backup": BackupOptions, "security": SigninLimits, "hub": HubOptions}
 FAMILIES = {"printers": PrinterConfig, "serial": BusConfig}
 SERVER_KEYS = tuple(f.name for f in structs.fields(ServerOptions))
 # The tables a supervisor may set in the browser (stored in the database over the file); the
