@@ -171,3 +171,19 @@ def test_the_purge_keeps_what_the_hub_has_not_got(other_app, hub):
     hubpush.push_once(runtime)
     assert at_hub(hub, hall_id) == log_ids(app)
     assert reports.keep_up(runtime)["tickets"] == 6  # now it may go
+
+
+def test_the_monitor_shows_the_push(hall_app, hub):
+    from tests.plugins.web import staff_client
+
+    runtime = hall_app.extensions["goiso"]
+    busy_day(hall_app, 3)
+    supervisor = staff_client(hall_app, "giamsat")
+    page = supervisor.get("/admin/monitor").text
+    assert 'id="monitor-hub"' in page and "Chưa gửi" in page
+    hubpush.push_once(runtime)
+    page = supervisor.get("/admin/monitor").text
+    head = hub_state(runtime)["head"]
+    assert f"{head} / {head}" in page and "0 sự kiện" in page
+    health = hall_app.test_client().get("/healthz").get_json()
+    assert health["hub"]["acked"] == head and health["hub"]["pending"] == 0
