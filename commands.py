@@ -400,6 +400,30 @@ def hub_add_user(dsn, login, name, role, pin):
     click.echo(f"user {login} ({role}) = {user}")
 
 
+@hub.command("publish-catalogue")
+@DSN
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--note", default="", help="What changed, for the halls' admins.")
+def hub_publish_catalogue(dsn, file, note):
+    """Publish a new version of the province's procedure catalogue (CSV or XLSX)."""
+    from pathlib import Path
+
+    import psycopg
+
+    from hall.errors import HallError
+    from hub.catalogue import publish
+    from hub.schema import migrate
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrate(conn)
+        try:
+            published = publish(conn, Path(file).read_bytes(), Path(file).name, note)
+        except HallError as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(f"catalogue version {published['version']}: {published['procedures']}"
+               " procedures")
+
+
 @hub.command("rebuild-reports")
 @DSN
 @click.option("--hall", "halls", type=int, multiple=True, help="Only this hall (repeatable).")

@@ -127,6 +127,9 @@ class HubOptions(Struct, kw_only=True, forbid_unknown_fields=True):
     max_events_per_second: Annotated[int, Meta(ge=10, le=100000)] = 2000
     timeout_seconds: Annotated[float, Meta(gt=0, le=300)] = 20.0
     lag_alert_seconds: Annotated[int, Meta(ge=10)] = 600  # the monitor alerts past this lag
+    # A newer catalogue of procedures from the province is imported by itself (else the hall's
+    # admin sees what it would change on /admin/catalogue and applies it).
+    catalogue_auto_apply: bool = False
 
     def __post_init__(self):
         """A hub needs its address, the hall's id and its token together."""
@@ -191,7 +194,7 @@ class Settings(ServerOptions, kw_only=True):
 # [serial.<name>] are families: one table per name.
 TABLES = {"hall": HallOptions, "server": ServerOptions, "rules": Rules, "kiosk": KioskOptions,
           "ticket": TicketLayout, "board": BoardOptions, "voice": VoiceOptions,
-          "backup": BackupOptions, "security": SigninLimits}
+          "backup": BackupOptions, "security": SigninLimits, "hub": HubOptions}
 FAMILIES = {"printers": PrinterConfig, "serial": BusConfig}
 SERVER_KEYS = tuple(f.name for f in structs.fields(ServerOptions))
 # The tables a supervisor may set in the browser (stored in the database over the file); the

@@ -12,6 +12,7 @@ from hall.numbering import FORMATS
 from hall.policy import POLICIES
 from hall.words import N_
 from services import catalogue as service
+from services import hubpush
 from web import runtime
 from web.access import actor, role
 from web.replies import say
@@ -167,6 +168,7 @@ def _page(editing: dict | None = None, message: str = "", status: int = 200, pre
         "admin/catalogue.html", items=items, editing=editing, message=message, forms=FORMS,
         labels=LABELS, choices=CHOICES, form_choices=FORM_CHOICES, titles=KIND_TITLES,
         preview=preview, kinds=service.KINDS, message_at=message_at,
+        province=hubpush.catalogue_state(runtime()),
         short_pins=runtime().read(runtime().hall.accounts.short_pins),
         min_pin_length=runtime().settings.security.min_pin_length), status
 
@@ -249,6 +251,26 @@ def import_preview():
                  status=200 if report.ok else 422)
 
 
+@bp.post("/catalogue/province")
+@role("admin")
+def province_preview():
+    """Fetch the province's newer catalogue from the hub and show what importing it would
+    change, as for an uploaded file; nothing changes yet."""
+    try:
+        found = hubpush.preview_province_catalogue(runtime())
+    except (hubpush.HubRefused, hubpush.HubUnreachable) as exc:
+        return _page(preview={"problem": _("Không lấy được danh mục từ hub tỉnh: %(error)s",
+                                            error=str(exc))}, status=502)
+    if found is None:
+        return _page(message=_("Danh mục của tỉnh không có bản nào mới hơn."),
+                     message_at="import")
+    version, upload, report = found
+    return _page(preview={"upload": upload, "report": report, "deactivate_missing": False,
+                          "filename": _("danh mục của tỉnh, bản %(v)s", v=version),
+                          "province_version": version},
+                 status=200 if report.ok else 422)
+
+
 @bp.post("/catalogue/import/apply")
 @role("admin")
 def import_apply():
@@ -262,6 +284,9 @@ def import_apply():
         return _page(preview={"problem": say(exc)}, status=422)
     if not report.ok:
         return _page(preview={"report": report, "filename": ""}, status=409)
+    province = request.form.get("province_version", "")
+    if province.isdecimal():
+        hubpush.province_catalogue_applied(runtime(), int(province))
     return _page(message=_("Đã nhập: thêm %(added)s, sửa %(updated)s, ngừng dùng"
                            " %(deactivated)s thủ tục.", added=len(report.added),
                            updated=len(report.updated), deactivated=len(report.deactivated)))

@@ -46,7 +46,10 @@ class Outbox:
                     "last_success_at": reading.rules.iso(push["last_success_at"]),
                     "last_attempt_at": reading.rules.iso(push["last_attempt_at"]),
                     "error": push["error"],
-                    "error_since": reading.rules.iso(push["error_since"])}
+                    "error_since": reading.rules.iso(push["error_since"]),
+                    "catalogue": {"offered": push["catalogue_offered"],
+                                  "applied": push["catalogue_applied"],
+                                  "error": push["catalogue_error"]}}
 
     def pending(self, limit: int) -> tuple[int, list[list]]:
         """The acknowledged position and up to ``limit`` events after it, in the hub's form."""
@@ -71,3 +74,20 @@ class Outbox:
             change.run("UPDATE hub_push SET last_attempt_at = ?, error = ?,"
                        " error_since = coalesce(error_since, ?) WHERE id = 1",
                        (change.now, detail[:MAX_DETAIL], change.now))
+
+    def catalogue_offered(self, version: int) -> bool:
+        """The hub offers catalogue ``version``; True when it is newer than any offered."""
+        with self.tx.change() as change:
+            return change.run("UPDATE hub_push SET catalogue_offered = ? WHERE id = 1 AND"
+                              " (catalogue_offered IS NULL OR catalogue_offered < ?)",
+                              (version, version)).rowcount == 1
+
+    def catalogue_applied(self, version: int | None, error: str | None = None) -> None:
+        """The province's catalogue ``version`` was imported (or could not be: ``error``)."""
+        with self.tx.change() as change:
+            if error is None:
+                change.run("UPDATE hub_push SET catalogue_applied = ?, catalogue_error = NULL"
+                           " WHERE id = 1", (version,))
+            else:
+                change.run("UPDATE hub_push SET catalogue_error = ? WHERE id = 1",
+                           (error[:MAX_DETAIL],))

@@ -17,14 +17,22 @@ class Retention:
     def __init__(self, tx: Transactions):
         self.tx = tx
 
-    def purge(self, clerk: int | None = None) -> dict:
+    def purge(self, clerk: int | None = None, pushed_up_to: int | None = None) -> dict:
         """Purge tickets of business days older than ``keep_tickets_days`` (0: nothing);
-        audited as ``tickets_purged`` with the day, counts and who."""
+        audited as ``tickets_purged`` with the day, counts and who. ``pushed_up_to``: the
+        last event the province hub has; no day with a later event of its tickets is purged
+        (the hub would never get it)."""
         keep = self.tx.rules.keep_tickets_days
         with self.tx.change() as change:
             if not keep:
                 return {"before_day": None, "tickets": 0, "events": 0}
             before = (date.fromisoformat(change.day) - timedelta(days=keep)).isoformat()
+            if pushed_up_to is not None:
+                unpushed = change.value(
+                    "SELECT min(t.day) FROM events e JOIN tickets t ON t.id = e.ticket_id"
+                    " WHERE e.id > ?", (pushed_up_to,))
+                if unpushed is not None:
+                    before = min(before, unpushed)
             # The rollups of those days must be up to date before their source goes.
             rollups.refresh(change)
             tickets = change.value("SELECT count(*) FROM tickets WHERE day < ?", (before,))

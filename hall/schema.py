@@ -388,7 +388,8 @@ def m011_issue_limits(db):
 @migrations()
 def m012_hub_push(db):
     # Where this hall's push to its province hub stands (one row): the last event the hub
-    # acknowledged, the last success and the error of the last failure, if it still fails.
+    # acknowledged, the last success and the error of the last failure, if it still fails;
+    # the newest catalogue version the province offers, and the one this hall applied.
     db.executescript(
         """
         CREATE TABLE hub_push (
@@ -397,7 +398,10 @@ def m012_hub_push(db):
             last_success_at REAL,
             last_attempt_at REAL,
             error TEXT,
-            error_since REAL
+            error_since REAL,
+            catalogue_offered INTEGER,
+            catalogue_applied INTEGER,
+            catalogue_error TEXT
         );
         INSERT INTO hub_push (id) VALUES (1);
         """

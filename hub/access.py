@@ -68,9 +68,8 @@ def guard():
 def session_key(pool) -> str:
     """The key that signs staff sessions: made once, kept in the database, so every process
     and every restart of the hub agree."""
+    # The table is the migrations' (h003): two workers starting at once must not both make it.
     with pool.connection() as conn, conn.transaction():
-        conn.execute("CREATE TABLE IF NOT EXISTS hub_secrets (name text PRIMARY KEY,"
-                     " value text NOT NULL)")
         conn.execute("INSERT INTO hub_secrets VALUES ('session', %s) ON CONFLICT DO NOTHING",
                      (secrets.token_hex(32),))
         value = conn.execute("SELECT value FROM hub_secrets WHERE name = 'session'").fetchone()

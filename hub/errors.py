@@ -59,3 +59,9 @@ class BadRequest(HallError):
     code = "invalid_input"
     status = 400
     text = N_("Thiếu trường bắt buộc: %(fields)s.")
+
+
+class UnknownVersion(HallError):
+    code = "not_found"
+    status = 404
+    text = N_("Không có bản danh mục %(version)s.")

@@ -2,13 +2,16 @@
 
 A batch is ``{"hall": id, "after": n, "events": [[seq, at, day, kind, ticket, counter, clerk,
 queue, procedure, number, data], ...]}``: the events that follow event ``n`` of the hall's
-log, consecutive (``at`` in epoch seconds, ``day`` the hall's business day, ``queue`` and
-``procedure`` codes, stored as small ids; ``data`` the rest of what the event says).
+log, in order (a hall's log may have holes where old tickets were purged before it had a hub,
+so sequences grow but need not be consecutive; ``at`` in epoch seconds, ``day`` the hall's
+business day, ``queue`` and ``procedure`` codes, stored as small ids; ``data`` the rest of
+what the event says).
 Events the hub already has (``seq <= acked``) are skipped, so a batch sent twice changes
-nothing; a batch that starts beyond the next expected event is refused with that position
-(``Gap``), so nothing is ever stored with a hole before it. One hall's batches are stored one
-at a time (its ``halls`` row is locked), different halls' side by side. Rows go in through
-``COPY`` into a staging table, then one ``INSERT … ON CONFLICT DO NOTHING``.
+nothing; a batch that starts after a position beyond the hub's (``after > acked``) is refused
+with the position expected (``Gap``), so no batch is ever lost between two stored ones.
+One hall's batches are stored one at a time (its ``halls`` row is locked), different halls'
+side by side. Rows go in through ``COPY`` into a staging table, then one ``INSERT … ON
+CONFLICT DO NOTHING``.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def events_of(events) -> list[list]:
                         _code(procedure, "procedure", seq), _code(number, "number", seq),
                         data or None])
     for before, row in zip(checked, checked[1:], strict=False):
-        if row[0] != before[0] + 1:
+        if row[0] <= before[0]:
             raise errors.BadBatch(reason=f"event {row[0]} does not follow {before[0]}")
     return checked
 
@@ -121,7 +124,7 @@ def store(conn: psycopg.Connection, hall_id: int, body) -> int:
         raise errors.ForgedHall(hall=hall_id)
     after = _int(body["after"], "after", 0, 2**62, none=False)
     events = events_of(body["events"])
-    if events[0][0] != after + 1:
+    if events[0][0] <= after:
         raise errors.BadBatch(reason=f"the first event is {events[0][0]}, after = {after}")
     with conn.transaction():
         acked = conn.execute("SELECT acked_seq FROM halls WHERE id = %s FOR UPDATE",

@@ -1,78 +1,28 @@
 """The province report door: ``GET /api/v1/reports/summary`` as JSON, CSV, XLSX or an SVG
-chart, in the shapes of a hall's (``api/reports.py``, ``services/reports.py``), with ``by=hall``
-and ``hall=3,7`` on top."""
+chart, in the shapes of a hall's (``api/reports.py``; the files by ``hub.report_files``), with
+``by=hall`` and ``hall=3,7`` on top."""
 
 from __future__ import annotations
-
-import csv
-import io
 
 from flask import Blueprint, Response, jsonify, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from hall import errors
-from hall.reports import FIGURES
-from hall.words import N_
-from services import reports as hall_reports
 
-from . import reports
+from . import report_files, reports
 from .access import pool, role
 
 bp = Blueprint("hub_reports", __name__)
 FORMATS = ("json", "csv", "xlsx", "svg")
-CHARTS = ("groups", "trend", "heatmap")
 MIME = {"csv": "text/csv; charset=utf-8",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "svg": "image/svg+xml; charset=utf-8"}
-GROUP_HEADERS = {**hall_reports.GROUP_HEADERS, "hall": N_("Điểm phục vụ")}
-
-
-class _Inline:
-    """What ``services.reports.charts`` asks of a runtime: run a drawing here (the hub's
-    workers are threads already)."""
-
-    @staticmethod
-    def read(fn, *args):
-        return fn(*args)
 
 
 def english() -> bool:
     """Whether this request is answered in English."""
     return str(get_locale() or "vi").startswith("en")
-
-
-def table(report: dict) -> list[list]:
-    """The report as rows of cells: headers in the request's language, the total last."""
-    group = GROUP_HEADERS[report["by"]]
-    rows = [[_(hall_reports.KEY_HEADER), _(group),
-             *(_(hall_reports.FIGURE_HEADERS[f]) for f in FIGURES)]]
-    rows += [[row["key"], row["name"], *(row[f] for f in FIGURES)] for row in report["rows"]]
-    rows.append(["", _(hall_reports.TOTAL), *(report["total"][f] for f in FIGURES)])
-    return rows
-
-
-def as_csv(report: dict) -> bytes:
-    """The table as CSV (UTF-8 with a byte order mark, as a hall's)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in table(report):
-        writer.writerow(["" if cell is None else cell for cell in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def as_xlsx(report: dict) -> bytes:
-    """The table as a one-sheet workbook."""
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = f"{report['from']}_{report['to']}"[:31]
-    for row in table(report):
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def as_json(report: dict) -> dict:
@@ -101,17 +51,16 @@ def summary():
     if fmt not in FORMATS:
         raise errors.not_one_of("format", fmt, FORMATS)
     chart = request.args.get("chart", "groups")
-    if fmt == "svg" and chart not in CHARTS:
-        raise errors.not_one_of("chart", chart, CHARTS)
+    if fmt == "svg" and chart not in report_files.CHARTS:
+        raise errors.not_one_of("chart", chart, report_files.CHARTS)
     halls = reports.parse_halls(request.args.get("hall"))
     with pool().connection() as conn:
         report = reports.summary(conn, request.args.get("from"), request.args.get("to"),
                                  request.args.get("by", "hall"), halls, english())
     if fmt == "csv":
-        return _attachment(report, fmt, as_csv(report))
+        return _attachment(report, fmt, report_files.as_csv(report, _))
     if fmt == "xlsx":
-        return _attachment(report, fmt, as_xlsx(report))
+        return _attachment(report, fmt, report_files.as_xlsx(report, _))
     if fmt == "svg":
-        svg = hall_reports.charts(_Inline(), report, _)[chart]
-        return Response(svg, mimetype=MIME["svg"])
+        return Response(report_files.chart(report, chart, _), mimetype=MIME["svg"])
     return jsonify(as_json(report))

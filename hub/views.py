@@ -8,7 +8,7 @@ import zlib
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from . import errors, ingest
+from . import catalogue, errors, ingest
 from .access import pool, role
 
 bp = Blueprint("hub", __name__)
@@ -48,7 +48,10 @@ def ingest_batch():
         raise errors.BadBatch(reason="JSON") from None
     with pool().connection() as conn:
         acked = ingest.store(conn, g.hall, body)
-    return jsonify({"hall": g.hall, "acked": acked})
+        offered = catalogue.latest(conn)
+    # The newest catalogue of the province rides on every answer: a hall learns of it at once.
+    return jsonify({"hall": g.hall, "acked": acked,
+                    "catalogue": offered["version"] if offered else None})
 
 
 @bp.get("/api/v1/position")
@@ -126,3 +129,42 @@ def sign_out():
 
     session.clear()
     return "", 204
+
+
+# -- the province's catalogue ---------------------------------------------------------------------
+
+@bp.get("/api/v1/catalogue")
+@role("hall")
+def catalogue_latest():
+    """The newest published catalogue (number, date, size), or null."""
+    with pool().connection() as conn:
+        return jsonify(catalogue.latest(conn))
+
+
+@bp.get("/api/v1/catalogue/<int:version>")
+@role("hall")
+def catalogue_file(version):
+    """A published version of the catalogue, as the file a hall imports."""
+    with pool().connection() as conn:
+        found = catalogue.version_file(conn, version)
+    if found is None:
+        raise errors.UnknownVersion(version=version)
+    name, content = found
+    suffix = ".csv" if name.lower().endswith(".csv") else ".xlsx"
+    kind = "text/csv" if suffix == ".csv" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return content, 200, {"Content-Type": kind, "Content-Disposition":
+                          f'attachment; filename="catalogue-v{version}{suffix}"'}
+
+
+@bp.post("/api/v1/catalogue")
+@role("admin")
+def catalogue_publish():
+    """Publish a new version (a ``file`` upload, CSV or XLSX, checked as a hall would)."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise errors.BadRequest(fields="file")
+    with pool().connection() as conn:
+        published = catalogue.publish(conn, upload.read(), upload.filename or "",
+                                      request.form.get("note", ""))
+    return jsonify(published), 201

@@ -35,8 +35,9 @@ class HubRefused(Exception):
         self.status, self.code, self.error = status, error.get("code"), error
 
 
-def send(options, after: int, events: list[list]) -> int:
-    """POST one batch to the hub; the position it acknowledged."""
+def send(options, after: int, events: list[list]) -> tuple[int, int | None]:
+    """POST one batch to the hub; the position it acknowledged and the newest catalogue
+    version it offers."""
     body = gzip.compress(json.dumps({"hall": options.hall_id, "after": after, "events": events},
                                     ensure_ascii=False, separators=(",", ":")).encode())
     request = urllib.request.Request(  # noqa: S310 - [hub] url is checked as http(s)
@@ -46,7 +47,9 @@ def send(options, after: int, events: list[list]) -> int:
     try:
         # The address is the hub's, checked as http(s) when the settings were loaded.
         with urllib.request.urlopen(request, timeout=options.timeout_seconds) as reply:  # noqa: S310
-            return int(json.loads(reply.read())["acked"])
+            answer = json.loads(reply.read())
+            offered = answer.get("catalogue")
+            return int(answer["acked"]), offered if isinstance(offered, int) else None
     except urllib.error.HTTPError as exc:
         try:
             error = json.loads(exc.read()).get("error") or {}
@@ -76,7 +79,7 @@ def push_once(runtime: Runtime, sleep=time.sleep) -> int:
             break
         began = time.monotonic()
         try:
-            acked = send(options, after, events)
+            acked, offered = send(options, after, events)
         except HubUnreachable as exc:
             runtime.act(outbox.failed, f"hub unreachable: {exc}")
             raise
@@ -100,9 +103,85 @@ def push_once(runtime: Runtime, sleep=time.sleep) -> int:
                         f" only {events[-1][0]}: was the hall restored from a backup?")
             return sent
         runtime.act(outbox.acknowledged, acked)
+        if offered is not None and runtime.act(outbox.catalogue_offered, offered) \
+                and options.catalogue_auto_apply:
+            apply_province_catalogue(runtime, offered)
         sent += len(events)
         # Paced: a long catch-up takes the hall's disk and CPU a little at a time.
         rest = len(events) / options.max_events_per_second - (time.monotonic() - began)
         if rest > 0:
             sleep(rest)
     return sent
+
+
+# -- the province's catalogue, flowing down ---------------------------------------------------
+
+def fetch_catalogue(options, version: int) -> tuple[str, bytes]:
+    """The province's catalogue ``version`` from the hub: (a file name, its content)."""
+    request = urllib.request.Request(  # noqa: S310 - [hub] url is checked as http(s)
+        f"{options.url.rstrip('/')}/api/v1/catalogue/{version}", headers={
+            "Authorization": f"Bearer {options.token}", "User-Agent": USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=options.timeout_seconds) as reply:  # noqa: S310
+            content = reply.read()
+            kind = reply.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as exc:
+        raise HubRefused(exc.code, {"code": "catalogue", "message": exc.reason}) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        raise HubUnreachable(str(getattr(exc, "reason", exc))) from None
+    suffix = ".csv" if kind.startswith("text/csv") else ".xlsx"
+    return f"province-catalogue-v{version}{suffix}", content
+
+
+def preview_province_catalogue(runtime: Runtime):
+    """What importing the newest offered catalogue would change: (version, the upload's name
+    for ``catalogue.apply_import``, the report); None when nothing newer is offered."""
+    from . import catalogue
+
+    state = runtime.read(runtime.hall.outbox.state)["catalogue"]
+    version = state["offered"]
+    if version is None or (state["applied"] or 0) >= version:
+        return None
+    name, content = fetch_catalogue(runtime.settings.hub, version)
+    upload, report = catalogue.preview_import(runtime, content, name)
+    return version, upload, report
+
+
+def apply_province_catalogue(runtime: Runtime, version: int) -> bool:
+    """Import the province's catalogue ``version`` by itself (``catalogue_auto_apply``): the
+    preview's own fingerprint, so what is applied is what was checked; a failure is kept for
+    the admin to see. True when applied."""
+    from . import catalogue
+
+    try:
+        found = preview_province_catalogue(runtime)
+        if found is None:
+            return False
+        offered, upload, report = found
+        if not report.ok:
+            runtime.act(runtime.hall.outbox.catalogue_applied, offered,
+                        error=f"{len(report.errors)} errors in the province's catalogue")
+            return False
+        applied = catalogue.apply_import(runtime, upload, report.fingerprint, by=None)
+    except (HubRefused, HubUnreachable) as exc:
+        runtime.act(runtime.hall.outbox.catalogue_applied, version, error=str(exc))
+        return False
+    if applied.ok:
+        runtime.act(runtime.hall.outbox.catalogue_applied, offered)
+    return applied.ok
+
+
+def catalogue_state(runtime: Runtime) -> dict | None:
+    """The province's catalogue as this hall knows it (None: no hub): offered, applied, error,
+    and whether a newer one waits for the admin."""
+    if not runtime.settings.hub.url:
+        return None
+    state = runtime.read(runtime.hall.outbox.state)["catalogue"]
+    state["newer"] = state["offered"] is not None and (state["applied"] or 0) < state["offered"]
+    state["auto"] = runtime.settings.hub.catalogue_auto_apply
+    return state
+
+
+def province_catalogue_applied(runtime: Runtime, version: int) -> None:
+    """The admin imported the province's catalogue ``version`` (after its preview)."""
+    runtime.act(runtime.hall.outbox.catalogue_applied, version)

@@ -59,7 +59,9 @@ def keep_up(runtime) -> dict:
     """The hourly upkeep: closed days' rollups brought in step, then tickets older than the
     retention purged (audited; nothing when ``keep_tickets_days`` is 0)."""
     refresh(runtime)
-    return runtime.act(runtime.hall.retention.purge)
+    pushed = runtime.read(runtime.hall.outbox.state)["acked"] \
+        if runtime.settings.hub.url else None
+    return runtime.act(runtime.hall.retention.purge, pushed_up_to=pushed)
 
 
 def headers(by: str, translate: Callable[[str], str]) -> list[str]:

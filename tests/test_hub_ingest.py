@@ -69,6 +69,13 @@ def test_a_gap_is_refused_with_the_position_expected(hub_db, hall):
     assert stored(hub_db, hall) == list(range(1, 11))
 
 
+def test_holes_a_hall_purged_before_it_had_a_hub_are_kept_as_holes(hub_db, hall):
+    body = {"hall": hall, "after": 0, "events": [event(5), event(6), event(9)]}
+    assert store(hub_db, hall, body) == 9
+    assert stored(hub_db, hall) == [5, 6, 9]
+    assert store(hub_db, hall, batch(hall, 9, 2)) == 11
+
+
 def test_months_get_their_partitions(hub_db, hall):
     body = {"hall": hall, "after": 0,
             "events": [event(1, day="2026-11-30"), event(2, day="2026-12-01"),
@@ -85,8 +92,9 @@ def test_months_get_their_partitions(hub_db, hall):
     ({"hall": 1, "after": 0}, "{hall, after, events}"),
     ({"hall": 1, "after": -1, "events": [event(1)]}, "after"),
     ({"hall": 1, "after": 0, "events": []}, "events"),
-    ({"hall": 1, "after": 0, "events": [event(2)]}, "the first event is 2"),
-    ({"hall": 1, "after": 0, "events": [event(1), event(3)]}, "does not follow"),
+    ({"hall": 1, "after": 2, "events": [event(2)]}, "the first event is 2"),
+    ({"hall": 1, "after": 0, "events": [event(1), event(3), event(3)]}, "does not follow"),
+    ({"hall": 1, "after": 0, "events": [event(2), event(1)]}, "does not follow"),
     ({"hall": 1, "after": 0, "events": [event(1, kind="hacked")]}, "kind"),
     ({"hall": 1, "after": 0, "events": [event(1, day="2026-13-01")]}, "day"),
     ({"hall": 1, "after": 0, "events": [[1, float("nan"), DAY, "issued", 1, None, None,

@@ -37,8 +37,8 @@ def test_health(hub):
 
 def test_a_hall_pushes_with_its_token(hub):
     hall, token = hub.add_hall("Trung tâm Phục vụ hành chính công tỉnh A")
-    assert hub.post("/api/v1/ingest", batch(hall, 0, 500), token) == (200, {"hall": hall,
-                                                                           "acked": 500})
+    assert hub.post("/api/v1/ingest", batch(hall, 0, 500), token) == (
+        200, {"hall": hall, "acked": 500, "catalogue": None})
     # Sent again (the answer was lost): acknowledged, nothing doubled.
     assert hub.post("/api/v1/ingest", batch(hall, 0, 500), token)[1]["acked"] == 500
     reply = requests.get(hub.url("/api/v1/position"),

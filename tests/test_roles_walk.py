@@ -30,6 +30,7 @@ ACCESS = {
     "GET /admin/catalogue/export.<kind>": "admin",
     "POST /admin/catalogue/import": "admin",
     "POST /admin/catalogue/import/apply": "admin",
+    "POST /admin/catalogue/province": "admin",
     "GET /admin/devices": "supervisor",
     "GET /admin/monitor": "supervisor",
     "POST /admin/monitor/queues/<code>/extend": "supervisor",

@@ -100,7 +100,7 @@ BAD = {
                       "goiso.toml: [sever]: không có bảng này; có phải là [server] không?"),
     "unknown table, far": ("[bogus]\n", "goiso.toml: [bogus]: không có bảng này; các bảng là"
                            " [hall], [server], [rules], [kiosk], [ticket], [board], [voice],"
-                           " [backup], [security], [printers], [serial]."),
+                           " [backup], [security], [hub], [printers], [serial]."),
     "key outside any table": ("port = 8080\n", "goiso.toml: port = 8080: thiết lập này phải"
                               " nằm trong bảng [server] (viết nó ở dưới dòng [server])."),
     "unknown [server] key": ("[server]\nprot = 8080\n", "goiso.toml: [server] prot = 8080:"
