@@ -10,17 +10,21 @@ the province's catalogue (``hub_procedure_fields``) when the report is read.
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
+from pathlib import Path
 
 import numpy
 import psycopg
 
-from hall import errors
+from hall import errors, importing
 from hall.reports import parse_range
 from hall.rollups import MAX_LEVELS, Tally
 from hall.rules import Rules
 
+from .catalogue import version_file
 from .figures import figures
+from .schema import LOCK
 
 GROUPS = ("hall", "field", "procedure", "day", "hour")
 INTEGER_KEYS = ("hall", "field", "hour")
@@ -41,6 +45,38 @@ def parse_halls(text: str | None) -> list[int] | None:
     if not halls or len(halls) > MAX_HALLS or any(not 0 < h < 2**31 for h in halls):
         raise errors.InvalidInput(field="hall")
     return halls
+
+
+def sync_fields(conn: psycopg.Connection) -> int | None:
+    """Read each procedure's field and name from the newest published catalogue into
+    ``hub_procedure_fields`` if that version was not read yet; the version (None: none)."""
+    newest = conn.execute("SELECT max(version) FROM catalogue_versions").fetchone()[0]
+    done = conn.execute("SELECT version FROM hub_fields_source WHERE id = 1").fetchone()
+    if newest is None or (done and done[0] == newest):
+        return newest
+    name, content = version_file(conn, newest)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"catalogue{Path(name).suffix.lower()}"
+        path.write_bytes(content)
+        rows = importing.read_table(path)
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK + 2,))
+        # A field keeps its number while its name stays in the catalogue.
+        numbers = dict(conn.execute(
+            "SELECT DISTINCT field_name, field_id FROM hub_procedure_fields").fetchall())
+        entries = []
+        for _line, row in rows:
+            field = row.get("field", "").strip()
+            if field not in numbers:
+                numbers[field] = max(numbers.values(), default=0) + 1
+            entries.append((row["code"], numbers[field], field, row.get("name", "")))
+        conn.execute("DELETE FROM hub_procedure_fields")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO hub_procedure_fields (code, field_id, field_name, name)"
+                            " VALUES (%s, %s, %s, %s) ON CONFLICT (code) DO NOTHING", entries)
+        conn.execute("INSERT INTO hub_fields_source (id, version) VALUES (1, %s)"
+                     " ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version", (newest,))
+    return newest
 
 
 def _where(first: str, last: str, halls: list[int] | None) -> tuple[str, tuple]:
@@ -138,6 +174,8 @@ def summary(conn: psycopg.Connection, first: str | None, last: str | None, by: s
     if by not in GROUPS:
         raise errors.not_one_of("by", by, GROUPS)
     first, last = parse_range(first, last)
+    if by in ("field", "procedure"):
+        sync_fields(conn)
     groups = _groups(conn, first, last, halls, by)
     total = Tally()
     for t in groups.values():  # every ticket is in exactly one group of any grouping

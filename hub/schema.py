@@ -241,14 +241,21 @@ def h004_facts_and_rollups(conn: psycopg.Connection) -> None:
 
 @migration
 def h005_procedure_fields(conn: psycopg.Connection) -> None:
-    # The field of each procedure of the province's catalogue (a reference table): reports by
-    # field group the procedure rollups through it when they are read, so a field moved in
-    # the catalogue regroups old days too; a procedure not in it has no field.
+    # The field of each procedure of the province's catalogue (a reference table, read from
+    # the newest published version: ``hub.reports.sync_fields``; a field is numbered by the hub
+    # by its name, as halls number theirs each their own way): reports by field group the
+    # procedure rollups through it when they are read, so a field moved in the catalogue
+    # regroups old days too; a procedure not in it has no field.
     conn.execute("""
         CREATE TABLE hub_procedure_fields (
             code text PRIMARY KEY,
             field_id integer NOT NULL,
             field_name text NOT NULL DEFAULT '',
             name text NOT NULL DEFAULT ''
+        );
+        -- The catalogue version those rows were read from.
+        CREATE TABLE hub_fields_source (
+            id smallint PRIMARY KEY CHECK (id = 1),
+            version integer NOT NULL
         );
     """)

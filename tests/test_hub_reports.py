@@ -1,6 +1,7 @@
 """Province reports: a hall's real events pushed to a real PostgreSQL through the ingest, and
 every figure of the hub's report for that hall equal to the hall's own report."""
 
+import csv
 import io
 import json
 import random
@@ -31,13 +32,12 @@ def push(hall, conn, hall_id: int) -> int:
         sent += len(events)
 
 
-def catalogue_fields(hall, conn) -> None:
-    """The province catalogue's fields: the hall's own procedure → field map."""
-    rows = sqlite3.connect(hall.store.path).execute(
-        "SELECT code, field_id, name FROM procedures WHERE field_id IS NOT NULL").fetchall()
-    with conn.cursor() as cur:
-        cur.executemany("INSERT INTO hub_procedure_fields (code, field_id, name)"
-                        " VALUES (%s, %s, %s)", rows)
+def publish_catalogue(hall, conn) -> None:
+    """The province publishes the hall's catalogue (fields by name, as every hall's)."""
+    from hall.importing import export_csv
+    from hub.catalogue import publish
+
+    publish(conn, export_csv(hall.catalogue), "catalogue.csv")
 
 
 @pytest.fixture
@@ -50,12 +50,15 @@ def pushed(hall, clock, hub_db):
     for day in range(4):
         simulate_day(hall, clock, clerks, rng, day)
         push(hall, hub_db, hall_id)
-    catalogue_fields(hall, hub_db)
+    publish_catalogue(hall, hub_db)
     return hall_id, [(date(2026, 11, 26) + timedelta(days=d)).isoformat() for d in range(4)]
 
 
 def comparable(report: dict) -> dict:
-    return {"rows": {r["key"]: {f: r[f] for f in (*FIGURES, "ratings")} for r in report["rows"]},
+    """The figures by group (fields by name: a hall numbers its fields its own way)."""
+    by_name = report["by"] == "field"
+    return {"rows": {r["name" if by_name else "key"]: {f: r[f] for f in (*FIGURES, "ratings")}
+                     for r in report["rows"]},
             "total": report["total"], "heatmap": report["heatmap"], "trend": report["trend"]}
 
 
@@ -239,3 +242,30 @@ def test_the_province_figures_are_the_halls_to_the_bit(seed):
     t.waits = array("i", sorted(rng.randint(0, 10_000) for _ in range(rng.randint(0, 5))))
     assert hub_figures(t, 900, 3) == hall_figures(t, 900, 3)
     assert hub_figures(Tally(), 900, 3) == hall_figures(Tally(), 900, 3)
+
+
+def test_fields_follow_the_newest_catalogue_and_keep_their_numbers(hall, pushed, hub_db):
+    from hall.importing import export_rows
+    from hub.catalogue import publish
+
+    hall_id, days = pushed
+    before = reports.summary(hub_db, days[0], days[3], "field")
+    numbers = {r["name"]: r["key"] for r in before["rows"]}
+    assert set(numbers) == {r["name"] for r in
+                            hall.reports.summary(days[0], days[3], "field")["rows"]}
+    rows = export_rows(hall.catalogue)
+    moved = next(r for r in rows[1:] if r[0] == "DEMO-GT-021")
+    moved[1] = "Lĩnh vực mới"
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    publish(hub_db, out.getvalue().encode(), "catalogue.csv")
+    after = reports.summary(hub_db, days[0], days[3], "field")
+    names = {r["name"]: r for r in after["rows"]}
+    assert "Lĩnh vực mới" in names
+    by_procedure = {r["key"]: r for r in
+                    reports.summary(hub_db, days[0], days[3], "procedure")["rows"]}
+    assert names["Lĩnh vực mới"]["issued"] == by_procedure["DEMO-GT-021"]["issued"]
+    for name, key in numbers.items():
+        if name in names:
+            assert names[name]["key"] == key
+    assert after["total"] == before["total"]
