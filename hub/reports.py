@@ -69,11 +69,13 @@ def sync_fields(conn: psycopg.Connection) -> int | None:
             field = row.get("field", "").strip()
             if field not in numbers:
                 numbers[field] = max(numbers.values(), default=0) + 1
-            entries.append((row["code"], numbers[field], field, row.get("name", "")))
+            entries.append((row["code"], numbers[field], field, row.get("name", ""),
+                            row.get("name_en", "")))
         conn.execute("DELETE FROM hub_procedure_fields")
         with conn.cursor() as cur:
-            cur.executemany("INSERT INTO hub_procedure_fields (code, field_id, field_name, name)"
-                            " VALUES (%s, %s, %s, %s) ON CONFLICT (code) DO NOTHING", entries)
+            cur.executemany("INSERT INTO hub_procedure_fields (code, field_id, field_name, name,"
+                            " name_en) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (code) DO NOTHING",
+                            entries)
         conn.execute("INSERT INTO hub_fields_source (id, version) VALUES (1, %s)"
                      " ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version", (newest,))
     return newest
@@ -143,7 +145,8 @@ def _names(conn: psycopg.Connection, by: str, english: bool) -> dict:
             " WHERE field_name != ''")}
     if by == "procedure":
         return dict(conn.execute(
-            "SELECT code, name FROM hub_procedure_fields WHERE name != ''").fetchall())
+            "SELECT code, CASE WHEN %s AND name_en != '' THEN name_en ELSE name END"
+            " FROM hub_procedure_fields WHERE name != ''", (english,)).fetchall())
     return {}
 
 

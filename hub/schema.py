@@ -251,7 +251,8 @@ def h005_procedure_fields(conn: psycopg.Connection) -> None:
             code text PRIMARY KEY,
             field_id integer NOT NULL,
             field_name text NOT NULL DEFAULT '',
-            name text NOT NULL DEFAULT ''
+            name text NOT NULL DEFAULT '',
+            name_en text NOT NULL DEFAULT ''
         );
         -- The catalogue version those rows were read from.
         CREATE TABLE hub_fields_source (

@@ -73,6 +73,9 @@ def test_a_halls_province_figures_equal_its_own_report(hall, pushed, hub_db):
             province = reports.summary(hub_db, first, last, by, [hall_id])
             assert comparable(province) == comparable(own), (first, last, by)
             assert reports.summary(hub_db, first, last, by) == province | {"halls": None}
+        english = reports.summary(hub_db, first, last, "procedure", english=True)
+        assert [r["name"] for r in english["rows"]] == [
+            r["name"] for r in hall.reports.summary(first, last, "procedure", True)["rows"]]
         by_hall = reports.summary(hub_db, first, last, "hall")
         assert [r["key"] for r in by_hall["rows"]] == [hall_id]
         assert by_hall["rows"][0]["name"] == "Sở Giao thông vận tải"
