@@ -50,6 +50,9 @@ def pushed(hall, clock, hub_db):
     for day in range(4):
         simulate_day(hall, clock, clerks, rng, day)
         push(hall, hub_db, hall_id)
+    first = next(p for p in hall.catalogue.procedures() if p["code"] == "DEMO-GT-001")
+    hall.catalogue.put_procedure("DEMO-GT-001", name=first["name"], field=first["field"],
+                                 queue=first["queue"]["code"], name_en="Driving licence")
     publish_catalogue(hall, hub_db)
     return hall_id, [(date(2026, 11, 26) + timedelta(days=d)).isoformat() for d in range(4)]
 
@@ -76,6 +79,7 @@ def test_a_halls_province_figures_equal_its_own_report(hall, pushed, hub_db):
         english = reports.summary(hub_db, first, last, "procedure", english=True)
         assert [r["name"] for r in english["rows"]] == [
             r["name"] for r in hall.reports.summary(first, last, "procedure", True)["rows"]]
+        assert "Driving licence" in [r["name"] for r in english["rows"]]
         by_hall = reports.summary(hub_db, first, last, "hall")
         assert [r["key"] for r in by_hall["rows"]] == [hall_id]
         assert by_hall["rows"][0]["name"] == "Sở Giao thông vận tải"
