@@ -31,7 +31,7 @@ from msgspec.json import encode as encode_json  # json.dumps' work at a fifth of
 from psycopg.types.json import Jsonb
 
 from . import errors
-from .schema import KIND_CODES, ensure_month, partition_name
+from .schema import KIND_CODES, ensure_month
 
 MAX_EVENTS = 5000  # in one batch
 MAX_TEXT = 40  # a queue code
@@ -159,21 +159,25 @@ def store(conn: psycopg.Connection, hall_id: int, body) -> int:
     events = events_of(body["events"])
     if events[0][0] <= after:
         raise errors.BadBatch(reason=f"the first event is {events[0][0]}, after = {after}")
+    months = sorted({f"{e[2]:%Y-%m}-01" for e in events})
     with conn.transaction():
-        acked = conn.execute("SELECT acked_seq FROM halls WHERE id = %s FOR UPDATE",
-                             (hall_id,)).fetchone()
-        if acked is None:
+        # The hall's row locked, and the months of the batch that have no partition yet
+        # (only a new month takes the lock that makes partitions; taken for every batch, it
+        # put every hall's batches in one line; named as schema.partition_name names them).
+        # Round trips are what a small batch costs.
+        found = conn.execute(
+            "SELECT acked_seq, ARRAY(SELECT m FROM unnest(%s::date[]) m"
+            "  WHERE to_regclass('events_' || to_char(m, 'YYYY_MM')) IS NULL)"
+            " FROM halls WHERE id = %s FOR UPDATE", (months, hall_id)).fetchone()
+        if found is None:
             raise errors.UnknownHall(hall=hall_id)
-        acked = acked[0]
+        acked, missing = found
         if after > acked:
             raise errors.Gap(after=after, expected_after=acked, expected=acked + 1)
         new = _rows(conn, hall_id, [e for e in events if e[0] > acked])
         if new:
-            for month in sorted({row[3].replace(day=1) for row in new}):
-                # Only a new month takes the lock that makes partitions (taken for every
-                # batch, it put every hall's batches in one line).
-                if conn.execute("SELECT to_regclass(%s) IS NULL",
-                                (partition_name(month),)).fetchone()[0]:
+            for month in missing:
+                if any(row[3].replace(day=1) == month for row in new):
                     ensure_month(conn, month)
             if conn not in _staged:
                 conn.execute("CREATE TEMP TABLE IF NOT EXISTS staging (LIKE events)"
@@ -192,10 +196,10 @@ def store(conn: psycopg.Connection, hall_id: int, body) -> int:
             for hook in AFTER_STORE:
                 hook(conn, hall_id, new)
             acked = new[-1][0]
-        conn.execute("UPDATE halls SET acked_seq = %s, last_contact = now(),"
-                     " last_event_at = COALESCE(%s, last_event_at) WHERE id = %s",
-                     (acked, new[-1][1] if new else None, hall_id))
-        conn.execute("SELECT pg_notify('hub_events', %s)", (str(hall_id),))
+        conn.execute("WITH acked AS (UPDATE halls SET acked_seq = %s, last_contact = now(),"
+                     " last_event_at = COALESCE(%s, last_event_at) WHERE id = %s)"
+                     " SELECT pg_notify('hub_events', %s)",
+                     (acked, new[-1][1] if new else None, hall_id, str(hall_id)))
     if new:
         _staged.add(conn)  # now that the transaction that made it is committed
     return acked
