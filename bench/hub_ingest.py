@@ -369,6 +369,10 @@ def main(argv: list[str]) -> int:
                      copy_rate, "-", "-"])
         print(table(["how", "writers", "events", "s", "events/s", "p50 ms", "p99 ms"],
                     rows[-1:]), flush=True)
+        n, took = raw_phase(dsn, halls, "copy", args.writers, 2000, 5, 300_001)
+        raw_commits = n / 5 / took
+        print(f"raw small transactions (COPY of 5 events, {args.writers} conns):"
+              f" {raw_commits:,.0f} commits/s", flush=True)
         hub = HubServer(dsn, workers=args.workers, threads=args.threads)
         with hub:
             n, took, latencies = http_phase(hub.base_url, halls, tokens, args.per_hall,
@@ -390,7 +394,8 @@ def main(argv: list[str]) -> int:
             print(f"\nsmall batches ({small} events): {len(latencies):,} requests in"
                   f" {took:.1f} s = {len(latencies) / took:,.0f} pushes (commits)/s;"
                   f" p50 {percentile(latencies, 50) * 1000:.0f} ms,"
-                  f" p99 {percentile(latencies, 99) * 1000:.0f} ms", flush=True)
+                  f" p99 {percentile(latencies, 99) * 1000:.0f} ms; raw PostgreSQL"
+                  f" {raw_commits:,.0f} commits/s", flush=True)
             done = args.per_hall + small * 20
             if args.lag_seconds > 0:
                 first = {h: done + 1 for h in tokens}
