@@ -249,6 +249,11 @@ def describe(where: dict) -> str:
     return "\n".join(lines)
 
 
+def interrupted(*_) -> None:
+    """SIGTERM (a service manager, a test) stops the demo as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hub.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -269,8 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(ports) != len(HALLS):
         parser.error(f"--hall-ports: {len(HALLS)} ports")
     demo = Demo(args.folder, args.hub_port, ports, args.interval)
-    # SIGTERM (a service manager, a test) stops as Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, interrupted)
     try:
         demo.start()
         print(describe(demo.where()), flush=True)
