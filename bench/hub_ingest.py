@@ -40,6 +40,8 @@ from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
+from settings import HubOptions
+
 from . import percentile, table
 
 TITLE = "hub ingest: 100 halls over HTTP vs raw PostgreSQL INSERT/COPY, lag, bytes per event"
@@ -327,8 +329,9 @@ def main(argv: list[str]) -> int:
                         help="length of the lag phase (0: skip it)")
     parser.add_argument("--pace", type=float, default=0.5,
                         help="events per second each hall writes in the lag phase")
-    parser.add_argument("--interval", type=float, default=5.0,
-                        help="seconds between a hall's pushes ([hub] interval_seconds)")
+    parser.add_argument("--interval", type=float, default=HubOptions().interval_seconds,
+                        help="seconds between a hall's pushes (default: [hub]"
+                             " interval_seconds' default)")
     args = parser.parse_args(argv)
 
     import psycopg
