@@ -38,6 +38,7 @@ HALLS = ("Trung tâm Phục vụ hành chính công tỉnh", "UBND xã Hòa Bìn
 ADMIN = "tinh"
 DATABASE = "hub"
 TOKEN_LINE = re.compile(r"qu\S*y (\d+): (gs_\S+)")
+PIN_LINE = re.compile(r"^[ \t]+([a-z]+)[ \t]+(\d{6})[ \t]+\S", re.MULTILINE)
 READY_SECONDS = 60.0
 
 
@@ -110,8 +111,10 @@ class Demo:
         self._start_hub()
         for hall, port in zip(self.halls, self.hall_ports, strict=True):
             self._start_hall(hall, port)
-        (self.folder / "demo.json").write_text(json.dumps(self.where(), ensure_ascii=False,
-                                                          indent=2), encoding="utf-8")
+        where = self.folder / "demo.json"
+        where.write_text(json.dumps(self.where(), ensure_ascii=False, indent=2),
+                         encoding="utf-8")
+        where.chmod(0o600)  # PINs
         return self
 
     def _start_database(self) -> None:
@@ -182,14 +185,14 @@ class Demo:
         printed = log.read_text(encoding="utf-8", errors="replace")
         hall.update(url=url, data_dir=str(data),
                     tokens={int(n): t for n, t in TOKEN_LINE.findall(printed)},
-                    pins=printed[printed.find("PIN"):printed.find("API")].strip())
+                    pins=dict(PIN_LINE.findall(printed)))
         if not hall["tokens"]:
             raise RuntimeError(f"the hall {hall['name']} printed no counter tokens:\n{printed}")
 
     def where(self) -> dict:
         """Where to look (``demo.json``)."""
         return {"hub": self.hub_url, "dsn": self.dsn, "admin": {"login": ADMIN, "pin": self.pin},
-                "halls": [{k: h[k] for k in ("name", "hall_id", "url", "data_dir")}
+                "halls": [{k: h[k] for k in ("name", "hall_id", "url", "data_dir", "pins")}
                           for h in self.halls]}
 
     # -- traffic -------------------------------------------------------------------------------
@@ -242,8 +245,11 @@ def describe(where: dict) -> str:
              f"  admin         {where['admin']['login']} / PIN {where['admin']['pin']}",
              f"  PostgreSQL    {where['dsn']}"]
     for hall in where["halls"]:
-        lines.append(f"  hall {hall['hall_id']:<8} {hall['url']}   {hall['name']}"
-                     f"  (PINs in {hall['data_dir']}/serve.log)")
+        pins = hall["pins"]
+        lines.append(f"  hall {hall['hall_id']:<8} {hall['url']}   {hall['name']}")
+        lines.append(f"  {'':13} admin quantri / PIN {pins.get('quantri', '?')}, supervisor"
+                     f" giamsat / PIN {pins.get('giamsat', '?')}, clerks and counter tokens"
+                     f" in {hall['data_dir']}/serve.log")
     lines += ["  traffic: tickets issued, called and finished through the halls' API;"
               " Ctrl-C stops everything.", ""]
     return "\n".join(lines)
