@@ -11,7 +11,7 @@ nothing; a batch that starts after a position beyond the hub's (``after > acked`
 with the position expected (``Gap``), so no batch is ever lost between two stored ones.
 One hall's batches are stored one at a time (its ``halls`` row is locked), different halls'
 side by side. Rows go in through ``COPY`` into a staging table, then one ``INSERT … ON
-CONFLICT DO NOTHING``.
+CONFLICT DO NOTHING`` (a small batch: one multi-row ``INSERT``).
 
 What is stored is what the event says, once (``docs/hub.md``, about 100 bytes an event): a
 ticket's procedure and printed number never change, so they are kept on its ``issued`` event
@@ -143,6 +143,28 @@ def _rows(conn: psycopg.Connection, hall_id: int, events: list[list]) -> list[tu
 
 
 
+SMALL = 50  # events a batch inserts in one statement; more go through COPY and staging
+_VALUES = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+
+
+def _insert(conn: psycopg.Connection, rows: list[tuple]) -> int:
+    """Insert ``rows`` into ``events``; how many went in. A small batch (what a hall pushing
+    every few seconds sends) in one statement, a big one (a catch-up) through ``COPY``."""
+    columns = ", ".join(COLUMNS)
+    if len(rows) <= SMALL:
+        return conn.execute(f"INSERT INTO events ({columns}) VALUES "
+                            + ", ".join([_VALUES] * len(rows)) + " ON CONFLICT DO NOTHING",
+                            [value for row in rows for value in row]).rowcount
+    if conn not in _staged:
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS staging (LIKE events)"
+                     " ON COMMIT DELETE ROWS")
+    with conn.cursor() as cur, cur.copy(f"COPY staging ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return conn.execute(f"INSERT INTO events ({columns}) SELECT {columns} FROM staging"
+                        " ON CONFLICT DO NOTHING").rowcount
+
+
 # Connections that have their staging table (a temporary table lives as long as its
 # connection; a pool keeps connections for long).
 _staged: weakref.WeakSet = weakref.WeakSet()
@@ -179,16 +201,7 @@ def store(conn: psycopg.Connection, hall_id: int, body) -> int:
             for month in missing:
                 if any(row[3].replace(day=1) == month for row in new):
                     ensure_month(conn, month)
-            if conn not in _staged:
-                conn.execute("CREATE TEMP TABLE IF NOT EXISTS staging (LIKE events)"
-                             " ON COMMIT DELETE ROWS")
-            with conn.cursor() as cur, cur.copy(
-                    f"COPY staging ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for row in new:
-                    copy.write_row(row)
-            stored = conn.execute(
-                f"INSERT INTO events ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)}"
-                " FROM staging ON CONFLICT DO NOTHING").rowcount
+            stored = _insert(conn, new)
             if stored != len(new):
                 # The hall's row was locked and acked said these were new: anything else is
                 # a hub bug; storing half a batch would leave a hole.
@@ -200,6 +213,6 @@ def store(conn: psycopg.Connection, hall_id: int, body) -> int:
                      " last_event_at = COALESCE(%s, last_event_at) WHERE id = %s)"
                      " SELECT pg_notify('hub_events', %s)",
                      (acked, new[-1][1] if new else None, hall_id, str(hall_id)))
-    if new:
+    if len(new) > SMALL:
         _staged.add(conn)  # now that the transaction that made it is committed
     return acked
