@@ -13,7 +13,7 @@ One hall's batches are stored one at a time (its ``halls`` row is locked), diffe
 side by side. Rows go in through ``COPY`` into a staging table, then one ``INSERT … ON
 CONFLICT DO NOTHING`` (a small batch: one multi-row ``INSERT``).
 
-What is stored is what the event says, once (``docs/hub.md``, about 100 bytes an event): a
+What is stored is what the event says, once (``docs/hub.md``: 140 bytes an event here): a
 ticket's procedure and printed number never change, so they are kept on its ``issued`` event
 only; ``data`` loses what the times of the ticket's own events say (``served_seconds`` from
 its call to its close, ``waited_seconds``: both reports compute waits and services from the
