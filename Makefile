@@ -7,7 +7,7 @@ SETUP_ARGS ?=
 VENV := .venv
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint bench clean install install-screen
+.PHONY: help setup run test lint bench clean install install-screen hub-demo
 
 help: ## list the targets
 	@echo "goiso make targets:"
@@ -23,6 +23,9 @@ setup: ## install Debian packages, .venv, htmx assets, translations (scripts/set
 run: setup ## serve the demo hall on HOST:PORT, data in var/demo
 	@mkdir -p var/demo
 	$(VENV)/bin/goiso serve --demo --data-dir var/demo --host $(HOST) --port $(PORT)
+
+hub-demo: setup ## a local PostgreSQL, the province hub and 3 demo halls with traffic (Ctrl-C stops)
+	$(VENV)/bin/python -m hub.demo
 
 test: setup ## ruff check + the whole pytest suite (PYTEST_ARGS='-k ...' to narrow)
 	@status=0; \

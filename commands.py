@@ -330,13 +330,16 @@ DSN = click.option("--dsn", required=True, envvar="GOISO_HUB_DSN",
 @DSN
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8090, show_default=True)
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 256), default=16, show_default=True)
-def hub_serve(dsn, host, port, workers, threads):
+@click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Processes; about 2 per CPU core (docs/hub.md).")
+@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True)
+@click.option("--pool-size", type=click.IntRange(1, 256), default=8, show_default=True,
+              help="PostgreSQL connections of each worker.")
+def hub_serve(dsn, host, port, workers, threads, pool_size):
     """Serve the hub (migrations run first)."""
     from hub.serving import serve
 
-    serve(dsn, host, port, workers=workers, threads=threads)
+    serve(dsn, host, port, workers=workers, threads=threads, pool_size=pool_size)
 
 
 @hub.command("migrate")

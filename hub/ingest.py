@@ -11,16 +11,23 @@ nothing; a batch that starts after a position beyond the hub's (``after > acked`
 with the position expected (``Gap``), so no batch is ever lost between two stored ones.
 One hall's batches are stored one at a time (its ``halls`` row is locked), different halls'
 side by side. Rows go in through ``COPY`` into a staging table, then one ``INSERT … ON
-CONFLICT DO NOTHING``.
+CONFLICT DO NOTHING`` (a small batch: one multi-row ``INSERT``).
+
+What is stored is what the event says, once (``docs/hub.md``: 140 bytes an event here): a
+ticket's procedure and printed number never change, so they are kept on its ``issued`` event
+only; ``data`` loses what the times of the ticket's own events say (``served_seconds`` from
+its call to its close, ``waited_seconds``: both reports compute waits and services from the
+times) and values that say nothing (``out_of_order: false``, ``dossiers: []``).
 """
 
 from __future__ import annotations
 
-import json
 import math
+import weakref
 from datetime import UTC, date, datetime
 
 import psycopg
+from msgspec.json import encode as encode_json  # json.dumps' work at a fifth of its time
 from psycopg.types.json import Jsonb
 
 from . import errors
@@ -32,9 +39,14 @@ MAX_NUMBER = 2**31 - 1
 COLUMNS = ("seq", "at", "hall_id", "day", "ticket", "clerk", "procedure", "kind", "counter",
            "queue", "number", "data")
 FIELDS = 11  # of an event in a batch
-MAX_DATA = 4000  # characters of an event's data, as JSON
+MAX_DATA = 4000  # bytes of an event's data, as JSON (UTF-8)
 # Hooks run inside the storing transaction with the rows just stored (the rollups).
 AFTER_STORE: list = []
+# Kinds whose event carries the ticket's procedure and printed number (they never change).
+TICKET_FIXED_ON = frozenset({KIND_CODES["issued"]})
+# Said by the times of the ticket's events (the reports compute them so), or by nothing.
+DERIVED = frozenset({"waited_seconds", "served_seconds"})
+EMPTY = (False, [], {}, "", None)
 
 
 def _int(value, name: str, low: int = 0, high: int = MAX_NUMBER, none: bool = True):
@@ -77,7 +89,7 @@ def events_of(events) -> list[list]:
         if kind not in KIND_CODES:
             raise errors.BadBatch(reason=f"kind = {kind!r}")
         if data is not None and (not isinstance(data, dict)
-                                 or len(json.dumps(data, ensure_ascii=False)) > MAX_DATA):
+                                 or len(encode_json(data)) > MAX_DATA):
             raise errors.BadBatch(reason=f"data of event {seq}")
         checked.append([seq, datetime.fromtimestamp(at, UTC), day, KIND_CODES[kind],
                         _int(ticket, "ticket"), _int(counter, "counter", 0, 32767),
@@ -107,12 +119,57 @@ def code_ids(conn: psycopg.Connection, codes: set[str]) -> dict[str, int]:
     return {c: _code_ids[c] for c in codes}
 
 
+def kept(data: dict | None) -> dict | None:
+    """What of an event's ``data`` is stored: not what its times say, not empty values."""
+    if not data:
+        return None
+    # ``v is False`` and an empty list are the defaults; 0 and other values are facts.
+    out = {k: v for k, v in data.items()
+           if k not in DERIVED and not (v is False or v is None or v == [] or v == {})}
+    return out or None
+
+
 def _rows(conn: psycopg.Connection, hall_id: int, events: list[list]) -> list[tuple]:
     ids = code_ids(conn, {e[i] for e in events for i in (7, 8) if e[i] is not None})
-    return [(seq, at, hall_id, day, ticket, clerk, ids.get(procedure), kind, counter,
-             ids.get(queue), number, Jsonb(data) if data else None)
-            for seq, at, day, kind, ticket, counter, clerk, queue, procedure, number, data
-            in events]
+    rows = []
+    for seq, at, day, kind, ticket, counter, clerk, queue, procedure, number, data in events:
+        # A ticket's own procedure and number: on its issued event (an event of no ticket
+        # keeps what it says).
+        fixed = ticket is None or kind in TICKET_FIXED_ON
+        data = kept(data)
+        rows.append((seq, at, hall_id, day, ticket, clerk,
+                     ids.get(procedure) if fixed else None, kind, counter, ids.get(queue),
+                     number if fixed else None,
+                     Jsonb(data, dumps=encode_json) if data else None))
+    return rows
+
+
+
+SMALL = 50  # events a batch inserts in one statement; more go through COPY and staging
+_VALUES = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+
+
+def _insert(conn: psycopg.Connection, rows: list[tuple]) -> int:
+    """Insert ``rows`` into ``events``; how many went in. A small batch (what a hall pushing
+    every few seconds sends) in one statement, a big one (a catch-up) through ``COPY``."""
+    columns = ", ".join(COLUMNS)
+    if len(rows) <= SMALL:
+        return conn.execute(f"INSERT INTO events ({columns}) VALUES "
+                            + ", ".join([_VALUES] * len(rows)) + " ON CONFLICT DO NOTHING",
+                            [value for row in rows for value in row]).rowcount
+    if conn not in _staged:
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS staging (LIKE events)"
+                     " ON COMMIT DELETE ROWS")
+    with conn.cursor() as cur, cur.copy(f"COPY staging ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return conn.execute(f"INSERT INTO events ({columns}) SELECT {columns} FROM staging"
+                        " ON CONFLICT DO NOTHING").rowcount
+
+
+# Connections that have their staging table (a temporary table lives as long as its
+# connection; a pool keeps connections for long).
+_staged: weakref.WeakSet = weakref.WeakSet()
 
 
 def store(conn: psycopg.Connection, hall_id: int, body) -> int:
@@ -126,27 +183,27 @@ def store(conn: psycopg.Connection, hall_id: int, body) -> int:
     events = events_of(body["events"])
     if events[0][0] <= after:
         raise errors.BadBatch(reason=f"the first event is {events[0][0]}, after = {after}")
+    months = sorted({f"{e[2]:%Y-%m}-01" for e in events})
     with conn.transaction():
-        acked = conn.execute("SELECT acked_seq FROM halls WHERE id = %s FOR UPDATE",
-                             (hall_id,)).fetchone()
-        if acked is None:
+        # The hall's row locked, and the months of the batch that have no partition yet
+        # (only a new month takes the lock that makes partitions; taken for every batch, it
+        # put every hall's batches in one line; named as schema.partition_name names them).
+        # Round trips are what a small batch costs.
+        found = conn.execute(
+            "SELECT acked_seq, ARRAY(SELECT m FROM unnest(%s::date[]) m"
+            "  WHERE to_regclass('events_' || to_char(m, 'YYYY_MM')) IS NULL)"
+            " FROM halls WHERE id = %s FOR UPDATE", (months, hall_id)).fetchone()
+        if found is None:
             raise errors.UnknownHall(hall=hall_id)
-        acked = acked[0]
+        acked, missing = found
         if after > acked:
             raise errors.Gap(after=after, expected_after=acked, expected=acked + 1)
         new = _rows(conn, hall_id, [e for e in events if e[0] > acked])
         if new:
-            for month in sorted({row[3].replace(day=1) for row in new}):
-                ensure_month(conn, month)
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS staging (LIKE events)"
-                         " ON COMMIT DELETE ROWS")
-            with conn.cursor() as cur, cur.copy(
-                    f"COPY staging ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for row in new:
-                    copy.write_row(row)
-            stored = conn.execute(
-                f"INSERT INTO events ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)}"
-                " FROM staging ON CONFLICT DO NOTHING").rowcount
+            for month in missing:
+                if any(row[3].replace(day=1) == month for row in new):
+                    ensure_month(conn, month)
+            stored = _insert(conn, new)
             if stored != len(new):
                 # The hall's row was locked and acked said these were new: anything else is
                 # a hub bug; storing half a batch would leave a hole.
@@ -154,10 +211,12 @@ def store(conn: psycopg.Connection, hall_id: int, body) -> int:
             for hook in AFTER_STORE:
                 hook(conn, hall_id, new)
             acked = new[-1][0]
-        conn.execute("UPDATE halls SET acked_seq = %s, last_contact = now(),"
-                     " last_event_at = COALESCE(%s, last_event_at) WHERE id = %s",
-                     (acked, new[-1][1] if new else None, hall_id))
-        conn.execute("SELECT pg_notify('hub_events', %s)", (str(hall_id),))
+        conn.execute("WITH acked AS (UPDATE halls SET acked_seq = %s, last_contact = now(),"
+                     " last_event_at = COALESCE(%s, last_event_at) WHERE id = %s)"
+                     " SELECT pg_notify('hub_events', %s)",
+                     (acked, new[-1][1] if new else None, hall_id, str(hall_id)))
+    if len(new) > SMALL:
+        _staged.add(conn)  # now that the transaction that made it is committed
     return acked
 
 

@@ -9,8 +9,8 @@ import psycopg
 from .schema import migrate
 
 
-def serve(dsn: str, host: str, port: int, workers: int = 2, threads: int = 16,
-          pool_size: int = 10) -> None:
+def serve(dsn: str, host: str, port: int, workers: int = 4, threads: int = 8,
+          pool_size: int = 8) -> None:
     """Serve the hub until SIGTERM or SIGINT."""
     from gunicorn.app.base import BaseApplication
 

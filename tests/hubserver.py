@@ -26,11 +26,15 @@ class HubServer:
     """``goiso hub serve --dsn DSN`` on 127.0.0.1 and a free port."""
 
     def __init__(self, dsn: str, port: int | None = None, workers: int = 2,
-                 timeout: float = 30.0):
+                 timeout: float = 30.0, threads: int | None = None,
+                 pool_size: int | None = None):
         self.dsn = dsn
         self.port = port or free_port()
         self.base_url = f"http://{HOST}:{self.port}"
         self.workers = workers
+        # Left to ``goiso hub serve``'s defaults unless a benchmark tunes them.
+        self.tuning = [*(["--threads", str(threads)] if threads else []),
+                       *(["--pool-size", str(pool_size)] if pool_size else [])]
         self.timeout = timeout
         self.process: subprocess.Popen | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
@@ -38,7 +42,7 @@ class HubServer:
     def start(self) -> HubServer:
         self.process = subprocess.Popen(
             [str(GOISO), "hub", "serve", "--dsn", self.dsn, "--host", HOST, "--port",
-             str(self.port), "--workers", str(self.workers)],
+             str(self.port), "--workers", str(self.workers), *self.tuning],
             stdout=self._log, stderr=subprocess.STDOUT, env=goiso_env(),
             start_new_session=True)
         end = time.monotonic() + self.timeout
