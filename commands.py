@@ -335,11 +335,15 @@ DSN = click.option("--dsn", required=True, envvar="GOISO_HUB_DSN",
 @click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--pool-size", type=click.IntRange(1, 256), default=8, show_default=True,
               help="PostgreSQL connections of each worker.")
-def hub_serve(dsn, host, port, workers, threads, pool_size):
+@click.option("--secure-cookies/--no-secure-cookies", default=False, show_default=True,
+              envvar="GOISO_HUB_SECURE_COOKIES",
+              help="Staff session cookies only over HTTPS (set it behind an HTTPS proxy).")
+def hub_serve(dsn, host, port, workers, threads, pool_size, secure_cookies):
     """Serve the hub (migrations run first)."""
     from hub.serving import serve
 
-    serve(dsn, host, port, workers=workers, threads=threads, pool_size=pool_size)
+    serve(dsn, host, port, workers=workers, threads=threads, pool_size=pool_size,
+          secure_cookies=secure_cookies)
 
 
 @hub.command("migrate")

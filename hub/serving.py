@@ -10,7 +10,7 @@ from .schema import migrate
 
 
 def serve(dsn: str, host: str, port: int, workers: int = 4, threads: int = 8,
-          pool_size: int = 8) -> None:
+          pool_size: int = 8, secure_cookies: bool = False) -> None:
     """Serve the hub until SIGTERM or SIGINT."""
     from gunicorn.app.base import BaseApplication
 
@@ -32,6 +32,7 @@ def serve(dsn: str, host: str, port: int, workers: int = 4, threads: int = 8,
             from .store import open_pool
 
             # Opened in the worker (after the fork): a pool's connections are not shared.
-            return create_hub_app(open_pool(dsn, max_size=pool_size, migrate_now=False))
+            return create_hub_app(open_pool(dsn, max_size=pool_size, migrate_now=False),
+                                  secure_cookies=secure_cookies)
 
     HubServer().run()
