@@ -323,3 +323,12 @@ class PrinterNeeded(Conflict):
 
     code = "printer_needed"
     text = N_("Vé này không cấp từ ki-ốt: hãy chọn máy in để in lại.")
+
+
+class ReadAloudLimited(HallError):
+    """One client asked the kiosk to read aloud too many new screens a minute (``seconds``:
+    when it may ask again; screens already read cost nothing and are never refused)."""
+
+    code = "read_aloud_limited"
+    status = 429
+    text = N_("Đã đọc to nhiều lần liên tiếp. Xin vui lòng chờ %(seconds)s giây rồi thử lại.")
