@@ -76,7 +76,7 @@ def closed(html: str) -> dict[str, str]:
     """The greyed procedures of a screen: name → why."""
     return dict(re.findall(r'<div class="choice closed" role="note">\s*<span class="choice-name">'
                            r'([^<]+)</span>\s*<span class="choice-note">'
-                           r'<span aria-hidden="true">⛔</span> ([^<]+)</span>', html))
+                           r'<span aria-hidden="true">✖</span> ([^<]+)</span>', html))
 
 
 def field_id(app, name: str = FIELD_GPLX) -> int:
