@@ -332,6 +332,14 @@ class Speech:
         key = self._key("espeak", text, None)
         return self._cached(key, lambda tmp: self._synthesize(text, tmp))
 
+    def joined(self, parts: list[Path]) -> Path:
+        """One WAV of ``parts`` (WAV files of the same rate, such as espeak-ng's in any of its
+        voices) trimmed and joined with a short pause between them; made once, then cached."""
+        clips = [Clip(Path(part), True) for part in parts]
+        version = [(clip.path.name, *_stat(clip.path)) for clip in clips]
+        key = self._key("join", "", [JOIN_VERSION, version])
+        return self._cached(key, lambda tmp: join_clips(clips, tmp))
+
     def pack_plan(self, words: str) -> tuple[list[Clip] | None, list[str]]:
         """The pack's clips for ``words``, longest known piece first, and the words it lacks.
 

@@ -95,10 +95,11 @@ def home(kiosk_id):
     for f in offer.fields:
         procs = offer.of_field(f["id"])
         if len(procs) == 1:
-            lines.append(_choice_words(procs[0]))
+            lines.extend(_choice_words(procs[0]))
         else:
-            name = _in_language(f["name"], f["name_en"])
-            lines.append(name if f["open"] else f"{name}: {_('Tạm ngừng cấp số')}")
+            lines.append(_in_language(f["name"], f["name_en"]))
+            if not f["open"]:
+                lines.append(_("Tạm ngừng cấp số"))
     return _show(kiosk, "kiosk/fields.html", fields=offer.fields, menu=offer, at_start=True,
                  read=lines + _tools_words(_priority()))
 
@@ -244,14 +245,13 @@ def read_aloud(kiosk_id):
     try:
         if len(blob) > READ_ARG_LIMIT:
             raise BadData("too long")
-        language, lines = _signer().loads(blob)
+        lines = [(text, language) for text, language in _signer().loads(blob)]
     except (BadData, TypeError, ValueError):
         abort(400)
-    if language not in ("vi", "en") or not isinstance(lines, list) \
-            or not all(isinstance(line, str) for line in lines):
+    if not all(isinstance(text, str) and language in ("vi", "en") for text, language in lines):
         abort(400)
     try:
-        path = runtime().reader.audio(runtime(), lines, language, client_address())
+        path = runtime().reader.audio(runtime(), lines, client_address())
     except errors.ReadAloudLimited as exc:
         return with_retry_after(error_reply(exc.code, exc.text, exc.params, exc.status), exc)
     except VoiceError as exc:
@@ -267,19 +267,22 @@ def _signer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.secret_key, salt=READ_SALT)
 
 
-def _reading(kiosk: dict, lines: list[str]) -> str:
-    """The read-aloud address of a screen saying ``lines`` in the current language."""
-    blob = _signer().dumps([str(get_locale()), [str(line) for line in lines]])
-    return url_for("kiosk.read_aloud", kiosk_id=kiosk["id"], s=blob)
+def _reading(kiosk: dict, lines: list) -> str:
+    """The read-aloud address of a screen saying ``lines``: texts in the screen's language, or
+    (text, language) for the hall's own words (a Vietnamese name on an English screen)."""
+    screen = str(get_locale())
+    said = [list(line) if isinstance(line, tuple) else [str(line), screen] for line in lines]
+    return url_for("kiosk.read_aloud", kiosk_id=kiosk["id"], s=_signer().dumps(said))
 
 
-def _in_language(name: str, name_en: str) -> str:
-    return name_en if name_en and str(get_locale()) == "en" else name
+def _in_language(name: str, name_en: str) -> tuple[str, str]:
+    """A name of the hall as the screen shows it, with the language it is in."""
+    return (name_en, "en") if name_en and str(get_locale()) == "en" else (name, "vi")
 
 
-def _choice_words(choice: menu.Choice) -> str:
+def _choice_words(choice: menu.Choice) -> list:
     name = _in_language(choice.name, choice.name_en)
-    return f"{name}: {say(choice.refusal)}" if choice.refusal else name
+    return [name, say(choice.refusal)] if choice.refusal else [name]
 
 
 def _priority_words(priority: str | None) -> list[str]:
@@ -290,30 +293,30 @@ def _tools_words(priority: str | None) -> list[str]:
     return [_("Tìm thủ tục")] + ([] if priority else [_("Tôi thuộc diện ưu tiên")])
 
 
-def _procedures_words(field: dict, choices: list, at_start: bool) -> list[str]:
+def _procedures_words(field: dict, choices: list, at_start: bool) -> list:
     lines = [_("Mời chọn thủ tục"), _in_language(field["name"], field["name_en"]),
-             *_priority_words(_priority()), *(_choice_words(c) for c in choices)]
+             *_priority_words(_priority()), *(w for c in choices for w in _choice_words(c))]
     return lines + (_tools_words(_priority()) if at_start
                     else [_("Quay lại"), _("Làm lại từ đầu")])
 
 
-def _search_words(query: str, found: list) -> list[str]:
+def _search_words(query: str, found: list) -> list:
     if not query.strip():
         return []
     if not found:
         return [_("Tìm thủ tục"),
                 _("Không tìm thấy thủ tục nào. Hãy thử từ khác hoặc chọn theo lĩnh vực.")]
     count = ngettext("Tìm thấy %(num)s thủ tục", "Tìm thấy %(num)s thủ tục", len(found))
-    return [_("Tìm thủ tục"), count, *(_choice_words(c) for c in found)]
+    return [_("Tìm thủ tục"), count, *(w for c in found for w in _choice_words(c))]
 
 
-def _ticket_words(sheet: dict) -> list[str]:
+def _ticket_words(sheet: dict) -> list:
     language = str(get_locale())
     title = _("SỐ THỨ TỰ CỦA QUÝ KHÁCH").lower()
     lines = [f"{title[:1].upper()}{title[1:]}: "
              f"{readaloud.ticket_number(runtime(), sheet['number'], language)}",
              *_priority_words(sheet["priority"]),
-             sheet["procedure"]["name"] if sheet["procedure"] else sheet["queue"]["name"]]
+             (sheet["procedure"]["name"] if sheet["procedure"] else sheet["queue"]["name"], "vi")]
     if sheet["counters"]:
         lines.append(_("Mời đến: %(c)s", c=", ".join(sheet["counters"])))
     if sheet["waiting_ahead"] is not None:

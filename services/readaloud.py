@@ -1,10 +1,10 @@
 """Read aloud: a kiosk screen's words (its title and choices) as audio, in the board's offline
 voice (espeak-ng through ``display.voice``), bounded in length, cached and rate-limited.
 
-The lines come from the kiosk door, already in the screen's language; this module turns them
-into one WAV file. Vietnamese uses the board's voice and speed (``[voice]``); English uses
-espeak-ng's English voice at the same speed. A voice pack is never used here: it holds the
-words of a call, not the names of a hall's procedures.
+The lines come from the kiosk door, each with its language (an English screen still shows the
+hall's Vietnamese names); this module turns them into one WAV file. Vietnamese uses the board's
+voice and speed (``[voice]``); English uses espeak-ng's English voice at the same speed. A
+voice pack is never used here: it holds the words of a call, not the names of procedures.
 """
 
 from __future__ import annotations
@@ -44,17 +44,20 @@ class Reader:
         self._slots = threading.BoundedSemaphore(SYNTHESES_AT_ONCE)
         self._requests = 0
 
-    def audio(self, runtime: Runtime, lines: list[str], language: str, address: str) -> Path:
-        """The WAV file saying ``lines`` (cut at ``MAX_CHARS``) in ``language`` ("vi"/"en").
+    def audio(self, runtime: Runtime, lines: list[tuple[str, str]], address: str) -> Path:
+        """The WAV file saying ``lines`` (text, language "vi"/"en"), cut at ``MAX_CHARS``.
 
-        Raises ``errors.ReadAloudLimited`` when ``address`` (or everyone) asked for too many
-        new phrases in the last minute, and ``VoiceError`` when no audio can be made.
+        Each run of lines in one language is said by that language's voice (a hall's names stay
+        Vietnamese on an English screen) and the runs are joined. Raises
+        ``errors.ReadAloudLimited`` when ``address`` (or everyone) asked for too many new
+        readings in the last minute, and ``VoiceError`` when no audio can be made.
         """
-        text = phrase(lines)
-        if not text:
+        parts = spoken_parts(lines)
+        if not parts:
             raise VoiceError("nothing to say")
-        speech = self._speech(runtime, language)
-        key = (str(speech.cache_dir), speech.voice, speech.speed, text)
+        settings = runtime.settings
+        folder = Path(settings.data_dir) / "audio" / "screens"
+        key = (str(folder), settings.voice.voice, settings.voice.speed, tuple(parts))
         with self._lock:
             known = self._made.get(key)
             if known is not None:
@@ -62,8 +65,12 @@ class Reader:
         if known is not None and known.is_file():
             return known
         self._count(address)
+        folder.mkdir(parents=True, exist_ok=True)
         with self._slots:
-            path = speech.audio(text)
+            made = [_speech_for(folder, _voice(runtime, language), settings.voice.speed)
+                    .audio(text) for text, language in parts]
+            path = made[0] if len(made) == 1 else _speech_for(
+                folder, settings.voice.voice, settings.voice.speed).joined(made)
         with self._lock:
             self._made[key] = path
             while len(self._made) > REMEMBERED:
@@ -71,7 +78,7 @@ class Reader:
             self._requests += 1
             due = self._requests % calls.PRUNE_EVERY == 0
         if due:
-            calls.prune(speech.cache_dir, KEEP, spare=path)
+            calls.prune(folder, KEEP, spare=path)
         return path
 
     def _count(self, address: str) -> None:
@@ -89,13 +96,9 @@ class Reader:
             for other in [a for a, q in self._fresh.items() if not q]:
                 del self._fresh[other]  # addresses that went quiet cost nothing
 
-    @staticmethod
-    def _speech(runtime: Runtime, language: str) -> Speech:
-        settings = runtime.settings
-        folder = Path(settings.data_dir) / "audio" / "screens"
-        folder.mkdir(parents=True, exist_ok=True)
-        voice = settings.voice.voice if language == "vi" else ENGLISH_VOICE
-        return _speech_for(folder, voice, settings.voice.speed)
+
+def _voice(runtime: Runtime, language: str) -> str:
+    return runtime.settings.voice.voice if language == "vi" else ENGLISH_VOICE
 
 
 _speeches: dict[tuple, Speech] = {}
@@ -110,24 +113,28 @@ def _speech_for(folder: Path, voice: str, speed: int) -> Speech:
         return _speeches[key]
 
 
-def phrase(lines: list[str]) -> str:
-    """The lines as one text to speak: each a sentence, blank ones dropped, cut at
-    ``MAX_CHARS`` on a line's end (a line longer than that alone is cut at a word)."""
-    sentences: list[str] = []
+def spoken_parts(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The lines as texts to speak, one per run of lines in the same language: each line a
+    sentence, blank ones dropped, all cut at ``MAX_CHARS`` on a line's end (a first line
+    longer than that alone is cut at a word)."""
+    parts: list[tuple[str, str]] = []
     length = 0
-    for line in lines:
+    for line, language in lines:
         words = " ".join(str(line).split())
         if not words:
             continue
         if words[-1] not in ".!?:;…":
             words += "."
         if length + len(words) + 1 > MAX_CHARS:
-            if not sentences:
-                sentences.append(words[:MAX_CHARS].rsplit(" ", 1)[0])
+            if not parts:
+                parts.append((words[:MAX_CHARS].rsplit(" ", 1)[0], language))
             break
-        sentences.append(words)
         length += len(words) + 1
-    return " ".join(sentences)
+        if parts and parts[-1][1] == language:
+            parts[-1] = (f"{parts[-1][0]} {words}", language)
+        else:
+            parts.append((words, language))
+    return parts
 
 
 def ticket_number(runtime: Runtime, label: str, language: str) -> str:

@@ -23,7 +23,7 @@ from display.voice import check_wav
 from hall.rules import PRIORITY_REASONS
 from printer.connection import PrinterConfig
 from services import readaloud
-from services.readaloud import MAX_CHARS, phrase
+from services.readaloud import MAX_CHARS, spoken_parts
 from tests.escpos_decode import QR, Cut, decode
 from tests.plugins.printers import print_files, printers_running
 from tests.plugins.waiting import wait_for
@@ -529,10 +529,17 @@ def readings(html: str) -> list[str]:
     return [url.replace("&amp;", "&") for url in READ_URL.findall(html)]
 
 
-def spoken_lines(app, url: str) -> tuple[str, list[str]]:
-    """(language, lines) a read-aloud address asks for, unsigned with the app's key."""
+def spoken_lines(app, url: str) -> tuple[set[str], list[str]]:
+    """(the languages of the screen's own words, every line) a read-aloud address asks for,
+    unsigned with the app's key; the hall's names are checked to be said in Vietnamese."""
     blob = parse_qs(urlsplit(url).query)["s"][0]
-    return tuple(URLSafeSerializer(app.secret_key, salt="kiosk-read-aloud").loads(blob))
+    pairs = URLSafeSerializer(app.secret_key, salt="kiosk-read-aloud").loads(blob)
+    catalogue = app.extensions["goiso"].hall.catalogue
+    names = {n["name"] for n in catalogue.procedures() + catalogue.fields()}
+    for text, language in pairs:
+        if text in names:
+            assert language == "vi", (text, language)
+    return {language for text, language in pairs if text not in names}, [t for t, _ in pairs]
 
 
 def assert_real_wav(response) -> float:
@@ -578,8 +585,8 @@ def test_every_screen_reads_aloud_as_real_audio(app, client, csrf, printing):
         assert_real_wav(client.get(urls[-1]))
 
     # What is read: the title and every choice of the screen, in its language.
-    language, lines = spoken_lines(app, readings(shown["procedures"])[-1])
-    assert language == "vi" and lines[0] == "Mời chọn thủ tục" and lines[1] == FIELD_GPLX
+    languages, lines = spoken_lines(app, readings(shown["procedures"])[-1])
+    assert languages == {"vi"} and lines[0] == "Mời chọn thủ tục" and lines[1] == FIELD_GPLX
     assert DOI_GPLX in lines and lines[-2:] == ["Quay lại", "Làm lại từ đầu"]
     _, lines = spoken_lines(app, readings(shown["fields"])[-1])
     assert lines[0] == "Mời chọn lĩnh vực" and FIELD_GPLX in lines
@@ -601,8 +608,15 @@ def test_every_screen_reads_aloud_as_real_audio(app, client, csrf, printing):
     # English screens are read in English, with espeak-ng's English voice.
     client.get("/kiosk/k1?lang=en")
     english = readings(client.get("/kiosk/k1/priority", headers=HX).text)[-1]
-    assert spoken_lines(app, english) == ("en", spoken_lines(app, english)[1])
+    assert spoken_lines(app, english)[0] == {"en"}
     assert spoken_lines(app, english)[1][0] == "Priority"
+    # On an English screen the hall's Vietnamese names keep the Vietnamese voice: one reading,
+    # two voices joined.
+    field = readings(client.get("/kiosk/k1/fields/1", headers=HX).text)[-1]
+    languages, lines = spoken_lines(app, field)
+    assert languages == {"en"} and lines[0] == "Please choose a procedure" and DOI_GPLX in lines
+    mixed = assert_real_wav(client.get(field))
+    assert mixed > 5
     assert_real_wav(client.get(english))
 
 
@@ -629,13 +643,17 @@ def test_read_aloud_is_cached_and_speaks_only_what_a_screen_signed(app, client):
     assert sorted(folder.glob("speech-*.wav")) == made
 
 
-def test_read_aloud_length_is_bounded():
-    lines = [f"Thủ tục số {n} có một cái tên khá dài để đọc" for n in range(200)]
-    text = phrase(lines)
-    assert 0.8 * MAX_CHARS < len(text) <= MAX_CHARS
-    assert text.endswith(".") and text.startswith("Thủ tục số 0 có")
-    assert len(phrase(["chữ " * 1000])) <= MAX_CHARS
-    assert phrase(["  ", ""]) == ""
+def test_read_aloud_length_is_bounded_and_runs_of_a_language_are_one_part():
+    lines = [(f"Thủ tục số {n} có một cái tên khá dài để đọc", "vi") for n in range(200)]
+    parts = spoken_parts(lines)
+    assert len(parts) == 1 and parts[0][1] == "vi"
+    assert 0.8 * MAX_CHARS < len(parts[0][0]) <= MAX_CHARS
+    assert parts[0][0].endswith(".") and parts[0][0].startswith("Thủ tục số 0 có")
+    assert len(spoken_parts([("chữ " * 1000, "vi")])[0][0]) <= MAX_CHARS
+    assert spoken_parts([("  ", "vi"), ("", "en")]) == []
+    assert spoken_parts([("Choose", "en"), ("Đổi giấy phép", "vi"), ("Cấp lại", "vi"),
+                         ("Back", "en")]) == [("Choose.", "en"), ("Đổi giấy phép. Cấp lại.", "vi"),
+                                              ("Back.", "en")]
 
 
 @needs_espeak
