@@ -325,4 +325,8 @@ def _ticket_words(sheet: dict) -> list:
         wait = Markup(render_template("wait.html", sheet=sheet)).striptags()  # noqa: S704
         if wait and sheet.get("eta_minutes") is not None:
             lines.append(wait)
+    if sheet["printed"] is False:  # a ticket only on the screen: say what to do
+        lines += [_("Chưa in được vé."),
+                  _("Số của quý khách vẫn được giữ. Hãy ghi lại số, chụp ảnh màn hình hoặc quét mã"
+                    " QR; cán bộ đã được báo để in lại.")]
     return lines

@@ -311,6 +311,9 @@ def test_errors_pass_axe_refused_too_many_and_printer_error(tmp_path, kiosk_page
         tap_field(page)
         tap(page, "DEMO-GT-001", 200)
         expect(page.locator("#printing.failed")).to_contain_text("Chưa in được vé")
+        # Not by colour alone: a warning sign with the words.
+        expect(page.locator("#printing.failed")).to_contain_text("⚠")
+        expect(page.locator("#banner")).to_contain_text("⚠")
         assert_usable(page, "ticket with a printer error")
         large_on(page)
         assert_usable(page, "ticket with a printer error (large text)")
@@ -349,6 +352,10 @@ def test_errors_pass_axe_printer_down_hall_closed_queue_full(tmp_path, kiosk_pag
         assert_usable(page, "hall closed: start")
         tap_field(page)
         expect(page.locator(".choice.closed").first).to_contain_text(opens)
+        # Greyed is also said with a mark and words; the chosen language has a check mark.
+        expect(page.locator(".choice.closed .choice-note").first).to_contain_text("✖")
+        expect(page.locator(".lang.on .mark")).to_be_visible()
+        expect(page.locator(".lang:not(.on) .mark")).to_be_hidden()
         assert_usable(page, "hall closed: procedures greyed")
         stale_tap(page, "DEMO-GT-002")
         expect(page.locator("[data-screen=refused]")).to_contain_text(opens)

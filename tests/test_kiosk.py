@@ -425,6 +425,10 @@ def test_screen_tickets_while_the_printer_is_stopped(other_app):
     ticket = ticket_on(app, response.text)
     assert ticket["printed"] is False
     assert ticket["print_error"] == "vé trên màn hình: Dịch vụ in chưa chạy"
+    # Read aloud, it says the number and that the ticket was not printed.
+    _, lines = spoken_lines(app, readings(response.text)[-1])
+    assert lines[0] == "Số thứ tự của quý khách: một nghìn không trăm linh một"
+    assert "Chưa in được vé." in lines
     unprinted = app.extensions["goiso"].hall.printing.unprinted()
     assert [t["number"] for t in unprinted] == ["1001"]
     assert not (Path(app.extensions["goiso"].settings.data_dir) / "tickets" / "k1").exists()
