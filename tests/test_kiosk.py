@@ -20,6 +20,7 @@ from itsdangerous import URLSafeSerializer
 
 import settings
 from display.voice import check_wav
+from hall import errors
 from hall.rules import PRIORITY_REASONS
 from printer.connection import PrinterConfig
 from services import readaloud
@@ -676,3 +677,22 @@ def test_read_aloud_limits_new_phrases_per_address(app, client, csrf, monkeypatc
     # Another address has its own count.
     other = client.get(urls[2], environ_overrides={"REMOTE_ADDR": "10.0.0.7"})
     assert other.status_code == 200
+
+
+@needs_espeak
+def test_read_aloud_limit_is_a_sliding_minute(app, monkeypatch):
+    monkeypatch.setattr(readaloud, "FRESH_PER_ADDRESS", 1)
+    now = [1000.0]
+    reader = readaloud.Reader(clock=lambda: now[0])
+    runtime = app.extensions["goiso"]
+    first = reader.audio(runtime, [("Một", "vi")], "10.0.0.1")
+    with pytest.raises(errors.ReadAloudLimited) as refused:
+        reader.audio(runtime, [("Hai", "vi")], "10.0.0.1")
+    assert refused.value.params["seconds"] == 60
+    assert reader.audio(runtime, [("Một", "vi")], "10.0.0.1") == first  # made: never refused
+    now[0] += 30
+    with pytest.raises(errors.ReadAloudLimited) as refused:
+        reader.audio(runtime, [("Hai", "vi")], "10.0.0.1")
+    assert refused.value.params["seconds"] == 30
+    now[0] += 31
+    assert check_wav(reader.audio(runtime, [("Hai", "vi")], "10.0.0.1")).duration > 0.2
