@@ -1,0 +1,248 @@
+"""The screens citizens and clerks see, in a real Chromium against a real `goiso serve --demo`:
+axe-core finds no critical or serious violation on the hall board, the counter page (and its
+fragments opened on their own), the rating tablet, the home, sign-in and error pages, in every
+state they can be in; the board's text is legible from 10 m on a 43" TV; every call is also
+shown as the sentence the voice says (in a live region), again when the counter recalls it.
+
+One server for the module; the tests share it and each uses the counters named in it:
+the board and its caption use counters 1–3, the counter page counter 1 (clerk "an"), the
+rating tablet counter 4.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, expect
+
+from display.config import DEFAULT_TEMPLATE
+from tests.liveserver import LiveServer
+from tests.plugins.accessibility import axe_violations
+from tests.plugins.chromium import CHROMIUM_ARGS, LOCALE, chromium_executable
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+HIGHLIGHT_S = 3
+CONFIG = (f"[board]\nhighlight_seconds = {HIGHLIGHT_S}\npoll_seconds = 1\n\n"
+          "[voice]\nspeed = 300\n")
+AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
+TV = {"width": 1920, "height": 1080}
+TVS = [TV, {"width": 1366, "height": 768}, {"width": 1280, "height": 720}]
+# A counter's procedure in the demo hall (the queue it serves first).
+PROCEDURE_OF = {1: "DEMO-GT-001", 2: "DEMO-GT-001", 3: "DEMO-GT-007", 4: "DEMO-GT-015",
+                5: "DEMO-GT-021", 6: "DEMO-GT-022"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[LiveServer]:
+    """The demo hall with a short highlight, 1 s polling and the default sentence said fast."""
+    with LiveServer(tmp_path_factory.mktemp("access"), config_text=CONFIG) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def tv_browser(chromium_browser) -> Iterator[Browser]:
+    """Chromium allowed to play sound without a tap (a hall TV's set-up)."""
+    args = [a for a in CHROMIUM_ARGS if not a.startswith("--autoplay-policy")] + [AUTOPLAY]
+    browser = chromium_browser.browser_type.launch(executable_path=chromium_executable(),
+                                                   headless=True, args=args)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+class Pages:
+    """Pages, each in its own browser context (one person or one screen), closed at the end."""
+
+    def __init__(self, browser: Browser, server: LiveServer):
+        self.browser = browser
+        self.server = server
+        self._contexts = []
+
+    def open(self, path: str, viewport: dict = TV, before=None) -> Page:
+        context = self.browser.new_context(viewport=viewport, locale=LOCALE)
+        self._contexts.append(context)
+        page = context.new_page()
+        page.add_init_script("window.__sseOpen = 0; document.addEventListener("
+                             "'htmx:sseOpen', () => { window.__sseOpen += 1; });")
+        if before:
+            before(page)
+        if path:
+            page.goto(self.server.url(path))
+        return page
+
+    def close(self) -> None:
+        for context in self._contexts:
+            context.close()
+
+
+@pytest.fixture
+def pages(tv_browser, server) -> Iterator[Pages]:
+    opened = Pages(tv_browser, server)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def clean(page: Page, state: str) -> None:
+    """No critical or serious axe-core violation on ``page`` as it is now."""
+    found = axe_violations(page)
+    assert not found, f"{state} ({page.url}):\n" + "\n".join(found)
+
+
+def issue(server: LiveServer, procedure: str) -> str:
+    response = requests.post(server.url("/api/v1/tickets"), json={"procedure": procedure},
+                             timeout=5)
+    assert response.status_code == 201, response.text
+    return response.json()["number"]
+
+
+def act(server: LiveServer, counter: int, action: str = "next") -> dict:
+    """A counter's action with its device token; the ticket it concerns."""
+    response = requests.post(server.url(f"/api/v1/counters/{counter}/{action}"), json={},
+                             headers={"Authorization": f"Bearer {server.tokens[counter]}"},
+                             timeout=5)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def call(server: LiveServer, counter: int) -> str:
+    """Issue a ticket the counter serves and call the next one there; the number called."""
+    issue(server, PROCEDURE_OF[counter])
+    return act(server, counter)["number"]
+
+
+def sentence(number: str, counter: int) -> str:
+    """What the voice says for a call, written with digits (the default template)."""
+    return DEFAULT_TEMPLATE.format(number=number, counter=counter)
+
+
+def seat(page: Page, server: LiveServer, login: str, counter: int) -> None:
+    """Sign ``login`` in at ``counter`` (taking it over) and wait for the live counter page."""
+    page.goto(server.url("/counter/"))
+    page.fill("input[name=login]", login)
+    page.fill("input[name=pin]", server.pins[login])
+    page.select_option("select[name=counter]", str(counter))
+    page.check("input[name=take_over]")
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page).to_have_url(server.url(f"/counter/{counter}"))
+    page.wait_for_function("() => window.__sseOpen > 0")
+
+
+def live_board(pages: Pages, path: str = "/display/main", **options) -> Page:
+    page = pages.open("", **options)
+    with page.expect_response(lambda r: "/api/v1/events" in r.url):
+        page.goto(pages.server.url(path))
+    return page
+
+
+# -- 1: the board in every state -----------------------------------------------------------------
+
+def test_the_board_passes_axe_in_every_state(server, pages):
+    board = live_board(pages)
+    expect(board.locator("#newest.empty")).to_be_visible()
+    clean(board, "board, nothing called yet")
+    number = call(server, 1)
+    expect(board.locator("#newest-number")).to_have_text(number)
+    expect(board.locator("#newest.fresh")).to_be_visible()
+    expect(board.locator("#caption")).to_have_text(sentence(number, 1))
+    clean(board, "board, a call highlighted and its sentence shown")
+    expect(board.locator("#newest.fresh")).to_have_count(0, timeout=(HIGHLIGHT_S + 5) * 1000)
+    clean(board, "board with calls")
+    english = live_board(pages, "/display/main?lang=en")
+    clean(english, "board in English")
+
+    # The stream blocked: the reconnecting banner, then polling.
+    offline = pages.open("", before=lambda p: p.route("**/api/v1/events**",
+                                                      lambda route: route.abort()))
+    with offline.expect_request(lambda r: "/api/v1/hall" in r.url, timeout=30000):
+        offline.goto(server.url("/display/main"))
+        expect(offline.locator("#offline")).to_be_visible()
+        clean(offline, "board reconnecting")
+    clean(offline, "board polling")
+
+    # Its fragment on its own, and the chooser.
+    fragment = pages.open("/display/main/live")
+    clean(fragment, "the board's live fragment")
+    clean(pages.open("/display/"), "the board chooser")
+
+
+# -- 2: the counter page -------------------------------------------------------------------------
+
+def test_the_counter_page_passes_axe_in_every_state(server, pages):
+    page = pages.open("", viewport={"width": 1366, "height": 768})
+    seat(page, server, "an", 1)
+    clean(page, "counter page, idle")
+    issue(server, PROCEDURE_OF[1])
+    page.locator("#panel button[data-action=next]").click()
+    expect(page.locator("#said")).to_be_visible()
+    clean(page, "counter page, serving, with a message")
+    page.locator("#panel button[data-action=recall]").click()
+    expect(page.locator("#said")).to_contain_text("gọi lại")
+    page.locator("#panel summary[data-action=transfer]").click()
+    clean(page, "counter page, transfer open")
+    page.fill("#call-number", "ZZ999")
+    page.locator("#panel button[data-action=call]").click()
+    expect(page.locator("#said.notice-error")).to_be_visible()
+    clean(page, "counter page, an error")
+    page.locator("#panel button[data-action=finish]").click()
+    page.locator("#panel button[data-action=pause]").click()
+    expect(page.locator("#panel .current[data-status=paused]")).to_be_visible()
+    clean(page, "counter page, paused")
+
+    # Its fragments opened on their own, in the same clerk's browser.
+    fragment = page.context.new_page()
+    for path in ("/counter/1/panel", "/admin/alerts"):
+        fragment.goto(server.url(path))
+        clean(fragment, f"{path} on its own")
+    fragment.goto(server.url("/counter/2/panel"))  # another clerk's counter
+    expect(fragment.locator("h1")).to_be_visible()
+    clean(fragment, "403 page")
+    page.locator("#panel button[data-action=resume]").click()
+    expect(page.locator("#panel .current[data-status=open]")).to_be_visible()
+
+
+# -- 3: the rating tablet ------------------------------------------------------------------------
+
+def test_the_rating_tablet_passes_axe_in_every_state(server, pages):
+    tablet = pages.open("/rate/4", viewport={"width": 1280, "height": 800})
+    tablet.wait_for_function("() => window.__sseOpen > 0")
+    # A second tablet that will not hear that the prompt was answered: its press fails.
+    late = pages.open("", viewport={"width": 1280, "height": 800})
+    late.goto(server.url("/rate/4"))
+    clean(tablet, "rating tablet, idle")
+    issue(server, PROCEDURE_OF[4])
+    act(server, 4, "next")
+    act(server, 4, "finish")
+    expect(tablet.locator(".rate-button").first).to_be_visible()
+    clean(tablet, "rating tablet, the question")
+    late.reload()
+    expect(late.locator(".rate-button").first).to_be_visible()
+    late.route("**/rate/4", lambda route: route.abort() if route.request.method == "GET"
+               else route.continue_())
+    tablet.locator(".rate-button").first.click()
+    expect(tablet.locator(".rate-thanks")).to_be_visible()
+    clean(tablet, "rating tablet, thanks")
+    late.locator(".rate-button").first.click()
+    expect(late.locator(".notice-error")).to_be_visible()
+    clean(late, "rating tablet, an error")
+
+
+# -- 4: home, sign-in, errors --------------------------------------------------------------------
+
+def test_home_sign_in_and_error_pages_pass_axe(server, pages):
+    page = pages.open("/", viewport={"width": 1366, "height": 768})
+    clean(page, "home")
+    page.goto(server.url("/login"))
+    clean(page, "sign-in")
+    page.fill("input[name=login]", "an")
+    page.fill("input[name=pin]", "000000")
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.locator("input[name=login]")).to_have_value("an")
+    clean(page, "sign-in, a wrong PIN")
+    page.goto(server.url("/no/such/page"))
+    clean(page, "404 page")
+    page.goto(server.url("/login?lang=en"))
+    clean(page, "sign-in in English")
