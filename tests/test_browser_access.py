@@ -246,3 +246,39 @@ def test_home_sign_in_and_error_pages_pass_axe(server, pages):
     clean(page, "404 page")
     page.goto(server.url("/login?lang=en"))
     clean(page, "sign-in in English")
+
+
+# -- 5: the call written out, and said again ---------------------------------------------------
+
+SAID_TIMES = "(call) => window.goisoBoard.said.filter((c) => c === call).length"
+SHOWN_TIMES = "(text) => window.goisoBoard.shown.filter((t) => t === text).length"
+
+
+def test_each_call_is_written_out_and_said_again_when_the_counter_recalls(server, pages):
+    board = live_board(pages)
+    english = live_board(pages, "/display/main?lang=en")
+    clerk = pages.open("", viewport={"width": 1366, "height": 768})
+    seat(clerk, server, "binh", 2)
+    issue(server, PROCEDURE_OF[2])
+    clerk.locator("#panel button[data-action=next]").click()
+    number = clerk.locator("#current-number").inner_text().strip()
+    words = sentence(number, 2)
+
+    # The sentence the voice says, big, in a live region (a screen reader says it as well).
+    caption = board.locator("#caption")
+    expect(caption).to_have_text(words)
+    assert caption.get_attribute("aria-live") == "assertive"
+    expect(english.locator("#caption")).to_have_text(
+        f"Citizen number {number}, please come to counter 2")
+    board.wait_for_function(f"() => ({SAID_TIMES})('{number}→2') === 1")
+    # …and gone once said and highlighted, so that an old call is never read as a new one.
+    expect(caption).to_be_empty(timeout=(HIGHLIGHT_S + 10) * 1000)
+
+    # The clerk asks for it again: the board says it and writes it again, nothing else changes.
+    clerk.locator("#panel button[data-action=recall]").click()
+    expect(clerk.locator("#said")).to_have_text(f"Đã gọi lại số {number}.")
+    expect(caption).to_have_text(words)
+    expect(board.locator("#newest.fresh #newest-number")).to_have_text(number)
+    board.wait_for_function(f"() => ({SAID_TIMES})('{number}→2') === 2")
+    assert board.evaluate(SHOWN_TIMES, words) == 2
+    expect(clerk.locator("#current-number")).to_have_text(number)  # still served, not a no-show
