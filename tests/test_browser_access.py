@@ -261,6 +261,7 @@ def test_each_call_is_written_out_and_said_again_when_the_counter_recalls(server
     seat(clerk, server, "binh", 2)
     issue(server, PROCEDURE_OF[2])
     clerk.locator("#panel button[data-action=next]").click()
+    expect(clerk.locator("#said")).to_contain_text("Đã gọi số")
     number = clerk.locator("#current-number").inner_text().strip()
     words = sentence(number, 2)
 
@@ -282,3 +283,63 @@ def test_each_call_is_written_out_and_said_again_when_the_counter_recalls(server
     board.wait_for_function(f"() => ({SAID_TIMES})('{number}→2') === 2")
     assert board.evaluate(SHOWN_TIMES, words) == 2
     expect(clerk.locator("#current-number")).to_have_text(number)  # still served, not a no-show
+
+
+# -- 6: legible from 10 m ------------------------------------------------------------------------
+# The rule: ISO 9241-3 (kept in ISO 9241-303:2011, and in NUREG-0700 §1.3.1-4) asks a character
+# height — an unaccented capital, top to bottom — of at least 16 minutes of arc at the reader's
+# eye (20–22′ preferred for reading). On a 43-inch 16:9 panel the picture is 43 × 9/√337 in =
+# 535.4 mm high, whatever its pixels; from 10 m, 16′ is 10 000 mm × tan(16′) = 46.5 mm.
+# What a citizen must read from across the hall is the call: the number, its counter, the
+# sentence, and each counter's current number. The rest (names, headings, the list of recent
+# calls, who waits, the clock) is read walking up to the board: 16′ from 3 m (14 mm).
+PANEL_MM = 43 * 25.4 * 9 / (16 ** 2 + 9 ** 2) ** 0.5
+FAR_M, NEAR_M = 10, 3
+ARC_16 = 16 / 60  # degrees
+FAR = ("#newest-number", "#newest-counter", ".caption-text", ".status-open .counter-number")
+NEAR = (".newest-label", ".counter-name", ".counter-number", ".recent-list li",
+        ".queue-list li", "h2", ".hall-name", ".clock", ".date")
+# The cap height of each element's font as Chromium draws it ("H" measured on a canvas with
+# the element's computed font), in CSS px; the smallest over the elements a selector matches.
+CAP_HEIGHTS = """(selectors) => {
+  const ctx = document.createElement('canvas').getContext('2d');
+  const out = {};
+  for (const sel of selectors) {
+    for (const el of document.querySelectorAll(sel)) {
+      if (!el.getClientRects().length) { continue; }
+      const s = getComputedStyle(el);
+      ctx.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+      const m = ctx.measureText('H');
+      const cap = m.actualBoundingBoxAscent + m.actualBoundingBoxDescent;
+      out[sel] = Math.min(out[sel] ?? Infinity, cap);
+    }
+  }
+  return out;
+}"""
+
+
+def smallest_distance_m(cap_px: float, screen_px: int) -> float:
+    """How far away a capital of ``cap_px`` pixels still subtends 16′ on a 43" panel."""
+    import math
+
+    return cap_px * PANEL_MM / screen_px / math.tan(math.radians(ARC_16)) / 1000
+
+
+@pytest.mark.parametrize("viewport", TVS, ids=lambda v: f"{v['width']}x{v['height']}")
+def test_the_board_is_legible_from_10_m_on_a_43_inch_tv(server, pages, viewport):
+    for counter in (1, 3, 5, 6):
+        call(server, counter)
+    board = live_board(pages, viewport=viewport)
+    number = call(server, 2)
+    expect(board.locator("#caption")).to_have_text(sentence(number, 2))
+    caps = board.evaluate(CAP_HEIGHTS, [*FAR, *NEAR])
+    assert set(caps) == {*FAR, *NEAR}, caps
+    reach = {sel: round(smallest_distance_m(px, viewport["height"]), 1)
+             for sel, px in caps.items()}
+    print(f"\n{viewport}: 16′ reached up to (m) {reach}")
+    assert all(reach[sel] >= FAR_M for sel in FAR), reach
+    assert all(reach[sel] >= NEAR_M for sel in NEAR), reach
+    # The sentence stays on the screen, under the bar with the hall's name.
+    box = board.locator(".caption-text").bounding_box()
+    bar = board.locator(".board-bar").bounding_box()
+    assert box["y"] >= bar["y"] + bar["height"] and box["y"] + box["height"] <= viewport["height"]
