@@ -92,6 +92,12 @@ def clean(page: Page, state: str) -> None:
     assert not found, f"{state} ({page.url}):\n" + "\n".join(found)
 
 
+def sign_before(page: Page, selector: str) -> str:
+    """What CSS draws before ``selector`` (the sign that tells an error from a success)."""
+    return page.evaluate("(s) => getComputedStyle(document.querySelector(s), '::before')"
+                         ".content", selector)
+
+
 def issue(server: LiveServer, procedure: str) -> str:
     response = requests.post(server.url("/api/v1/tickets"), json={"procedure": procedure},
                              timeout=5)
@@ -149,6 +155,9 @@ def test_the_board_passes_axe_in_every_state(server, pages):
     expect(board.locator("#newest.fresh")).to_be_visible()
     expect(board.locator("#caption")).to_have_text(sentence(number, 1))
     clean(board, "board, a call highlighted and its sentence shown")
+    # The highlight is a thicker frame as well as a colour.
+    assert board.evaluate("getComputedStyle(document.getElementById('newest')).boxShadow") \
+        != "none"
     expect(board.locator("#newest.fresh")).to_have_count(0, timeout=(HIGHLIGHT_S + 5) * 1000)
     clean(board, "board with calls")
     english = live_board(pages, "/display/main?lang=en")
@@ -179,6 +188,7 @@ def test_the_counter_page_passes_axe_in_every_state(server, pages):
     page.locator("#panel button[data-action=next]").click()
     expect(page.locator("#said")).to_be_visible()
     clean(page, "counter page, serving, with a message")
+    assert "✓" in sign_before(page, "#said")
     page.locator("#panel button[data-action=recall]").click()
     expect(page.locator("#said")).to_contain_text("gọi lại")
     page.locator("#panel summary[data-action=transfer]").click()
@@ -187,6 +197,8 @@ def test_the_counter_page_passes_axe_in_every_state(server, pages):
     page.locator("#panel button[data-action=call]").click()
     expect(page.locator("#said.notice-error")).to_be_visible()
     clean(page, "counter page, an error")
+    # Not by colour alone: an error carries a sign, a success another.
+    assert "⚠" in sign_before(page, "#said")
     page.locator("#panel button[data-action=finish]").click()
     page.locator("#panel button[data-action=pause]").click()
     expect(page.locator("#panel .current[data-status=paused]")).to_be_visible()
@@ -242,6 +254,7 @@ def test_home_sign_in_and_error_pages_pass_axe(server, pages):
     page.get_by_role("button", name="Đăng nhập").click()
     expect(page.locator("input[name=login]")).to_have_value("an")
     clean(page, "sign-in, a wrong PIN")
+    assert "⚠" in sign_before(page, "p.error")
     page.goto(server.url("/no/such/page"))
     clean(page, "404 page")
     page.goto(server.url("/login?lang=en"))
