@@ -19,6 +19,7 @@ from display.config import DEFAULT_TEMPLATE
 from tests.liveserver import LiveServer
 from tests.plugins.accessibility import axe_violations
 from tests.plugins.chromium import CHROMIUM_ARGS, LOCALE, chromium_executable
+from tests.plugins.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,6 +27,7 @@ HIGHLIGHT_S = 3
 CONFIG = (f"[board]\nhighlight_seconds = {HIGHLIGHT_S}\npoll_seconds = 1\n\n"
           "[voice]\nspeed = 300\n")
 AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
+ASK_FIRST = "--autoplay-policy=document-user-activation-required"
 TV = {"width": 1920, "height": 1080}
 TVS = [TV, {"width": 1366, "height": 768}, {"width": 1280, "height": 720}]
 # A counter's procedure in the demo hall (the queue it serves first).
@@ -40,12 +42,26 @@ def server(tmp_path_factory) -> Iterator[LiveServer]:
         yield live
 
 
+def launch(chromium_browser: Browser, policy: str) -> Browser:
+    args = [a for a in CHROMIUM_ARGS if not a.startswith("--autoplay-policy")] + [policy]
+    return chromium_browser.browser_type.launch(executable_path=chromium_executable(),
+                                                headless=True, args=args)
+
+
 @pytest.fixture(scope="module")
 def tv_browser(chromium_browser) -> Iterator[Browser]:
     """Chromium allowed to play sound without a tap (a hall TV's set-up)."""
-    args = [a for a in CHROMIUM_ARGS if not a.startswith("--autoplay-policy")] + [AUTOPLAY]
-    browser = chromium_browser.browser_type.launch(executable_path=chromium_executable(),
-                                                   headless=True, args=args)
+    browser = launch(chromium_browser, AUTOPLAY)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture
+def asking_browser(chromium_browser) -> Iterator[Browser]:
+    """Chromium that plays sound only after a tap (a browser's ordinary policy)."""
+    browser = launch(chromium_browser, ASK_FIRST)
     try:
         yield browser
     finally:
@@ -171,12 +187,39 @@ def test_the_board_passes_axe_in_every_state(server, pages):
         expect(offline.locator("#offline")).to_be_visible()
         clean(offline, "board reconnecting")
     clean(offline, "board polling")
+    number = call(server, 3)
+    expect(offline.locator("#caption")).to_have_text(sentence(number, 3), timeout=5000)
+    clean(offline, "board polling, a call written out")
 
     # Its fragment on its own, and the chooser.
     fragment = pages.open("/display/main/live")
     clean(fragment, "the board's live fragment")
     clean(pages.open("/display/"), "the board chooser")
 
+
+
+def test_a_board_that_may_not_play_sound_still_writes_the_call(server, asking_browser):
+    context = asking_browser.new_context(viewport=TV, locale=LOCALE)
+    try:
+        board = context.new_page()
+        with board.expect_response(lambda r: "/api/v1/events" in r.url):
+            board.goto(server.url("/display/main"))
+        number = call(server, 3)
+        # Asked through the DevTools protocol: Playwright's own evaluate is a user gesture,
+        # which would let the board play sound.
+        session = context.new_cdp_session(board)
+
+        def quietly(expression: str):
+            return session.send("Runtime.evaluate", {"expression": expression,
+                                                     "returnByValue": True})["result"]["value"]
+
+        wait_for(lambda: quietly("!document.getElementById('sound-on').hidden"),
+                 "the sound button", timeout=10)
+        assert quietly("document.getElementById('caption').textContent.trim()") == \
+            sentence(number, 3)
+        clean(board, "board waiting for a tap to play sound, the call written out")
+    finally:
+        context.close()
 
 # -- 2: the counter page -------------------------------------------------------------------------
 
