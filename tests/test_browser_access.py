@@ -221,6 +221,18 @@ def test_a_board_that_may_not_play_sound_still_writes_the_call(server, asking_br
     finally:
         context.close()
 
+
+def test_a_board_without_a_voice_writes_each_call(tmp_path, pages):
+    """A hall that turned the voice off: every call written out all the same."""
+    with LiveServer(tmp_path / "data", config_text="[voice]\nenabled = false\n") as quiet:
+        board = pages.open("")
+        with board.expect_response(lambda r: "/api/v1/events" in r.url):
+            board.goto(quiet.url("/display/main"))
+        number = call(quiet, 3)
+        expect(board.locator("#caption")).to_have_text(sentence(number, 3))
+        assert board.evaluate("window.goisoBoard.said.length") == 0
+        clean(board, "a board without a voice, the call written out")
+
 # -- 2: the counter page -------------------------------------------------------------------------
 
 def test_the_counter_page_passes_axe_in_every_state(server, pages):
