@@ -32,7 +32,7 @@
   // The sentence the voice says, with digits; shown while the call is said and for the
   // highlight after it (or at once when the board has no voice or may not play sound yet).
   function write(call) {
-    const text = (ds.caption || "").replace("{number}", call.number).replace("{counter}", call.counter);
+    const text = (ds.caption || "").replaceAll("{number}", call.number).replaceAll("{counter}", call.counter);
     // A new line each time, so a live region announces a recall's same sentence again.
     const line = document.createElement("p");
     line.className = "caption-text";
