@@ -4,9 +4,9 @@ fragments opened on their own), the rating tablet, the home, sign-in and error p
 state they can be in; the board's text is legible from 10 m on a 43" TV; every call is also
 shown as the sentence the voice says (in a live region), again when the counter recalls it.
 
-One server for the module; the tests share it and each uses the counters named in it:
-the board and its caption use counters 1–3, the counter page counter 1 (clerk "an"), the
-rating tablet counter 4.
+One server for the module; the tests share it and each uses the counters named in it: the
+boards counters 1 and 3, the counter page counter 1 (clerk "an"), the rating tablet counter 4,
+the recall counter 2 (clerk "binh"), the legibility test fills counters 1, 2, 3, 5 and 6.
 """
 
 from collections.abc import Iterator
