@@ -87,6 +87,14 @@ class ServerOptions(Struct, kw_only=True, forbid_unknown_fields=True):
         if Path(self.data_dir).is_file():
             raise InvalidInput("đây là một tệp; cần một thư mục (sẽ được tạo nếu chưa có).",
                                field="data_dir", table="server")
+        if self.public_url and not PUBLIC_URL.fullmatch(self.public_url):
+            # Printed in every ticket's QR code: a typo here sends a day of phones nowhere.
+            raise InvalidInput("cần một địa chỉ http:// hoặc https:// đầy đủ, ví dụ"
+                               " \"https://hcc.example.gov.vn\" (không có ?, # hay khoảng"
+                               " trắng).", field="public_url", table="server")
+
+
+PUBLIC_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s?#]*)?")
 
 
 class KioskOptions(Struct, kw_only=True, forbid_unknown_fields=True):

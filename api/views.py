@@ -18,7 +18,7 @@ from services import limits as limits_service
 from services import monitor as monitor_service
 from services import signin as signin_service
 from services import tickets as ticket_service
-from services.streams import RETRY_AFTER_S
+from services.streams import RETRY_AFTER_S, TOO_MANY_STREAMS
 from web import runtime
 from web.access import actor, may_act_at, role, sign_in, sign_out
 from web.addresses import request_base
@@ -381,10 +381,6 @@ def events():
     # failed, the server stops), also when it never began: the place is given back then.
     response.call_on_close(slot.release)
     return response
-
-
-TOO_MANY_STREAMS = N_("Máy chủ đang mở quá nhiều kết nối trực tiếp; màn hình sẽ tự cập nhật"
-                      " định kỳ và thử kết nối lại sau.")
 
 
 # -- the back office: monitor and audit log -----------------------------------------------------

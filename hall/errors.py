@@ -325,6 +325,30 @@ class PrinterNeeded(Conflict):
     text = N_("Vé này không cấp từ ki-ốt: hãy chọn máy in để in lại.")
 
 
+class TicketExpired(HallError):
+    """A ticket's business day is over: its holder's page shows nothing of it any more."""
+
+    code = "ticket_expired"
+    status = 410
+    text = N_("Vé này dùng cho ngày %(day)s và đã hết hạn.")
+
+
+class NotRateable(Conflict):
+    code = "not_rateable"
+    text = N_("Chỉ đánh giá được lượt đã phục vụ xong hôm nay.")
+
+
+class AlreadyRated(Conflict):
+    code = "already_rated"
+    text = N_("Lượt phục vụ này đã được đánh giá.")
+
+
+class PhoneRatingOff(HallError):
+    code = "phone_rating_off"
+    status = 403
+    text = N_("Nơi này không nhận đánh giá qua điện thoại.")
+
+
 class ReadAloudLimited(HallError):
     """One client asked the kiosk to read aloud too many new screens a minute (``seconds``:
     when it may ask again; screens already read cost nothing and are never refused)."""

@@ -72,6 +72,8 @@ COUNTER_PAGE_CHANGES = (*BOARD_CHANGES, K.PRINTED, K.PRINT_FAILED, K.CLERK_SIGNE
 RATING_CHANGES = (K.CALLED, K.FINISHED, K.RATED)
 PRINTING_CHANGES = (K.DEVICE_STATE, K.PRINTED, K.PRINT_FAILED, K.CANCELLED)
 DEVICE_CHANGES = (K.DEVICE_STATE,)
+# A ticket's page on its holder's phone: what may move it in its queue, or change it.
+PHONE_CHANGES = (*BOARD_CHANGES, K.RATED, K.BULK_APPLIED)
 # The supervisor's monitor: every ticket move, counter, clerk, printer and device change.
 MONITOR_CHANGES = (*COUNTER_PAGE_CHANGES, K.DEVICE_STATE, K.BULK_APPLIED)
 # What may raise or clear an alert (time passing does too: the banner also polls).

@@ -4,11 +4,11 @@ The prompt belongs to a counter: the ticket it finished last, for ``rating_secon
 "finish". The clerk who served cannot rate it.
 """
 
-from . import errors
+from . import errors, records
 from .events import EventKind
 from .transaction import Reading, Transactions
 
-SOURCES = ("screen", "keypad", "api")
+SOURCES = ("screen", "keypad", "api", "phone")
 
 
 def _awaiting(reading: Reading, counter: int):
@@ -73,6 +73,36 @@ class Ratings:
                        source=source)
             return {"number": ticket["number"], "counter": counter, "level": level,
                     "label": label}
+
+    def rate_ticket(self, token: str, level: int) -> dict:
+        """Record the holder's own rating of their served ticket, from the phone page (once,
+        on the ticket's day, where the hall allows it)."""
+        rules = self.tx.rules
+        if not rules.rate_on_phone:
+            raise errors.PhoneRatingOff()
+        levels = rules.rating_levels
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= len(levels):
+            raise errors.out_of_range("level", 1, len(levels))
+        with self.tx.change() as change:
+            ticket = records.ticket_by_token(change, token)
+            if ticket["day"] != change.day or ticket["status"] != "done" \
+                    or ticket["counter_number"] is None:
+                raise errors.NotRateable()
+            if change.one("SELECT 1 FROM ratings WHERE ticket_id = ?", (ticket["id"],)):
+                raise errors.AlreadyRated()
+            label = levels[level - 1]
+            change.run(
+                "INSERT INTO ratings (ticket_id, day, at, counter_number, clerk_id,"
+                " procedure_code, queue_code, level, levels, label, source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'phone')",
+                (ticket["id"], change.day, change.now, ticket["counter_number"],
+                 ticket["clerk_id"], ticket["procedure_code"], ticket["queue_code"], level,
+                 len(levels), label))
+            change.log(EventKind.RATED, ticket=ticket, counter=ticket["counter_number"],
+                       clerk=ticket["clerk_id"], level=level, levels=len(levels), label=label,
+                       source="phone")
+            return {"number": ticket["number"], "counter": ticket["counter_number"],
+                    "level": level, "label": label}
 
     def summary(self, day: str | None = None, counter: int | None = None) -> dict:
         """How many ratings of each level a day had (at one counter, or the whole hall)."""

@@ -40,6 +40,8 @@ class Rules:
     service_samples: int = 20
     rating_levels: tuple[str, ...] = ("Rất hài lòng", "Hài lòng", "Không hài lòng")
     rating_seconds: int = 30
+    # The holder of a served ticket may rate the service once from the phone page.
+    rate_on_phone: bool = True
     # The national target for the average wait (issue → first call); reports count the share
     # of tickets called within it.
     target_wait_minutes: int = 15

@@ -11,6 +11,7 @@ from .catalogue import Catalogue
 from .desk import Desk
 from .devices import Devices
 from .events import EventLog
+from .following import Following
 from .issuing import Issuing
 from .limits import Limits
 from .monitor import Monitor
@@ -46,6 +47,7 @@ class Hall:
         self.desk = Desk(self.tx, self.calling)
         self.printing = Printing(self.tx)
         self.tickets = Tickets(self.tx)
+        self.following = Following(self.tx)  # a ticket on its holder's phone, by token
         self.screens = Screens(self.tx)
         self.catalogue = Catalogue(self.tx)
         self.accounts = Accounts(self.tx)

@@ -9,8 +9,12 @@ the screens then poll and try the stream again later.
 import threading
 from collections import Counter
 
+from hall.words import N_
+
 # Seconds a refused screen is asked to wait before it tries a stream again.
 RETRY_AFTER_S = 30
+TOO_MANY_STREAMS = N_("Máy chủ đang mở quá nhiều kết nối trực tiếp; màn hình sẽ tự cập nhật"
+                      " định kỳ và thử kết nối lại sau.")
 
 
 class StreamSlots:

@@ -189,9 +189,10 @@ class Streams:
         return len(self.streams)
 
     def open(self, count: int, timeout: float = 20.0, path: str | None = None,
-             headers: dict[str, str] | None = None) -> list[Stream]:
-        """Open ``count`` more streams and wait until each has its ``state`` frame (and so its
-        status 200 and text/event-stream, or an error)."""
+             headers: dict[str, str] | None = None, first: str = "state") -> list[Stream]:
+        """Open ``count`` more streams and wait until each has its ``first`` frame (``state``
+        on the hall's stream, ``ticket`` on a phone's; and so its status 200 and
+        text/event-stream, or an error)."""
         lines = [f"GET {path or self.path} HTTP/1.1", f"Host: {HOST}:{self.port}",
                  "Accept: text/event-stream", "Cache-Control: no-cache",
                  *(f"{name}: {value}" for name, value in (headers or {}).items())]
@@ -205,23 +206,23 @@ class Streams:
             self.sel.register(sock, selectors.EVENT_READ, stream)
             new.append(stream)
         self.streams.extend(new)
-        self.pump_until_all(lambda s: s.find("state") or s.closed
+        self.pump_until_all(lambda s: s.find(first) or s.closed
                             or s.status not in (None, 200), new, timeout)
         refused = [s for s in new if s.status != 200
                    or not s.headers.get("content-type", "").startswith("text/event-stream")]
         if refused:
             raise AssertionError(f"{len(refused)} of {count} streams refused: "
                                  f"{refused[0].status} {refused[0].headers} {refused[0]._body!r}")
-        missing = sum(1 for s in new if not s.find("state"))
+        missing = sum(1 for s in new if not s.find(first))
         if missing:
-            raise TimeoutError(f"{missing} of {count} streams got no state frame in {timeout} s")
+            raise TimeoutError(f"{missing} of {count} streams got no {first} frame in {timeout} s")
         return new
 
     def open_one(self, path: str | None = None, headers: dict[str, str] | None = None,
-                 timeout: float = 10.0) -> Stream:
+                 timeout: float = 10.0, first: str = "state") -> Stream:
         """One more stream (``path`` with another query, ``headers`` such as Last-Event-ID),
-        open and past its ``state`` frame."""
-        return self.open(1, timeout, path, headers)[0]
+        open and past its ``first`` frame."""
+        return self.open(1, timeout, path, headers, first)[0]
 
     def pump(self, done, timeout: float, fed=None) -> bool:
         """Read whatever arrives until ``done()`` is true (True) or ``timeout`` s pass (False);

@@ -11,6 +11,7 @@ from tests.plugins.web import issue, issue_in_hall
 GPLX = "DEMO-GT-001"  # → queue GPLX (A001…), served by counters 1 and 2
 VT = "DEMO-GT-007"  # → queue VT (B001…), served by counter 2
 MINUTE = 60
+HTMX = {"HX-Request": "true"}  # what htmx sends with the fragments it fetches
 
 
 def by(items, key, value):
@@ -163,7 +164,10 @@ def test_the_page_shows_the_tables(supervisor_client, app):
 def test_the_banner_shows_alerts_to_staff_and_nothing_when_all_is_well(app, clerk_client,
                                                                        supervisor_client):
     hall = app.extensions["goiso"].hall
-    assert clerk_client.get("/admin/alerts").get_data(as_text=True).strip() == ""
+    assert clerk_client.get("/admin/alerts", headers=HTMX).get_data(as_text=True).strip() == ""
+    # Opened on its own (not by htmx), the banner comes inside a page with a title.
+    alone = clerk_client.get("/admin/alerts").get_data(as_text=True)
+    assert "<title>Cảnh báo" in alone and "<h1>Cảnh báo</h1>" in alone
     # 10:00 of the hall's business day: 16 minutes later is the same day whatever the hour
     # the test runs at (near midnight, the roll-over would expire the ticket instead)
     ten = datetime.fromisoformat(hall.today() + "T10:00").replace(
@@ -172,11 +176,12 @@ def test_the_banner_shows_alerts_to_staff_and_nothing_when_all_is_well(app, cler
     number = issue_in_hall(app)["number"]
     later = ten + 16 * MINUTE
     hall.tx.clock = hall.clock = lambda: later  # the ticket has waited 16 minutes
-    banner = clerk_client.get("/admin/alerts")
+    banner = clerk_client.get("/admin/alerts", headers=HTMX)
     assert banner.status_code == 200 and 'role="alert"' in banner.get_data(as_text=True)
     assert number in banner.get_data(as_text=True)
     assert "/admin/monitor" not in banner.get_data(as_text=True)  # a clerk cannot go there
-    assert "/admin/monitor" in supervisor_client.get("/admin/alerts").get_data(as_text=True)
+    assert "/admin/monitor" in supervisor_client.get("/admin/alerts", headers=HTMX) \
+        .get_data(as_text=True)
     # The counter page and every back-office page load it.
     assert 'id="alert-banner"' in supervisor_client.get("/admin/").get_data(as_text=True)
     assert 'id="alert-banner"' in clerk_client.get("/counter/1").get_data(as_text=True)

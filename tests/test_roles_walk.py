@@ -111,6 +111,9 @@ ACCESS = {
     "POST /rate/<int:number>": "public",
     "GET /static/<path:filename>": "public",
     "GET /t/<token>": "public",
+    "GET /t/<token>/events": "public",
+    "POST /t/<token>/rating": "public",
+    "GET /t/<token>/status": "public",
 }
 # What a route answers, by design, to a walker it lets in when that looks like a refusal
 # ("public": anonymous, kiosk, board; "staff": signed in; "*": everyone let in).
@@ -121,10 +124,12 @@ ANSWERS = {
     "POST /rate/<int:number>": {"staff": 409},  # a clerk cannot rate their own service
     "POST /admin/printers/<name>/test": {"*": 503},  # no printer runs in the test app
     "POST /api/v1/printers/<name>/test": {"*": 503},
+    "POST /t/<token>/rating": {"*": 415},  # JSON only (the walk sends a form)
 }
 # Unsafe routes a JSON body may reach without the CSRF token (a JSON POST cannot be sent
-# cross-site without a preflight, which is never allowed): the kiosk's ticket.
-CSRF_EXEMPT_JSON = {"POST /api/v1/tickets"}
+# cross-site without a preflight, which is never allowed): the kiosk's ticket, the phone's
+# rating (its key is the token in the address, not a cookie).
+CSRF_EXEMPT_JSON = {"POST /api/v1/tickets", "POST /t/<token>/rating"}
 # Routes that end the session: walked with a client of their own.
 SIGNS_OUT = {"DELETE /api/v1/session", "POST /logout", "POST /counter/<int:number>/logout",
              "POST /login", "POST /api/v1/session"}

@@ -129,6 +129,15 @@ BAD = {
                 " một số nguyên từ 1 đến 64."),
     "switch": ("[server]\nsecure_cookies = 'yes'\n", 'goiso.toml: [server] secure_cookies ='
                ' "yes": cần true hoặc false.'),
+    "public address": ("[server]\npublic_url = 'hcc.example.gov.vn'\n", "goiso.toml: [server]"
+                       ' public_url = "hcc.example.gov.vn": cần một địa chỉ http:// hoặc'
+                       ' https:// đầy đủ, ví dụ "https://hcc.example.gov.vn" (không có ?, #'
+                       ' hay khoảng trắng).'),
+    "public address with a query": ("[server]\npublic_url = 'http://10.0.0.2:8080/?x=1'\n",
+                                    'goiso.toml: [server] public_url = "http://10.0.0.2:8080/?x=1":'
+                                    " cần một địa chỉ http:// hoặc https:// đầy đủ, ví dụ"
+                                    ' "https://hcc.example.gov.vn" (không có ?, # hay khoảng'
+                                    " trắng)."),
     "empty folder": ("[server]\ndata_dir = ''\n", 'goiso.toml: [server] data_dir = "": cần một'
                      " đường dẫn (chuỗi không trống trong ngoặc kép)."),
     "hall name": ("[hall]\nname = 5\n", "goiso.toml: [hall] name = 5: cần một chuỗi trong"

@@ -104,7 +104,11 @@ def guard():
         if getattr(view, "goiso_csrf_exempt_json", False):
             if request.is_json:
                 return None
-            # Anything else is refused as the view would refuse it: 415, whatever the session.
+            # Anything else is refused as the view would refuse it: 415, whatever the session
+            # (and a body too large to read, 413, as on every other route).
+            limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            if limit and (request.content_length or 0) > limit:
+                abort(413)
             abort(415)
         csrf.protect()
     return None

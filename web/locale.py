@@ -1,7 +1,11 @@
 """Which language a page speaks.
 
-Staff pages and the citizen's phone page follow ``?lang=``, then the session's choice, then the
-browser's Accept-Language, then the hall's ``default_language``.
+Staff pages follow ``?lang=``, then the session's choice, then the browser's Accept-Language,
+then the hall's ``default_language``.
+
+The citizen's phone page (``phone_screen``) speaks the hall's language, Vietnamese first, even
+to a phone set to English; its own button adds ``?lang=`` to its address. It keeps nothing in a
+session: the page needs no cookie.
 
 Hall screens (the kiosk, the board, the rating tablet) start in the hall's language whatever
 the browser asks: a Raspberry Pi with an en-GB locale or a headless browser must not turn the
@@ -23,7 +27,7 @@ from flask_babel import get_locale, refresh
 from . import runtime
 
 LANGUAGES = ("vi", "en")
-HALL_SCREEN, BOARD_SCREEN = "hall", "board"
+HALL_SCREEN, BOARD_SCREEN, PHONE_SCREEN = "hall", "board", "phone"
 
 
 def hall_screen(view):
@@ -38,6 +42,12 @@ def board_screen(view):
     return view
 
 
+def phone_screen(view):
+    """Mark a view as the citizen's phone page: ``?lang=`` else the hall's, never a cookie."""
+    view.goiso_screen = PHONE_SCREEN
+    return view
+
+
 def _screen() -> str | None:
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     return getattr(view, "goiso_screen", None)
@@ -48,6 +58,8 @@ def select_locale() -> str:
     screen = _screen()
     default = runtime().settings.default_language
     chosen = request.args.get("lang")
+    if screen == PHONE_SCREEN:
+        return chosen if chosen in LANGUAGES else default
     if chosen in LANGUAGES:
         if screen != BOARD_SCREEN:
             session["lang"] = chosen

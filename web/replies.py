@@ -43,21 +43,28 @@ def say(exc: HallError) -> str:
     return translate(exc.text, exc.params)
 
 
-def error_reply(code: str, text: str, params: dict, status: int):
-    """An error as JSON for API callers, or as a small page for browsers."""
+def error_body(code: str, text: str, params: dict) -> dict:
+    """The one shape of an error in JSON: its code, and its sentence now and in each language."""
     messages = {}
     for lang in ("vi", "en"):
         with force_locale(lang):
             messages[lang] = translate(text, params)
     current = str(get_locale() or "vi")
-    message = messages.get(current, messages["vi"])
+    return {"code": code, "message": messages.get(current, messages["vi"]),
+            "messages": messages}
+
+
+def error_reply(code: str, text: str, params: dict, status: int):
+    """An error as JSON for API callers, or as a small page for browsers."""
+    error = error_body(code, text, params)
+    message, messages = error["message"], error["messages"]
     wants_html = (not request.path.startswith("/api/")
                   and request.accept_mimetypes.accept_html
                   and not htmx)
     if wants_html:
         return render_template("error.html", status=status, message=message,
                                messages=messages), status
-    return jsonify({"error": {"code": code, "message": message, "messages": messages}}), status
+    return jsonify({"error": error}), status
 
 
 def hall_error_reply(exc: HallError):
