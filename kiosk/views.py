@@ -30,7 +30,7 @@ from web.addresses import request_base
 from web.clients import client_address
 from web.extensions import htmx
 from web.locale import hall_screen
-from web.pages import fragment_or_page
+from web.pages import fragment_or_alone, fragment_or_page
 from web.replies import error_reply, say, with_retry_after
 
 from . import menu
@@ -184,8 +184,8 @@ def ticket(kiosk_id, token):
 def printing(kiosk_id, token):
     """How printing this ticket goes; polled by the ticket screen until it is settled."""
     kiosk = _kiosk(kiosk_id)
-    return render_template("kiosk/printing.html", kiosk=kiosk, sheet=_sheet(token),
-                           options=runtime().settings.kiosk)
+    return fragment_or_alone("kiosk/printing.html", f"{kiosk['name']} · {_('Máy in')}",
+                             kiosk=kiosk, sheet=_sheet(token), options=runtime().settings.kiosk)
 
 
 @bp.get("/<kiosk_id>/ping")
@@ -205,9 +205,10 @@ def banner(kiosk_id):
     """The status line over every screen: printer trouble, in the kiosk's words, or issuing
     stopped early today."""
     kiosk = _kiosk(kiosk_id)
-    return render_template("kiosk/banner.html", kiosk=kiosk, options=runtime().settings.kiosk,
-                           printer=runtime().printers.status(kiosk["id"]),
-                           day_closed=runtime().read(runtime().hall.bulk.day_closed))
+    return fragment_or_alone("kiosk/banner.html", f"{kiosk['name']} · {_('Trạng thái')}",
+                             kiosk=kiosk, options=runtime().settings.kiosk,
+                             printer=runtime().printers.status(kiosk["id"]),
+                             day_closed=runtime().read(runtime().hall.bulk.day_closed))
 
 
 def _sheet(token: str) -> dict:

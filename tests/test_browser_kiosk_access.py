@@ -272,6 +272,18 @@ def test_every_state_in_large_text_passes_axe(live_server, kiosk_page):
     assert errors == []
 
 
+def test_kiosk_fragments_opened_on_their_own_pass_axe(live_server, page):
+    """The parts htmx swaps in (the status banner, a ticket's printing), opened by a bookmark or
+    a technician, come in a page of their own."""
+    ticket = live_server.issue("DEMO-GT-006")
+    for path in ("/kiosk/k1/banner", f"/kiosk/k1/tickets/{ticket['token']}/printing"):
+        page.goto(live_server.url(path))
+        expect(page.locator("h1")).to_contain_text("Ki-ốt")
+        assert axe_violations(page) == [], path
+    page.goto(live_server.url(f"/kiosk/k1/tickets/{ticket['token']}/printing"))
+    expect(page.locator("#printing.pending")).to_contain_text("Đang in vé")
+
+
 @pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 def test_fits_landscape_and_portrait_screens(live_server, kiosk_page, width, height):
     page = kiosk_page(width, height)
