@@ -449,7 +449,18 @@ SCHEMAS = {
         "kiosk": {"type": "string", "nullable": True},
         "printed": {"type": "boolean", "nullable": True},
         "waiting_ahead": {"type": "integer", "nullable": True},
-        "eta_minutes": {"type": "integer", "nullable": True},
+        "eta_minutes": {"type": "integer", "nullable": True, "minimum": 0,
+                        "description": "The centre of the expected wait in whole minutes (0:"
+                                       " called within a couple of minutes); null when it"
+                                       " cannot be estimated or the ticket does not wait."},
+        "eta_range": {"type": "array", "nullable": True, "minItems": 2, "maxItems": 2,
+                      "items": {"type": "integer", "minimum": 0},
+                      "description": "The honest range [low, high] of the expected wait in"
+                                     " whole minutes, shown as \"khoảng low–high phút\"; null"
+                                     " when unknown (\"chưa ước tính được\")."},
+        "eta_after_closing": {"type": "boolean",
+                              "description": "The expected call falls after the hall's (or"
+                                             " the queue's) closing time today."},
         "dossiers": {"type": "array", "items": {"type": "string"},
                      "description": "The dossier codes recorded (in the answer to finish)."},
         "token": {"type": "string"}}},

@@ -1,23 +1,99 @@
-"""Where a waiting ticket stands: how many will be called before it, and about how long that
-takes (the number every ticket, kiosk screen and phone page shows)."""
+"""Where a waiting ticket stands: how many will be called before it, and how long that takes, as
+an honest range (the words every ticket, kiosk screen, phone page and the monitor show).
 
+The model (measured against a simulated day by ``python -m bench simulate``):
+
+* **Service time** of the queue: its last ``service_samples`` closed tickets of the day (served
+  or no-show: both hold a counter), each capped at ``OUTLIER_CAP`` × their median so a ticket
+  held open across a clerk's pause cannot blow it up; blended with the configured minutes while
+  there are few samples.
+* **Counters**: each counter serving the queue that is open and really calling (an open counter
+  idle for long while people wait is a clerk who is not there), with its share of the queue
+  (a counter serving several queues gives each a part, by their waiting tickets × weight) and
+  when it is next free (the rest of the ticket it serves; a paused counter after the usual
+  pause). Closed counters do not count.
+* **Order**: the people ahead under the queue's priority policy (``PriorityPolicy.ahead``);
+  under the strict policy a normal ticket also waits for the priority tickets still to come at
+  today's rate. The ticket is called at the (ahead + 1)-th free slot of those counters.
+* **Range**: the spread of a sum of service times (√n), plus a share for what the model cannot
+  know; "unknown" when no counter serving the queue works. A wait that runs past the hall's
+  (or the queue's) closing time is flagged.
+"""
+
+import heapq
 import math
+from dataclasses import dataclass
+from datetime import datetime
 
 from .policy import PriorityPolicy
+from .rules import parse_hhmm
 from .transaction import Reading
 
-SAMPLES_BEFORE_MEASURING = 3  # served tickets of the day before their mean replaces the setting
+PRIOR_WEIGHT = 3  # the configured service time counts as this many samples
+OUTLIER_CAP = 3.0  # a sample above this many medians counts as this many medians
+PAUSE_MINUTES = 30.0  # how long a pause usually lasts
+PAUSE_GONE_MINUTES = 120.0  # a pause this long is a counter gone for the day
+IDLE_GRACE_MINUTES = 3.0  # an open counter idle this long while people wait is not staffed
+MAX_SLOTS = 2000  # beyond this many people ahead the rest is extrapolated
+SPREAD_MODEL = 0.25  # what the model cannot know, as a share of the wait
+SPREAD_LOW, SPREAD_HIGH = 1.0, 1.8  # standard deviations below and above the centre
+SOON_MINUTES = 2  # a call expected within this many minutes is "soon"
 
 
-def service_minutes(reading: Reading, queue) -> float:
-    """The mean service time of the queue's last tickets today, else its configured one."""
+@dataclass(frozen=True)
+class Estimate:
+    """A waiting ticket's expected wait: ``minutes`` the centre, ``low``–``high`` the range (all
+    None when unknown), ``after_closing`` when the range runs past closing time."""
+
+    minutes: int | None = None
+    low: int | None = None
+    high: int | None = None
+    after_closing: bool = False
+
+    @property
+    def known(self) -> bool:
+        """Whether there is an estimate at all."""
+        return self.minutes is not None
+
+    def as_view(self) -> dict:
+        """The ticket view's fields."""
+        return {"eta_minutes": self.minutes,
+                "eta_range": None if self.low is None else [self.low, self.high],
+                "eta_after_closing": self.after_closing}
+
+
+UNKNOWN = Estimate()
+NO_ESTIMATE = {"eta_minutes": None, "eta_range": None, "eta_after_closing": False}
+
+
+@dataclass(frozen=True)
+class Service:
+    """A queue's service time per ticket, in minutes: mean and standard deviation."""
+
+    mean: float
+    spread: float
+
+
+def service(reading: Reading, queue) -> Service:
+    """The queue's service time from its last closed tickets today, robust to outliers."""
     rows = reading.all(
         "SELECT finished_at - called_at FROM tickets WHERE queue_code = ? AND day = ?"
-        " AND status = 'done' AND called_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
+        " AND status IN ('done', 'no_show') AND called_at IS NOT NULL"
+        " ORDER BY finished_at DESC LIMIT ?",
         (queue["code"], reading.day, reading.rules.service_samples))
-    if len(rows) >= SAMPLES_BEFORE_MEASURING:
-        return max(0.5, sum(r[0] for r in rows) / len(rows) / 60)
-    return float(queue["service_minutes"])
+    prior = float(queue["service_minutes"])
+    samples = sorted(max(0.0, r[0]) / 60 for r in rows)
+    if not samples:
+        return Service(prior, prior * 0.6)
+    half = len(samples) // 2
+    median = samples[half] if len(samples) % 2 else (samples[half - 1] + samples[half]) / 2
+    capped = [min(s, OUTLIER_CAP * max(median, 0.5)) for s in samples]
+    n = len(capped)
+    mean = sum(capped) / n
+    var = sum((s - mean) ** 2 for s in capped) / max(1, n - 1) if n > 1 else (0.6 * mean) ** 2
+    blended = (mean * n + prior * PRIOR_WEIGHT) / (n + PRIOR_WEIGHT)
+    spread = math.sqrt((var * n + (0.6 * prior) ** 2 * PRIOR_WEIGHT) / (n + PRIOR_WEIGHT))
+    return Service(max(0.5, blended), spread)
 
 
 def _count(reading: Reading, ticket, priority: bool, before: bool) -> int:
@@ -34,25 +110,160 @@ def _count(reading: Reading, ticket, priority: bool, before: bool) -> int:
         (*args, ticket["order_at"], *args, ticket["order_at"], ticket["id"]))
 
 
-def position(reading: Reading, ticket, queue) -> tuple[int, int | None]:
-    """People called before ``ticket`` under its queue's policy, and the expected wait in
-    minutes: ``ceil((ahead + 1) × mean service time ÷ working counters)``, 0 when nobody is
-    ahead and a working counter is free, None when no counter serving the queue works."""
+def ahead_of(reading: Reading, ticket, queue) -> int:
+    """People called before ``ticket`` under its queue's policy, if nobody new comes."""
     priority = ticket["priority"] is not None
     streak = reading.one("SELECT normal_streak FROM queue_days WHERE day = ? AND queue_code = ?",
                          (ticket["day"], queue["code"]))
-    ahead = PriorityPolicy.of(queue, reading.rules).ahead(
+    return PriorityPolicy.of(queue, reading.rules).ahead(
         priority, _count(reading, ticket, priority, True),
         _count(reading, ticket, not priority, False), None if streak is None else streak[0])
-    desks = reading.all(
-        "SELECT c.status, c.current_ticket_id FROM counters c JOIN counter_queues cq"
-        " ON cq.counter_number = c.number WHERE cq.queue_code = ? AND c.active",
-        (queue["code"],))
-    # Paused counters count only when no counter is open: a break ends, a closed desk does not.
-    working = [d for d in desks if d["status"] == "open"] or [
-        d for d in desks if d["status"] == "paused"]
+
+
+@dataclass(frozen=True)
+class Desk:
+    """A counter as the estimate sees it: when it is next free (minutes from now) and the share
+    of its time the queue gets."""
+
+    free_in: float
+    share: float
+
+
+# Each counter serving the queue, with what the estimate needs in one read: the ticket it
+# serves, its last finish today, its last change of state today, and its load per queue.
+_DESKS = """
+SELECT c.number, c.status, c.select_mode, cq.weight, cq.position,
+       (SELECT called_at FROM tickets WHERE id = c.current_ticket_id AND status = 'called')
+           AS serving_since,
+       (SELECT max(finished_at) FROM tickets WHERE counter_number = c.number AND day = :day)
+           AS last_finish,
+       (SELECT max(at) FROM events WHERE day = :day AND kind IN
+           ('counter_paused', 'counter_resumed', 'counter_closed') AND counter_number = c.number)
+           AS last_move,
+       (SELECT group_concat(o.weight * (SELECT count(*) FROM tickets t WHERE t.queue_code =
+           o.queue_code AND t.day = :day AND t.status = 'waiting' AND t.target_counter IS NULL)
+           + 0.0) FROM counter_queues o WHERE o.counter_number = c.number) AS loads,
+       (SELECT count(*) FROM tickets WHERE day = :day AND status = 'waiting'
+           AND target_counter = c.number) AS sent
+FROM counter_queues cq JOIN counters c ON c.number = cq.counter_number
+WHERE cq.queue_code = :queue AND c.active
+"""
+
+
+def desks(reading: Reading, queue, service_time: float, target: int | None = None) -> list[Desk]:
+    """The counters that will call the queue's tickets, each with when it is next free and its
+    share of the queue (a ticket sent to one counter by name: that counter alone)."""
+    day, now = reading.day, reading.now
+    oldest = reading.value("SELECT min(order_at) FROM tickets WHERE queue_code = ? AND day = ?"
+                           " AND status = 'waiting'", (queue["code"], day))
+    own = reading.value("SELECT count(*) FROM tickets WHERE queue_code = ? AND day = ?"
+                        " AND status = 'waiting' AND target_counter IS NULL",
+                        (queue["code"], day))
+    found = []
+    for row in reading.all(_DESKS, {"day": day, "queue": queue["code"]}):
+        if target is not None and row["number"] != target:
+            continue
+        if row["status"] == "closed":
+            continue
+        serving = row["serving_since"]
+        rest = 0.0 if serving is None else max(0.25 * service_time,
+                                               service_time - (now - serving) / 60)
+        if row["status"] == "paused":
+            paused_for = (now - (row["last_move"] or now)) / 60
+            if paused_for > PAUSE_GONE_MINUTES:
+                continue
+            rest = max(rest, PAUSE_MINUTES - paused_for, 5.0)
+        elif serving is None and oldest is not None:
+            # Free while someone waits: a clerk who is there calls within a minute or two.
+            idle_since = max(row["last_finish"] or 0.0, row["last_move"] or 0.0, oldest)
+            if (now - idle_since) / 60 > IDLE_GRACE_MINUTES:
+                continue
+        if target is not None:
+            found.append(Desk(rest, 1.0))
+            continue
+        loads = [float(x) for x in (row["loads"] or "").split(",") if x]
+        mine = row["weight"] * max(own, 1)
+        total = sum(loads) + row["sent"] + (mine - row["weight"] * own)
+        found.append(Desk(rest, 1.0 if total <= 0 else max(0.1, min(1.0, mine / total))))
+    return found
+
+
+def slot(desks_: list[Desk], ahead: int, service_time: float) -> float:
+    """Minutes until the (ahead + 1)-th call among ``desks_``: each is free at ``free_in``, then
+    every service time ÷ its share."""
+    heap = [(d.free_in, service_time / d.share) for d in desks_]
+    heapq.heapify(heap)
+    calls = min(ahead, MAX_SLOTS)
+    for _ in range(calls):
+        at, every = heapq.heappop(heap)
+        heapq.heappush(heap, (at + every, every))
+    extra = (ahead - calls) * service_time / sum(d.share for d in desks_)
+    return heap[0][0] + extra
+
+
+def _minutes_until(reading: Reading, hhmm: str) -> float:
+    """Minutes from now until ``hhmm`` today in the hall (negative when past)."""
+    hour, minute = parse_hhmm(hhmm, "closes_at")
+    local = reading.rules.local(reading.now)
+    then = datetime(local.year, local.month, local.day, hour, minute, tzinfo=local.tzinfo)
+    return (then.timestamp() - reading.now) / 60
+
+
+def _priority_rate(reading: Reading, queue) -> float:
+    """Priority tickets issued to the queue a minute, over the last hour."""
+    count = reading.value("SELECT count(*) FROM tickets WHERE issued_queue = ? AND day = ?"
+                          " AND priority IS NOT NULL AND issued_at > ?",
+                          (queue["code"], reading.day, reading.now - 3600))
+    return count / 60
+
+
+def wait(reading: Reading, ticket, queue, ahead: int) -> Estimate:
+    """The expected wait of ``ticket`` with ``ahead`` people before it, as a range."""
+    rules = reading.rules
+    served = service(reading, queue)
+    working = desks(reading, queue, served.mean, ticket["target_counter"])
+    opening = _minutes_until(reading, rules.opens_at) if rules.opens_at else 0.0
     if not working:
-        return ahead, None
-    if ahead == 0 and any(d["current_ticket_id"] is None for d in working):
-        return 0, 0
-    return ahead, math.ceil((ahead + 1) * service_minutes(reading, queue) / len(working))
+        return UNKNOWN
+    capacity = sum(d.share for d in working)
+    centre = slot(working, ahead, served.mean)
+    policy = PriorityPolicy.of(queue, rules)
+    if ticket["priority"] is None:
+        # Priority tickets still to come go first (under interleaving, at most one every
+        # ``every`` calls): each takes a service time of the counters.
+        load = _priority_rate(reading, queue) * served.mean / capacity
+        if policy.kind == "interleave":
+            load = min(load, 1 / (policy.every + 1))
+        centre /= max(0.5, 1 - min(load, 0.5))
+    centre = max(centre, opening)
+    spread = math.sqrt(served.spread ** 2 * (ahead + 1) / capacity ** 2
+                       + (SPREAD_MODEL * centre) ** 2)
+    low = max(0, math.floor(centre - SPREAD_LOW * spread))
+    high = max(low + 1, math.ceil(centre + SPREAD_HIGH * spread))
+    minutes = round(centre)
+    if high <= SOON_MINUTES:
+        low, minutes = 0, 0
+    closing = rules.closes_at or queue["issue_until"]
+    late = bool(closing) and centre > _minutes_until(reading, closing)
+    return Estimate(minutes, low, high, late)
+
+
+def position(reading: Reading, ticket, queue) -> tuple[int, Estimate]:
+    """People called before ``ticket`` under its queue's policy, and its expected wait."""
+    ahead = ahead_of(reading, ticket, queue)
+    return ahead, wait(reading, ticket, queue, ahead)
+
+
+def naive_minutes(reading: Reading, ticket, queue, ahead: int) -> int | None:
+    """The naive estimate the simulator compares with: people ahead × the mean service time of
+    the queue's last tickets ÷ the open counters serving it (None when none is open)."""
+    rows = reading.all(
+        "SELECT finished_at - called_at FROM tickets WHERE queue_code = ? AND day = ?"
+        " AND status = 'done' AND called_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
+        (queue["code"], reading.day, reading.rules.service_samples))
+    mean = (sum(r[0] for r in rows) / len(rows) / 60 if len(rows) >= 3
+            else float(queue["service_minutes"]))
+    counters = reading.value(
+        "SELECT count(*) FROM counters c JOIN counter_queues cq ON cq.counter_number = c.number"
+        " WHERE cq.queue_code = ? AND c.active AND c.status = 'open'", (queue["code"],))
+    return None if not counters else math.ceil(ahead * mean / counters)
