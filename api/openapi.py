@@ -552,7 +552,15 @@ SCHEMAS["Monitor"] = {"type": "object", "required": ["queues", "counters", "devi
                           "description": "The most it may give today (null: unbounded)."},
         "numbers_extendable": {"type": "boolean",
                                "description": "Whether a supervisor can extend today's range"
-                                              " (POST /queues/{code}/extend)."}}}},
+                                              " (POST /queues/{code}/extend)."},
+        "new_ticket": {"type": "object", "description": "The expected wait of a normal ticket"
+                       " taken now, as the ticket would say it (see Ticket.eta_*).",
+                       "properties": {
+                           "status": {"enum": ["waiting"]},
+                           "eta_minutes": {"type": "integer", "nullable": True},
+                           "eta_range": {"type": "array", "nullable": True,
+                                         "items": {"type": "integer"}},
+                           "eta_after_closing": {"type": "boolean"}}}}}},
     "devices": {"type": "array", "items": {"type": "object", "properties": {
         "id": {"type": "string"}, "kind": {"type": "string"}, "place": {"type": "string"},
         "state": {"type": "string"}, "online": {"type": "boolean"}, "detail": {"type": "string"},

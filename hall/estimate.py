@@ -159,7 +159,8 @@ def desks(reading: Reading, queue, service_time: float, target: int | None = Non
     own = reading.value("SELECT count(*) FROM tickets WHERE queue_code = ? AND day = ?"
                         " AND status = 'waiting' AND target_counter IS NULL",
                         (queue["code"], day))
-    found = []
+    found: list[Desk] = []
+    idle: list[Desk] = []  # open, free, and not calling while people wait
     for row in reading.all(_DESKS, {"day": day, "queue": queue["code"]}):
         if target is not None and row["number"] != target:
             continue
@@ -173,19 +174,21 @@ def desks(reading: Reading, queue, service_time: float, target: int | None = Non
             if paused_for > PAUSE_GONE_MINUTES:
                 continue
             rest = max(rest, PAUSE_MINUTES - paused_for, 5.0)
-        elif serving is None and oldest is not None:
+        into = found
+        if row["status"] == "open" and serving is None and oldest is not None:
             # Free while someone waits: a clerk who is there calls within a minute or two.
             idle_since = max(row["last_finish"] or 0.0, row["last_move"] or 0.0, oldest)
             if (now - idle_since) / 60 > IDLE_GRACE_MINUTES:
-                continue
+                into = idle
         if target is not None:
-            found.append(Desk(rest, 1.0))
+            into.append(Desk(rest, 1.0))
             continue
         loads = [float(x) for x in (row["loads"] or "").split(",") if x]
         mine = row["weight"] * max(own, 1)
         total = sum(loads) + row["sent"] + (mine - row["weight"] * own)
-        found.append(Desk(rest, 1.0 if total <= 0 else max(0.1, min(1.0, mine / total))))
-    return found
+        into.append(Desk(rest, 1.0 if total <= 0 else max(0.1, min(1.0, mine / total))))
+    # When no counter is seen calling, the open ones are all there is to go on.
+    return found or idle
 
 
 def slot(desks_: list[Desk], ahead: int, service_time: float) -> float:
@@ -252,6 +255,20 @@ def position(reading: Reading, ticket, queue) -> tuple[int, Estimate]:
     """People called before ``ticket`` under its queue's policy, and its expected wait."""
     ahead = ahead_of(reading, ticket, queue)
     return ahead, wait(reading, ticket, queue, ahead)
+
+
+def new_ticket(reading: Reading, queue) -> Estimate:
+    """The expected wait of a normal ticket taken now in ``queue`` (a full queues row): behind
+    everyone waiting, as the policy would order it."""
+    waiting = dict(reading.all(
+        "SELECT priority IS NOT NULL, count(*) FROM tickets WHERE queue_code = ? AND day = ?"
+        " AND status = 'waiting' AND target_counter IS NULL GROUP BY 1",
+        (queue["code"], reading.day)))
+    streak = reading.one("SELECT normal_streak FROM queue_days WHERE day = ? AND queue_code = ?",
+                         (reading.day, queue["code"]))
+    ahead = PriorityPolicy.of(queue, reading.rules).ahead(
+        False, waiting.get(0, 0), waiting.get(1, 0), None if streak is None else streak[0])
+    return wait(reading, {"priority": None, "target_counter": None}, queue, ahead)
 
 
 def naive_minutes(reading: Reading, ticket, queue, ahead: int) -> int | None:
