@@ -36,7 +36,9 @@ PAUSE_GONE_MINUTES = 120.0  # a pause this long is a counter gone for the day
 IDLE_GRACE_MINUTES = 3.0  # an open counter idle this long while people wait is not staffed
 MAX_SLOTS = 2000  # beyond this many people ahead the rest is extrapolated
 SPREAD_MODEL = 0.25  # what the model cannot know, as a share of the wait
+SPREAD_CURRENT = 0.5  # the uncertainty of the services in progress, in services
 SPREAD_LOW, SPREAD_HIGH = 1.0, 1.8  # standard deviations below and above the centre
+RECENT_CALLS = 10  # a shared counter's last calls that tell the share it gives each queue
 SOON_MINUTES = 2  # a call expected within this many minutes is "soon"
 
 
@@ -144,10 +146,13 @@ SELECT c.number, c.status, c.select_mode, cq.weight, cq.position,
            o.queue_code AND t.day = :day AND t.status = 'waiting' AND t.target_counter IS NULL)
            + 0.0) FROM counter_queues o WHERE o.counter_number = c.number) AS loads,
        (SELECT count(*) FROM tickets WHERE day = :day AND status = 'waiting'
-           AND target_counter = c.number) AS sent
-FROM counter_queues cq JOIN counters c ON c.number = cq.counter_number
-WHERE cq.queue_code = :queue AND c.active
-"""
+           AND target_counter = c.number) AS sent,
+       (SELECT avg(queue_code = :queue) FROM (SELECT queue_code FROM tickets
+           WHERE counter_number = c.number AND day = :day AND finished_at IS NOT NULL
+           ORDER BY finished_at DESC LIMIT :recent)) AS recent_share
+FROM counters c LEFT JOIN counter_queues cq
+    ON cq.counter_number = c.number AND cq.queue_code = :queue
+WHERE c.active AND """
 
 
 def desks(reading: Reading, queue, service_time: float, target: int | None = None) -> list[Desk]:
@@ -159,15 +164,19 @@ def desks(reading: Reading, queue, service_time: float, target: int | None = Non
     own = reading.value("SELECT count(*) FROM tickets WHERE queue_code = ? AND day = ?"
                         " AND status = 'waiting' AND target_counter IS NULL",
                         (queue["code"], day))
+    started = reading.value("SELECT count(*) FROM tickets WHERE queue_code = ? AND day = ?"
+                            " AND status IN ('called', 'done') LIMIT 1",
+                            (queue["code"], day)) > 0
     found: list[Desk] = []
     idle: list[Desk] = []  # open, free, and not calling while people wait
-    for row in reading.all(_DESKS, {"day": day, "queue": queue["code"]}):
-        if target is not None and row["number"] != target:
-            continue
+    which = "cq.queue_code IS NOT NULL" if target is None else "c.number = :target"
+    for row in reading.all(_DESKS + which,
+                           {"day": day, "queue": queue["code"], "target": target,
+                            "recent": RECENT_CALLS}):
         if row["status"] == "closed":
             continue
         serving = row["serving_since"]
-        rest = 0.0 if serving is None else max(0.25 * service_time,
+        rest = 0.0 if serving is None else max(0.4 * service_time,
                                                service_time - (now - serving) / 60)
         if row["status"] == "paused":
             paused_for = (now - (row["last_move"] or now)) / 60
@@ -175,7 +184,11 @@ def desks(reading: Reading, queue, service_time: float, target: int | None = Non
                 continue
             rest = max(rest, PAUSE_MINUTES - paused_for, 5.0)
         into = found
-        if row["status"] == "open" and serving is None and oldest is not None:
+        if row["status"] == "open" and serving is None and row["last_move"] is None and (
+                row["last_finish"] is None and started):
+            # Open since before today and has served nobody while others have: nobody there.
+            into = idle
+        elif row["status"] == "open" and serving is None and oldest is not None:
             # Free while someone waits: a clerk who is there calls within a minute or two.
             idle_since = max(row["last_finish"] or 0.0, row["last_move"] or 0.0, oldest)
             if (now - idle_since) / 60 > IDLE_GRACE_MINUTES:
@@ -186,7 +199,11 @@ def desks(reading: Reading, queue, service_time: float, target: int | None = Non
         loads = [float(x) for x in (row["loads"] or "").split(",") if x]
         mine = row["weight"] * max(own, 1)
         total = sum(loads) + row["sent"] + (mine - row["weight"] * own)
-        into.append(Desk(rest, 1.0 if total <= 0 else max(0.1, min(1.0, mine / total))))
+        share = 1.0 if total <= 0 else min(1.0, mine / total)
+        if len(loads) > 1 and row["recent_share"] is not None:
+            # What the counter really gave the queue lately tells its select mode's habits.
+            share = (share + row["recent_share"]) / 2
+        into.append(Desk(rest, max(0.1, share)))
     # When no counter is seen calling, the open ones are all there is to go on.
     return found or idle
 
@@ -238,10 +255,14 @@ def wait(reading: Reading, ticket, queue, ahead: int) -> Estimate:
         if policy.kind == "interleave":
             load = min(load, 1 / (policy.every + 1))
         centre /= max(0.5, 1 - min(load, 0.5))
-    centre = max(centre, opening)
-    spread = math.sqrt(served.spread ** 2 * (ahead + 1) / capacity ** 2
+    # The sum of the services ahead spreads with √n over the counters; on top of it, when
+    # each counter's current service ends is as uncertain as one service.
+    spread = math.sqrt(served.spread ** 2 * ((ahead + 1) / capacity ** 2 + SPREAD_CURRENT)
                        + (SPREAD_MODEL * centre) ** 2)
-    low = max(0, math.floor(centre - SPREAD_LOW * spread))
+    # Before opening, counters start at the opening time.
+    opening = max(0.0, opening)
+    centre += opening
+    low = max(math.floor(opening), math.floor(centre - SPREAD_LOW * spread))
     high = max(low + 1, math.ceil(centre + SPREAD_HIGH * spread))
     minutes = round(centre)
     if high <= SOON_MINUTES:
