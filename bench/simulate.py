@@ -115,10 +115,10 @@ class Clock:
         return self.now
 
 
-def at(hhmm: str) -> float:
-    """Epoch seconds of HH:MM on the simulated day."""
+def at(hhmm: str, day: int = 0) -> float:
+    """Epoch seconds of HH:MM on the simulated day ``day`` (0: the first)."""
     hour, minute = (int(x) for x in hhmm.split(":"))
-    return (DAY + timedelta(hours=hour, minutes=minute)).timestamp()
+    return (DAY + timedelta(days=day, hours=hour, minutes=minute)).timestamp()
 
 
 @dataclass
@@ -150,12 +150,14 @@ class Day:
 class Simulation:
     """One seeded day through the real core."""
 
-    def __init__(self, folder: Path, seed: int, until: str = ISSUE_UNTIL):
+    def __init__(self, folder: Path, seed: int, until: str = ISSUE_UNTIL, days: int = 2):
         self.random = random.Random(seed)
         self.clock = Clock(at(OPENS) - 60)
         self.hall = Hall.open(folder / "hall.db", rules=Rules(opens_at=OPENS, closes_at=CLOSES),
                               clock=self.clock)
-        self.until = at(until)
+        self.until_hhmm = until
+        self.days = days
+        self.today = 0  # the simulated day running; only the last one is measured
         self.day = Day()
         self.events: list = []
         self.seq = 0
@@ -163,6 +165,12 @@ class Simulation:
         self.busy: dict[int, int] = {}  # counter -> version of its pending end event
         self.lunch_due: set[int] = set()
         self._furnish()
+
+    @property
+    def measured(self) -> bool:
+        """Whether the day running is the one measured (the days before it are the hall's
+        history: its habits, such as lunch pauses, are learnt from them)."""
+        return self.today == self.days - 1
 
     def _furnish(self) -> None:
         put = self.hall.catalogue
@@ -182,34 +190,48 @@ class Simulation:
         heapq.heappush(self.events, (when, self.seq, kind, args))
 
     def run(self) -> Day:
-        """Run the day to its end (every ticket called or expired) and return what happened."""
-        self._plan()
-        while self.events:
-            when, _, kind, args = heapq.heappop(self.events)
-            self.clock.now = max(self.clock.now, when)
-            getattr(self, f"_on_{kind}")(*args)
+        """Run the days to their end (every ticket called) and return what the last one did."""
+        for today in range(self.days):
+            self.today = today
+            self.clock.now = max(self.clock.now, at(OPENS, today) - 60)
+            if today:
+                self.day = Day()
+                for number, clerk in COUNTERS.items():
+                    if clerk.opens:
+                        self.hall.desk.close(number)
+            self._plan()
+            while self.events:
+                when, _, kind, args = heapq.heappop(self.events)
+                self.clock.now = max(self.clock.now, when)
+                getattr(self, f"_on_{kind}")(*args)
         self.hall.close()
         return self.day
 
+    def at(self, hhmm: str) -> float:
+        """Epoch seconds of HH:MM on the day running."""
+        return at(hhmm, self.today)
+
     def _plan(self) -> None:
-        start = at(OPENS)
+        start, until = self.at(OPENS), self.at(self.until_hhmm)
         t = start
         while True:
             rate = ARRIVALS[self.clock_hour(t)] / 3600
             t += self.random.expovariate(rate)
-            if t >= self.until:
+            if t >= until:
                 break
             self.later(t, "arrive")
         for number, clerk in COUNTERS.items():
             if clerk.absent:
                 continue
-            self.later(at(clerk.opens) if clerk.opens else start, "open", number)
+            self.later(self.at(clerk.opens) if clerk.opens else start, "open", number)
             if clerk.lunch:
-                self.later(at(clerk.lunch[0]), "lunch", number, clerk.lunch[1] * 60)
+                self.later(self.at(clerk.lunch[0]), "lunch", number, clerk.lunch[1] * 60)
         number, hhmm, minutes = HELD_PAUSE
-        self.later(at(hhmm), "hold", number, minutes * 60)
+        self.later(self.at(hhmm), "hold", number, minutes * 60)
+        if not self.measured:
+            return
         t = start
-        while t <= self.until + 3 * 3600:
+        while t <= until + 3 * 3600:
             self.later(t, "sample")
             t += SAMPLE_EVERY
 
@@ -227,7 +249,8 @@ class Simulation:
         except errors.HallError:
             return
         self.day.issued += 1
-        self._guess([ticket["id"]], at_issue=True)
+        if self.measured:
+            self._guess([ticket["id"]], at_issue=True)
         self._wake(procedure.queue)
 
     def _wake(self, queue: str) -> None:

@@ -129,6 +129,7 @@ class Desk:
 
     free_in: float
     share: float
+    off: tuple[tuple[float, float], ...] = ()  # stretches it will not call (its habits)
 
 
 # Each counter serving the queue, with what the estimate needs in one read: the ticket it
@@ -155,6 +156,37 @@ FROM counters c LEFT JOIN counter_queues cq
 WHERE c.active AND """
 
 
+def _minute_of_day(reading: Reading, ts: float) -> float:
+    local = reading.rules.local(ts)
+    return local.hour * 60 + local.minute + local.second / 60
+
+
+def habits(reading: Reading) -> dict[int, list[tuple[float, float]]]:
+    """Per counter, the stretches of the last business day it did not call, in minutes from
+    now on today's clock: each pause or closing until it opened again, and the morning until a
+    late opening. Halls keep their hours: lunch in turns, a desk that opens at nine."""
+    last = reading.value("SELECT max(day) FROM events WHERE day < ?", (reading.day,))
+    if last is None:
+        return {}
+    now = _minute_of_day(reading, reading.now)
+    found: dict[int, list[tuple[float, float]]] = {}
+    since: dict[int, float | None] = {}
+    for at, kind, counter in reading.all(
+            "SELECT at, kind, counter_number FROM events WHERE day = ? AND kind IN"
+            " ('counter_paused', 'counter_resumed', 'counter_closed') ORDER BY at", (last,)):
+        minute = _minute_of_day(reading, at) - now
+        if kind == "counter_resumed":
+            start = since.pop(counter, -now) if counter in since or counter not in found else None
+            if start is not None:
+                found.setdefault(counter, []).append((start, minute))
+            found.setdefault(counter, [])
+        else:
+            since.setdefault(counter, minute)
+    for counter, start in since.items():  # off until the end of that day
+        found.setdefault(counter, []).append((start, 24 * 60 - now))
+    return found
+
+
 def desks(reading: Reading, queue, service_time: float, target: int | None = None) -> list[Desk]:
     """The counters that will call the queue's tickets, each with when it is next free and its
     share of the queue (a ticket sent to one counter by name: that counter alone)."""
@@ -167,34 +199,45 @@ def desks(reading: Reading, queue, service_time: float, target: int | None = Non
     started = reading.value("SELECT count(*) FROM tickets WHERE queue_code = ? AND day = ?"
                             " AND status IN ('called', 'done') LIMIT 1",
                             (queue["code"], day)) > 0
+    usual = habits(reading)
     found: list[Desk] = []
     idle: list[Desk] = []  # open, free, and not calling while people wait
     which = "cq.queue_code IS NOT NULL" if target is None else "c.number = :target"
     for row in reading.all(_DESKS + which,
                            {"day": day, "queue": queue["code"], "target": target,
                             "recent": RECENT_CALLS}):
-        if row["status"] == "closed":
-            continue
+        windows = usual.get(row["number"], ())
+        current = next((end for start, end in windows if start <= 0 < end), None)
+        later = tuple((start, end) for start, end in windows if start > 0)
         serving = row["serving_since"]
         rest = 0.0 if serving is None else max(0.4 * service_time,
                                                service_time - (now - serving) / 60)
-        if row["status"] == "paused":
-            paused_for = (now - (row["last_move"] or now)) / 60
-            if paused_for > PAUSE_GONE_MINUTES:
+        if row["status"] == "closed":
+            if current is None or current >= 24 * 60:
                 continue
-            rest = max(rest, PAUSE_MINUTES - paused_for, 5.0)
+            rest = current  # it opened about now on the last day
+        elif row["status"] == "paused":
+            paused_for = (now - (row["last_move"] or now)) / 60
+            if current is not None and current < 24 * 60:
+                rest = max(rest, current)  # the usual end of this pause
+            elif paused_for > PAUSE_GONE_MINUTES:
+                continue
+            else:
+                rest = max(rest, PAUSE_MINUTES - paused_for, 5.0)
         into = found
-        if row["status"] == "open" and serving is None and row["last_move"] is None and (
+        if row["status"] != "open":
+            pass
+        elif serving is None and row["last_move"] is None and (
                 row["last_finish"] is None and started):
             # Open since before today and has served nobody while others have: nobody there.
             into = idle
-        elif row["status"] == "open" and serving is None and oldest is not None:
+        elif serving is None and oldest is not None:
             # Free while someone waits: a clerk who is there calls within a minute or two.
             idle_since = max(row["last_finish"] or 0.0, row["last_move"] or 0.0, oldest)
             if (now - idle_since) / 60 > IDLE_GRACE_MINUTES:
                 into = idle
         if target is not None:
-            into.append(Desk(rest, 1.0))
+            into.append(Desk(rest, 1.0, later))
             continue
         loads = [float(x) for x in (row["loads"] or "").split(",") if x]
         mine = row["weight"] * max(own, 1)
@@ -203,7 +246,7 @@ def desks(reading: Reading, queue, service_time: float, target: int | None = Non
         if len(loads) > 1 and row["recent_share"] is not None:
             # What the counter really gave the queue lately tells its select mode's habits.
             share = (share + row["recent_share"]) / 2
-        into.append(Desk(rest, max(0.1, share)))
+        into.append(Desk(rest, max(0.1, share), later))
     # When no counter is seen calling, the open ones are all there is to go on.
     return found or idle
 
@@ -211,14 +254,21 @@ def desks(reading: Reading, queue, service_time: float, target: int | None = Non
 def slot(desks_: list[Desk], ahead: int, service_time: float) -> float:
     """Minutes until the (ahead + 1)-th call among ``desks_``: each is free at ``free_in``, then
     every service time ÷ its share."""
-    heap = [(d.free_in, service_time / d.share) for d in desks_]
+    heap = [(d.free_in, service_time / d.share, d.off) for d in desks_]
     heapq.heapify(heap)
     calls = min(ahead, MAX_SLOTS)
-    for _ in range(calls):
-        at, every = heapq.heappop(heap)
-        heapq.heappush(heap, (at + every, every))
-    extra = (ahead - calls) * service_time / sum(d.share for d in desks_)
-    return heap[0][0] + extra
+    while True:
+        at, every, off = heapq.heappop(heap)
+        end = next((end for start, end in off if start <= at < end), None)
+        if end is not None:  # its usual pause: it calls again at the end of it
+            heapq.heappush(heap, (end, every, off))
+            continue
+        if calls == 0:
+            break
+        calls -= 1
+        heapq.heappush(heap, (at + every, every, off))
+    extra = (ahead - min(ahead, MAX_SLOTS)) * service_time / sum(d.share for d in desks_)
+    return at + extra
 
 
 def _minutes_until(reading: Reading, hhmm: str) -> float:

@@ -157,15 +157,43 @@ def test_a_ticket_sent_to_a_counter_waits_for_that_counter(hall, clock):
     assert hall.tickets.find("A001")["eta_minutes"] == view["eta_minutes"]
 
 
+def test_the_last_days_pauses_and_late_opening_are_expected_again(hall, clock):
+    # Yesterday counter 3 opened at 09:00 and went to lunch from 11:00 to 12:00.
+    hall.desk.close(3)
+    clock.at(9, 0)
+    hall.desk.resume(3)
+    clock.at(11, 0)
+    hall.desk.pause(3)
+    clock.at(12, 0)
+    hall.desk.resume(3)
+    clock.at(17, 0)
+    hall.desk.close(3)
+    # Today at 08:30 it is still closed: it is expected at 09:00, not "unknown".
+    clock.at(8, 30, days=1)
+    hall.issuing.issue(TKQ)
+    first = hall.tickets.find("1001")
+    assert first["eta_range"] is not None and 30 <= first["eta_minutes"] <= 31
+    # At 10:50, open, four tickets of 5 minutes: the fourth would go at 11:05, in its lunch.
+    clock.at(10, 50, days=1)
+    hall.desk.resume(3)
+    hall.calling.call_next(3)
+    for _ in range(4):
+        hall.issuing.issue(TKQ)
+    early = hall.tickets.find("1002")["eta_minutes"]
+    assert early <= 6  # after 1001, before the lunch
+    assert hall.tickets.find("1004")["eta_minutes"] >= 70  # after the lunch, at 12:00
+
+
 @pytest.mark.slow
-def test_a_short_simulated_day_meets_the_targets_and_beats_the_naive_estimate():
-    """The real core through a morning (arrivals to 10:00, every ticket called): the shown
-    range holds the real wait at least 80 % of the time and the centre's error stays within the
-    issue's targets, better than the naive estimate."""
-    day = simulate.simulate(seed=4, until="10:00")
+def test_a_simulated_day_meets_the_targets_and_beats_the_naive_estimate():
+    """The real core through a simulated day (after a day of history, whose habits it learns;
+    every ticket called): the shown range holds the real wait at least 80 % of the time and
+    the centre's error stays within the issue's targets, better than the naive estimate."""
+    day = simulate.simulate(seed=1)
     ours, naive, never = simulate.score(day)
-    assert len(ours.errors) > 200 and never == 0
+    assert len(ours.errors) > 500 and never == 0 and ours.unknown == 0
     assert ours.coverage >= simulate.TARGETS["coverage"], ours.coverage
     assert ours.median() <= simulate.TARGETS["median"], ours.median()
     assert ours.p90() <= simulate.TARGETS["p90"], ours.p90()
-    assert ours.coverage > naive.coverage and ours.median() <= naive.median()
+    assert ours.coverage > naive.coverage
+    assert ours.median() < naive.median() and ours.p90() < naive.p90()
