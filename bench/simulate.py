@@ -26,6 +26,7 @@ import math
 import random
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -145,6 +146,7 @@ class Day:
     no_shows: int = 0
     transfers: int = 0
     last_call: float = 0.0
+    costs: list[float] = field(default_factory=list)  # seconds per estimate (position())
 
 
 class Simulation:
@@ -272,7 +274,9 @@ class Simulation:
             for ticket_id in ids:
                 ticket = records.ticket(reading, ticket_id)
                 queue = records.queue(reading, ticket["queue_code"])
+                started = time.perf_counter()
                 ahead, found = estimate.position(reading, ticket, queue)
+                self.day.costs.append(time.perf_counter() - started)
                 naive = estimate.naive_minutes(reading, ticket, queue, ahead)
                 self.day.guesses.append(Guess(ticket_id, reading.now, at_issue, found.minutes,
                                               found.low, found.high, naive))
@@ -458,7 +462,9 @@ def main(argv: list[str]) -> int:
               f" {day.transfers} transfers; real wait median {percentile(waits, 50):.0f} min,"
               f" P90 {percentile(waits, 90):.0f} min, longest {max(waits):.0f} min;"
               f" last call {datetime.fromtimestamp(day.last_call, TZ):%H:%M}; {never} guesses"
-              f" of tickets never called")
+              f" of tickets never called; one estimate takes"
+              f" {percentile(day.costs, 50) * 1e3:.2f} ms (P99"
+              f" {percentile(day.costs, 99) * 1e3:.2f} ms)")
     print(f"targets (all guesses): median ≤ {TARGETS['median']:.0f} min, P90 ≤"
           f" {TARGETS['p90']:.0f} min, range holds the real wait ≥ {TARGETS['coverage']:.0%}:"
           f" {'met' if met else 'NOT met'}")

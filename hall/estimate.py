@@ -34,10 +34,11 @@ OUTLIER_CAP = 3.0  # a sample above this many medians counts as this many median
 PAUSE_MINUTES = 30.0  # how long a pause usually lasts
 PAUSE_GONE_MINUTES = 120.0  # a pause this long is a counter gone for the day
 IDLE_GRACE_MINUTES = 3.0  # an open counter idle this long while people wait is not staffed
-MAX_SLOTS = 2000  # beyond this many people ahead the rest is extrapolated
+STEADY_AFTER = 16  # calls still to place before the steady pace is extrapolated
 SPREAD_MODEL = 0.25  # what the model cannot know, as a share of the wait
 SPREAD_CURRENT = 0.5  # the uncertainty of the services in progress, in services
 SPREAD_LOW, SPREAD_HIGH = 1.0, 1.8  # standard deviations below and above the centre
+PRIORITY_SAMPLES = 100  # the queue's last tickets the rate of priority tickets is read from
 RECENT_CALLS = 10  # a shared counter's last calls that tell the share it gives each queue
 SOON_MINUTES = 2  # a call expected within this many minutes is "soon"
 
@@ -132,10 +133,11 @@ class Desk:
     off: tuple[tuple[float, float], ...] = ()  # stretches it will not call (its habits)
 
 
-# Each counter serving the queue, with what the estimate needs in one read: the ticket it
-# serves, its last finish today, its last change of state today, and its load per queue.
+# Each counter serving the queue, with what the estimate needs in one read (each part one
+# index lookup): the ticket it serves, its last finish today, its last change of state today,
+# and which queues its last calls were for.
 _DESKS = """
-SELECT c.number, c.status, c.select_mode, cq.weight, cq.position,
+SELECT c.number, c.status, cq.weight,
        (SELECT called_at FROM tickets WHERE id = c.current_ticket_id AND status = 'called')
            AS serving_since,
        (SELECT max(finished_at) FROM tickets WHERE counter_number = c.number AND day = :day)
@@ -143,17 +145,30 @@ SELECT c.number, c.status, c.select_mode, cq.weight, cq.position,
        (SELECT max(at) FROM events WHERE day = :day AND kind IN
            ('counter_paused', 'counter_resumed', 'counter_closed') AND counter_number = c.number)
            AS last_move,
-       (SELECT group_concat(o.weight * (SELECT count(*) FROM tickets t WHERE t.queue_code =
-           o.queue_code AND t.day = :day AND t.status = 'waiting' AND t.target_counter IS NULL)
-           + 0.0) FROM counter_queues o WHERE o.counter_number = c.number) AS loads,
-       (SELECT count(*) FROM tickets WHERE day = :day AND status = 'waiting'
-           AND target_counter = c.number) AS sent,
        (SELECT avg(queue_code = :queue) FROM (SELECT queue_code FROM tickets
            WHERE counter_number = c.number AND day = :day AND finished_at IS NOT NULL
            ORDER BY finished_at DESC LIMIT :recent)) AS recent_share
 FROM counters c LEFT JOIN counter_queues cq
     ON cq.counter_number = c.number AND cq.queue_code = :queue
 WHERE c.active AND """
+
+
+def _loads(reading: Reading, queue_code: str) -> dict[int, list[tuple[str, float, int]]]:
+    """Per counter serving ``queue_code``: each queue it serves, its weight and how many wait in
+    it (counted on the waiting index alone: one range per queue)."""
+    lanes = reading.all(
+        "SELECT o.counter_number, o.queue_code, o.weight FROM counter_queues o"
+        " WHERE o.counter_number IN (SELECT counter_number FROM counter_queues"
+        " WHERE queue_code = ?)", (queue_code,))
+    codes = sorted({row[1] for row in lanes})
+    marks = ",".join("?" * len(codes))
+    waiting = dict(reading.all(
+        f"SELECT queue_code, count(*) FROM tickets WHERE status = 'waiting'"
+        f" AND queue_code IN ({marks}) GROUP BY queue_code", codes)) if codes else {}
+    found: dict[int, list[tuple[str, float, int]]] = {}
+    for counter, code, weight in lanes:
+        found.setdefault(counter, []).append((code, weight, waiting.get(code, 0)))
+    return found
 
 
 def _minute_of_day(reading: Reading, ts: float) -> float:
@@ -191,14 +206,12 @@ def desks(reading: Reading, queue, service_time: float, target: int | None = Non
     """The counters that will call the queue's tickets, each with when it is next free and its
     share of the queue (a ticket sent to one counter by name: that counter alone)."""
     day, now = reading.day, reading.now
-    oldest = reading.value("SELECT min(order_at) FROM tickets WHERE queue_code = ? AND day = ?"
-                           " AND status = 'waiting'", (queue["code"], day))
-    own = reading.value("SELECT count(*) FROM tickets WHERE queue_code = ? AND day = ?"
-                        " AND status = 'waiting' AND target_counter IS NULL",
-                        (queue["code"], day))
-    started = reading.value("SELECT count(*) FROM tickets WHERE queue_code = ? AND day = ?"
-                            " AND status IN ('called', 'done') LIMIT 1",
-                            (queue["code"], day)) > 0
+    oldest = reading.value("SELECT min(order_at) FROM tickets WHERE queue_code = ?"
+                           " AND status = 'waiting'", (queue["code"],))
+    started = reading.one("SELECT 1 FROM tickets WHERE queue_code = ? AND status IN"
+                          " ('called', 'done') AND day = ? LIMIT 1",
+                          (queue["code"], day)) is not None
+    loads = _loads(reading, queue["code"]) if target is None else {}
     usual = habits(reading)
     found: list[Desk] = []
     idle: list[Desk] = []  # open, free, and not calling while people wait
@@ -239,11 +252,14 @@ def desks(reading: Reading, queue, service_time: float, target: int | None = Non
         if target is not None:
             into.append(Desk(rest, 1.0, later))
             continue
-        loads = [float(x) for x in (row["loads"] or "").split(",") if x]
-        mine = row["weight"] * max(own, 1)
-        total = sum(loads) + row["sent"] + (mine - row["weight"] * own)
+        lanes = loads.get(row["number"], [])
+        # This queue counts with the ticket at hand even when it is the only one (a new one).
+        total = sum(weight * max(n, 1) if code == queue["code"] else weight * n
+                    for code, weight, n in lanes)
+        mine = row["weight"] * max(1, next((n for code, _, n in lanes
+                                            if code == queue["code"]), 1))
         share = 1.0 if total <= 0 else min(1.0, mine / total)
-        if len(loads) > 1 and row["recent_share"] is not None:
+        if len(lanes) > 1 and row["recent_share"] is not None:
             # What the counter really gave the queue lately tells its select mode's habits.
             share = (share + row["recent_share"]) / 2
         into.append(Desk(rest, max(0.1, share), later))
@@ -256,7 +272,9 @@ def slot(desks_: list[Desk], ahead: int, service_time: float) -> float:
     every service time ÷ its share."""
     heap = [(d.free_in, service_time / d.share, d.off) for d in desks_]
     heapq.heapify(heap)
-    calls = min(ahead, MAX_SLOTS)
+    calls = ahead
+    # Past every counter's habits the calls come at a steady pace: the rest is extrapolated.
+    horizon = max((end for d in desks_ for _, end in d.off), default=0.0)
     while True:
         at, every, off = heapq.heappop(heap)
         end = next((end for start, end in off if start <= at < end), None)
@@ -264,11 +282,11 @@ def slot(desks_: list[Desk], ahead: int, service_time: float) -> float:
             heapq.heappush(heap, (end, every, off))
             continue
         if calls == 0:
-            break
+            return at
+        if at >= horizon and calls > STEADY_AFTER:
+            return at + calls * service_time / sum(d.share for d in desks_)
         calls -= 1
         heapq.heappush(heap, (at + every, every, off))
-    extra = (ahead - min(ahead, MAX_SLOTS)) * service_time / sum(d.share for d in desks_)
-    return at + extra
 
 
 def _minutes_until(reading: Reading, hhmm: str) -> float:
@@ -281,9 +299,11 @@ def _minutes_until(reading: Reading, hhmm: str) -> float:
 
 def _priority_rate(reading: Reading, queue) -> float:
     """Priority tickets issued to the queue a minute, over the last hour."""
-    count = reading.value("SELECT count(*) FROM tickets WHERE issued_queue = ? AND day = ?"
-                          " AND priority IS NOT NULL AND issued_at > ?",
-                          (queue["code"], reading.day, reading.now - 3600))
+    # The queue's last tickets by number (one index range), not all of the day's.
+    count = reading.value(
+        "SELECT count(priority) FROM (SELECT priority, issued_at FROM tickets WHERE day = ?"
+        " AND issued_queue = ? ORDER BY seq DESC LIMIT ?) WHERE issued_at > ?",
+        (reading.day, queue["code"], PRIORITY_SAMPLES, reading.now - 3600))
     return count / 60
 
 
