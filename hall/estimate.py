@@ -153,18 +153,21 @@ FROM counters c LEFT JOIN counter_queues cq
 WHERE c.active AND """
 
 
-def _loads(reading: Reading, queue_code: str) -> dict[int, list[tuple[str, float, int]]]:
-    """Per counter serving ``queue_code``: each queue it serves, its weight and how many wait in
-    it (counted on the waiting index alone: one range per queue)."""
+def _loads(reading: Reading, queue_code: str, before: float
+           ) -> dict[int, list[tuple[str, float, int]]]:
+    """Per counter serving ``queue_code``: each other queue it serves, that lane's weight and
+    how many wait in it that came before ``before`` (an ``order_at``: a counter picking the
+    oldest wait calls them first; one range of the waiting index per queue)."""
     lanes = reading.all(
         "SELECT o.counter_number, o.queue_code, o.weight FROM counter_queues o"
         " WHERE o.counter_number IN (SELECT counter_number FROM counter_queues"
-        " WHERE queue_code = ?)", (queue_code,))
+        " WHERE queue_code = ?) AND o.queue_code != ?", (queue_code, queue_code))
     codes = sorted({row[1] for row in lanes})
     marks = ",".join("?" * len(codes))
     waiting = dict(reading.all(
         f"SELECT queue_code, count(*) FROM tickets WHERE status = 'waiting'"
-        f" AND queue_code IN ({marks}) GROUP BY queue_code", codes)) if codes else {}
+        f" AND queue_code IN ({marks}) AND order_at < ? GROUP BY queue_code",
+        (*codes, before))) if codes else {}
     found: dict[int, list[tuple[str, float, int]]] = {}
     for counter, code, weight in lanes:
         found.setdefault(counter, []).append((code, weight, waiting.get(code, 0)))
@@ -202,16 +205,19 @@ def habits(reading: Reading) -> dict[int, list[tuple[float, float]]]:
     return found
 
 
-def desks(reading: Reading, queue, service_time: float, target: int | None = None) -> list[Desk]:
+def desks(reading: Reading, queue, service_time: float, target: int | None = None,
+          ahead: int = 0, order_at: float | None = None) -> list[Desk]:
     """The counters that will call the queue's tickets, each with when it is next free and its
-    share of the queue (a ticket sent to one counter by name: that counter alone)."""
+    share of the queue until the ticket (``ahead`` before it, in line since ``order_at``) is
+    called; a ticket sent to one counter by name: that counter alone."""
     day, now = reading.day, reading.now
     oldest = reading.value("SELECT min(order_at) FROM tickets WHERE queue_code = ?"
                            " AND status = 'waiting'", (queue["code"],))
     started = reading.one("SELECT 1 FROM tickets WHERE queue_code = ? AND status IN"
                           " ('called', 'done') AND day = ? LIMIT 1",
                           (queue["code"], day)) is not None
-    loads = _loads(reading, queue["code"]) if target is None else {}
+    before = now if order_at is None else order_at
+    loads = _loads(reading, queue["code"], before) if target is None else {}
     usual = habits(reading)
     found: list[Desk] = []
     idle: list[Desk] = []  # open, free, and not calling while people wait
@@ -237,6 +243,11 @@ def desks(reading: Reading, queue, service_time: float, target: int | None = Non
                 continue
             else:
                 rest = max(rest, PAUSE_MINUTES - paused_for, 5.0)
+        begun = next((start for start, end in windows if start <= 0 < end), None)
+        if row["status"] == "open" and current is not None and current < 24 * 60 and (
+                (row["last_move"] or 0.0) < now + begun * 60):
+            # Its usual pause has begun, not taken yet: it pauses once free.
+            later = ((rest, rest + current - begun), *later)
         into = found
         if row["status"] != "open":
             pass
@@ -252,14 +263,12 @@ def desks(reading: Reading, queue, service_time: float, target: int | None = Non
         if target is not None:
             into.append(Desk(rest, 1.0, later))
             continue
-        lanes = loads.get(row["number"], [])
-        # This queue counts with the ticket at hand even when it is the only one (a new one).
-        total = sum(weight * max(n, 1) if code == queue["code"] else weight * n
-                    for code, weight, n in lanes)
-        mine = row["weight"] * max(1, next((n for code, _, n in lanes
-                                            if code == queue["code"]), 1))
-        share = 1.0 if total <= 0 else min(1.0, mine / total)
-        if len(lanes) > 1 and row["recent_share"] is not None:
+        others = loads.get(row["number"], [])
+        # Until the ticket is called the counter serves this queue's ``ahead + 1`` and the
+        # other queues' tickets that came before it (weighted by lane).
+        mine = row["weight"] * (ahead + 1)
+        share = mine / (mine + sum(weight * n for _, weight, n in others))
+        if others and row["recent_share"] is not None:
             # What the counter really gave the queue lately tells its select mode's habits.
             share = (share + row["recent_share"]) / 2
         into.append(Desk(rest, max(0.1, share), later))
@@ -307,24 +316,36 @@ def _priority_rate(reading: Reading, queue) -> float:
     return count / 60
 
 
+def _transfer_rate(reading: Reading, queue) -> float:
+    """Tickets transferred into the queue a minute, over the last hour."""
+    count = reading.value("SELECT count(*) FROM events WHERE day = ? AND kind = 'transferred'"
+                          " AND at > ? AND queue_code = ?",
+                          (reading.day, reading.now - 3600, queue["code"]))
+    return count / 60
+
+
 def wait(reading: Reading, ticket, queue, ahead: int) -> Estimate:
     """The expected wait of ``ticket`` with ``ahead`` people before it, as a range."""
     rules = reading.rules
     served = service(reading, queue)
-    working = desks(reading, queue, served.mean, ticket["target_counter"])
+    working = desks(reading, queue, served.mean, ticket["target_counter"], ahead,
+                    ticket.get("order_at") if isinstance(ticket, dict) else ticket["order_at"])
     opening = _minutes_until(reading, rules.opens_at) if rules.opens_at else 0.0
     if not working:
         return UNKNOWN
     capacity = sum(d.share for d in working)
     centre = slot(working, ahead, served.mean)
     policy = PriorityPolicy.of(queue, rules)
+    # Tickets still to come that will go before this one, a minute: transfers in that keep
+    # their place in line, and priority tickets (under interleaving, at most one every
+    # ``every`` calls). Each takes a service time of the counters.
+    load = 0.0
+    if rules.transfer_keeps_time and not (ticket["priority"] and policy.kind == "strict"):
+        load = _transfer_rate(reading, queue) * served.mean / capacity
     if ticket["priority"] is None:
-        # Priority tickets still to come go first (under interleaving, at most one every
-        # ``every`` calls): each takes a service time of the counters.
-        load = _priority_rate(reading, queue) * served.mean / capacity
-        if policy.kind == "interleave":
-            load = min(load, 1 / (policy.every + 1))
-        centre /= max(0.5, 1 - min(load, 0.5))
+        jumps = _priority_rate(reading, queue) * served.mean / capacity
+        load += min(jumps, 1 / (policy.every + 1)) if policy.kind == "interleave" else jumps
+    centre /= max(0.5, 1 - min(load, 0.5))
     # The sum of the services ahead spreads with √n over the counters; on top of it, when
     # each counter's current service ends is as uncertain as one service.
     spread = math.sqrt(served.spread ** 2 * ((ahead + 1) / capacity ** 2 + SPREAD_CURRENT)
