@@ -92,9 +92,13 @@ def test_a_counter_serving_two_queues_gives_each_its_share(hall):
         hall.issuing.issue(GPLX)
     alone = hall.tickets.find("A006")["eta_minutes"]
     for _ in range(6):
-        hall.issuing.issue(VT)  # counter 2 now splits its time between GPLX and VT
-    shared = hall.tickets.find("A006")["eta_minutes"]
-    assert shared > alone
+        hall.issuing.issue(VT)  # counter 2 serves GPLX and VT, the oldest wait first
+    # Tickets that came after A006 do not delay it …
+    assert hall.tickets.find("A006")["eta_minutes"] == alone
+    # … but A007 waits for counter 2 to serve the six VT tickets that came before it too:
+    # far more than one more service over two counters (5 ÷ 2 minutes).
+    hall.issuing.issue(GPLX)
+    assert hall.tickets.find("A007")["eta_minutes"] > alone + 5
 
 
 def test_an_open_counter_that_does_not_call_while_people_wait_is_not_counted(hall, clock):
