@@ -87,12 +87,14 @@ def test_a_paused_counter_comes_back_later_and_a_long_gone_one_not_at_all(hall, 
     assert hall.tickets.find("1002")["eta_range"] is None
 
 
-def test_a_counter_serving_two_queues_gives_each_its_share(hall):
+def test_a_counter_serving_two_queues_gives_each_its_share(hall, clock):
     for _ in range(6):
         hall.issuing.issue(GPLX)
     alone = hall.tickets.find("A006")["eta_minutes"]
+    clock.advance(10)
     for _ in range(6):
         hall.issuing.issue(VT)  # counter 2 serves GPLX and VT, the oldest wait first
+    clock.advance(10)
     # Tickets that came after A006 do not delay it …
     assert hall.tickets.find("A006")["eta_minutes"] == alone
     # … but A007 waits for counter 2 to serve the six VT tickets that came before it too:
