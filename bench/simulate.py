@@ -11,7 +11,9 @@ file with a fake clock, every action through ``hall`` as a counter page would do
   tickets transferred to the transport queue after their service;
 * the driving-licence queue interleaves priority tickets, the others serve them first.
 
-For every ticket the estimate is taken when it is issued and again every 10 minutes while it
+The hall runs two such days (different arrivals): the first is its history, whose habits the
+estimate learns (lunch in turns, the late opening); the second is measured. For every ticket
+the estimate is taken when it is issued and again every 10 minutes while it
 waits; once it is called, each estimate is compared with the real wait: absolute error of the
 centre in minutes (median, P90) and the share of real waits (in whole minutes) inside the shown
 range, for goiso's estimator and for the naive one (people ahead × mean service time ÷ open

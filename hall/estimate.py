@@ -8,16 +8,19 @@ The model (measured against a simulated day by ``python -m bench simulate``):
   held open across a clerk's pause cannot blow it up; blended with the configured minutes while
   there are few samples.
 * **Counters**: each counter serving the queue that is open and really calling (an open counter
-  idle for long while people wait is a clerk who is not there), with its share of the queue
-  (a counter serving several queues gives each a part, by their waiting tickets × weight) and
-  when it is next free (the rest of the ticket it serves; a paused counter after the usual
-  pause). Closed counters do not count.
-* **Order**: the people ahead under the queue's priority policy (``PriorityPolicy.ahead``);
-  under the strict policy a normal ticket also waits for the priority tickets still to come at
-  today's rate. The ticket is called at the (ahead + 1)-th free slot of those counters.
-* **Range**: the spread of a sum of service times (√n), plus a share for what the model cannot
-  know; "unknown" when no counter serving the queue works. A wait that runs past the hall's
-  (or the queue's) closing time is flagged.
+  idle while people wait, or that has served nobody today while others have, is a clerk who is
+  not there — unless no other counter calls), with its share of the queue (a counter serving
+  several queues also serves their tickets that came first, and its last calls show its habit)
+  and when it is next free (the rest of the ticket it serves; a paused counter at the end of its
+  usual pause). The last business day's pauses and late openings are expected again at the same
+  hours (``habits``); a closed counter counts only when it opened about now on that day.
+* **Order**: the people ahead under the queue's priority policy (``PriorityPolicy.ahead``), plus
+  the priority tickets and kept-place transfers still to come at the last hour's rate. The
+  ticket is called at the (ahead + 1)-th free slot of those counters.
+* **Range**: the spread of a sum of service times (√n) and of the services in progress, plus a
+  share for what the model cannot know; "unknown" when no counter serving the queue works. A
+  hall not open yet adds the time until it opens; a wait that runs past the hall's (or the
+  queue's) closing time is flagged.
 """
 
 import heapq
@@ -25,6 +28,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from .events import EventKind
 from .policy import PriorityPolicy
 from .rules import parse_hhmm
 from .transaction import Reading
@@ -133,6 +137,10 @@ class Desk:
     off: tuple[tuple[float, float], ...] = ()  # stretches it will not call (its habits)
 
 
+# A counter's changes of state, as the SQL's parameters.
+_MOVES = {"paused": EventKind.COUNTER_PAUSED.value, "resumed": EventKind.COUNTER_RESUMED.value,
+          "closed": EventKind.COUNTER_CLOSED.value}
+
 # Each counter serving the queue, with what the estimate needs in one read (each part one
 # index lookup): the ticket it serves, its last finish today, its last change of state today,
 # and which queues its last calls were for.
@@ -143,7 +151,7 @@ SELECT c.number, c.status, cq.weight,
        (SELECT max(finished_at) FROM tickets WHERE counter_number = c.number AND day = :day)
            AS last_finish,
        (SELECT max(at) FROM events WHERE day = :day AND kind IN
-           ('counter_paused', 'counter_resumed', 'counter_closed') AND counter_number = c.number)
+           (:paused, :resumed, :closed) AND counter_number = c.number)
            AS last_move,
        (SELECT avg(queue_code = :queue) FROM (SELECT queue_code FROM tickets
            WHERE counter_number = c.number AND day = :day AND finished_at IS NOT NULL
@@ -190,10 +198,10 @@ def habits(reading: Reading) -> dict[int, list[tuple[float, float]]]:
     found: dict[int, list[tuple[float, float]]] = {}
     since: dict[int, float | None] = {}
     for at, kind, counter in reading.all(
-            "SELECT at, kind, counter_number FROM events WHERE day = ? AND kind IN"
-            " ('counter_paused', 'counter_resumed', 'counter_closed') ORDER BY at", (last,)):
+            "SELECT at, kind, counter_number FROM events WHERE day = ? AND kind IN (?, ?, ?)"
+            " ORDER BY at", (last, *_MOVES.values())):
         minute = _minute_of_day(reading, at) - now
-        if kind == "counter_resumed":
+        if kind == EventKind.COUNTER_RESUMED:
             start = since.pop(counter, -now) if counter in since or counter not in found else None
             if start is not None:
                 found.setdefault(counter, []).append((start, minute))
@@ -224,7 +232,7 @@ def desks(reading: Reading, queue, service_time: float, target: int | None = Non
     which = "cq.queue_code IS NOT NULL" if target is None else "c.number = :target"
     for row in reading.all(_DESKS + which,
                            {"day": day, "queue": queue["code"], "target": target,
-                            "recent": RECENT_CALLS}):
+                            "recent": RECENT_CALLS, **_MOVES}):
         windows = usual.get(row["number"], ())
         current = next((end for start, end in windows if start <= 0 < end), None)
         later = tuple((start, end) for start, end in windows if start > 0)
@@ -318,9 +326,10 @@ def _priority_rate(reading: Reading, queue) -> float:
 
 def _transfer_rate(reading: Reading, queue) -> float:
     """Tickets transferred into the queue a minute, over the last hour."""
-    count = reading.value("SELECT count(*) FROM events WHERE day = ? AND kind = 'transferred'"
+    count = reading.value("SELECT count(*) FROM events WHERE day = ? AND kind = ?"
                           " AND at > ? AND queue_code = ?",
-                          (reading.day, reading.now - 3600, queue["code"]))
+                          (reading.day, EventKind.TRANSFERRED.value, reading.now - 3600,
+                           queue["code"]))
     return count / 60
 
 
