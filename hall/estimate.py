@@ -196,19 +196,18 @@ def habits(reading: Reading) -> dict[int, list[tuple[float, float]]]:
         return {}
     now = _minute_of_day(reading, reading.now)
     found: dict[int, list[tuple[float, float]]] = {}
-    since: dict[int, float | None] = {}
+    off: dict[int, float] = {}  # counter -> when its stretch off (pause or closing) began
     for at, kind, counter in reading.all(
             "SELECT at, kind, counter_number FROM events WHERE day = ? AND kind IN (?, ?, ?)"
             " ORDER BY at", (last, *_MOVES.values())):
         minute = _minute_of_day(reading, at) - now
-        if kind == EventKind.COUNTER_RESUMED:
-            start = since.pop(counter, -now) if counter in since or counter not in found else None
-            if start is not None:
-                found.setdefault(counter, []).append((start, minute))
-            found.setdefault(counter, [])
-        else:
-            since.setdefault(counter, minute)
-    for counter, start in since.items():  # off until the end of that day
+        if kind != EventKind.COUNTER_RESUMED:
+            off.setdefault(counter, minute)
+        elif counter in off:
+            found.setdefault(counter, []).append((off.pop(counter), minute))
+        elif counter not in found:  # opened as the day's first change: closed until then
+            found[counter] = [(-now, minute)]
+    for counter, start in off.items():  # off until the end of that day
         found.setdefault(counter, []).append((start, 24 * 60 - now))
     return found
 

@@ -203,3 +203,43 @@ def test_a_simulated_day_meets_the_targets_and_beats_the_naive_estimate():
     assert ours.p90() <= simulate.TARGETS["p90"], ours.p90()
     assert ours.coverage > naive.coverage
     assert ours.median() < naive.median() and ours.p90() < naive.p90()
+
+
+def wait_words(app, sheet: dict, headers: dict | None = None) -> str:
+    """``templates/wait.html`` for ``sheet``, as a screen would render it."""
+    from flask import render_template
+
+    with app.test_request_context("/", headers=headers or {}):
+        return " ".join(render_template("wait.html", sheet=sheet).split())
+
+
+@pytest.mark.parametrize("eta, vietnamese, english", [
+    ({"eta_minutes": 17, "eta_range": [15, 20]}, "chờ khoảng 15–20 phút",
+     "wait about 15–20 minutes"),
+    ({"eta_minutes": 6, "eta_range": [6, 6]}, "chờ khoảng 6 phút", None),
+    ({"eta_minutes": 0, "eta_range": [0, 3]}, "sắp đến lượt", None),
+    ({"eta_minutes": None, "eta_range": None}, "thời gian chờ: chưa ước tính được",
+     "wait: not estimated yet"),
+    ({"eta_minutes": 95, "eta_range": [80, 120], "eta_after_closing": True},
+     "chờ khoảng 80–120 phút (có thể sau giờ đóng cửa)",
+     "wait about 80–120 minutes (may be after closing time)"),
+])
+def test_every_screen_says_the_wait_in_the_same_words(app, eta, vietnamese, english):
+    sheet = {"status": "waiting", "eta_after_closing": False, **eta}
+    assert wait_words(app, sheet) == vietnamese
+    if english:
+        assert wait_words(app, sheet, {"Accept-Language": "en"}) == english
+    assert wait_words(app, {**sheet, "status": "called"}) == ""
+
+
+def test_the_kiosk_ticket_screen_says_the_range(client, printing):
+    import re
+
+    from tests.plugins.web import csrf_of, tap
+
+    csrf = csrf_of(client.get("/kiosk/k1").text)
+    first = tap(client, csrf).text  # counters 1 and 2 are free
+    assert "Số người chờ trước: 0 · sắp đến lượt" in " ".join(first.split())
+    tap(client, csrf)
+    third = " ".join(tap(client, csrf).text.split())  # after both counters' first service
+    assert re.search(r"Số người chờ trước: 2 · chờ khoảng \d+–\d+ phút", third), third
