@@ -42,6 +42,8 @@ STEADY_AFTER = 16  # calls still to place before the steady pace is extrapolated
 SPREAD_MODEL = 0.25  # what the model cannot know, as a share of the wait
 SPREAD_CURRENT = 0.5  # the uncertainty of the services in progress, in services
 SPREAD_LOW, SPREAD_HIGH = 1.0, 1.8  # standard deviations below and above the centre
+PROCEDURE_SAMPLES = 100  # the queue's last served tickets each procedure's time is read from
+PROCEDURE_PRIOR = 5  # the queue's time counts as this many samples of a procedure's
 PRIORITY_SAMPLES = 100  # the queue's last tickets the rate of priority tickets is read from
 RECENT_CALLS = 10  # a shared counter's last calls that tell the share it gives each queue
 SOON_MINUTES = 2  # a call expected within this many minutes is "soon"
@@ -81,15 +83,22 @@ class Service:
     spread: float
 
 
-def service(reading: Reading, queue) -> Service:
-    """The queue's service time from its last closed tickets today, robust to outliers."""
-    rows = reading.all(
-        "SELECT finished_at - called_at FROM tickets WHERE queue_code = ? AND day = ?"
-        " AND status IN ('done', 'no_show') AND called_at IS NOT NULL"
-        " ORDER BY finished_at DESC LIMIT ?",
-        (queue["code"], reading.day, reading.rules.service_samples))
+def closed(reading: Reading, queue) -> list[tuple[str, str | None, float]]:
+    """The queue's last closed tickets today, newest first: status, procedure, minutes held."""
+    return [(status, code, max(0.0, seconds) / 60) for status, code, seconds in reading.all(
+        "SELECT status, procedure_code, finished_at - called_at FROM tickets"
+        " WHERE queue_code = ? AND day = ? AND status IN ('done', 'no_show')"
+        " AND called_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
+        (queue["code"], reading.day, max(reading.rules.service_samples, PROCEDURE_SAMPLES)))]
+
+
+def service(reading: Reading, queue, recent: list | None = None) -> Service:
+    """The queue's service time from its last closed tickets today (``closed``, read when not
+    given), robust to outliers."""
+    if recent is None:
+        recent = closed(reading, queue)
     prior = float(queue["service_minutes"])
-    samples = sorted(max(0.0, r[0]) / 60 for r in rows)
+    samples = sorted(minutes for _, _, minutes in recent[:reading.rules.service_samples])
     if not samples:
         return Service(prior, prior * 0.6)
     half = len(samples) // 2
@@ -101,6 +110,30 @@ def service(reading: Reading, queue) -> Service:
     blended = (mean * n + prior * PRIOR_WEIGHT) / (n + PRIOR_WEIGHT)
     spread = math.sqrt((var * n + (0.6 * prior) ** 2 * PRIOR_WEIGHT) / (n + PRIOR_WEIGHT))
     return Service(max(0.5, blended), spread)
+
+
+def mix(reading: Reading, queue, served: Service, before: float, recent: list) -> float:
+    """The mean service time of the tickets in line before ``before`` (an ``order_at``), from
+    their procedures: each procedure's times among the ``recent`` closed tickets (capped as in
+    ``service``), leaning on the queue's while it has few. The queue's mean when nobody is
+    ahead."""
+    ahead = reading.all("SELECT procedure_code, count(*) FROM tickets WHERE queue_code = ?"
+                        " AND status = 'waiting' AND order_at < ? GROUP BY procedure_code",
+                        (queue["code"], before))
+    if not ahead:
+        return served.mean
+    cap = OUTLIER_CAP * served.mean
+    sums: dict[str | None, list[float]] = {}
+    for status, code, minutes in recent:
+        if status == "done":
+            sums.setdefault(code, []).append(min(minutes, cap))
+    times = {code: (len(values), sum(values) / len(values)) for code, values in sums.items()}
+    total = weighted = 0.0
+    for code, waiting in ahead:
+        n, mean = times.get(code, (0, served.mean))
+        weighted += waiting * (n * mean + PROCEDURE_PRIOR * served.mean) / (n + PROCEDURE_PRIOR)
+        total += waiting
+    return max(0.5, weighted / total)
 
 
 def _count(reading: Reading, ticket, priority: bool, before: bool) -> int:
@@ -335,14 +368,16 @@ def _transfer_rate(reading: Reading, queue) -> float:
 def wait(reading: Reading, ticket, queue, ahead: int) -> Estimate:
     """The expected wait of ``ticket`` with ``ahead`` people before it, as a range."""
     rules = reading.rules
-    served = service(reading, queue)
-    working = desks(reading, queue, served.mean, ticket["target_counter"], ahead,
-                    ticket.get("order_at") if isinstance(ticket, dict) else ticket["order_at"])
+    recent = closed(reading, queue)
+    served = service(reading, queue, recent)
+    order_at = ticket.get("order_at") if isinstance(ticket, dict) else ticket["order_at"]
+    working = desks(reading, queue, served.mean, ticket["target_counter"], ahead, order_at)
     opening = _minutes_until(reading, rules.opens_at) if rules.opens_at else 0.0
     if not working:
         return UNKNOWN
     capacity = sum(d.share for d in working)
-    centre = slot(working, ahead, served.mean)
+    centre = slot(working, ahead, mix(reading, queue, served,
+                                      reading.now if order_at is None else order_at, recent))
     policy = PriorityPolicy.of(queue, rules)
     # Tickets still to come that will go before this one, a minute: transfers in that keep
     # their place in line, and priority tickets (under interleaving, at most one every
