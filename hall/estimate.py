@@ -3,8 +3,8 @@ an honest range (the words every ticket, kiosk screen, phone page and the monito
 
 The model (measured against a simulated day by ``python -m bench simulate``):
 
-* **Service time** of the queue: its last ``service_samples`` closed tickets of the day (served
-  or no-show: both hold a counter), each capped at ``OUTLIER_CAP`` × their median so a ticket
+* **Service time** of the queue: its last ``service_samples`` served tickets of the day, each
+  capped at ``OUTLIER_CAP`` × their median so a ticket
   held open across a clerk's pause cannot blow it up; blended with the configured minutes while
   there are few samples.
 * **Counters**: each counter serving the queue that is open and really calling (an open counter
@@ -44,6 +44,7 @@ SPREAD_CURRENT = 0.5  # the uncertainty of the services in progress, in services
 SPREAD_LOW, SPREAD_HIGH = 1.0, 1.8  # standard deviations below and above the centre
 PROCEDURE_SAMPLES = 100  # the queue's last served tickets each procedure's time is read from
 PROCEDURE_PRIOR = 5  # the queue's time counts as this many samples of a procedure's
+MIX_SAMPLES = 40  # the tickets just ahead whose procedures stand for all those ahead
 PRIORITY_SAMPLES = 100  # the queue's last tickets the rate of priority tickets is read from
 RECENT_CALLS = 10  # a shared counter's last calls that tell the share it gives each queue
 SOON_MINUTES = 2  # a call expected within this many minutes is "soon"
@@ -84,10 +85,11 @@ class Service:
 
 
 def closed(reading: Reading, queue) -> list[tuple[str, str | None, float]]:
-    """The queue's last closed tickets today, newest first: status, procedure, minutes held."""
-    return [(status, code, max(0.0, seconds) / 60) for status, code, seconds in reading.all(
-        "SELECT status, procedure_code, finished_at - called_at FROM tickets"
-        " WHERE queue_code = ? AND day = ? AND status IN ('done', 'no_show')"
+    """The queue's last served tickets today, newest first (the ``tickets_finished`` index):
+    status, procedure, minutes held."""
+    return [("done", code, max(0.0, seconds) / 60) for code, seconds in reading.all(
+        "SELECT procedure_code, finished_at - called_at FROM tickets"
+        " WHERE queue_code = ? AND day = ? AND status = 'done'"
         " AND called_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
         (queue["code"], reading.day, max(reading.rules.service_samples, PROCEDURE_SAMPLES)))]
 
@@ -117,9 +119,13 @@ def mix(reading: Reading, queue, served: Service, before: float, recent: list) -
     their procedures: each procedure's times among the ``recent`` closed tickets (capped as in
     ``service``), leaning on the queue's while it has few. The queue's mean when nobody is
     ahead."""
-    ahead = reading.all("SELECT procedure_code, count(*) FROM tickets WHERE queue_code = ?"
-                        " AND status = 'waiting' AND order_at < ? GROUP BY procedure_code",
-                        (queue["code"], before))
+    # The mix of the nearest normal tickets ahead (one range of the index, backwards) stands
+    # for all.
+    ahead = reading.all("SELECT procedure_code, count(*) FROM (SELECT procedure_code"
+                        " FROM tickets WHERE queue_code = ? AND day = ? AND status = 'waiting'"
+                        " AND priority IS NULL AND target_counter IS NULL AND order_at < ?"
+                        " ORDER BY order_at DESC LIMIT ?) GROUP BY procedure_code",
+                        (queue["code"], reading.day, before, MIX_SAMPLES))
     if not ahead:
         return served.mean
     cap = OUTLIER_CAP * served.mean
@@ -206,9 +212,9 @@ def _loads(reading: Reading, queue_code: str, before: float
     codes = sorted({row[1] for row in lanes})
     marks = ",".join("?" * len(codes))
     waiting = dict(reading.all(
-        f"SELECT queue_code, count(*) FROM tickets WHERE status = 'waiting'"
-        f" AND queue_code IN ({marks}) AND order_at < ? GROUP BY queue_code",
-        (*codes, before))) if codes else {}
+        f"SELECT queue_code, count(*) FROM tickets WHERE queue_code IN ({marks}) AND day = ?"
+        f" AND status = 'waiting' AND order_at < ? GROUP BY queue_code",
+        (*codes, reading.day, before))) if codes else {}
     found: dict[int, list[tuple[str, float, int]]] = {}
     for counter, code, weight in lanes:
         found.setdefault(counter, []).append((code, weight, waiting.get(code, 0)))
@@ -251,8 +257,8 @@ def desks(reading: Reading, queue, service_time: float, target: int | None = Non
     share of the queue until the ticket (``ahead`` before it, in line since ``order_at``) is
     called; a ticket sent to one counter by name: that counter alone."""
     day, now = reading.day, reading.now
-    oldest = reading.value("SELECT min(order_at) FROM tickets WHERE queue_code = ?"
-                           " AND status = 'waiting'", (queue["code"],))
+    oldest = reading.value("SELECT min(order_at) FROM tickets WHERE queue_code = ? AND day = ?"
+                           " AND status = 'waiting'", (queue["code"], day))
     started = reading.one("SELECT 1 FROM tickets WHERE queue_code = ? AND status IN"
                           " ('called', 'done') AND day = ? LIMIT 1",
                           (queue["code"], day)) is not None
