@@ -4,9 +4,9 @@ an honest range (the words every ticket, kiosk screen, phone page and the monito
 The model (measured against a simulated day by ``python -m bench simulate``):
 
 * **Service time** of the queue: its last ``service_samples`` served tickets of the day, each
-  capped at ``OUTLIER_CAP`` × their median so a ticket
-  held open across a clerk's pause cannot blow it up; blended with the configured minutes while
-  there are few samples.
+  capped at ``OUTLIER_CAP`` × their median so a ticket held open across a clerk's pause cannot
+  blow it up; blended with the configured minutes while there are few samples. The people ahead
+  take their own procedures' recent times (``mix``).
 * **Counters**: each counter serving the queue that is open and really calling (an open counter
   idle while people wait, or that has served nobody today while others have, is a clerk who is
   not there — unless no other counter calls), with its share of the queue (a counter serving
