@@ -15,9 +15,10 @@ The hall runs two such days (different arrivals): the first is its history, whos
 estimate learns (lunch in turns, the late opening); the second is measured. For every ticket
 the estimate is taken when it is issued and again every 10 minutes while it
 waits; once it is called, each estimate is compared with the real wait: absolute error of the
-centre in minutes (median, P90) and the share of real waits (in whole minutes) inside the shown
-range, for goiso's estimator and for the naive one (people ahead × mean service time ÷ open
-counters, shown as "about N minutes", counted right within ±20 % or 1 minute).
+centre in minutes (median, P90), the share of real waits (in whole minutes) inside the shown
+range and the range's median width, for goiso's estimator and for the naive one (people ahead ×
+mean service time ÷ open counters, shown as "about N minutes", counted right within ±20 % or 1
+minute).
 """
 
 from __future__ import annotations
@@ -381,6 +382,7 @@ class Score:
 
     name: str
     errors: list[float] = field(default_factory=list)
+    widths: list[int] = field(default_factory=list)  # high - low of each shown range
     inside: int = 0
     unknown: int = 0
 
@@ -389,6 +391,7 @@ class Score:
             self.unknown += 1
             return
         self.errors.append(abs(centre - real))
+        self.widths.append(high - low)
         self.inside += low <= round(real) <= high
 
     @property
@@ -447,7 +450,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     seeds = args.seed or [1, 2, 3]
     print(f"{'seed':>4} {'guesses':>7} {'which':>6} {'estimator':>9} {'median':>7} {'P90':>6}"
-          f" {'in range':>8} {'unknown':>7}")
+          f" {'in range':>8} {'width':>6} {'unknown':>7}")
     met = True
     for seed in seeds:
         day = simulate(seed, args.until)
@@ -456,7 +459,8 @@ def main(argv: list[str]) -> int:
             ours, naive, never = score(day, which)
             for s in (ours, naive):
                 print(f"{seed:>4} {len(s.errors):>7} {which:>6} {s.name:>9} {s.median():>6.1f}m"
-                      f" {s.p90():>5.1f}m {s.coverage:>7.0%} {s.unknown:>7}")
+                      f" {s.p90():>5.1f}m {s.coverage:>7.0%}"
+                      f" {percentile(s.widths, 50):>5.0f}m {s.unknown:>7}")
             if which == "all":
                 met &= (ours.median() <= TARGETS["median"] and ours.p90() <= TARGETS["p90"]
                         and ours.coverage >= TARGETS["coverage"])
