@@ -54,6 +54,33 @@ def test_queues_show_waiting_longest_wait_and_time_to_clear(hall, clock):
     assert (empty["waiting"], empty["longest_wait_s"], empty["clear_s"]) == (0, 0, 0)
 
 
+def test_queues_show_the_wait_of_a_ticket_taken_now(hall, clock):
+    seen = hall.monitor.now()
+    gplx = by(seen["queues"], "code", "GPLX")
+    # Nobody waits and counters 1 and 2 are free: called at once.
+    assert gplx["new_ticket"]["eta_minutes"] == 0 and gplx["new_ticket"]["eta_range"][0] == 0
+    for _ in range(6):
+        hall.issuing.issue(GPLX)
+    hall.calling.call_next(1)
+    hall.calling.call_next(2)
+    later = by(hall.monitor.now()["queues"], "code", "GPLX")["new_ticket"]
+    # Behind 4 waiting, 2 counters, 5 configured minutes: called at about 12.5 minutes, and
+    # the ticket taken now says the same as the last one issued (A007 would be behind A006).
+    issued = hall.issuing.issue(GPLX)
+    assert later["eta_range"][0] <= 12 <= later["eta_range"][1]
+    assert issued["eta_range"] == later["eta_range"]
+    assert issued["eta_minutes"] == later["eta_minutes"]
+    hall.desk.close(3)  # the only counter of TKQ: nobody can say
+    tkq = by(hall.monitor.now()["queues"], "code", "TKQ")["new_ticket"]
+    assert tkq == {"status": "waiting", "eta_minutes": None, "eta_range": None,
+                   "eta_after_closing": False}
+
+
+def test_the_monitor_page_says_the_wait_in_the_tickets_words(supervisor_client):
+    page = supervisor_client.get("/admin/monitor").get_data(as_text=True)
+    assert "Lấy số bây giờ" in page and "sắp đến lượt" in page
+
+
 def test_the_pace_is_measured_on_the_last_hour_once_services_finish(hall, clock):
     for _ in range(5):
         hall.issuing.issue(GPLX)
