@@ -51,6 +51,8 @@ KEY_LABELS = {
     ("ticket", "ahead_label"): N_("Dòng số người chờ ({ahead})"),
     ("ticket", "wait_label"): N_("Dòng thời gian chờ ({minutes})"),
     ("ticket", "soon_label"): N_("Dòng sắp đến lượt"),
+    ("ticket", "unknown_label"): N_("Dòng chưa ước tính được thời gian chờ"),
+    ("ticket", "closing_label"): N_("Dòng có thể quá giờ đóng cửa"),
     ("ticket", "priority_label"): N_("Dòng ưu tiên ({reason})"),
     ("ticket", "qr_label"): N_("Dòng mã QR"), ("ticket", "show_field"): N_("In lĩnh vực"),
     ("ticket", "show_counters"): N_("In quầy phục vụ"),

@@ -4,6 +4,7 @@ pages (/admin/alerts) and the audit log (/admin/audit)."""
 import json
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from hall import errors
 from hall.audit import AuditFilter
@@ -13,7 +14,7 @@ from services import audit, limits, monitor
 from web import runtime
 from web.access import actor, role
 from web.audit import audit_filter
-from web.pages import fragment_or_page
+from web.pages import fragment_or_alone, fragment_or_page
 from web.replies import say
 
 from .views import DEVICE_WORDS
@@ -72,8 +73,8 @@ def extend(code):
 @role("clerk")
 def alerts():
     """The alert banner of staff pages (empty when all is well)."""
-    return render_template("admin/alerts_banner.html", alerts=monitor.alerts(runtime()),
-                           state_words=STATE_WORDS)
+    return fragment_or_alone("admin/alerts_banner.html", _("Cảnh báo"),
+                             alerts=monitor.alerts(runtime()), state_words=STATE_WORDS)
 
 
 @bp.get("/audit")

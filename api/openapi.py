@@ -449,7 +449,18 @@ SCHEMAS = {
         "kiosk": {"type": "string", "nullable": True},
         "printed": {"type": "boolean", "nullable": True},
         "waiting_ahead": {"type": "integer", "nullable": True},
-        "eta_minutes": {"type": "integer", "nullable": True},
+        "eta_minutes": {"type": "integer", "nullable": True, "minimum": 0,
+                        "description": "The centre of the expected wait in whole minutes (0:"
+                                       " called within a couple of minutes); null when it"
+                                       " cannot be estimated or the ticket does not wait."},
+        "eta_range": {"type": "array", "nullable": True, "minItems": 2, "maxItems": 2,
+                      "items": {"type": "integer", "minimum": 0},
+                      "description": "The honest range [low, high] of the expected wait in"
+                                     " whole minutes, shown as \"khoảng low–high phút\"; null"
+                                     " when unknown (\"chưa ước tính được\")."},
+        "eta_after_closing": {"type": "boolean",
+                              "description": "The expected call falls after the hall's (or"
+                                             " the queue's) closing time today."},
         "dossiers": {"type": "array", "items": {"type": "string"},
                      "description": "The dossier codes recorded (in the answer to finish)."},
         "token": {"type": "string"}}},
@@ -541,7 +552,15 @@ SCHEMAS["Monitor"] = {"type": "object", "required": ["queues", "counters", "devi
                           "description": "The most it may give today (null: unbounded)."},
         "numbers_extendable": {"type": "boolean",
                                "description": "Whether a supervisor can extend today's range"
-                                              " (POST /queues/{code}/extend)."}}}},
+                                              " (POST /queues/{code}/extend)."},
+        "new_ticket": {"type": "object", "description": "The expected wait of a normal ticket"
+                       " taken now, as the ticket would say it (see Ticket.eta_*).",
+                       "properties": {
+                           "status": {"enum": ["waiting"]},
+                           "eta_minutes": {"type": "integer", "nullable": True},
+                           "eta_range": {"type": "array", "nullable": True,
+                                         "items": {"type": "integer"}},
+                           "eta_after_closing": {"type": "boolean"}}}}}},
     "devices": {"type": "array", "items": {"type": "object", "properties": {
         "id": {"type": "string"}, "kind": {"type": "string"}, "place": {"type": "string"},
         "state": {"type": "string"}, "online": {"type": "boolean"}, "detail": {"type": "string"},

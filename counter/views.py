@@ -15,6 +15,7 @@ from web import runtime
 from web.access import actor, may_act_at, role, sign_out
 from web.extensions import htmx
 from web.locale import for_one_citizen, hall_screen, linger
+from web.pages import fragment_or_page
 from web.replies import say
 
 bp = Blueprint("counter", __name__, template_folder="templates")
@@ -50,9 +51,10 @@ def desk(number):
 @bp.get(f"/counter/{COUNTER}/panel")
 @role("clerk")
 def panel(number):
-    """The live part of the page (refreshed on every event of the hall)."""
+    """The live part of the page (refreshed on every event of the hall); the whole page when
+    opened on its own."""
     may_act_at(number)
-    return render_template("counter/panel.html", **_context(number))
+    return fragment_or_page("counter/panel.html", "counter/page.html", **_context(number))
 
 
 @bp.post(f"/counter/{COUNTER}/act/<action>")

@@ -14,12 +14,15 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
 
 from web import runtime
 from web.access import role
 from web.locale import board_language, board_screen
+from web.pages import fragment_or_page
 
 from .calls import audio, folders
+from .config import DEFAULT_TEMPLATE
 from .voice import VoiceError, chime
 
 bp = Blueprint("display", __name__, template_folder="templates")
@@ -52,19 +55,16 @@ def board():
 @board_screen
 def screen(board_id):
     """The board: the newest call large, the counters, the last calls, who waits, the clock."""
-    chosen = _board(board_id)
-    settings = runtime().settings
-    return render_template("display/board.html", board=chosen, options=settings.board,
-                           voice=settings.voice, lang=board_language(), **_live(chosen))
+    return render_template("display/board.html", **_whole(board_id))
 
 
 @bp.get("/<board_id>/live")
 @role("public")
 @board_screen
 def live(board_id):
-    """The part of the board that changes (fetched after every event, or by polling)."""
-    chosen = _board(board_id)
-    return render_template("display/live.html", board=chosen, **_live(chosen))
+    """The part of the board that changes (fetched after every event, or by polling); the
+    whole board when opened on its own."""
+    return fragment_or_page("display/live.html", "display/board.html", **_whole(board_id))
 
 
 @bp.get("/audio/chime.wav")
@@ -96,6 +96,26 @@ def call_audio():
         current_app.logger.error("call audio: %s", exc)
         abort(503)
     return _wav(path)
+
+
+def _whole(board_id: str) -> dict:
+    """What the whole board is drawn from."""
+    chosen = _board(board_id)
+    settings = runtime().settings
+    return {"board": chosen, "options": settings.board, "voice": settings.voice,
+            "lang": board_language(), "caption": _caption(settings.voice.template),
+            **_live(chosen)}
+
+
+def _caption(template: str) -> str:
+    """The sentence of a call as the board writes it for those who cannot hear it, with
+    {number} and {counter} left for board.js: the voice's own words (digits for the spelled
+    numbers), translated when the board shows another language and the hall kept the usual
+    sentence."""
+    if template == DEFAULT_TEMPLATE:
+        return _("Mời công dân có số thứ tự %(number)s đến quầy số %(counter)s",
+                 number="{number}", counter="{counter}")
+    return template.format(number="{number}", counter="{counter}")
 
 
 def _folders() -> tuple[Path, Path]:

@@ -117,7 +117,8 @@ _PIECES = {tuple(words.split()): name for words, name in CLIPS.items()}
 _LONGEST = max(len(piece) for piece in _PIECES)
 
 # Threads making the same file wait for each other (striped: a bounded set of locks).
-_locks = [threading.Lock() for _ in range(64)]
+LOCK_SLOTS = 64
+_locks: dict[int, threading.Lock] = {}
 
 
 class VoiceError(Exception):
@@ -186,7 +187,16 @@ def duration(path: str | Path) -> float:
 
 def _lock(target: Path) -> threading.Lock:
     digest = hashlib.sha256(str(target.resolve()).encode()).digest()
-    return _locks[digest[0] % len(_locks)]
+    slot = digest[0] % LOCK_SLOTS
+    found = _locks.get(slot)
+    if found is None:
+        # Made at first use from ``threading`` as it is then, not at import: under ``goiso
+        # serve`` gevent has patched it by now, so a greenlet that holds the lock while it
+        # waits for espeak-ng lets another greenlet wait its turn. A lock made at import was
+        # the OS's own: the second board asking for a call's audio blocked the event loop's
+        # thread for good (two boards at once hung the whole server).
+        found = _locks.setdefault(slot, threading.Lock())
+    return found
 
 
 def _write_atomically(target: Path, make: Callable[[Path], None]) -> WavInfo:
@@ -331,6 +341,14 @@ class Speech:
                         self.pack_dir, ", ".join(missing), text)
         key = self._key("espeak", text, None)
         return self._cached(key, lambda tmp: self._synthesize(text, tmp))
+
+    def joined(self, parts: list[Path]) -> Path:
+        """One WAV of ``parts`` (WAV files of the same rate, such as espeak-ng's in any of its
+        voices) trimmed and joined with a short pause between them; made once, then cached."""
+        clips = [Clip(Path(part), True) for part in parts]
+        version = [(clip.path.name, *_stat(clip.path)) for clip in clips]
+        key = self._key("join", "", [JOIN_VERSION, version])
+        return self._cached(key, lambda tmp: join_clips(clips, tmp))
 
     def pack_plan(self, words: str) -> tuple[list[Clip] | None, list[str]]:
         """The pack's clips for ``words``, longest known piece first, and the words it lacks.

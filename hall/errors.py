@@ -347,3 +347,12 @@ class PhoneRatingOff(HallError):
     code = "phone_rating_off"
     status = 403
     text = N_("Nơi này không nhận đánh giá qua điện thoại.")
+
+
+class ReadAloudLimited(HallError):
+    """One client asked the kiosk to read aloud too many new screens a minute (``seconds``:
+    when it may ask again; screens already read cost nothing and are never refused)."""
+
+    code = "read_aloud_limited"
+    status = 429
+    text = N_("Đã đọc to nhiều lần liên tiếp. Xin vui lòng chờ %(seconds)s giây rồi thử lại.")

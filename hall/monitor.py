@@ -6,7 +6,7 @@ One read transaction of a few grouped queries (not one query per counter or per 
 the monitor stays cheap with 30 counters and hundreds of waiting tickets.
 """
 
-from . import limits, numbering
+from . import estimate, limits, numbering
 from .events import EventKind
 from .tickets import OPEN_STATUSES
 from .transaction import Reading, Transactions
@@ -75,8 +75,7 @@ def _queues(reading: Reading, counters: list[dict]) -> list[dict]:
                 open_desks[code] = open_desks.get(code, 0) + 1
     out = []
     used = limits.used_numbers(reading)
-    for q in reading.all("SELECT code, name, service_minutes, daily_limit, number_format"
-                         " FROM queues WHERE active ORDER BY position, code"):
+    for q in reading.all("SELECT * FROM queues WHERE active ORDER BY position, code"):
         code = q["code"]
         day_limit = numbering.day_limit(reading, q)
         w = waiting.get(code)
@@ -102,6 +101,9 @@ def _queues(reading: Reading, counters: list[dict]) -> list[dict]:
             # Only a queue's own daily limit can be raised, up to what its format labels.
             "numbers_extendable": bool(q["daily_limit"]) and (
                 numbering.capacity(q["number_format"]) or 0) != day_limit,
+            # What a citizen taking a ticket now is told (the words of templates/wait.html).
+            "new_ticket": {"status": "waiting",
+                           **estimate.new_ticket(reading, q).as_view()},
         })
     return out
 

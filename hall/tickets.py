@@ -4,7 +4,7 @@ counter that called it), found by token, printed number or the request that issu
 import sqlite3
 
 from . import records
-from .estimate import position
+from .estimate import NO_ESTIMATE, position
 from .transaction import Reading, Transactions
 
 OPEN_STATUSES = ("waiting", "called")
@@ -41,7 +41,7 @@ def view(reading: Reading, ticket: sqlite3.Row, *, queue=None, procedure=None,
         "printed": None if ticket["printed"] is None else bool(ticket["printed"]),
         "token": ticket["token"],
         "waiting_ahead": None,
-        "eta_minutes": None,
+        **NO_ESTIMATE,
     }
     if ticket["counter_number"] is not None:
         if desk is None or desk["number"] != ticket["counter_number"]:
@@ -49,7 +49,8 @@ def view(reading: Reading, ticket: sqlite3.Row, *, queue=None, procedure=None,
                                (ticket["counter_number"],))
         found["counter"] = {"number": desk["number"], "name": desk["name"]}
     if ticket["status"] == "waiting":
-        found["waiting_ahead"], found["eta_minutes"] = position(reading, ticket, queue)
+        found["waiting_ahead"], estimate = position(reading, ticket, queue)
+        found.update(estimate.as_view())
     return found
 
 

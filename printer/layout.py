@@ -38,6 +38,8 @@ class TicketLayout(Struct, kw_only=True, forbid_unknown_fields=True):
     ahead_label: str = "Số người chờ trước: {ahead}"
     wait_label: str = "Thời gian chờ dự kiến: khoảng {minutes} phút"
     soon_label: str = "Sắp đến lượt, xin mời chú ý loa gọi số"
+    unknown_label: str = "Thời gian chờ dự kiến: chưa ước tính được"
+    closing_label: str = "Có thể đến lượt sau giờ đóng cửa"
     priority_label: str = "ƯU TIÊN: {reason}"
     qr_label: str = "Quét mã để xem lượt của bạn"
     show_field: bool = True
@@ -72,6 +74,8 @@ class TicketFacts:
     counters: list[str] = field(default_factory=list)
     waiting_ahead: int | None = None
     eta_minutes: int | None = None
+    eta_range: list[int] | None = None  # [low, high] minutes; None: not estimated
+    eta_after_closing: bool = False
     priority: str | None = None  # the reason in words ("Người cao tuổi")
     issued: datetime | None = None
     url: str = ""
@@ -90,6 +94,8 @@ class TicketFacts:
                    procedure=(sheet.get("procedure") or {}).get("name", ""),
                    field_name=sheet.get("field") or "", counters=sheet.get("counters") or [],
                    waiting_ahead=sheet.get("waiting_ahead"), eta_minutes=sheet.get("eta_minutes"),
+                   eta_range=sheet.get("eta_range"),
+                   eta_after_closing=bool(sheet.get("eta_after_closing")),
                    priority=say(words.PRIORITY.get(priority, priority)) if priority else None,
                    issued=issued, url=url)
 
@@ -126,10 +132,7 @@ def blocks(facts: TicketFacts, layout: TicketLayout) -> tuple[list[Block], list[
         top.append(Block(layout.counters_label.format(counters=", ".join(facts.counters)), 26))
     if layout.show_wait and facts.waiting_ahead is not None:
         top.append(Block(layout.ahead_label.format(ahead=facts.waiting_ahead), 24))
-        if facts.eta_minutes == 0:
-            top.append(Block(layout.soon_label, 24))
-        elif facts.eta_minutes is not None:
-            top.append(Block(layout.wait_label.format(minutes=facts.eta_minutes), 24))
+        top.extend(Block(text, 24) for text in wait_lines(facts, layout))
     if facts.issued is not None:
         top.append(Block(facts.issued.strftime("%H:%M  %d/%m/%Y"), 22))
     bottom = []
@@ -138,6 +141,22 @@ def blocks(facts: TicketFacts, layout: TicketLayout) -> tuple[list[Block], list[
     if layout.footer:
         bottom.append(Block(layout.footer, 20))
     return top, bottom
+
+
+def wait_lines(facts: TicketFacts, layout: TicketLayout) -> list[str]:
+    """The printed words of the expected wait, as every screen says it (templates/wait.html):
+    soon, a range of minutes ("15-20": a plain hyphen every code page has), or not estimated;
+    and whether it may come after closing time."""
+    if facts.eta_minutes == 0:
+        lines = [layout.soon_label]
+    elif facts.eta_minutes is None:
+        lines = [layout.unknown_label]
+    else:
+        low, high = facts.eta_range or (facts.eta_minutes, facts.eta_minutes)
+        lines = [layout.wait_label.format(minutes=low if low == high else f"{low}-{high}")]
+    if facts.eta_after_closing:
+        lines.append(layout.closing_label)
+    return [line for line in lines if line]
 
 
 @lru_cache(maxsize=64)

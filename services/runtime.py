@@ -15,6 +15,7 @@ from printer import Printers
 from settings import Settings
 
 from . import configuration
+from .readaloud import Reader
 from .streams import StreamSlots
 
 
@@ -118,6 +119,7 @@ class Runtime:
         self.hash = bounded_runner(HASH_THREADS)  # PIN hashes, off the loop and bounded
         self.token_uses: dict[str, float] = {}  # token digest -> when its use was last written
         self.streams = StreamSlots(settings.max_streams, settings.max_streams_per_address)
+        self.reader = Reader()  # the kiosk's read-aloud audio, counted per client address
 
     def read(self, fn, *args, **kwargs):
         """Run a read of the hall."""

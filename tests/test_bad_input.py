@@ -177,7 +177,7 @@ def test_bad_utf8_nul_and_huge_values_in_paths_get_a_404_or_400(app, admin, tick
 def test_bad_query_strings_never_fail_the_server(app, admin, ticket, value):
     names = ("from", "to", "by", "format", "page", "page_size", "clerk", "kind", "q",
              "queues", "counters", "board", "last_event_id", "number", "counter", "edit",
-             "lang", "next", "all")
+             "lang", "next", "all", "s")
     before = last_event(app)
     for method, rule in routes(app, ("GET",)):
         url = url_of(rule, ticket)
@@ -206,6 +206,17 @@ def test_bad_dates_in_report_and_audit_filters_are_a_400_naming_the_field(app, a
         assert response.status_code == 400
         if response.mimetype == "application/json":  # the field is named (the core's name)
             assert re.search(rf"\b(day_)?{name}\b", body), body
+
+
+@pytest.mark.parametrize("reading", ["", "abc", "%ff", "%00", "x" * 9000, "W1widmkiXQ.bad",
+                                     "eyJhIjoxfQ", "%c3%28"])
+def test_a_bad_read_aloud_reading_is_a_400(app, admin, ticket, reading):
+    """The kiosk's read-aloud route speaks only readings its screens signed."""
+    before = last_event(app)
+    for who in (admin, app.test_client()):
+        response = send(who, "GET", f"/kiosk/k1/read?s={reading}")
+        check(response, app, before, what=f"/kiosk/k1/read?s={reading[:20]}")
+        assert response.status_code == 400
 
 
 @pytest.mark.parametrize("query", ["page=" + str(10**30), "clerk=" + str(10**30),

@@ -152,10 +152,12 @@ def test_rating_tablet_speaks_vietnamese(server, device):
 
 # -- staff and phone pages may follow the browser -----------------------------------------------
 
-def test_phone_page_and_sign_in_follow_the_browser(server, device):
+def test_the_phone_page_speaks_the_hall_and_sign_in_the_browser(server, device):
     ticket = requests.post(server.url("/api/v1/tickets"), json={"procedure": "DEMO-GT-007"},
                            timeout=5).json()
     device.goto(server.url(f"/t/{ticket['token']}"))
+    assert html_lang(device) == "vi"  # the hall's, though the phone is set to English
+    device.get_by_role("link", name="English").click()
     assert html_lang(device) == "en"
     # The time it was issued is the hall's (the server writes it), whatever the phone's zone.
     issued = datetime.fromisoformat(ticket["issued_at"]).astimezone(HALL_ZONE)

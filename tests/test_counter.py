@@ -603,3 +603,11 @@ def test_pause_toggle_through_the_api(app, clerk_client):
              "invalid_input")
     error_of(clerk_client.post("/api/v1/counters/2/pause-toggle"), 403, "forbidden")
     assert db_state(app) == before
+
+
+def test_the_panel_opened_on_its_own_is_the_whole_page(clerk_client):
+    """A fragment opened by itself (a bookmark, a technician) is a page with a title."""
+    alone = clerk_client.get("/counter/1/panel").text
+    assert "<title>" in alone and 'id="panel"' in alone and "<h1>" in alone
+    fragment = clerk_client.get("/counter/1/panel", headers=HX).text
+    assert "<html" not in fragment and 'id="current-number"' in fragment

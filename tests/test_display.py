@@ -101,8 +101,9 @@ def local_links(html: str) -> list[str]:
 
 def live(client, board: str = "main") -> Element:
     """The changing part of a board, as htmx fetches it."""
-    response = client.get(f"/display/{board}/live")
+    response = client.get(f"/display/{board}/live", headers={"HX-Request": "true"})
     assert response.status_code == 200 and response.mimetype == "text/html"
+    assert "<html" not in response.text
     return page(response.text)
 
 
@@ -225,6 +226,27 @@ def test_board_follows_the_voice_and_board_settings(other_app):
     assert body.attrs["data-call"] == "/display/audio/call.wav"
     assert not body.attrs.get("data-chime")
     assert body.attrs["data-highlight"] == "12" and float(body.attrs["data-poll"]) == 5
+
+
+def test_board_writes_the_sentence_the_voice_says(other_app, client):
+    """The call written out for those who cannot hear it: the voice's sentence with {number}
+    and {counter} for board.js, in the board's language; a hall's own sentence as it is."""
+    def caption(c, path="/display/main"):
+        return page(c.get(path).text).one("body").attrs["data-caption"]
+
+    assert caption(client) == "Mời công dân có số thứ tự {number} đến quầy số {counter}"
+    assert caption(client, "/display/main?lang=en") == \
+        "Citizen number {number}, please come to counter {counter}"
+    own = other_app(voice=VoiceOptions(template="Số {number}, mời đến quầy {counter} {{A}}"))
+    assert caption(own.test_client(), "/display/main?lang=en") == \
+        "Số {number}, mời đến quầy {counter} {A}"
+    region = page(client.get("/display/main").text).one(id="caption")
+    assert region.attrs["aria-live"] == "assertive" and region.text == ""
+
+
+def test_the_live_part_opened_on_its_own_is_the_whole_board(client):
+    html = client.get("/display/main/live").text
+    assert "<title>" in html and 'id="caption"' in html and 'id="newest"' in html
 
 
 def test_board_shows_its_notice(hall, client):

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 import threading
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from itsdangerous import URLSafeSerializer
 
 import settings
+from display.voice import check_wav
+from hall import errors
 from hall.rules import PRIORITY_REASONS
 from printer.connection import PrinterConfig
+from services import readaloud
+from services.readaloud import MAX_CHARS, spoken_parts
 from tests.escpos_decode import QR, Cut, decode
 from tests.plugins.printers import print_files, printers_running
 from tests.plugins.waiting import wait_for
@@ -68,7 +76,8 @@ def buttons(html: str) -> dict[str, dict]:
 def closed(html: str) -> dict[str, str]:
     """The greyed procedures of a screen: name → why."""
     return dict(re.findall(r'<div class="choice closed" role="note">\s*<span class="choice-name">'
-                           r'([^<]+)</span>\s*<span class="choice-note">([^<]+)</span>', html))
+                           r'([^<]+)</span>\s*<span class="choice-note">'
+                           r'<span aria-hidden="true">✖</span> ([^<]+)</span>', html))
 
 
 def field_id(app, name: str = FIELD_GPLX) -> int:
@@ -417,6 +426,10 @@ def test_screen_tickets_while_the_printer_is_stopped(other_app):
     ticket = ticket_on(app, response.text)
     assert ticket["printed"] is False
     assert ticket["print_error"] == "vé trên màn hình: Dịch vụ in chưa chạy"
+    # Read aloud, it says the number and that the ticket was not printed.
+    _, lines = spoken_lines(app, readings(response.text)[-1])
+    assert lines[0] == "Số thứ tự của quý khách: một nghìn không trăm linh một"
+    assert "Chưa in được vé." in lines
     unprinted = app.extensions["goiso"].hall.printing.unprinted()
     assert [t["number"] for t in unprinted] == ["1001"]
     assert not (Path(app.extensions["goiso"].settings.data_dir) / "tickets" / "k1").exists()
@@ -508,3 +521,178 @@ def test_banner_warns_only_while_the_printer_is_not_ready(app, client):
         assert "banner-warn" not in up
         assert re.sub(r"<[^>]+>", "", up).strip() == ""
         assert "banner-warn" not in client.get("/kiosk/k1").text
+
+
+# -- read aloud ---------------------------------------------------------------------------------
+
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+READ_URL = re.compile(r'data-read="([^"]+)"')
+
+
+def readings(html: str) -> list[str]:
+    """The read-aloud addresses a screen carries (the last one is what the button reads)."""
+    return [url.replace("&amp;", "&") for url in READ_URL.findall(html)]
+
+
+def spoken_lines(app, url: str) -> tuple[set[str], list[str]]:
+    """(the languages of the screen's own words, every line) a read-aloud address asks for,
+    unsigned with the app's key; the hall's names are checked to be said in Vietnamese."""
+    blob = parse_qs(urlsplit(url).query)["s"][0]
+    pairs = URLSafeSerializer(app.secret_key, salt="kiosk-read-aloud").loads(blob)
+    catalogue = app.extensions["goiso"].hall.catalogue
+    names = {n["name"] for n in catalogue.procedures() + catalogue.fields()}
+    for text, language in pairs:
+        if text in names:
+            assert language == "vi", (text, language)
+    return {language for text, language in pairs if text not in names}, [t for t, _ in pairs]
+
+
+def assert_real_wav(response) -> float:
+    """A 200 WAV reply that is real audio: RIFF/WAVE, PCM, more than half a second. Its length."""
+    assert response.status_code == 200, response.text[:300]
+    assert response.mimetype == "audio/wav"
+    data = response.get_data()
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE", data[:16]
+    assert len(data) > 20_000, len(data)
+    with tempfile.NamedTemporaryFile(suffix=".wav") as copy:
+        copy.write(data)
+        copy.flush()
+        info = check_wav(copy.name)
+    assert info.duration > 0.5, info
+    samples = data[44:44 + 20_000]
+    assert len(set(samples)) > 50  # not silence
+    return info.duration
+
+
+def screens(client, csrf) -> dict[str, str]:
+    """Every kind of kiosk screen, as the kiosk gets it (htmx fragments)."""
+    shown = {
+        "fields": client.get("/kiosk/k1", headers=HX).text,
+        "procedures": client.get("/kiosk/k1/fields/1", headers=HX).text,
+        "priority": client.get("/kiosk/k1/priority", headers=HX).text,
+        "search": client.get("/kiosk/k1/search", headers=HX).text,
+        "results": client.get("/kiosk/k1/search?q=doi+gplx",
+                              headers={**HX, "HX-Target": "results"}).text,
+        "no results": client.get("/kiosk/k1/search?q=zzzqqq",
+                                 headers={**HX, "HX-Target": "results"}).text,
+        "refused": tap(client, csrf, procedure="NO-SUCH").text,
+    }
+    return shown
+
+
+@needs_espeak
+def test_every_screen_reads_aloud_as_real_audio(app, client, csrf, printing):
+    shown = screens(client, csrf)
+    shown["ticket"] = tap(client, csrf).text
+    for name, html in shown.items():
+        urls = readings(html)
+        assert urls, f"the {name} screen has no reading"
+        assert_real_wav(client.get(urls[-1]))
+
+    # What is read: the title and every choice of the screen, in its language.
+    languages, lines = spoken_lines(app, readings(shown["procedures"])[-1])
+    assert languages == {"vi"} and lines[0] == "Mời chọn thủ tục" and lines[1] == FIELD_GPLX
+    assert DOI_GPLX in lines and lines[-2:] == ["Quay lại", "Làm lại từ đầu"]
+    _, lines = spoken_lines(app, readings(shown["fields"])[-1])
+    assert lines[0] == "Mời chọn lĩnh vực" and FIELD_GPLX in lines
+    assert lines[-2:] == ["Tìm thủ tục", "Tôi thuộc diện ưu tiên"]
+    _, lines = spoken_lines(app, readings(shown["results"])[-1])
+    assert lines[0] == "Tìm thủ tục" and re.fullmatch(r"Tìm thấy \d+ thủ tục", lines[1])
+    assert lines[2] == DOI_GPLX
+    _, lines = spoken_lines(app, readings(shown["no results"])[-1])
+    assert "Không tìm thấy thủ tục nào" in lines[1]
+    _, lines = spoken_lines(app, readings(shown["refused"])[-1])
+    assert lines[0] == "Chưa cấp được số" and "NO-SUCH" in lines[1]
+    # The ticket: its number in words, as the board says it, and where to go.
+    number = re.search(r'data-number="([^"]+)"', shown["ticket"])[1]
+    _, lines = spoken_lines(app, readings(shown["ticket"])[-1])
+    assert number == "1001"
+    assert lines[0] == "Số thứ tự của quý khách: một nghìn không trăm linh một"
+    assert DOI_GPLX in lines and any(line.startswith("Mời đến:") for line in lines)
+
+    # English screens are read in English, with espeak-ng's English voice.
+    client.get("/kiosk/k1?lang=en")
+    english = readings(client.get("/kiosk/k1/priority", headers=HX).text)[-1]
+    assert spoken_lines(app, english)[0] == {"en"}
+    assert spoken_lines(app, english)[1][0] == "Priority"
+    # On an English screen the hall's Vietnamese names keep the Vietnamese voice: one reading,
+    # two voices joined.
+    field = readings(client.get("/kiosk/k1/fields/1", headers=HX).text)[-1]
+    languages, lines = spoken_lines(app, field)
+    assert languages == {"en"} and lines[0] == "Please choose a procedure" and DOI_GPLX in lines
+    mixed = assert_real_wav(client.get(field))
+    assert mixed > 5
+    assert_real_wav(client.get(english))
+
+
+@needs_espeak
+def test_read_aloud_is_cached_and_speaks_only_what_a_screen_signed(app, client):
+    url = readings(client.get("/kiosk/k1/priority", headers=HX).text)[-1]
+    first = client.get(url)
+    assert_real_wav(first)
+    assert first.cache_control.max_age == 3600
+    folder = Path(app.extensions["goiso"].settings.data_dir) / "audio" / "screens"
+    made = sorted(folder.glob("speech-*.wav"))
+    assert len(made) == 1
+    stamp = made[0].stat().st_mtime_ns
+    assert client.get(url).get_data() == first.get_data()
+    assert made[0].stat().st_mtime_ns == stamp  # taken from the cache, not made again
+
+    # Anything not signed by this hall (or changed, or too long) is refused: no free speech.
+    forged = URLSafeSerializer("not the hall's key", salt="kiosk-read-aloud").dumps(
+        ["vi", ["Xin chào"]])
+    for bad in (f"/kiosk/k1/read?s={forged}", "/kiosk/k1/read", "/kiosk/k1/read?s=abc",
+                url[:-3] + "xyz", "/kiosk/k1/read?s=" + "a" * 9000):
+        assert client.get(bad).status_code == 400, bad
+    assert client.get(url.replace("/k1/", "/nope/")).status_code == 404
+    assert sorted(folder.glob("speech-*.wav")) == made
+
+
+def test_read_aloud_length_is_bounded_and_runs_of_a_language_are_one_part():
+    lines = [(f"Thủ tục số {n} có một cái tên khá dài để đọc", "vi") for n in range(200)]
+    parts = spoken_parts(lines)
+    assert len(parts) == 1 and parts[0][1] == "vi"
+    assert 0.8 * MAX_CHARS < len(parts[0][0]) <= MAX_CHARS
+    assert parts[0][0].endswith(".") and parts[0][0].startswith("Thủ tục số 0 có")
+    assert len(spoken_parts([("chữ " * 1000, "vi")])[0][0]) <= MAX_CHARS
+    assert spoken_parts([("  ", "vi"), ("", "en")]) == []
+    assert spoken_parts([("Choose", "en"), ("Đổi giấy phép", "vi"), ("Cấp lại", "vi"),
+                         ("Back", "en")]) == [("Choose.", "en"), ("Đổi giấy phép. Cấp lại.", "vi"),
+                                              ("Back.", "en")]
+
+
+@needs_espeak
+def test_read_aloud_limits_new_phrases_per_address(app, client, csrf, monkeypatch):
+    monkeypatch.setattr(readaloud, "FRESH_PER_ADDRESS", 2)
+    urls = [readings(client.get(path, headers=HX).text)[-1]
+            for path in ("/kiosk/k1/priority", "/kiosk/k1", "/kiosk/k1/fields/1")]
+    assert client.get(urls[0]).status_code == 200
+    assert client.get(urls[1]).status_code == 200
+    refused = client.get(urls[2])
+    assert refused.status_code == 429
+    assert refused.get_json()["error"]["code"] == "read_aloud_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    # What was already read costs nothing: still there for the same address.
+    assert client.get(urls[0]).status_code == 200
+    # Another address has its own count.
+    other = client.get(urls[2], environ_overrides={"REMOTE_ADDR": "10.0.0.7"})
+    assert other.status_code == 200
+
+
+@needs_espeak
+def test_read_aloud_limit_is_a_sliding_minute(app, monkeypatch):
+    monkeypatch.setattr(readaloud, "FRESH_PER_ADDRESS", 1)
+    now = [1000.0]
+    reader = readaloud.Reader(clock=lambda: now[0])
+    runtime = app.extensions["goiso"]
+    first = reader.audio(runtime, [("Một", "vi")], "10.0.0.1")
+    with pytest.raises(errors.ReadAloudLimited) as refused:
+        reader.audio(runtime, [("Hai", "vi")], "10.0.0.1")
+    assert refused.value.params["seconds"] == 60
+    assert reader.audio(runtime, [("Một", "vi")], "10.0.0.1") == first  # made: never refused
+    now[0] += 30
+    with pytest.raises(errors.ReadAloudLimited) as refused:
+        reader.audio(runtime, [("Hai", "vi")], "10.0.0.1")
+    assert refused.value.params["seconds"] == 30
+    now[0] += 31
+    assert check_wav(reader.audio(runtime, [("Hai", "vi")], "10.0.0.1")).duration > 0.2

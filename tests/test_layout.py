@@ -11,6 +11,8 @@ from PIL import Image, ImageFont
 
 from hall.errors import InvalidInput
 from printer import layout
+from printer.connection import PrinterConfig
+from printer.encode import encode
 from printer.layout import (
     Block,
     TicketFacts,
@@ -20,7 +22,7 @@ from printer.layout import (
     font,
     wrap,
 )
-from tests.escpos_decode import image_equal
+from tests.escpos_decode import decode, image_equal
 
 # Widths in dots of the common paper: 80 mm at 203 dpi, the Epson TM-T88 family, 58 mm.
 WIDTHS = (576, 512, 384)
@@ -194,12 +196,31 @@ def test_show_flags_remove_their_parts(facts):
     assert image_equal(bare.preview(), layout.mono(bare.top), padding=False)
 
 
-def test_wait_shows_ahead_without_eta(facts):
-    with_eta = draw(facts, TicketLayout()).top
-    without = draw(TicketFacts(**{**facts.__dict__, "eta_minutes": None}), TicketLayout()).top
+def test_wait_not_estimated_is_said_not_left_out(facts):
+    layout = TicketLayout()
+    unknown = TicketFacts(**{**facts.__dict__, "eta_minutes": None, "eta_range": None})
+    texts = [b.text for b in blocks(unknown, layout)[0]]
+    assert layout.unknown_label in texts and "Số người chờ trước: 3" in texts
     nothing = draw(TicketFacts(**{**facts.__dict__, "eta_minutes": None,
-                                  "waiting_ahead": None}), TicketLayout()).top
-    assert with_eta.height > without.height > nothing.height
+                                  "waiting_ahead": None}), layout).top
+    assert draw(unknown, layout).top.height > nothing.height
+    assert layout.unknown_label not in [b.text for b in blocks(facts, layout)[0]]
+
+
+def test_wait_range_and_closing_are_printed():
+    layout = TicketLayout()
+    ranged = TicketFacts(hall_name="Sảnh", number="A009", waiting_ahead=8, eta_minutes=17,
+                         eta_range=[15, 20], eta_after_closing=True)
+    texts = [b.text for b in blocks(ranged, layout)[0]]
+    # A plain hyphen: the text mode's code pages all have it.
+    assert "Thời gian chờ dự kiến: khoảng 15-20 phút" in texts
+    assert texts.index(layout.closing_label) == texts.index(
+        "Thời gian chờ dự kiến: khoảng 15-20 phút") + 1
+    single = TicketFacts(hall_name="Sảnh", number="A009", waiting_ahead=8, eta_minutes=6,
+                         eta_range=[6, 6])
+    texts = [b.text for b in blocks(single, layout)[0]]
+    assert "Thời gian chờ dự kiến: khoảng 6 phút" in texts
+    assert layout.closing_label not in texts
 
 
 def test_priority_label_is_drawn_under_the_number(facts):
@@ -283,3 +304,24 @@ def test_nobody_ahead_says_the_turn_is_near_not_zero_minutes():
     assert not any("0 phút" in t for t in now_texts)
     assert "Thời gian chờ dự kiến: khoảng 24 phút" in later_texts
     assert layout.soon_label not in later_texts
+
+
+@pytest.mark.parametrize("width", [384, 576])
+def test_wait_range_in_text_mode_stays_within_the_paper(width):
+    """On a slow serial printer (text mode) the range and the closing line are text in the
+    Vietnamese code page, decoded back, and no line runs past the paper."""
+    config = PrinterConfig(connection="serial", device="/dev/ttyUSB0", baudrate=9600,
+                           width=width)
+    facts = TicketFacts(hall_name="Sảnh", number="A009", waiting_ahead=8, eta_minutes=17,
+                        eta_range=[15, 120], eta_after_closing=True)
+    job = encode(facts, TicketLayout(), config)
+    assert job.mode == "text"
+    receipt = decode(job.data, config.profile)
+    assert receipt.unknown == []
+    joined = " ".join(receipt.lines)
+    assert "Thời gian chờ dự kiến: khoảng 15-120 phút" in joined
+    assert TicketLayout().closing_label in joined
+    for line in receipt.lines:
+        style = receipt.style_of(line) if line else None
+        if style is not None:
+            assert len(line) * style.width <= width // 12, line

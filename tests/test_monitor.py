@@ -11,6 +11,7 @@ from tests.plugins.web import issue, issue_in_hall
 GPLX = "DEMO-GT-001"  # → queue GPLX (A001…), served by counters 1 and 2
 VT = "DEMO-GT-007"  # → queue VT (B001…), served by counter 2
 MINUTE = 60
+HTMX = {"HX-Request": "true"}  # what htmx sends with the fragments it fetches
 
 
 def by(items, key, value):
@@ -51,6 +52,33 @@ def test_queues_show_waiting_longest_wait_and_time_to_clear(hall, clock):
     assert gplx["served_per_hour"] == 24.0 and gplx["clear_s"] == 450
     empty = by(seen["queues"], "code", "VT")
     assert (empty["waiting"], empty["longest_wait_s"], empty["clear_s"]) == (0, 0, 0)
+
+
+def test_queues_show_the_wait_of_a_ticket_taken_now(hall, clock):
+    seen = hall.monitor.now()
+    gplx = by(seen["queues"], "code", "GPLX")
+    # Nobody waits and counters 1 and 2 are free: called at once.
+    assert gplx["new_ticket"]["eta_minutes"] == 0 and gplx["new_ticket"]["eta_range"][0] == 0
+    for _ in range(6):
+        hall.issuing.issue(GPLX)
+    hall.calling.call_next(1)
+    hall.calling.call_next(2)
+    later = by(hall.monitor.now()["queues"], "code", "GPLX")["new_ticket"]
+    # Behind 4 waiting, 2 counters, 5 configured minutes: called at about 12.5 minutes, and
+    # the ticket taken now says the same as the last one issued (A007 would be behind A006).
+    issued = hall.issuing.issue(GPLX)
+    assert later["eta_range"][0] <= 12 <= later["eta_range"][1]
+    assert issued["eta_range"] == later["eta_range"]
+    assert issued["eta_minutes"] == later["eta_minutes"]
+    hall.desk.close(3)  # the only counter of TKQ: nobody can say
+    tkq = by(hall.monitor.now()["queues"], "code", "TKQ")["new_ticket"]
+    assert tkq == {"status": "waiting", "eta_minutes": None, "eta_range": None,
+                   "eta_after_closing": False}
+
+
+def test_the_monitor_page_says_the_wait_in_the_tickets_words(supervisor_client):
+    page = supervisor_client.get("/admin/monitor").get_data(as_text=True)
+    assert "Lấy số bây giờ" in page and "sắp đến lượt" in page
 
 
 def test_the_pace_is_measured_on_the_last_hour_once_services_finish(hall, clock):
@@ -163,7 +191,10 @@ def test_the_page_shows_the_tables(supervisor_client, app):
 def test_the_banner_shows_alerts_to_staff_and_nothing_when_all_is_well(app, clerk_client,
                                                                        supervisor_client):
     hall = app.extensions["goiso"].hall
-    assert clerk_client.get("/admin/alerts").get_data(as_text=True).strip() == ""
+    assert clerk_client.get("/admin/alerts", headers=HTMX).get_data(as_text=True).strip() == ""
+    # Opened on its own (not by htmx), the banner comes inside a page with a title.
+    alone = clerk_client.get("/admin/alerts").get_data(as_text=True)
+    assert "<title>Cảnh báo" in alone and "<h1>Cảnh báo</h1>" in alone
     # 10:00 of the hall's business day: 16 minutes later is the same day whatever the hour
     # the test runs at (near midnight, the roll-over would expire the ticket instead)
     ten = datetime.fromisoformat(hall.today() + "T10:00").replace(
@@ -172,11 +203,12 @@ def test_the_banner_shows_alerts_to_staff_and_nothing_when_all_is_well(app, cler
     number = issue_in_hall(app)["number"]
     later = ten + 16 * MINUTE
     hall.tx.clock = hall.clock = lambda: later  # the ticket has waited 16 minutes
-    banner = clerk_client.get("/admin/alerts")
+    banner = clerk_client.get("/admin/alerts", headers=HTMX)
     assert banner.status_code == 200 and 'role="alert"' in banner.get_data(as_text=True)
     assert number in banner.get_data(as_text=True)
     assert "/admin/monitor" not in banner.get_data(as_text=True)  # a clerk cannot go there
-    assert "/admin/monitor" in supervisor_client.get("/admin/alerts").get_data(as_text=True)
+    assert "/admin/monitor" in supervisor_client.get("/admin/alerts", headers=HTMX) \
+        .get_data(as_text=True)
     # The counter page and every back-office page load it.
     assert 'id="alert-banner"' in supervisor_client.get("/admin/").get_data(as_text=True)
     assert 'id="alert-banner"' in clerk_client.get("/counter/1").get_data(as_text=True)

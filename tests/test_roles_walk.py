@@ -100,6 +100,7 @@ ACCESS = {
     "GET /kiosk/<kiosk_id>/fields/<int:field_id>": "public",
     "GET /kiosk/<kiosk_id>/ping": "public",
     "GET /kiosk/<kiosk_id>/priority": "public",
+    "GET /kiosk/<kiosk_id>/read": "public",
     "GET /kiosk/<kiosk_id>/search": "public",
     "POST /kiosk/<kiosk_id>/tickets": "public",
     "GET /kiosk/<kiosk_id>/tickets/<token>": "public",

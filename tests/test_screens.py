@@ -67,14 +67,16 @@ def test_a_choice_on_the_kiosk_switches_and_lasts_until_the_hall_language_is_ask
     assert lang_of(client.get("/kiosk/k1", headers=ENGLISH)) == "vi"
 
 
-def test_staff_pages_and_the_phone_page_follow_the_browser(app, client, clerk_client):
+def test_staff_pages_follow_the_browser_the_phone_page_the_hall(app, client, clerk_client):
     assert lang_of(client.get("/login", headers=ENGLISH)) == "en"
     assert lang_of(client.get("/", headers=ENGLISH)) == "en"
     assert lang_of(clerk_client.get("/counter/1", headers=ENGLISH)) == "en"
     token = issue(client)["token"]
+    # A phone set to English still reads the hall's language first; its button switches.
     phone = client.get(f"/t/{token}", headers=ENGLISH)
-    assert lang_of(phone) == "en" and "This page updates itself" in phone.text
-    assert lang_of(client.get(f"/t/{token}", headers=VIETNAMESE)) == "vi"
+    assert lang_of(phone) == "vi" and "Trang này tự cập nhật" in phone.text
+    english = client.get(f"/t/{token}?lang=en", headers=VIETNAMESE)
+    assert lang_of(english) == "en" and "This page updates itself" in english.text
 
 
 def test_a_hall_whose_language_is_english(other_app):

@@ -452,3 +452,24 @@ def test_duration(tmp_path):
     assert seconds == 0.5
     assert duration(tmp_path / "t.wav") == pytest.approx(1.0)
     assert os.path.getsize(tmp_path / "t.wav") == 44 + 16000 * 2
+
+
+def test_the_cache_locks_are_made_at_first_use_from_threading_as_it_is_then(monkeypatch,
+                                                                              tmp_path):
+    """Under ``goiso serve`` gevent patches ``threading`` after this module is imported; a lock
+    made at import would be the OS's own and block the event loop's thread when a second
+    greenlet waits for it (two boards asking for a call's audio hung the server)."""
+    import threading
+
+    from display import voice
+
+    made = []
+
+    class Cooperative:
+        def __init__(self):
+            made.append(self)
+
+    monkeypatch.setattr(voice, "_locks", {})
+    monkeypatch.setattr(threading, "Lock", Cooperative)
+    first = voice._lock(tmp_path / "a.wav")
+    assert isinstance(first, Cooperative) and voice._lock(tmp_path / "a.wav") is first

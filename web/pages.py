@@ -17,6 +17,15 @@ def fragment_or_page(fragment: str, page: str, **context) -> str:
     return render_template(page, **context)
 
 
+def fragment_or_alone(fragment: str, title: str, **context) -> str:
+    """The fragment alone when htmx asks for it; opened on its own (a bookmark, a technician),
+    the fragment inside a plain page with ``title`` as its title and heading."""
+    if htmx and not htmx.history_restore_request:
+        return render_template(fragment, **context)
+    return render_template("fragment.html", fragment=fragment, fragment_title=title,
+                           **context)
+
+
 def sse_triggers(kinds, *also: str) -> str:
     """An ``hx-trigger`` that refreshes on the stream's first frame (the whole hall) and on
     events of ``kinds`` (a group of hall/events.py), and on whatever else is named

@@ -15,6 +15,7 @@
   const board = document.getElementById("board");
   const soundButton = document.getElementById("sound-on");
   const offline = document.getElementById("offline");
+  const caption = document.getElementById("caption");
   const highlight = Number(ds.highlight || 8) * 1000;
   const repeat = Number(ds.repeat || 1);
   let lastEvent = Number(ds.lastEvent || 0);
@@ -24,7 +25,27 @@
   let blocked = false;            // the browser refused to play sound until someone taps
   let failures = 0;
   let polling = null;
-  window.goisoBoard = { queue, spoken, said: [] };  // for the hall's technician (and tests)
+  let captionTimer = null;
+  window.goisoBoard = { queue, spoken, said: [], shown: [] };  // for the technician (and tests)
+
+  // -- the call written out (for those who cannot hear it) --------------------------------------
+  // The sentence the voice says, with digits; shown while the call is said and for the
+  // highlight after it (or at once when the board has no voice or may not play sound yet).
+  function write(call) {
+    const text = (ds.caption || "").replaceAll("{number}", call.number).replaceAll("{counter}", call.counter);
+    // A new line each time, so a live region announces a recall's same sentence again.
+    const line = document.createElement("p");
+    line.className = "caption-text";
+    line.textContent = text;
+    caption.replaceChildren(line);
+    window.goisoBoard.shown.push(text);
+    unwriteLater();
+  }
+
+  function unwriteLater() {
+    clearTimeout(captionTimer);
+    captionTimer = setTimeout(() => { if (!speaking) { caption.replaceChildren(); } }, highlight);
+  }
 
   // -- where the stream resumes -------------------------------------------------------------
   function seen(id) {
@@ -51,6 +72,7 @@
     if (speaking || blocked || !queue.length) { return; }
     speaking = true;
     const call = queue[0];
+    write(call);
     try {
       for (let i = 0; i < repeat; i++) {
         if (ds.chime) { await play(ds.chime); }
@@ -67,6 +89,7 @@
       soundButton.hidden = false;
     }
     speaking = false;
+    unwriteLater();
     if (!blocked) { speakNext(); }
   }
 
@@ -74,8 +97,10 @@
     if (!event || spoken.has(event.id)) { return; }
     spoken.add(event.id);
     if (event.counter === null || event.counter === undefined) { return; }
-    if (!ds.call && !ds.chime) { return; }
-    queue.push({ id: event.id, number: event.data.number, counter: event.counter });
+    const call = { id: event.id, number: event.data.number, counter: event.counter };
+    if (!ds.call && !ds.chime) { write(call); return; }
+    queue.push(call);
+    if (blocked) { write(call); }  // no sound until someone taps: the words at least
     speakNext();
   }
 

@@ -1,4 +1,5 @@
-// The kiosk's small habits: on-screen keyboard, idle return, and reconnecting by itself.
+// The kiosk's small habits: on-screen keyboard, idle return, reconnecting by itself, large text
+// and reading the screen aloud.
 // Screens come from the server through htmx; this file never builds them.
 (function () {
   "use strict";
@@ -12,6 +13,10 @@
   let touched = false;          // has anyone used the kiosk since the start screen showed?
   let offline = false;
   let retry = null;             // a ticket request to send again once the server is back
+  const LARGE = "goiso-kiosk-large";  // sessionStorage: large text kept across a language switch
+  const largeButton = document.getElementById("large-text");
+  const readButton = document.getElementById("read-aloud");
+  let voice = null;             // the Audio reading the screen now
 
   // -- the server: is it there? ---------------------------------------------------------------
   function ping(timeoutMs) {
@@ -25,11 +30,56 @@
 
   function goHome() {
     // Back to the start screen in the hall's language; only once the server answers, so a
-    // kiosk never navigates into a browser error page.
+    // kiosk never navigates into a browser error page. The next citizen is someone else:
+    // normal text again.
     ping().then((ok) => {
-      if (ok) { window.location.replace(home); } else { lost(); }
+      if (ok) { setLarge(false); window.location.replace(home); } else { lost(); }
     });
   }
+
+  // -- large text / high contrast -------------------------------------------------------------
+  function setLarge(on) {
+    body.classList.toggle("large", on);
+    largeButton.setAttribute("aria-pressed", on ? "true" : "false");
+    try {
+      if (on) { sessionStorage.setItem(LARGE, "1"); } else { sessionStorage.removeItem(LARGE); }
+    } catch (e) { /* storage refused: the mode lasts until the page changes */ }
+  }
+
+  function isLarge() { return body.classList.contains("large"); }
+
+  largeButton.addEventListener("click", () => { setLarge(!isLarge()); });
+
+  // -- read aloud: the screen's own reading (a WAV the server makes with the board's voice) -----
+  function readingUrl() {
+    const marks = document.querySelectorAll("#screen [data-read]");
+    return marks.length ? marks[marks.length - 1].dataset.read : null;
+  }
+
+  function showReading(state) {
+    readButton.dataset.state = state;
+    readButton.querySelector(".access-label").textContent =
+      state === "playing" || state === "loading" ? readButton.dataset.playingText
+        : readButton.dataset.idleText;
+  }
+
+  function stopReading() {
+    if (voice) { voice.pause(); voice.removeAttribute("src"); voice.load(); voice = null; }
+    showReading("idle");
+  }
+
+  readButton.addEventListener("click", () => {
+    if (voice) { stopReading(); return; }
+    const url = readingUrl();
+    if (!url) { return; }
+    const audio = new Audio(url);
+    voice = audio;
+    showReading("loading");
+    audio.addEventListener("playing", () => { if (voice === audio) { showReading("playing"); } });
+    audio.addEventListener("ended", () => { if (voice === audio) { voice = null; showReading("ended"); } });
+    audio.addEventListener("error", () => { if (voice === audio) { voice = null; showReading("failed"); } });
+    audio.play().catch(() => { if (voice === audio) { voice = null; showReading("failed"); } });
+  });
 
   function lost(request) {
     if (request) { retry = request; }
@@ -57,7 +107,7 @@
   function armIdle() {
     clearTimeout(idleTimer);
     idleTimer = setTimeout(() => {
-      if (touched || body.dataset.lang !== body.dataset.defaultLang) {
+      if (touched || isLarge() || body.dataset.lang !== body.dataset.defaultLang) {
         goHome();
       } else {
         armIdle();
@@ -80,7 +130,15 @@
   document.addEventListener("contextmenu", (e) => e.preventDefault());
 
   // -- htmx: errors and swaps -----------------------------------------------------------------
-  document.addEventListener("htmx:afterSwap", () => { armReturn(); });
+  document.addEventListener("htmx:afterSwap", (e) => {
+    armReturn();
+    // A new screen: what was being read belongs to the old one.
+    if (e.detail.target && e.detail.target.id === "screen") { stopReading(); }
+  });
+  // "Done" on the ticket screen: this citizen is leaving, the next one starts with normal text.
+  document.addEventListener("click", (e) => {
+    if (e.target.closest(".nav-button.done")) { setLarge(false); }
+  });
   // The request that failed, not the last one sent: a banner poll may have gone out since.
   document.addEventListener("htmx:sendError", (e) => {
     const c = e.detail.requestConfig;
@@ -120,6 +178,7 @@
     setTimeout(heartbeat, 10000);
   }
 
+  try { setLarge(sessionStorage.getItem(LARGE) === "1"); } catch (e) { setLarge(false); }
   armIdle();
   armReturn();
   setTimeout(heartbeat, 10000);
