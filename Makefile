@@ -3,6 +3,8 @@
 HOST ?= 127.0.0.1
 PORT ?= 8080
 PYTEST_ARGS ?=
+# Test files run side by side in this many processes (pytest-xdist; 1: one process).
+PYTEST_WORKERS ?= 2
 SETUP_ARGS ?=
 VENV := .venv
 
@@ -15,7 +17,7 @@ help: ## list the targets
 		$(MAKEFILE_LIST)
 	@echo
 	@echo "variables: HOST=$(HOST) PORT=$(PORT) PYTEST_ARGS='$(PYTEST_ARGS)'" \
-		"SETUP_ARGS='$(SETUP_ARGS)' (e.g. SETUP_ARGS=--no-apt)"
+		"SETUP_ARGS='$(SETUP_ARGS)' (e.g. SETUP_ARGS=--no-apt) PYTEST_WORKERS=$(PYTEST_WORKERS)"
 
 setup: ## install Debian packages, .venv, htmx assets, translations (scripts/setup)
 	@scripts/setup $(SETUP_ARGS)
@@ -31,8 +33,9 @@ test: setup ## ruff check + the whole pytest suite (PYTEST_ARGS='-k ...' to narr
 	@status=0; \
 	echo "+ ruff check ."; \
 	$(VENV)/bin/ruff check . || status=$$?; \
-	echo "+ pytest $(PYTEST_ARGS)"; \
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	echo "+ pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)"; \
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS) \
+		|| status=$$?; \
 	exit $$status
 
 install: ## on the Pi, as root: server, units, udev rules (DESTDIR=dir stages; docs/install.md)

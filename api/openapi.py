@@ -572,8 +572,22 @@ SCHEMAS["Monitor"] = {"type": "object", "required": ["queues", "counters", "devi
         "number": {"type": "string"}, "queue": {"type": "string"},
         "kiosk": {"type": "string", "nullable": True}, "status": {"type": "string"},
         "issued_at": _TIME, "print_error": {"type": "string", "nullable": True}}}},
+    "hub": {"type": "object", "nullable": True,
+            "description": "Where the push to the province hub stands (null: no [hub]).",
+            "properties": {
+                "url": {"type": "string"}, "hall_id": {"type": "integer"},
+                "acked": {"type": "integer"}, "head": {"type": "integer"},
+                "pending": {"type": "integer"}, "lag_seconds": {"type": "number"},
+                "last_success_at": _TIME, "last_attempt_at": _TIME,
+                "error": {"type": "string", "nullable": True}, "error_since": _TIME,
+                "catalogue": {"type": "object", "properties": {
+                    "offered": {"type": "integer", "nullable": True},
+                    "applied": {"type": "integer", "nullable": True},
+                    "error": {"type": "string", "nullable": True}}}}},
     "alerts": {"type": "array", "items": {"type": "object", "required": ["kind"], "properties": {
-        "kind": {"enum": ["wait", "device", "numbers", "limited", "disk"]},
+        "kind": {"enum": ["wait", "device", "numbers", "limited", "disk", "hub"]},
+        "lag_minutes": {"type": "integer"}, "pending": {"type": "integer"},
+        "error": {"type": "string", "nullable": True},
         "free_mb": {"type": "integer"}, "limit_mb": {"type": "integer"},
         "queue": {"type": "string"},
         "used": {"type": "integer"}, "limit": {"type": "integer"}, "left": {"type": "integer"},
