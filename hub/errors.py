@@ -1,7 +1,8 @@
 """What the hub refuses, each with a stable code, a status and a sentence (Vietnamese first,
 as in a hall: ``hall.errors.HallError``)."""
 
-from hall.errors import HallError
+# Forbidden is a hall's own refusal (the same code and sentence), re-exported for hub doors.
+from hall.errors import Forbidden, HallError
 from hall.words import N_
 
 
@@ -43,12 +44,6 @@ class SignInNeeded(HallError):
     text = N_("Cần đăng nhập.")
 
 
-class Forbidden(HallError):
-    code = "forbidden"
-    status = 403
-    text = N_("Bạn không có quyền làm việc này.")
-
-
 class TooLarge(HallError):
     code = "too_large"
     status = 413
@@ -65,3 +60,7 @@ class UnknownVersion(HallError):
     code = "not_found"
     status = 404
     text = N_("Không có bản danh mục %(version)s.")
+
+
+__all__ = ["BadBatch", "BadRequest", "BadToken", "Forbidden", "ForgedHall", "Gap",
+           "SignInNeeded", "TooLarge", "UnknownHall", "UnknownVersion"]

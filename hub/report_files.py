@@ -1,149 +1,31 @@
-"""A province report as files: its table as CSV or XLSX with headers in the reader's language,
-and its charts as SVG drawn on the server (matplotlib, no JavaScript, readable printed in
-black and white) — the headers, columns and charts of a hall's (``services/reports.py``),
-which the hub may not import (a hall's application layer)."""
+"""A province report as files: the table and charts of a hall's report
+(``hall.report_files``: the same columns, words and charts), with the hub's own cache of drawn
+charts."""
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
-from hall.reports import FIGURES
-from hall.words import N_
-
-# The same msgids as a hall's: one translation for both.
-GROUP_HEADERS = {"hall": N_("Điểm phục vụ"), "field": N_("Lĩnh vực"), "procedure": N_("Thủ tục"),
-                 "day": N_("Ngày"), "hour": N_("Giờ")}
-FIGURE_HEADERS = {
-    "issued": N_("Số phiếu đã cấp"), "served": N_("Đã phục vụ"), "no_show": N_("Vắng mặt"),
-    "cancelled": N_("Đã hủy"), "transferred": N_("Đã chuyển"), "dossiers": N_("Hồ sơ tiếp nhận"),
-    "wait_avg_s": N_("Chờ trung bình (giây)"), "wait_p50_s": N_("Chờ trung vị (giây)"),
-    "wait_p90_s": N_("Chờ phân vị 90 (giây)"), "service_avg_s": N_("Phục vụ trung bình (giây)"),
-    "service_p50_s": N_("Phục vụ trung vị (giây)"),
-    "service_p90_s": N_("Phục vụ phân vị 90 (giây)"),
-    "within_target_share": N_("Tỷ lệ đúng thời gian chờ mục tiêu"),
-    "rated": N_("Số lượt đánh giá"), "satisfied_share": N_("Tỷ lệ hài lòng")}
-KEY_HEADER = N_("Mã")
-TOTAL = N_("Tổng cộng")
-WEEKDAYS = (N_("T2"), N_("T3"), N_("T4"), N_("T5"), N_("T6"), N_("T7"), N_("CN"))
-CHART_WORDS = {"issued": N_("Đã cấp"), "served": N_("Đã phục vụ"), "hour": N_("Giờ"),
-               "tickets": N_("Số phiếu")}
-CHARTS = ("groups", "trend", "heatmap")
-
-
-def table(report: dict, translate: Callable[[str], str]) -> list[list]:
-    """The report as rows of cells: headers first, the total last."""
-    group = GROUP_HEADERS[report["by"]]
-    rows = [[translate(KEY_HEADER), translate(group),
-             *(translate(FIGURE_HEADERS[f]) for f in FIGURES)]]
-    rows += [[row["key"], row["name"], *(row[f] for f in FIGURES)] for row in report["rows"]]
-    rows.append(["", translate(TOTAL), *(report["total"][f] for f in FIGURES)])
-    return rows
-
-
-def as_csv(report: dict, translate: Callable[[str], str]) -> bytes:
-    """The table as CSV (UTF-8 with a byte order mark, so spreadsheets read the accents)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in table(report, translate):
-        writer.writerow(["" if cell is None else cell for cell in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def as_xlsx(report: dict, translate: Callable[[str], str]) -> bytes:
-    """The table as a one-sheet workbook."""
-    import openpyxl  # only for an export: slow to import
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = f"{report['from']}_{report['to']}"[:31]
-    for row in table(report, translate):
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
+from hall.report_files import CHARTS, as_csv, as_xlsx, chart_data, chart_words, draw
 
 _cache: OrderedDict = OrderedDict()
 _lock = threading.Lock()  # pyplot's state is not safe across threads
 CACHE_SIZE = 64
 
 
-def _draw(kind: str, data: tuple, words: dict) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.fonttype"] = "none"  # text stays text: small, searchable, accented
-    plt.rcParams["svg.hashsalt"] = "goiso"  # the same chart draws the same SVG
-    if kind == "groups":
-        names, issued, served = data
-        figure, axes = plt.subplots(figsize=(7, max(2.0, 0.35 * len(names) + 1)))
-        places = range(len(names))
-        axes.barh([p + 0.2 for p in places], issued, height=0.4, color="white",
-                  edgecolor="black", hatch="///", label=words["issued"])
-        axes.barh([p - 0.2 for p in places], served, height=0.4, color="0.6",
-                  edgecolor="black", label=words["served"])
-        axes.set_yticks(list(places), [n[:40] for n in names])
-        axes.invert_yaxis()
-        axes.set_xlabel(words["tickets"])
-        axes.legend(loc="lower right")
-    elif kind == "trend":
-        days, issued, served = data
-        figure, axes = plt.subplots(figsize=(7, 2.8))
-        axes.plot(days, issued, color="black", marker="o", markersize=3, label=words["issued"])
-        axes.plot(days, served, color="black", linestyle="--", marker="s", markersize=3,
-                  label=words["served"])
-        step = max(1, len(days) // 8)
-        axes.set_xticks(range(0, len(days), step), [days[i] for i in range(0, len(days), step)],
-                        rotation=30, fontsize=7)
-        axes.set_ylabel(words["tickets"])
-        axes.legend()
-    else:  # weekday × hour in shades of grey, the counts written in
-        heat, weekdays = data
-        hours = [h for h in range(24) if any(row[h] for row in heat)] or list(range(7, 18))
-        grid = [[row[h] for h in hours] for row in heat]
-        figure, axes = plt.subplots(figsize=(7, 3))
-        axes.imshow(grid, cmap="Greys", aspect="auto")
-        top = max(max(r) for r in grid) or 1
-        for y, row in enumerate(grid):
-            for x, value in enumerate(row):
-                if value:
-                    axes.text(x, y, str(value), ha="center", va="center", fontsize=6,
-                              color="white" if value > top / 2 else "black")
-        axes.set_xticks(range(len(hours)), [f"{h}" for h in hours], fontsize=7)
-        axes.set_yticks(range(7), list(weekdays), fontsize=7)
-        axes.set_xlabel(words["hour"])
-    out = io.StringIO()
-    figure.savefig(out, format="svg", bbox_inches="tight")
-    plt.close(figure)
-    text = out.getvalue()
-    return text[text.index("<svg"):]  # no XML prologue
-
-
 def chart(report: dict, kind: str, translate: Callable[[str], str]) -> str:
     """One of the report's charts (``CHARTS``) as SVG; drawn once while its figures stay."""
-    words = {k: translate(v) for k, v in CHART_WORDS.items()}
-    if kind == "groups":
-        rows = report["rows"]
-        data = (tuple(str(r["name"]) for r in rows), tuple(r["issued"] for r in rows),
-                tuple(r["served"] for r in rows))
-    elif kind == "trend":
-        trend = report["trend"]
-        data = (tuple(t["day"] for t in trend), tuple(t["issued"] for t in trend),
-                tuple(t["served"] for t in trend))
-    else:
-        data = (tuple(tuple(r) for r in report["heatmap"]),
-                tuple(translate(d) for d in WEEKDAYS))
-    key = (kind, data, tuple(words.items()))
+    words = chart_words(translate)
+    key = (kind, chart_data(report, kind, translate), words)
     with _lock:
         if key not in _cache:
-            _cache[key] = _draw(kind, data, words)
+            _cache[key] = draw(kind, key[1], words)
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
         _cache.move_to_end(key)
         return _cache[key]
+
+
+__all__ = ["CHARTS", "as_csv", "as_xlsx", "chart"]
