@@ -435,13 +435,16 @@ def hub_publish_catalogue(dsn, file, note):
 @DSN
 @click.option("--hall", "halls", type=int, multiple=True, help="Only this hall (repeatable).")
 def hub_rebuild_reports(dsn, halls):
-    """Recount every ticket's fact and every rollup of the halls from their stored events."""
+    """Recount every ticket's fact and every rollup of the halls from their stored events,
+    then the province's rows of the days that changed."""
     import psycopg
 
     from hub.facts import rebuild_hall
+    from hub.province import build_stale
     from hub.schema import migrate
 
     with psycopg.connect(dsn, autocommit=True) as conn:
         migrate(conn)
         for hall in halls or [r[0] for r in conn.execute("SELECT id FROM halls ORDER BY id")]:
             click.echo(f"hall {hall}: {rebuild_hall(conn, hall)} tickets")
+        click.echo(f"province days rebuilt: {build_stale(conn, quiet_seconds=0)}")

@@ -129,7 +129,7 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 
 def load(conn, args, days: list[date]) -> dict:
     """Generate the month into the database; the seconds each step took."""
-    from hub import facts
+    from hub import facts, province
     from hub.halls import add_hall
     from hub.schema import KIND_CODES, ensure_month
 
@@ -165,10 +165,18 @@ def load(conn, args, days: list[date]) -> dict:
     shift = 7 * ((days[-1] - days[0]).days // 7 + 1)  # whole weeks past the month: same weekdays
     conn.execute(f"INSERT INTO hub_rollups SELECT hall_id, day + {shift} * k, dimension, key,"
                  " issued, served, no_show, cancelled, transferred, dossiers, rated, satisfied,"
-                 " ratings, waits, services FROM hub_rollups, generate_series(1, %s) k",
+                 " ratings, waits, services, wait_sum, service_sum, wait_counts,"
+                 " service_counts FROM hub_rollups, generate_series(1, %s) k",
                  (args.months - 1,))
+    conn.execute("INSERT INTO hub_rollups_stale (hall_id, day) SELECT DISTINCT hall_id, day"
+                 " FROM hub_rollups ON CONFLICT DO NOTHING")
     conn.execute("ANALYZE hub_rollups")
     took[f"copy the rollups to {args.months} months"] = time.perf_counter() - started
+    started = time.perf_counter()
+    built = province.build_stale(conn, quiet_seconds=0)
+    conn.execute("ANALYZE")
+    took[f"build the province's rows of {built} days (hub.province)"] = \
+        time.perf_counter() - started
     return took
 
 
@@ -200,12 +208,14 @@ def main(argv: list[str]) -> int:
                 " (SELECT count(*) FROM hub_rollups WHERE day <= %s),"
                 " (SELECT count(*) FROM hub_rollups),"
                 " pg_total_relation_size('events_2026_03'),"
-                " pg_total_relation_size('hub_rollups')", (days[-1],)).fetchone()
+                " pg_total_relation_size('hub_rollups'),"
+                " pg_total_relation_size('hub_rollups_province')", (days[-1],)).fetchone()
             print(f"{args.halls} halls × {args.days} days × {args.tickets} tickets: "
                   f"{counts[0]:,} events, {counts[1]:,} facts, {counts[2]:,} rollup rows a month,"
                   f" {counts[3]:,} over {args.months} months")
             print(f"storage: events {counts[4] / counts[0]:.0f} bytes/event with indexes;"
-                  f" rollups {counts[5] / 2**20:.0f} MB for {args.months} months")
+                  f" rollups {counts[5] / 2**20:.0f} MB (halls) + {counts[6] / 2**20:.0f} MB"
+                  f" (province) for {args.months} months")
             for step, seconds in took.items():
                 print(f"  load: {step}: {seconds:.1f} s", flush=True)
             first, last = days[0].isoformat(), days[-1].isoformat()
@@ -225,12 +235,27 @@ def main(argv: list[str]) -> int:
                                                                    [1]), args.repeat)
                 rows.append((f"{label}: one hall by procedure", ms,
                              f"{found['total']['issued']:,} tickets"))
-            for label, end in (("month", last), ("year", year_last)):
-                ms, found = timed(lambda end=end: reports._groups(  # noqa: SLF001 - the split
-                    conn, first, end, None, "procedure"), args.repeat)
-                rows.append((f"{label}: by procedure, the database's part alone", ms,
-                             f"{sum(len(t.wait_runs[0]) for t in found.values()) / 2**20:.0f}"
-                             " MB of waits"))
+            # The day still open (today): every hall's rows of it marked stale, as pushes
+            # leave them until the halls are quiet; those days are read from the halls' rows.
+            conn.execute("INSERT INTO hub_rollups_stale (hall_id, day) SELECT id, %s FROM halls",
+                         (days[-1],))
+            for by in ("hall", "procedure", "hour"):
+                ms, found = timed(lambda by=by: reports.summary(conn, first, last, by),
+                                  args.repeat)
+                rows.append((f"month, its last day open: province by {by}", ms,
+                             f"{len(found['rows'])} rows"))
+            ms, found = timed(lambda: reports.summary(conn, first, year_last, "procedure"),
+                              args.repeat)
+            rows.append(("year, its last day open: province by procedure", ms,
+                         f"{len(found['rows'])} rows"))
+            conn.execute("DELETE FROM hub_rollups_stale")
+            conn.execute("INSERT INTO hub_rollups_stale (hall_id, day) SELECT DISTINCT hall_id,"
+                         " day FROM hub_rollups WHERE day <= %s", (days[-1],))
+            ms, found = timed(lambda: reports.summary(conn, first, last, "procedure"),
+                              args.repeat)
+            rows.append(("month, every day stale: province by procedure (halls' rows)", ms,
+                         f"{len(found['rows'])} rows"))
+            conn.execute("DELETE FROM hub_rollups_stale")
             ms, found = timed(lambda: conn.execute(RAW_WAITS, {
                 "called": KIND_CODES["called"], "issued": KIND_CODES["issued"],
                 "first": days[0], "last": days[-1]}).fetchall(), 1)

@@ -20,6 +20,7 @@ import psycopg
 from hall.events import EventKind
 from hall.rollups import Fact, Tally, fact_of, key_text
 
+from .province import hall_row_extras, mark_stale
 from .schema import KIND_CODES
 
 K = EventKind
@@ -34,7 +35,8 @@ FACT_COLUMNS = ("hall_id", "ticket", "day", "issued_at", "hour", "procedure", "q
                 "clerk", "served", "no_show", "cancelled", "transferred", "dossiers", "wait_ms",
                 "service_ms", "rating", "rating_levels", "waiting_since")
 ROLLUP_COLUMNS = ("hall_id, day, dimension, key, issued, served, no_show, cancelled,"
-                  " transferred, dossiers, rated, satisfied, ratings, waits, services")
+                  " transferred, dossiers, rated, satisfied, ratings, waits, services,"
+                  " wait_sum, service_sum, wait_counts, service_counts")
 EVENTS_OF_TICKETS = (
     "SELECT e.ticket, e.at, e.day, e.kind, e.counter, e.clerk, q.code, p.code, e.number, e.data"
     " FROM events e LEFT JOIN codes q ON q.id = e.queue LEFT JOIN codes p ON p.id = e.procedure"
@@ -127,12 +129,16 @@ def tallies_of_day(conn: psycopg.Connection, hall_id: int, day) -> dict[tuple[st
 
 
 def rebuild_days(conn: psycopg.Connection, hall_id: int, days) -> int:
-    """Rebuild the rollups of a hall's ``days`` from their facts; the rows written."""
+    """Rebuild the rollups of a hall's ``days`` from their facts (and mark them stale for the
+    province's rows); the rows written."""
     written = 0
+    mark_stale(conn, hall_id, days)
     for day in sorted(days):
         conn.execute("DELETE FROM hub_rollups WHERE hall_id = %s AND day = %s", (hall_id, day))
-        rows = [(hall_id, *t.row(day, dimension, key))
-                for (dimension, key), t in tallies_of_day(conn, hall_id, day).items()]
+        rows = []
+        for (dimension, key), t in tallies_of_day(conn, hall_id, day).items():
+            row = t.row(day, dimension, key)
+            rows.append((hall_id, *row, *hall_row_extras(dimension, row[-2], row[-1])))
         if rows:
             with conn.cursor() as cur, cur.copy(
                     f"COPY hub_rollups ({ROLLUP_COLUMNS}) FROM STDIN") as copy:
@@ -178,7 +184,9 @@ def rebuild_hall(conn: psycopg.Connection, hall_id: int) -> int:
         (hall_id,))]
     with conn.transaction():
         conn.execute("DELETE FROM hub_facts WHERE hall_id = %s", (hall_id,))
-        conn.execute("DELETE FROM hub_rollups WHERE hall_id = %s", (hall_id,))
+        # Days that had rows: the province's rows of them change even if none come back.
+        mark_stale(conn, hall_id, [r[0] for r in conn.execute(
+            "DELETE FROM hub_rollups WHERE hall_id = %s RETURNING day", (hall_id,))])
         for start in range(0, len(tickets), 2000):
             update_tickets(conn, hall_id, tickets[start:start + 2000])
     return len(tickets)

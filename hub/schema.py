@@ -260,3 +260,75 @@ def h005_procedure_fields(conn: psycopg.Connection) -> None:
             version integer NOT NULL
         );
     """)
+
+
+@migration
+def h006_province_rollups(conn: psycopg.Connection) -> None:
+    # Reports over the whole province read one row per day, grouping and key for all of a
+    # province's halls (``hub.province``) instead of one per hall; big rows carry their
+    # times' bucket counts (``hub.percentiles``) and sums, so percentiles and means need not
+    # read every time. A hall's changed days are marked stale until the province's rows of
+    # those days are rebuilt; a report reads the halls' own rows for those days.
+    # ``hub_rollups_province`` is distributed by ``province_id`` on Citus (a province's
+    # reports stay on one node); ``hub_rollups_stale`` by ``hall_id`` like every hall table.
+    conn.execute("""
+        ALTER TABLE hub_rollups
+            ADD COLUMN wait_sum bigint NOT NULL DEFAULT 0,
+            ADD COLUMN service_sum bigint NOT NULL DEFAULT 0,
+            ADD COLUMN wait_counts bytea,
+            ADD COLUMN service_counts bytea;
+        CREATE TABLE hub_rollups_province (
+            province_id smallint NOT NULL,
+            day date NOT NULL,
+            dimension text NOT NULL,
+            key text NOT NULL,
+            issued integer NOT NULL,
+            served integer NOT NULL,
+            no_show integer NOT NULL,
+            cancelled integer NOT NULL,
+            transferred integer NOT NULL,
+            dossiers integer NOT NULL,
+            rated integer NOT NULL,
+            satisfied integer NOT NULL,
+            ratings bytea NOT NULL,
+            waits bytea NOT NULL,
+            services bytea NOT NULL,
+            wait_sum bigint NOT NULL,
+            service_sum bigint NOT NULL,
+            wait_counts bytea NOT NULL,
+            service_counts bytea NOT NULL,
+            PRIMARY KEY (province_id, day, dimension, key)
+        );
+        CREATE TABLE hub_rollups_stale (
+            hall_id integer NOT NULL,
+            day date NOT NULL,
+            -- bumped by every rebuild of the hall's day: the province's rebuild clears only
+            -- the marks it saw
+            changes bigint NOT NULL DEFAULT 1,
+            changed_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (hall_id, day)
+        );
+        INSERT INTO hub_rollups_stale (hall_id, day)
+            SELECT DISTINCT hall_id, day FROM hub_rollups;
+        -- Times out of line but not compressed: a report reads a slice of a row's sorted
+        -- times (one bucket) and PostgreSQL then fetches only the chunks of that slice
+        -- (sorted milliseconds hardly compress anyway).
+        ALTER TABLE hub_rollups ALTER COLUMN waits SET STORAGE EXTERNAL,
+            ALTER COLUMN services SET STORAGE EXTERNAL;
+        ALTER TABLE hub_rollups_province ALTER COLUMN waits SET STORAGE EXTERNAL,
+            ALTER COLUMN services SET STORAGE EXTERNAL;
+        -- A year of one grouping (the days' "all" rows by hall) without reading the others.
+        DROP INDEX hub_rollups_day;
+        CREATE INDEX hub_rollups_dimension_day ON hub_rollups (dimension, day);
+    """)
+    from .province import hall_row_extras  # the same sums and counts as new rows get
+
+    rows = conn.execute("SELECT hall_id, day, dimension, key, waits, services"
+                        " FROM hub_rollups").fetchall()
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE hub_rollups SET wait_sum = %s, service_sum = %s, wait_counts = %s,"
+            " service_counts = %s WHERE hall_id = %s AND day = %s AND dimension = %s"
+            " AND key = %s",
+            [(*hall_row_extras(dimension, waits, services), hall, day, dimension, key)
+             for hall, day, dimension, key, waits, services in rows])

@@ -29,10 +29,12 @@ def serve(dsn: str, host: str, port: int, workers: int = 4, threads: int = 8,
 
         def load(self):
             from .app import create_hub_app
+            from .province import Builder
             from .store import open_pool
 
             # Opened in the worker (after the fork): a pool's connections are not shared.
-            return create_hub_app(open_pool(dsn, max_size=pool_size, migrate_now=False),
-                                  secure_cookies=secure_cookies)
+            pool = open_pool(dsn, max_size=pool_size, migrate_now=False)
+            Builder(pool).start()  # the province's rows of quiet days (one worker at a time)
+            return create_hub_app(pool, secure_cookies=secure_cookies)
 
     HubServer().run()

@@ -1,0 +1,172 @@
+"""The province's rollups: each day's rows of all a province's halls added up into one row per
+day, grouping and key (``hub_rollups_province``), with the bucket counts and sums that let a
+report find percentiles without reading every time (``hub.percentiles``).
+
+A hall's rollup rows change with every batch it pushes; adding up a province for each batch
+would put every hall's pushes in one line. So a rebuild of a hall's day marks it stale
+(``mark_stale``, in the storing transaction), and a job (``Builder``, in ``goiso hub serve``;
+``build_stale``) rebuilds a province's day once its halls have been quiet for a while. A report
+reads the province rows of the days no hall has marked and the halls' own rows of the others,
+in one snapshot: the figures are the same either way, only faster.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+
+import numpy
+import psycopg
+
+from hall.rollups import MAX_LEVELS
+
+from .percentiles import cumulative
+from .schema import LOCK
+
+log = logging.getLogger(__name__)
+
+QUIET_SECONDS = 60  # a province's day is rebuilt once no hall changed it for this long
+PERIOD_SECONDS = 30  # between two looks for stale days
+BUILD_LOCK = LOCK + 3  # one builder at a time over every hub process
+COUNTED = ("all",)  # the hall rows that carry bucket counts (one a hall-day: ``by=hall``)
+SUMS = ("issued", "served", "no_show", "cancelled", "transferred", "dossiers", "rated",
+        "satisfied")
+PROVINCE_COLUMNS = ("province_id, day, dimension, key, " + ", ".join(SUMS)
+                    + ", ratings, waits, services, wait_sum, service_sum, wait_counts,"
+                    " service_counts")
+
+
+def _sum(packed: bytes) -> int:
+    return int(numpy.frombuffer(packed, dtype=numpy.int32).sum(dtype=numpy.int64))
+
+
+def hall_row_extras(dimension: str, waits: bytes, services: bytes) -> tuple:
+    """A hall rollup row's sums of times and (for ``COUNTED`` groupings) bucket counts."""
+    counted = dimension in COUNTED
+    return (_sum(waits), _sum(services),
+            cumulative(numpy.frombuffer(waits, dtype=numpy.int32)) if counted else None,
+            cumulative(numpy.frombuffer(services, dtype=numpy.int32)) if counted else None)
+
+
+def mark_stale(conn: psycopg.Connection, hall_id: int, days) -> None:
+    """Note that a hall's ``days`` changed (the province's rows of them are out of date)."""
+    if days:
+        conn.execute(
+            "INSERT INTO hub_rollups_stale (hall_id, day) SELECT %s, unnest(%s::date[])"
+            " ON CONFLICT (hall_id, day) DO UPDATE SET changes = hub_rollups_stale.changes + 1,"
+            " changed_at = now()", (hall_id, sorted(set(days))))
+
+
+def build_day(conn: psycopg.Connection, province: int, day) -> int:
+    """Rebuild one province's rows of one day from its halls' rows; the rows written."""
+    conn.execute("DELETE FROM hub_rollups_province WHERE province_id = %s AND day = %s",
+                 (province, day))
+    groups: dict = defaultdict(lambda: ([0] * len(SUMS), [], [], []))
+    for row in conn.execute(
+            "SELECT r.dimension, r.key, " + ", ".join(f"r.{c}" for c in SUMS)
+            + ", r.ratings, r.waits, r.services FROM hub_rollups r"
+            " JOIN halls h ON h.id = r.hall_id"
+            " WHERE coalesce(h.province_id, 0) = %s AND r.day = %s", (province, day),
+            binary=True):
+        sums, ratings, waits, services = groups[(row[0], row[1])]
+        for i, value in enumerate(row[2:2 + len(SUMS)]):
+            sums[i] += value
+        ratings.append(row[-3])
+        waits.append(row[-2])
+        services.append(row[-1])
+    if not groups:
+        return 0
+    with conn.cursor() as cur, cur.copy(
+            f"COPY hub_rollups_province ({PROVINCE_COLUMNS}) FROM STDIN") as copy:
+        for (dimension, key), (sums, ratings, waits, services) in groups.items():
+            rated = numpy.frombuffer(b"".join(ratings), dtype=numpy.int32).reshape(
+                -1, MAX_LEVELS).sum(axis=0, dtype=numpy.int32)
+            wait = numpy.sort(numpy.frombuffer(b"".join(waits), dtype=numpy.int32))
+            service = numpy.sort(numpy.frombuffer(b"".join(services), dtype=numpy.int32))
+            copy.write_row((province, day, dimension, key, *sums, rated.tobytes(),
+                            wait.tobytes(), service.tobytes(), int(wait.sum(dtype=numpy.int64)),
+                            int(service.sum(dtype=numpy.int64)), cumulative(wait),
+                            cumulative(service)))
+    return len(groups)
+
+
+def stale_days(conn: psycopg.Connection, quiet_seconds: float = QUIET_SECONDS) -> list[tuple]:
+    """The (province, day)s some hall changed, none in the last ``quiet_seconds``."""
+    return conn.execute(
+        "SELECT coalesce(h.province_id, 0), s.day FROM hub_rollups_stale s"
+        " JOIN halls h ON h.id = s.hall_id GROUP BY 1, 2"
+        " HAVING max(s.changed_at) <= now() - make_interval(secs => %s)"
+        " ORDER BY 2, 1", (quiet_seconds,)).fetchall()
+
+
+def _build_one(conn: psycopg.Connection, province: int, day) -> bool | None:
+    """Rebuild one stale (province, day) and clear the marks it saw; None if another
+    builder is at work, False if a hall changed the day meanwhile (left marked)."""
+    try:
+        with conn.transaction():
+            # One snapshot for the marks and the rows they cover: a mark bumped after it
+            # makes the clearing fail, and the day stays stale.
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            if not conn.execute("SELECT pg_try_advisory_xact_lock(%s)",
+                                (BUILD_LOCK,)).fetchone()[0]:
+                return None
+            marks = conn.execute(
+                "SELECT s.hall_id, s.changes FROM hub_rollups_stale s"
+                " JOIN halls h ON h.id = s.hall_id"
+                " WHERE coalesce(h.province_id, 0) = %s AND s.day = %s",
+                (province, day)).fetchall()
+            build_day(conn, province, day)
+            conn.execute(
+                "DELETE FROM hub_rollups_stale s USING unnest(%s::int[], %s::bigint[])"
+                " AS m(hall_id, changes) WHERE s.hall_id = m.hall_id AND s.day = %s"
+                " AND s.changes = m.changes",
+                ([m[0] for m in marks], [m[1] for m in marks], day))
+    except psycopg.errors.SerializationFailure:
+        return False
+    return True
+
+
+def build_stale(conn: psycopg.Connection, quiet_seconds: float = QUIET_SECONDS,
+                limit: int | None = None) -> int:
+    """Rebuild the province days gone stale and quiet (each in its own transaction); how
+    many were rebuilt. Stops early if another process is building."""
+    built = 0
+    for province, day in stale_days(conn, quiet_seconds)[:limit]:
+        done = _build_one(conn, province, day)
+        if done is None:
+            break
+        built += bool(done)
+    return built
+
+
+class Builder:
+    """The hub's background rebuild of stale province days: a daemon thread that looks every
+    ``period`` seconds, on a connection of ``pool`` (every worker runs one; a lock in the
+    database lets one build at a time)."""
+
+    def __init__(self, pool, period: float = PERIOD_SECONDS,
+                 quiet_seconds: float = QUIET_SECONDS):
+        self.pool, self.period, self.quiet_seconds = pool, period, quiet_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Builder:
+        """Start looking (once)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="hub-province",
+                                            daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop after the current look."""
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            try:
+                with self.pool.connection() as conn:
+                    build_stale(conn, self.quiet_seconds)
+            except Exception:  # a lost connection or a restart of PostgreSQL: try again later
+                log.warning("province rollups: rebuild failed", exc_info=True)
