@@ -48,8 +48,14 @@ MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer
 
 
 def token_digest(token: str) -> str:
-    """The stored form of an API token."""
+    """The stored form of an API token (long and random: a fast hash is enough)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header's value (None: no such token)."""
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
 class Accounts:

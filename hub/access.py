@@ -8,6 +8,8 @@ import secrets
 
 from flask import abort, current_app, g, request
 
+from hall.accounts import bearer_token
+
 from . import errors
 from .halls import hall_of_token
 
@@ -32,8 +34,7 @@ def pool():
 
 
 def _bearer() -> str | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    return bearer_token(request.headers.get("Authorization", ""))
 
 
 def guard():

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 import psycopg
 
+from hall.accounts import token_digest
+
 TOKEN_BYTES = 32
 
 
-def token_hash(token: str) -> str:
-    """How a hall's token is stored (a token is long and random: a fast hash is enough)."""
-    return hashlib.sha256(token.encode()).hexdigest()
+token_hash = token_digest  # a hall's token is stored as a hall stores its API tokens
 
 
 def add_hall(conn: psycopg.Connection, name: str, timezone: str = "Asia/Ho_Chi_Minh",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from datetime import timedelta
 
 import numpy
 import psycopg
@@ -32,9 +33,9 @@ BUILD_LOCK = LOCK + 3  # one builder at a time over every hub process
 COUNTED = ("all",)  # the hall rows that carry bucket counts (one a hall-day: ``by=hall``)
 SUMS = ("issued", "served", "no_show", "cancelled", "transferred", "dossiers", "rated",
         "satisfied")
-PROVINCE_COLUMNS = ("province_id, day, dimension, key, " + ", ".join(SUMS)
-                    + ", ratings, waits, services, wait_sum, service_sum, wait_counts,"
-                    " service_counts")
+_TIMES = ", ratings, waits, services, wait_sum, service_sum, wait_counts, service_counts"
+PROVINCE_COLUMNS = "province_id, day, dimension, key, " + ", ".join(SUMS) + _TIMES
+HALL_MONTH_COLUMNS = "hall_id, month, " + ", ".join(SUMS) + _TIMES
 
 
 def _sum(packed: bytes) -> int:
@@ -58,37 +59,65 @@ def mark_stale(conn: psycopg.Connection, hall_id: int, days) -> None:
             " changed_at = now()", (hall_id, sorted(set(days))))
 
 
-def build_day(conn: psycopg.Connection, province: int, day) -> int:
-    """Rebuild one province's rows of one day from its halls' rows; the rows written."""
-    conn.execute("DELETE FROM hub_rollups_province WHERE province_id = %s AND day = %s",
-                 (province, day))
+def _merged(sums, ratings: list[bytes], waits: list[bytes], services: list[bytes]) -> tuple:
+    """Some rows added up: the sums, ratings, sorted times, their sums and bucket counts."""
+    rated = numpy.frombuffer(b"".join(ratings), dtype=numpy.int32).reshape(
+        -1, MAX_LEVELS).sum(axis=0, dtype=numpy.int32)
+    wait = numpy.sort(numpy.frombuffer(b"".join(waits), dtype=numpy.int32))
+    service = numpy.sort(numpy.frombuffer(b"".join(services), dtype=numpy.int32))
+    return (*sums, rated.tobytes(), wait.tobytes(), service.tobytes(),
+            int(wait.sum(dtype=numpy.int64)), int(service.sum(dtype=numpy.int64)),
+            cumulative(wait), cumulative(service))
+
+
+def _grouped(rows, width: int) -> dict:
+    """Rows of (key…, sums…, ratings, waits, services) gathered by their first ``width``
+    values."""
     groups: dict = defaultdict(lambda: ([0] * len(SUMS), [], [], []))
-    for row in conn.execute(
-            "SELECT r.dimension, r.key, " + ", ".join(f"r.{c}" for c in SUMS)
-            + ", r.ratings, r.waits, r.services FROM hub_rollups r"
-            " JOIN halls h ON h.id = r.hall_id"
-            " WHERE coalesce(h.province_id, 0) = %s AND r.day = %s", (province, day),
-            binary=True):
-        sums, ratings, waits, services = groups[(row[0], row[1])]
-        for i, value in enumerate(row[2:2 + len(SUMS)]):
+    for row in rows:
+        sums, ratings, waits, services = groups[tuple(row[:width])]
+        for i, value in enumerate(row[width:width + len(SUMS)]):
             sums[i] += value
         ratings.append(row[-3])
         waits.append(row[-2])
         services.append(row[-1])
-    if not groups:
-        return 0
-    with conn.cursor() as cur, cur.copy(
-            f"COPY hub_rollups_province ({PROVINCE_COLUMNS}) FROM STDIN") as copy:
-        for (dimension, key), (sums, ratings, waits, services) in groups.items():
-            rated = numpy.frombuffer(b"".join(ratings), dtype=numpy.int32).reshape(
-                -1, MAX_LEVELS).sum(axis=0, dtype=numpy.int32)
-            wait = numpy.sort(numpy.frombuffer(b"".join(waits), dtype=numpy.int32))
-            service = numpy.sort(numpy.frombuffer(b"".join(services), dtype=numpy.int32))
-            copy.write_row((province, day, dimension, key, *sums, rated.tobytes(),
-                            wait.tobytes(), service.tobytes(), int(wait.sum(dtype=numpy.int64)),
-                            int(service.sum(dtype=numpy.int64)), cumulative(wait),
-                            cumulative(service)))
+    return groups
+
+
+_READ = ", ".join(f"r.{c}" for c in SUMS) + ", r.ratings, r.waits, r.services"
+
+
+def build_day(conn: psycopg.Connection, province: int, day) -> int:
+    """Rebuild one province's rows of one day from its halls' rows; the rows written."""
+    conn.execute("DELETE FROM hub_rollups_province WHERE province_id = %s AND day = %s",
+                 (province, day))
+    groups = _grouped(conn.execute(
+        f"SELECT r.dimension, r.key, {_READ} FROM hub_rollups r"
+        " JOIN halls h ON h.id = r.hall_id"
+        " WHERE coalesce(h.province_id, 0) = %s AND r.day = %s", (province, day),
+        binary=True), 2)
+    if groups:
+        with conn.cursor() as cur, cur.copy(
+                f"COPY hub_rollups_province ({PROVINCE_COLUMNS}) FROM STDIN") as copy:
+            for (dimension, key), parts in groups.items():
+                copy.write_row((province, day, dimension, key, *_merged(*parts)))
     return len(groups)
+
+
+def build_hall_month(conn: psycopg.Connection, hall_id: int, month) -> bool:
+    """Rebuild a hall's row of a whole month (``month``: its first day) from its days."""
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    conn.execute("DELETE FROM hub_rollups_hall_month WHERE hall_id = %s AND month = %s",
+                 (hall_id, month))
+    groups = _grouped(conn.execute(
+        f"SELECT {_READ} FROM hub_rollups r WHERE r.hall_id = %s AND r.day >= %s"
+        " AND r.day < %s AND r.dimension = 'all'", (hall_id, month, following),
+        binary=True), 0)
+    if groups:
+        conn.execute(f"INSERT INTO hub_rollups_hall_month ({HALL_MONTH_COLUMNS})"
+                     " VALUES (" + ", ".join(["%s"] * (2 + len(SUMS) + 7)) + ")",
+                     (hall_id, month, *_merged(*groups[()])))
+    return bool(groups)
 
 
 def stale_days(conn: psycopg.Connection, quiet_seconds: float = QUIET_SECONDS) -> list[tuple]:
@@ -100,43 +129,60 @@ def stale_days(conn: psycopg.Connection, quiet_seconds: float = QUIET_SECONDS) -
         " ORDER BY 2, 1", (quiet_seconds,)).fetchall()
 
 
-def _build_one(conn: psycopg.Connection, province: int, day) -> bool | None:
-    """Rebuild one stale (province, day) and clear the marks it saw; None if another
-    builder is at work, False if a hall changed the day meanwhile (left marked)."""
+def state(conn: psycopg.Connection) -> dict:
+    """For ``/healthz``: the days marked stale, and how many of them have been quiet for
+    over ten minutes yet are not rebuilt (the builder is behind or failing)."""
+    days, behind = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE quiet < now() - interval '10 minutes')"
+        " FROM (SELECT max(s.changed_at) AS quiet FROM hub_rollups_stale s"
+        " JOIN halls h ON h.id = s.hall_id GROUP BY coalesce(h.province_id, 0), s.day) d"
+        ).fetchone()
+    return {"stale_days": days, "quiet_not_rebuilt": behind}
+
+
+def _build_month(conn: psycopg.Connection, province: int, days: list) -> bool | None:
+    """Rebuild a province's stale ``days`` of one month, and the month rows of the halls that
+    changed them, and clear the marks it saw; None if another builder is at work, False if
+    a hall changed one of the days meanwhile (all left marked)."""
     try:
         with conn.transaction():
             # One snapshot for the marks and the rows they cover: a mark bumped after it
-            # makes the clearing fail, and the day stays stale.
+            # makes the clearing fail, and the days stay stale.
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             if not conn.execute("SELECT pg_try_advisory_xact_lock(%s)",
                                 (BUILD_LOCK,)).fetchone()[0]:
                 return None
             marks = conn.execute(
-                "SELECT s.hall_id, s.changes FROM hub_rollups_stale s"
+                "SELECT s.hall_id, s.day, s.changes FROM hub_rollups_stale s"
                 " JOIN halls h ON h.id = s.hall_id"
-                " WHERE coalesce(h.province_id, 0) = %s AND s.day = %s",
-                (province, day)).fetchall()
-            build_day(conn, province, day)
+                " WHERE coalesce(h.province_id, 0) = %s AND s.day = ANY(%s)",
+                (province, days)).fetchall()
+            for day in days:
+                build_day(conn, province, day)
+            for hall in sorted({m[0] for m in marks}):
+                build_hall_month(conn, hall, days[0].replace(day=1))
             conn.execute(
-                "DELETE FROM hub_rollups_stale s USING unnest(%s::int[], %s::bigint[])"
-                " AS m(hall_id, changes) WHERE s.hall_id = m.hall_id AND s.day = %s"
-                " AND s.changes = m.changes",
-                ([m[0] for m in marks], [m[1] for m in marks], day))
+                "DELETE FROM hub_rollups_stale s"
+                " USING unnest(%s::int[], %s::date[], %s::bigint[]) AS m(hall_id, day, changes)"
+                " WHERE s.hall_id = m.hall_id AND s.day = m.day AND s.changes = m.changes",
+                ([m[0] for m in marks], [m[1] for m in marks], [m[2] for m in marks]))
     except psycopg.errors.SerializationFailure:
         return False
     return True
 
 
-def build_stale(conn: psycopg.Connection, quiet_seconds: float = QUIET_SECONDS,
-                limit: int | None = None) -> int:
-    """Rebuild the province days gone stale and quiet (each in its own transaction); how
-    many were rebuilt. Stops early if another process is building."""
+def build_stale(conn: psycopg.Connection, quiet_seconds: float = QUIET_SECONDS) -> int:
+    """Rebuild the province days gone stale and quiet (a province's month in a transaction);
+    how many days were rebuilt. Stops early if another process is building."""
+    months: dict = defaultdict(list)
+    for province, day in stale_days(conn, quiet_seconds):
+        months[(province, day.replace(day=1))].append(day)
     built = 0
-    for province, day in stale_days(conn, quiet_seconds)[:limit]:
-        done = _build_one(conn, province, day)
+    for (province, _month), days in sorted(months.items()):
+        done = _build_month(conn, province, days)
         if done is None:
             break
-        built += bool(done)
+        built += len(days) if done else 0
     return built
 
 

@@ -299,6 +299,28 @@ def h006_province_rollups(conn: psycopg.Connection) -> None:
             service_counts bytea NOT NULL,
             PRIMARY KEY (province_id, day, dimension, key)
         );
+        -- A hall's whole month of "all" rows in one (a province year by hall reads 12 rows
+        -- a hall, not 250), kept with the province's rows and as fresh as they are.
+        CREATE TABLE hub_rollups_hall_month (
+            hall_id integer NOT NULL,
+            month date NOT NULL,
+            issued integer NOT NULL,
+            served integer NOT NULL,
+            no_show integer NOT NULL,
+            cancelled integer NOT NULL,
+            transferred integer NOT NULL,
+            dossiers integer NOT NULL,
+            rated integer NOT NULL,
+            satisfied integer NOT NULL,
+            ratings bytea NOT NULL,
+            waits bytea NOT NULL,
+            services bytea NOT NULL,
+            wait_sum bigint NOT NULL,
+            service_sum bigint NOT NULL,
+            wait_counts bytea NOT NULL,
+            service_counts bytea NOT NULL,
+            PRIMARY KEY (hall_id, month)
+        );
         CREATE TABLE hub_rollups_stale (
             hall_id integer NOT NULL,
             day date NOT NULL,
@@ -316,6 +338,8 @@ def h006_province_rollups(conn: psycopg.Connection) -> None:
         ALTER TABLE hub_rollups ALTER COLUMN waits SET STORAGE EXTERNAL,
             ALTER COLUMN services SET STORAGE EXTERNAL;
         ALTER TABLE hub_rollups_province ALTER COLUMN waits SET STORAGE EXTERNAL,
+            ALTER COLUMN services SET STORAGE EXTERNAL;
+        ALTER TABLE hub_rollups_hall_month ALTER COLUMN waits SET STORAGE EXTERNAL,
             ALTER COLUMN services SET STORAGE EXTERNAL;
         -- A year of one grouping (the days' "all" rows by hall) without reading the others.
         DROP INDEX hub_rollups_day;

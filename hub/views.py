@@ -9,7 +9,7 @@ import msgspec
 from flask import Blueprint, current_app, g, jsonify, request
 from msgspec.json import decode as decode_json
 
-from . import catalogue, errors, ingest
+from . import catalogue, errors, ingest, province
 from .access import pool, role
 
 bp = Blueprint("hub", __name__)
@@ -83,6 +83,7 @@ def health():
                 "SELECT count(*), count(*) FILTER (WHERE last_contact IS NULL"
                 " OR last_contact < now() - interval '10 minutes') FROM halls").fetchone()
             report["halls"] = {"total": halls, "no_contact_10_min": stale}
+            report["province_rollups"] = province.state(conn)
     except Exception as exc:  # noqa: BLE001 - the probe's answer is the report
         report.update(ok=False, database=type(exc).__name__)
     report["took_ms"] = round((time.perf_counter() - started) * 1000, 1)

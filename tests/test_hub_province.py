@@ -41,14 +41,16 @@ def _random_tally(rng: random.Random) -> Tally:
                  services=_times(rng, rng.randint(0, count)))
 
 
-def _load(conn, rng: random.Random, halls: list[int], days: int) -> dict:
-    """Random rollup rows for ``halls`` × ``days`` (as ``hub.facts.rebuild_days`` writes
-    them, marked stale); the tallies by (hall, day, dimension, key)."""
+def _load(conn, rng: random.Random, halls: list[int], days: int | list[date]) -> dict:
+    """Random rollup rows for ``halls`` × ``days`` (a count from ``FIRST``, or the days; as
+    ``hub.facts.rebuild_days`` writes them, marked stale); the tallies by (hall, day,
+    dimension, key)."""
     tallies = {}
     rows = []
+    if isinstance(days, int):
+        days = [FIRST + timedelta(days=d) for d in range(days)]
     for hall in halls:
-        for d in range(days):
-            day = FIRST + timedelta(days=d)
+        for day in days:
             for dimension, keys in DIMENSIONS.items():
                 for key in keys:
                     t = _random_tally(rng)
@@ -196,8 +198,12 @@ def test_a_day_changed_while_it_is_built_stays_stale(hub_db, hub_dsn, monkeypatc
     assert province.build_stale(hub_db, quiet_seconds=0) == 0
     assert hub_db.execute("SELECT changes FROM hub_rollups_stale").fetchall() == [(2,)]
     assert hub_db.execute("SELECT count(*) FROM hub_rollups_province").fetchone()[0] == 0
+    assert province.state(hub_db) == {"stale_days": 1, "quiet_not_rebuilt": 0}
+    hub_db.execute("UPDATE hub_rollups_stale SET changed_at = now() - interval '1 hour'")
+    assert province.state(hub_db) == {"stale_days": 1, "quiet_not_rebuilt": 1}
     monkeypatch.setattr(province, "build_day", real)
     assert province.build_stale(hub_db, quiet_seconds=0) == 1
+    assert province.state(hub_db) == {"stale_days": 0, "quiet_not_rebuilt": 0}
     assert hub_db.execute("SELECT count(*) FROM hub_rollups_stale").fetchone()[0] == 0
 
 
@@ -254,3 +260,47 @@ def test_the_migration_fills_old_rows(hub_dsn):
         assert conn.execute("SELECT count(*) FROM hub_rollups_stale").fetchone()[0] == 1
         report = reports.summary(conn, FIRST.isoformat(), FIRST.isoformat(), "hall")
         assert report["total"]["wait_p50_s"] == 70.0
+
+
+def test_whole_months_of_a_range():
+    d = date.fromisoformat
+    assert reports.whole_months(d("2026-03-02"), d("2026-03-31")) == (d("2026-04-01"),
+                                                                      d("2026-03-31"))
+    assert reports.whole_months(d("2026-03-01"), d("2026-03-31")) == (d("2026-03-01"),
+                                                                      d("2026-03-31"))
+    assert reports.whole_months(d("2026-01-31"), d("2026-04-29")) == (d("2026-02-01"),
+                                                                      d("2026-03-31"))
+    assert reports.whole_months(d("2026-12-01"), d("2027-02-28")) == (d("2026-12-01"),
+                                                                      d("2027-02-28"))
+
+
+def test_by_hall_reads_whole_months_from_month_rows(hub_db):
+    rng = random.Random(11)
+    halls = [add_hall(hub_db, f"Xã {n}")[0] for n in range(2)]
+    days = [date(2026, 3, 30), date(2026, 3, 31), date(2026, 4, 1), date(2026, 4, 15),
+            date(2026, 4, 30), date(2026, 5, 1), date(2026, 5, 29)]
+    tallies = _load(hub_db, rng, halls, days)
+    dimension, group = GROUPINGS["hall"]
+    ranges = [("2026-03-30", "2026-05-01"), ("2026-04-01", "2026-04-30"),
+              ("2026-03-31", "2026-05-31"), ("2026-04-02", "2026-04-29")]
+
+    def check():
+        for first, last in ranges:
+            inside = {k: t for k, t in tallies.items()
+                      if first <= k[1].isoformat() <= last}
+            wanted = _trim(_expected(inside, dimension, group, 15))
+            assert _figures(reports.summary(hub_db, first, last, "hall")) == wanted, (first,
+                                                                                     last)
+            assert _figures(reports.summary(hub_db, first, last, "hall", halls[:1])) == \
+                _trim(_expected({k: t for k, t in inside.items() if k[0] == halls[0]},
+                                dimension, group, 15))
+
+    check()  # every day marked: the days' rows
+    assert province.build_stale(hub_db, quiet_seconds=0) == len(days)
+    assert hub_db.execute("SELECT count(*) FROM hub_rollups_hall_month").fetchone()[0] == 6
+    check()  # whole months from the month rows
+    province.mark_stale(hub_db, halls[1], [date(2026, 4, 15)])
+    check()  # one hall's April from its days again
+    hub_db.execute("UPDATE hub_rollups_hall_month SET issued = issued + 1000")
+    with pytest.raises(AssertionError):  # the month rows are what was read
+        check()

@@ -33,6 +33,7 @@ def test_health(hub):
     assert reply.status_code == 200
     body = reply.json()
     assert body["ok"] and body["schema"].startswith("h0") and "halls" in body
+    assert body["province_rollups"] == {"stale_days": 0, "quiet_not_rebuilt": 0}
 
 
 def test_a_hall_pushes_with_its_token(hub):

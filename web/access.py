@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from flask import abort, after_this_request, current_app, g, redirect, request, session, url_for
 
 from hall import errors
-from hall.accounts import ROLE_RANK
+from hall.accounts import ROLE_RANK, bearer_token
 from services import counters, signin
 
 from . import runtime
@@ -44,9 +44,7 @@ def role(needed: str, *, csrf_exempt_json: bool = False):
 
 
 def _bearer() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    return bearer_token(request.headers.get("Authorization", ""))
 
 
 def actor() -> Actor:
