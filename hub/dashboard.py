@@ -1,7 +1,8 @@
 """The province dashboard's figures: every hall with its last contact, how far its events
 lag, who waits now and for how long against the target, and how many were served today;
-sorted by trouble. One query over ``halls``, the facts of each hall's business day (a partial
-index of the tickets still waiting) and its ``all`` rollup: no raw events read."""
+sorted by trouble. One query over ``halls`` and their push positions, the facts of each
+hall's business day (a partial index of the tickets still waiting) and its ``all`` rollup:
+no raw events read."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from .reports import TARGET_WAIT_MINUTES
 SILENT_AFTER_S = 600  # no contact for 10 minutes: a hall in trouble, whatever it did before
 SORTS = ("trouble", "name", "waiting", "longest", "contact", "served")
 HALLS = """
-SELECT h.id, h.name, h.last_contact, h.last_event_at, d.day,
+SELECT h.id, h.name, p.last_contact, p.last_event_at, d.day,
        coalesce(r.served, 0), coalesce(w.waiting, 0), w.oldest
 FROM halls h
+JOIN hall_positions p ON p.hall_id = h.id
 LEFT JOIN LATERAL (SELECT max(day) AS day FROM hub_facts f WHERE f.hall_id = h.id) d ON true
 LEFT JOIN hub_rollups r ON r.hall_id = h.id AND r.day = d.day AND r.dimension = 'all'
      AND r.key = ''

@@ -25,6 +25,7 @@ def add_hall(conn: psycopg.Connection, name: str, timezone: str = "Asia/Ho_Chi_M
         row = conn.execute("INSERT INTO halls (name, timezone, province_id, token_hash)"
                            " VALUES (%s, %s, %s, %s) RETURNING id",
                            (name, timezone, province, token_hash(token))).fetchone()
+        conn.execute("INSERT INTO hall_positions (hall_id) VALUES (%s)", (row[0],))
     return row[0], token
 
 
@@ -41,4 +42,5 @@ def halls(conn: psycopg.Connection) -> list[dict]:
     """Every hall with where its push stands."""
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         return cur.execute("SELECT id, name, timezone, province_id, acked_seq, last_contact,"
-                           " last_event_at, created_at FROM halls ORDER BY id").fetchall()
+                           " last_event_at, created_at FROM halls h"
+                           " JOIN hall_positions p ON p.hall_id = h.id ORDER BY id").fetchall()

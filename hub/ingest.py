@@ -9,7 +9,7 @@ what the event says).
 Events the hub already has (``seq <= acked``) are skipped, so a batch sent twice changes
 nothing; a batch that starts after a position beyond the hub's (``after > acked``) is refused
 with the position expected (``Gap``), so no batch is ever lost between two stored ones.
-One hall's batches are stored one at a time (its ``halls`` row is locked), different halls'
+One hall's batches are stored one at a time (its ``hall_positions`` row is locked), different halls'
 side by side. Rows go in through ``COPY`` into a staging table, then one ``INSERT … ON
 CONFLICT DO NOTHING`` (a small batch: one multi-row ``INSERT``).
 
@@ -185,14 +185,14 @@ def store(conn: psycopg.Connection, hall_id: int, body) -> int:
         raise errors.BadBatch(reason=f"the first event is {events[0][0]}, after = {after}")
     months = sorted({f"{e[2]:%Y-%m}-01" for e in events})
     with conn.transaction():
-        # The hall's row locked, and the months of the batch that have no partition yet
+        # The hall's position locked, and the months of the batch that have no partition yet
         # (only a new month takes the lock that makes partitions; taken for every batch, it
         # put every hall's batches in one line; named as schema.partition_name names them).
         # Round trips are what a small batch costs.
         found = conn.execute(
             "SELECT acked_seq, ARRAY(SELECT m FROM unnest(%s::date[]) m"
             "  WHERE to_regclass('events_' || to_char(m, 'YYYY_MM')) IS NULL)"
-            " FROM halls WHERE id = %s FOR UPDATE", (months, hall_id)).fetchone()
+            " FROM hall_positions WHERE hall_id = %s FOR UPDATE", (months, hall_id)).fetchone()
         if found is None:
             raise errors.UnknownHall(hall=hall_id)
         acked, missing = found
@@ -205,14 +205,15 @@ def store(conn: psycopg.Connection, hall_id: int, body) -> int:
                     ensure_month(conn, month)
             stored = _insert(conn, new)
             if stored != len(new):
-                # The hall's row was locked and acked said these were new: anything else is
+                # The hall's position was locked and acked said these were new: anything else is
                 # a hub bug; storing half a batch would leave a hole.
                 raise RuntimeError(f"stored {stored} of {len(new)} new events")
             for hook in AFTER_STORE:
                 hook(conn, hall_id, new)
             acked = new[-1][0]
-        conn.execute("WITH acked AS (UPDATE halls SET acked_seq = %s, last_contact = now(),"
-                     " last_event_at = COALESCE(%s, last_event_at) WHERE id = %s)"
+        conn.execute("WITH acked AS (UPDATE hall_positions SET acked_seq = %s,"
+                     " last_contact = now(), last_event_at = COALESCE(%s, last_event_at)"
+                     " WHERE hall_id = %s)"
                      " SELECT pg_notify('hub_events', %s)",
                      (acked, new[-1][1] if new else None, hall_id, str(hall_id)))
     if len(new) > SMALL:

@@ -356,3 +356,24 @@ def h006_province_rollups(conn: psycopg.Connection) -> None:
             " AND key = %s",
             [(*hall_row_extras(dimension, waits, services), hall, day, dimension, key)
              for hall, day, dimension, key, waits, services in rows])
+
+
+@migration
+def h008_hall_positions(conn: psycopg.Connection) -> None:
+    # Where each hall's push stands, out of ``halls``: every batch writes it, so it must be
+    # distributed by ``hall_id`` with the events on Citus, while ``halls`` is a reference
+    # table every node holds whole (a row written by every batch would be written to every
+    # node). A hall's batches lock its row here, one at a time.
+    conn.execute("""
+        CREATE TABLE hall_positions (
+            hall_id integer PRIMARY KEY REFERENCES halls(id),
+            -- the last event stored, in order: the next batch starts right after it
+            acked_seq bigint NOT NULL DEFAULT 0,
+            last_contact timestamptz,
+            last_event_at timestamptz
+        );
+        INSERT INTO hall_positions (hall_id, acked_seq, last_contact, last_event_at)
+            SELECT id, acked_seq, last_contact, last_event_at FROM halls;
+        ALTER TABLE halls DROP COLUMN acked_seq, DROP COLUMN last_contact,
+            DROP COLUMN last_event_at;
+    """)

@@ -61,7 +61,8 @@ def ingest_batch():
 def position():
     """Where the calling hall's push stands at the hub (a pusher asks after a restart)."""
     with pool().connection() as conn:
-        acked = conn.execute("SELECT acked_seq FROM halls WHERE id = %s", (g.hall,)).fetchone()
+        acked = conn.execute("SELECT acked_seq FROM hall_positions WHERE hall_id = %s",
+                             (g.hall,)).fetchone()
     return jsonify({"hall": g.hall, "acked": acked[0]})
 
 
@@ -81,7 +82,8 @@ def health():
                 "SELECT max(name) FROM hub_migrations").fetchone()[0]
             halls, stale = conn.execute(
                 "SELECT count(*), count(*) FILTER (WHERE last_contact IS NULL"
-                " OR last_contact < now() - interval '10 minutes') FROM halls").fetchone()
+                " OR last_contact < now() - interval '10 minutes') FROM hall_positions"
+                ).fetchone()
             report["halls"] = {"total": halls, "no_contact_10_min": stale}
             report["province_rollups"] = province.state(conn)
     except Exception as exc:  # noqa: BLE001 - the probe's answer is the report

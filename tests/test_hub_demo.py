@@ -63,8 +63,9 @@ def test_every_halls_events_reach_the_hub_and_ctrl_c_stops_all(demo):
     def at_hub() -> dict[int, tuple[int, int]]:
         with psycopg.connect(where["dsn"]) as conn:
             return {h: (n, acked) for h, n, acked in conn.execute(
-                "SELECT h.id, count(e.seq), h.acked_seq FROM halls h"
-                " LEFT JOIN events e ON e.hall_id = h.id GROUP BY h.id")}
+                "SELECT h.id, count(e.seq), p.acked_seq FROM halls h"
+                " JOIN hall_positions p ON p.hall_id = h.id"
+                " LEFT JOIN events e ON e.hall_id = h.id GROUP BY h.id, p.acked_seq")}
 
     def all_there():
         hub = at_hub()

@@ -56,7 +56,8 @@ def test_batches_in_order_and_again(hub_db, hall):
     # A batch overlapping what is stored: only the new part is added.
     assert store(hub_db, hall, batch(hall, 120, 60)) == 180
     assert stored(hub_db, hall) == list(range(1, 181))
-    row = hub_db.execute("SELECT acked_seq, last_contact IS NOT NULL FROM halls WHERE id = %s",
+    row = hub_db.execute("SELECT acked_seq, last_contact IS NOT NULL FROM hall_positions"
+                         " WHERE hall_id = %s",
                          (hall,)).fetchone()
     assert row == (180, True)
 

@@ -234,7 +234,8 @@ def test_the_builder_thread_catches_up(hub_db, hub_dsn):
 
 
 def test_the_migration_fills_old_rows(hub_dsn):
-    """Rollup rows written before the province's rows existed get their sums and counts."""
+    """Rollup rows written before the province's rows existed get their sums and counts; a
+    hall's push position moves to its own table."""
     from hub import schema
 
     with psycopg.connect(hub_dsn, autocommit=True) as conn:
@@ -246,14 +247,18 @@ def test_the_migration_fills_old_rows(hub_dsn):
             with conn.transaction():
                 step(conn)
                 conn.execute("INSERT INTO hub_migrations (name) VALUES (%s)", (name,))
-        hall = add_hall(conn, "Xã A")[0]
+        hall = conn.execute("INSERT INTO halls (name, token_hash, acked_seq) VALUES"
+                            " ('Xã A', 'x', 77) RETURNING id").fetchone()[0]
         t = _random_tally(random.Random(4))
         t.waits = array("i", [5, 70_000, 900_000])
         conn.execute("INSERT INTO hub_rollups VALUES (%s, %s, %s, %s, 1, 1, 0, 0, 0, 0, 0, 0,"
                      " %s, %s, %s)", (hall, FIRST, "all", "", bytes(4 * MAX_LEVELS),
                                       array("i", sorted(t.waits)).tobytes(),
                                       array("i", [60_000]).tobytes()))
-        assert "h006_province_rollups" in schema.migrate(conn)
+        assert {"h006_province_rollups", "h008_hall_positions"} <= set(schema.migrate(conn))
+        # The push position moved to its own table (h008), kept.
+        assert conn.execute("SELECT hall_id, acked_seq FROM hall_positions").fetchall() == [
+            (hall, 77)]
         row = conn.execute("SELECT wait_sum, service_sum, wait_counts IS NOT NULL"
                            " FROM hub_rollups").fetchone()
         assert row == (970_005, 60_000, True)

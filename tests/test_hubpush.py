@@ -126,7 +126,8 @@ def test_a_hub_restored_from_an_older_backup_gets_the_events_again(hall_app, hub
     keep = len(log_ids(hall_app)) // 2
     with psycopg.connect(hub.dsn, autocommit=True) as conn:
         conn.execute("DELETE FROM events WHERE hall_id = %s AND seq > %s", (hall_app.hub_id, keep))
-        conn.execute("UPDATE halls SET acked_seq = %s WHERE id = %s", (keep, hall_app.hub_id))
+        conn.execute("UPDATE hall_positions SET acked_seq = %s WHERE hall_id = %s",
+                     (keep, hall_app.hub_id))
     busy_day(hall_app, 4)
     hubpush.push_once(runtime)  # told "gap, from keep + 1": goes back and sends again
     assert at_hub(hub, hall_app.hub_id) == log_ids(hall_app)
@@ -137,7 +138,7 @@ def test_a_hall_restored_from_an_older_backup_stops_and_says_so(hall_app, hub):
     busy_day(hall_app, 4)
     hubpush.push_once(runtime)
     with psycopg.connect(hub.dsn, autocommit=True) as conn:
-        conn.execute("UPDATE halls SET acked_seq = acked_seq + 1000 WHERE id = %s",
+        conn.execute("UPDATE hall_positions SET acked_seq = acked_seq + 1000 WHERE hall_id = %s",
                      (hall_app.hub_id,))
     busy_day(hall_app, 2)
     before = hub_state(runtime)["acked"]
