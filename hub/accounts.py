@@ -13,27 +13,14 @@ import psycopg
 from flask import session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from hall.errors import HallError
+from hall import errors
 from hall.signin import MAX_KEY, SigninLimits
-from hall.words import N_
 
 from .access import pool
 
 LOGIN = re.compile(r"[a-z0-9._-]{2,40}")
 ROLES = ("supervisor", "admin")
 LIMITS = SigninLimits()
-
-
-class WrongPin(HallError):
-    code = "wrong_pin"
-    status = 401
-    text = N_("Tên đăng nhập hoặc mã PIN không đúng.")
-
-
-class Throttled(HallError):
-    code = "signin_throttled"
-    status = 429
-    text = N_("Sai mã PIN quá nhiều lần. Hãy thử lại sau %(seconds)s giây.")
 
 
 def add_user(conn: psycopg.Connection, login: str, name: str, role: str, pin: str,
@@ -90,15 +77,15 @@ def _failed(conn, keys, now: datetime, limits: SigninLimits) -> None:
 
 
 def sign_in(login: str, pin: str, address: str, limits: SigninLimits = LIMITS) -> dict:
-    """The staff account of a right PIN; ``Throttled`` while a wait or lock runs (the try not
-    even checked), ``WrongPin`` otherwise (counted)."""
+    """The staff account of a right PIN; the hall's ``SigninThrottled`` while a wait or lock
+    runs (the try not even checked), its ``AuthError`` otherwise (counted)."""
     login = (login or "")[:MAX_KEY]
     keys = (("login", login), ("address", (address or "?")[:MAX_KEY]))
     now = datetime.now(UTC)
     with pool().connection() as conn, conn.transaction():
         wait = _waits(conn, keys, now, limits)
         if wait > 0:
-            raise Throttled(seconds=max(1, math.ceil(wait)))
+            raise errors.SigninThrottled(seconds=max(1, math.ceil(wait)))
         user = conn.execute("SELECT id, login, name, role, pin_hash FROM hub_users"
                             " WHERE login = %s AND active", (login,)).fetchone()
         if user is None or not check_password_hash(user[4], pin or ""):
@@ -106,7 +93,7 @@ def sign_in(login: str, pin: str, address: str, limits: SigninLimits = LIMITS) -
         else:
             conn.execute("DELETE FROM hub_signin WHERE scope = 'login' AND key = %s", (login,))
             return {"id": user[0], "login": user[1], "name": user[2], "role": user[3]}
-    raise WrongPin()
+    raise errors.AuthError()
 
 
 def current_user() -> dict | None:

@@ -62,7 +62,7 @@ def test_strangers_are_sent_to_sign_in_and_wrong_pins_are_told(hub):
                       session.get(hub.url("/login"), timeout=5).text)[1]
     wrong = session.post(hub.url("/login"), timeout=10, data={
         "csrf_token": token, "login": "tinh", "pin": "111111"})
-    assert wrong.status_code == 401 and "không đúng" in wrong.text
+    assert wrong.status_code == 401 and "Sai thông tin đăng nhập" in wrong.text  # as a hall says
     assert 'value="tinh"' in wrong.text  # what was typed stays
     no_csrf = session.post(hub.url("/login"), data={"login": "tinh", "pin": "246810"},
                            timeout=10)

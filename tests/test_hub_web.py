@@ -90,6 +90,7 @@ def test_staff_sign_in_is_throttled(hub):
                             timeout=10) for _ in range(5)]
     # As in a hall: three free tries, the fourth answered too, then a wait.
     assert [a.status_code for a in answers] == [401, 401, 401, 401, 429]
+    assert answers[0].json()["error"]["code"] == "unauthorized"  # the hall's own refusal
     assert int(answers[4].headers["Retry-After"]) >= 1
     # Even the right PIN waits out the delay.
     right = session.post(hub.url("/api/v1/session"), json={"login": "tinh", "pin": "246810"},
