@@ -280,7 +280,7 @@ def lag_phase(hub_url: str, halls: Halls, tokens: dict[int, str], seconds: float
                 events = halls.events(seq + sent, len(due))
                 for event, at in zip(events, due, strict=True):
                     event[1] = at
-                acked = send(options, seq + sent - 1, events)
+                acked, _catalogue = send(options, seq + sent - 1, events)
                 stored = time.time()
                 requests[0] += 1
                 if acked != seq + sent + len(due) - 1:
