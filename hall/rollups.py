@@ -50,6 +50,12 @@ class Fact:
     rating_levels: int | None = None
 
 
+def _data(event) -> dict:
+    """An event's data: the log's JSON text, or already a dict (the hub reads it so)."""
+    data = event["data"]
+    return data if isinstance(data, dict) else json.loads(data) if data else {}
+
+
 def fact_of(events: list, local) -> Fact | None:
     """The fact of one ticket from its events (oldest first); None without its ``issued``.
 
@@ -58,7 +64,7 @@ def fact_of(events: list, local) -> Fact | None:
     issued = next((e for e in events if e["kind"] == K.ISSUED), None)
     if issued is None:
         return None
-    data = json.loads(issued["data"])
+    data = _data(issued)
     fact = Fact(issued["ticket_id"], issued["day"], local(issued["at"]).hour,
                 date.fromisoformat(issued["day"]).weekday(), data.get("procedure"),
                 issued["queue_code"])
@@ -74,12 +80,12 @@ def fact_of(events: list, local) -> Fact | None:
         elif kind == K.TRANSFERRED:
             fact.transferred = 1
         elif kind == K.RATED:
-            rated = json.loads(event["data"])
+            rated = _data(event)
             fact.rating, fact.rating_levels = rated["level"], rated["levels"]
         if kind in CLOSINGS:
             closing = CLOSINGS[kind]
         if kind == K.FINISHED:
-            fact.dossiers += len(json.loads(event["data"]).get("dossiers") or ())
+            fact.dossiers += len(_data(event).get("dossiers") or ())
             if called_at is not None:
                 fact.service_ms = max(0, round((event["at"] - called_at) * 1000))
     fact.served = int(closing == "served")

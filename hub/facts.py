@@ -11,11 +11,11 @@ never lag or lead the events. A province report reads rollups only.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import psycopg
+from msgspec.json import decode as decode_json
 
 from hall.events import EventKind
 from hall.rollups import Fact, Tally, fact_of, key_text
@@ -30,6 +30,8 @@ KIND_NAMES = {code: name for name, code in KIND_CODES.items()}
 DIMENSIONS = ("all", "procedure", "hour")
 # What a ticket's last move says of it: put in a queue (waiting since then) or out of one.
 INTO_QUEUE = {K.ISSUED, K.TRANSFERRED, K.REACTIVATED}
+# The kinds whose data ``hall.rollups.fact_of`` reads.
+DATA_READ = {K.ISSUED, K.RATED, K.FINISHED}
 OUT_OF_QUEUE = {K.CALLED, K.RECALLED, K.FINISHED, K.NO_SHOW, K.CANCELLED, K.EXPIRED}
 FACT_COLUMNS = ("hall_id", "ticket", "day", "issued_at", "hour", "procedure", "queue", "counter",
                 "clerk", "served", "no_show", "cancelled", "transferred", "dossiers", "wait_ms",
@@ -38,23 +40,29 @@ ROLLUP_COLUMNS = ("hall_id, day, dimension, key, issued, served, no_show, cancel
                   " transferred, dossiers, rated, satisfied, ratings, waits, services,"
                   " wait_sum, service_sum, wait_counts, service_counts")
 EVENTS_OF_TICKETS = (
-    "SELECT e.ticket, e.at, e.day, e.kind, e.counter, e.clerk, q.code, p.code, e.number, e.data"
+    "SELECT e.ticket, e.at, e.day, e.kind, e.counter, e.clerk, q.code, p.code, e.number,"
+    " e.data::text"
     " FROM events e LEFT JOIN codes q ON q.id = e.queue LEFT JOIN codes p ON p.id = e.procedure"
     " WHERE e.hall_id = %s AND e.ticket = ANY(%s) ORDER BY e.ticket, e.seq")
 
 
 def as_hall_event(row) -> dict:
     """A stored event as the hall's log row that ``fact_of`` reads: the kind by name, epoch
-    seconds, the ISO day, and the data with what the wire form took out put back."""
-    ticket, at, day, kind, counter, clerk, queue, procedure, number, data = row
-    data = dict(data or {})
-    if procedure is not None:
-        data["procedure"] = procedure
-    if number is not None:
-        data["number"] = number
+    seconds, the ISO day, and the data (a dict; only of the kinds ``fact_of`` reads it of)
+    with what the wire form took out put back."""
+    ticket, at, day, kind, counter, clerk, queue, procedure, number, text = row
+    kind = KIND_NAMES[kind]
+    data = {}
+    if kind in DATA_READ:
+        # Decoded here, from the text, only where read: most events' data is never looked at.
+        data = decode_json(text) if text else {}
+        if procedure is not None:
+            data["procedure"] = procedure
+        if number is not None:
+            data["number"] = number
     return {"ticket_id": ticket, "at": at.timestamp(), "day": day.isoformat(),
-            "kind": KIND_NAMES[kind], "counter_number": counter, "clerk_id": clerk,
-            "queue_code": queue, "data": json.dumps(data, ensure_ascii=False)}
+            "kind": kind, "counter_number": counter, "clerk_id": clerk,
+            "queue_code": queue, "data": data}
 
 
 def waiting_since(events: list[dict]) -> float | None:
