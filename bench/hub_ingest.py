@@ -295,6 +295,19 @@ def lag_phase(hub_url: str, halls: Halls, tokens: dict[int, str], seconds: float
     return lags, requests[0]
 
 
+def counted_after(dsn: str, timeout: float = 600) -> float:
+    """Seconds until the hub's facts job has counted every noted ticket."""
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while conn.execute("SELECT EXISTS (SELECT 1 FROM hub_dirty)").fetchone()[0]:
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError("the hub's facts job did not catch up")
+            time.sleep(0.05)
+    return time.perf_counter() - started
+
+
 def storage(dsn: str) -> dict:
     """Bytes of ``events`` (every partition: heap, TOAST, indexes) per row, after VACUUM."""
     import psycopg
@@ -390,6 +403,10 @@ def main(argv: list[str]) -> int:
             print(f"HTTP / raw COPY = {http_rate / copy_rate:.2f} (target ≥ 0.5);"
                   f" batches of {args.batch}: {len(latencies) / took:,.0f} commits/s",
                   flush=True)
+            behind = counted_after(dsn)
+            print(f"the facts and rollups of those events counted {behind:.1f} s after the"
+                  f" last batch (the hub's facts job): {n / (took + behind):,.0f} events/s"
+                  " stored and counted", flush=True)
             # Small batches: what limits a hall pushing often is a commit per request.
             small = 5
             n, took, latencies = http_phase(hub.base_url, halls, tokens, small * 20, small,
@@ -398,7 +415,8 @@ def main(argv: list[str]) -> int:
                   f" {took:.1f} s = {len(latencies) / took:,.0f} pushes (commits)/s;"
                   f" p50 {percentile(latencies, 50) * 1000:.0f} ms,"
                   f" p99 {percentile(latencies, 99) * 1000:.0f} ms; raw PostgreSQL"
-                  f" {raw_commits:,.0f} commits/s", flush=True)
+                  f" {raw_commits:,.0f} commits/s; counted {counted_after(dsn):.1f} s after",
+                  flush=True)
             done = args.per_hall + small * 20
             if args.lag_seconds > 0:
                 first = {h: done + 1 for h in tokens}

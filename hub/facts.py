@@ -1,12 +1,17 @@
-"""Per-ticket facts and daily rollups kept in step with the events as a batch is stored.
+"""Per-ticket facts and daily rollups kept in step with the events, a moment after they are
+stored.
 
 The hub counts a ticket exactly as its hall does, by the hall's own pure functions
 (``hall.rollups.fact_of`` for one ticket's events, ``Tally`` for a group): a batch's tickets
 get their fact recomputed from all their events (``hub_facts``), then the (hall, day)s those
 tickets belong to get their rollups rebuilt from the facts (``hub_rollups``: one row per
 grouping ``all``, ``procedure`` and ``hour``; fields are mapped from procedures when a report
-is read). Both run inside the storing transaction (``hub.ingest.AFTER_STORE``): the rollups
-never lag or lead the events. A province report reads rollups only.
+is read). A batch only notes its tickets (``mark_dirty``, in the storing transaction:
+``hub.ingest.AFTER_STORE``); the facts job of ``goiso hub serve`` (``counter``) counts them
+after the commit, a hall at a time, many batches in one go (``catch_up``): counting inside
+every push made a push cost as much as its whole day's rollups. The facts then trail the
+events by the job's look (half a second) and what it counts; ``/healthz`` says by how much.
+A province report reads rollups only.
 """
 
 from __future__ import annotations
@@ -20,10 +25,14 @@ from msgspec.json import decode as decode_json
 from hall.events import EventKind
 from hall.rollups import Fact, Tally, fact_of, key_text
 
+from .jobs import Job
 from .province import hall_row_extras, mark_stale
-from .schema import KIND_CODES
+from .schema import KIND_CODES, LOCK
 
 K = EventKind
+DIRTY_LOCK = LOCK + 4  # with a hall id: one process counts a hall's tickets at a time
+CHUNK = 5000  # tickets counted in one transaction
+PERIOD_SECONDS = 0.5  # between two looks of the facts job when there was nothing to count
 KIND_NAMES = {code: name for name, code in KIND_CODES.items()}
 # Groupings a (hall, day) is rolled up by; "hall" and "day" are read from "all", "field" from
 # "procedure" through the catalogue.
@@ -179,9 +188,58 @@ def update_tickets(conn: psycopg.Connection, hall_id: int, tickets: list[int]) -
     return days
 
 
-def after_store(conn: psycopg.Connection, hall_id: int, new: list[tuple]) -> None:
-    """The ingest's hook: the facts and rollups of the tickets a batch touched."""
-    update_tickets(conn, hall_id, sorted({row[4] for row in new if row[4] is not None}))
+def mark_dirty(conn: psycopg.Connection, hall_id: int, new: list[tuple]) -> None:
+    """The ingest's hook, inside the storing transaction: note the tickets a batch touched,
+    for the facts job to count after the commit (``catch_up``)."""
+    tickets = sorted({row[4] for row in new if row[4] is not None})
+    if tickets:
+        conn.execute("INSERT INTO hub_dirty (hall_id, ticket) SELECT %s, unnest(%s::int[])"
+                     " ON CONFLICT (hall_id, ticket) DO NOTHING", (hall_id, tickets))
+
+
+def catch_up_hall(conn: psycopg.Connection, hall_id: int, chunk: int = CHUNK) -> int | None:
+    """Count up to ``chunk`` of a hall's noted tickets (facts, then their days' rollups) in
+    one transaction; how many (None: another process is counting this hall)."""
+    with conn.transaction():
+        if not conn.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
+                            (DIRTY_LOCK, hall_id)).fetchone()[0]:
+            return None
+        # A batch committing meanwhile notes its tickets again (its insert waits for this
+        # delete), so nothing noted is lost: it is counted in the next round.
+        tickets = [r[0] for r in conn.execute(
+            "DELETE FROM hub_dirty WHERE hall_id = %s AND ticket IN (SELECT ticket FROM"
+            " hub_dirty WHERE hall_id = %s ORDER BY ticket LIMIT %s) RETURNING ticket",
+            (hall_id, hall_id, chunk))]
+        if tickets:
+            update_tickets(conn, hall_id, sorted(tickets))
+            conn.execute("SELECT pg_notify('hub_events', %s)", (str(hall_id),))
+    return len(tickets)
+
+
+def catch_up(conn: psycopg.Connection) -> int:
+    """Count every hall's noted tickets; how many were counted (halls another process is
+    counting are left to it)."""
+    counted = 0
+    while True:
+        done = 0
+        for (hall_id,) in conn.execute("SELECT DISTINCT hall_id FROM hub_dirty").fetchall():
+            done += catch_up_hall(conn, hall_id) or 0
+        counted += done
+        if not done:
+            return counted
+
+
+def pending(conn: psycopg.Connection) -> dict:
+    """For ``/healthz``: tickets waiting to be counted, and how long the oldest has waited."""
+    count, oldest = conn.execute(
+        "SELECT count(*), extract(epoch FROM now() - min(since)) FROM hub_dirty").fetchone()
+    return {"tickets": count, "oldest_s": None if oldest is None else round(float(oldest), 1)}
+
+
+def counter(pool, period: float = PERIOD_SECONDS) -> Job:
+    """The facts job of ``goiso hub serve``: counts the noted tickets every ``period``
+    seconds, at once again while there are more."""
+    return Job("facts", pool, catch_up, period)
 
 
 def rebuild_hall(conn: psycopg.Connection, hall_id: int) -> int:

@@ -40,7 +40,7 @@ COLUMNS = ("seq", "at", "hall_id", "day", "ticket", "clerk", "procedure", "kind"
            "queue", "number", "data")
 FIELDS = 11  # of an event in a batch
 MAX_DATA = 4000  # bytes of an event's data, as JSON (UTF-8)
-# Hooks run inside the storing transaction with the rows just stored (the rollups).
+# Hooks run inside the storing transaction with the rows just stored (the facts' notes).
 AFTER_STORE: list = []
 # Kinds whose event carries the ticket's procedure and printed number (they never change).
 TICKET_FIXED_ON = frozenset({KIND_CODES["issued"]})
@@ -221,7 +221,8 @@ def store(conn: psycopg.Connection, hall_id: int, body) -> int:
     return acked
 
 
-# The rollups follow every batch in its own transaction (``hub.facts``).
-from .facts import after_store  # noqa: E402 - registered once the store is defined
+# Every batch notes the tickets it touched, in its own transaction, for the facts job
+# (``hub.facts``).
+from .facts import mark_dirty  # noqa: E402 - registered once the store is defined
 
-AFTER_STORE.append(after_store)
+AFTER_STORE.append(mark_dirty)

@@ -4,7 +4,7 @@ report find percentiles without reading every time (``hub.percentiles``).
 
 A hall's rollup rows change with every batch it pushes; adding up a province for each batch
 would put every hall's pushes in one line. So a rebuild of a hall's day marks it stale
-(``mark_stale``, in the storing transaction), and a job (``Builder``, in ``goiso hub serve``;
+(``mark_stale``, in the storing transaction), and a job (``builder``, in ``goiso hub serve``;
 ``build_stale``) rebuilds a province's day once its halls have been quiet for a while. A report
 reads the province rows of the days no hall has marked and the halls' own rows of the others,
 in one snapshot: the figures are the same either way, only faster.
@@ -12,8 +12,6 @@ in one snapshot: the figures are the same either way, only faster.
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections import defaultdict
 from datetime import timedelta
 
@@ -22,10 +20,9 @@ import psycopg
 
 from hall.rollups import MAX_LEVELS
 
+from .jobs import Job
 from .percentiles import cumulative
 from .schema import LOCK
-
-log = logging.getLogger(__name__)
 
 QUIET_SECONDS = 60  # a province's day is rebuilt once no hall changed it for this long
 PERIOD_SECONDS = 30  # between two looks for stale days
@@ -186,33 +183,7 @@ def build_stale(conn: psycopg.Connection, quiet_seconds: float = QUIET_SECONDS) 
     return built
 
 
-class Builder:
-    """The hub's background rebuild of stale province days: a daemon thread that looks every
-    ``period`` seconds, on a connection of ``pool`` (every worker runs one; a lock in the
-    database lets one build at a time)."""
-
-    def __init__(self, pool, period: float = PERIOD_SECONDS,
-                 quiet_seconds: float = QUIET_SECONDS):
-        self.pool, self.period, self.quiet_seconds = pool, period, quiet_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> Builder:
-        """Start looking (once)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="hub-province",
-                                            daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop after the current look."""
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.period):
-            try:
-                with self.pool.connection() as conn:
-                    build_stale(conn, self.quiet_seconds)
-            except Exception:  # a lost connection or a restart of PostgreSQL: try again later
-                log.warning("province rollups: rebuild failed", exc_info=True)
+def builder(pool, period: float = PERIOD_SECONDS, quiet_seconds: float = QUIET_SECONDS) -> Job:
+    """The hub's background rebuild of stale province days (every worker runs one; the lock
+    in the database lets one build at a time)."""
+    return Job("province", pool, lambda conn: build_stale(conn, quiet_seconds), period)

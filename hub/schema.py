@@ -377,3 +377,19 @@ def h008_hall_positions(conn: psycopg.Connection) -> None:
         ALTER TABLE halls DROP COLUMN acked_seq, DROP COLUMN last_contact,
             DROP COLUMN last_event_at;
     """)
+
+
+@migration
+def h009_dirty_tickets(conn: psycopg.Connection) -> None:
+    # The tickets whose facts a stored batch changed, counted by the hub's facts job after
+    # the batch's commit (``hub.facts.catch_up``) instead of inside it: a push's transaction
+    # stores events only, and many pushes of a hall are counted in one go. Distributed by
+    # ``hall_id`` like the events.
+    conn.execute("""
+        CREATE TABLE hub_dirty (
+            hall_id integer NOT NULL,
+            ticket integer NOT NULL,
+            since timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (hall_id, ticket)
+        );
+    """)

@@ -29,12 +29,16 @@ def serve(dsn: str, host: str, port: int, workers: int = 4, threads: int = 8,
 
         def load(self):
             from .app import create_hub_app
-            from .province import Builder
+            from .facts import counter
+            from .province import builder
             from .store import open_pool
 
             # Opened in the worker (after the fork): a pool's connections are not shared.
             pool = open_pool(dsn, max_size=pool_size, migrate_now=False)
-            Builder(pool).start()  # the province's rows of quiet days (one worker at a time)
+            # Every worker counts noted tickets and builds the province's rows of quiet days
+            # (locks in the database keep two from doing the same work).
+            counter(pool).start()
+            builder(pool).start()
             return create_hub_app(pool, secure_cookies=secure_cookies)
 
     HubServer().run()

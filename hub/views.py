@@ -9,7 +9,7 @@ import msgspec
 from flask import Blueprint, current_app, g, jsonify, request
 from msgspec.json import decode as decode_json
 
-from . import catalogue, errors, ingest, province
+from . import catalogue, errors, facts, ingest, province
 from .access import pool, role
 
 bp = Blueprint("hub", __name__)
@@ -85,6 +85,7 @@ def health():
                 " OR last_contact < now() - interval '10 minutes') FROM hall_positions"
                 ).fetchone()
             report["halls"] = {"total": halls, "no_contact_10_min": stale}
+            report["facts_pending"] = facts.pending(conn)
             report["province_rollups"] = province.state(conn)
     except Exception as exc:  # noqa: BLE001 - the probe's answer is the report
         report.update(ok=False, database=type(exc).__name__)

@@ -155,6 +155,7 @@ def test_province_rows_follow_real_pushes(hall, pushed, hub_db, clock):  # noqa:
     acked = 0
     while batch := json.loads(json.dumps(_wire_after(hall, acked))):
         acked = ingest.store(hub_db, other, {"hall": other, "after": acked, "events": batch})
+    facts.catch_up(hub_db)
     ranges = ((days[0], days[3]), (days[1], days[2]), (days[3], days[3]))
     before = {(r, by): reports.summary(hub_db, *r, by) for r in ranges
               for by in reports.GROUPS}
@@ -222,7 +223,7 @@ def test_the_builder_thread_catches_up(hub_db, hub_dsn):
     hall = add_hall(hub_db, "Xã A")[0]
     _load(hub_db, random.Random(3), [hall], days=3)
     with ConnectionPool(hub_dsn, min_size=1, max_size=2, kwargs={"autocommit": True}) as pool:
-        builder = province.Builder(pool, period=0.05, quiet_seconds=0).start()
+        builder = province.builder(pool, period=0.05, quiet_seconds=0).start()
         try:
             wait_for(lambda: hub_db.execute(
                 "SELECT count(*) FROM hub_rollups_stale").fetchone()[0] == 0,
