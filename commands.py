@@ -338,12 +338,14 @@ DSN = click.option("--dsn", required=True, envvar="GOISO_HUB_DSN",
 @click.option("--secure-cookies/--no-secure-cookies", default=False, show_default=True,
               envvar="GOISO_HUB_SECURE_COOKIES",
               help="Staff session cookies only over HTTPS (set it behind an HTTPS proxy).")
-def hub_serve(dsn, host, port, workers, threads, pool_size, secure_cookies):
+@click.option("--keep-days", type=click.IntRange(1, 3660), default=35, show_default=True,
+              help="Days kept a row per event; older ones are packed (docs/hub.md).")
+def hub_serve(dsn, host, port, workers, threads, pool_size, secure_cookies, keep_days):
     """Serve the hub (migrations run first)."""
     from hub.serving import serve
 
     serve(dsn, host, port, workers=workers, threads=threads, pool_size=pool_size,
-          secure_cookies=secure_cookies)
+          secure_cookies=secure_cookies, keep_days=keep_days)
 
 
 @hub.command("migrate")
@@ -429,6 +431,26 @@ def hub_publish_catalogue(dsn, file, note):
             raise click.UsageError(str(exc)) from None
     click.echo(f"catalogue version {published['version']}: {published['procedures']}"
                " procedures")
+
+
+@hub.command("pack-events")
+@DSN
+@click.option("--keep-days", type=click.IntRange(0, 3660), default=35, show_default=True,
+              help="Days kept a row per event; older ones are packed.")
+def hub_pack_events(dsn, keep_days):
+    """Pack the events of closed days (older than --keep-days) into one row per hall and
+    day, now (goiso hub serve does it every hour)."""
+    import psycopg
+
+    from hub.packing import pack_closed
+    from hub.schema import migrate
+
+    moved = 0
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrate(conn)
+        while done := pack_closed(conn, keep_days):
+            moved += done
+    click.echo(f"events packed: {moved}")
 
 
 @hub.command("rebuild-reports")

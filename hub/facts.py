@@ -26,6 +26,7 @@ from hall.events import EventKind
 from hall.rollups import Fact, Tally, fact_of, key_text
 
 from .jobs import Job
+from .packing import hall_tickets, ticket_events
 from .province import hall_row_extras, mark_stale
 from .schema import KIND_CODES, LOCK
 
@@ -48,11 +49,6 @@ FACT_COLUMNS = ("hall_id", "ticket", "day", "issued_at", "hour", "procedure", "q
 ROLLUP_COLUMNS = ("hall_id, day, dimension, key, issued, served, no_show, cancelled,"
                   " transferred, dossiers, rated, satisfied, ratings, waits, services,"
                   " wait_sum, service_sum, wait_counts, service_counts")
-EVENTS_OF_TICKETS = (
-    "SELECT e.ticket, e.at, e.day, e.kind, e.counter, e.clerk, q.code, p.code, e.number,"
-    " e.data::text"
-    " FROM events e LEFT JOIN codes q ON q.id = e.queue LEFT JOIN codes p ON p.id = e.procedure"
-    " WHERE e.hall_id = %s AND e.ticket = ANY(%s) ORDER BY e.ticket, e.seq")
 
 
 def as_hall_event(row) -> dict:
@@ -112,7 +108,7 @@ def facts_of_tickets(conn: psycopg.Connection, hall_id: int, tickets: list[int],
             issued = next(e for e in events if e["kind"] == K.ISSUED)
             rows.append(fact_row(hall_id, fact, issued["at"], waiting_since(events), zone))
 
-    for row in conn.execute(EVENTS_OF_TICKETS, (hall_id, tickets)):
+    for row in ticket_events(conn, hall_id, tickets):
         if row[0] != current and events:
             close()
             events = []
@@ -245,9 +241,7 @@ def counter(pool, period: float = PERIOD_SECONDS) -> Job:
 def rebuild_hall(conn: psycopg.Connection, hall_id: int) -> int:
     """Every fact and rollup of one hall recomputed from its events (after a fix in how they
     are counted); the tickets counted."""
-    tickets = [r[0] for r in conn.execute(
-        "SELECT DISTINCT ticket FROM events WHERE hall_id = %s AND ticket IS NOT NULL",
-        (hall_id,))]
+    tickets = hall_tickets(conn, hall_id)
     with conn.transaction():
         conn.execute("DELETE FROM hub_facts WHERE hall_id = %s", (hall_id,))
         # Days that had rows: the province's rows of them change even if none come back.

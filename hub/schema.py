@@ -393,3 +393,26 @@ def h009_dirty_tickets(conn: psycopg.Connection) -> None:
             PRIMARY KEY (hall_id, ticket)
         );
     """)
+
+
+@migration
+def h007_packed_events(conn: psycopg.Connection) -> None:
+    # Closed days of events, one row per (hall, day): the day's events column by column,
+    # compressed (``hub.packing``); ``events`` keeps the open days a row per event. Keyed
+    # and distributed by ``hall_id`` like ``events``; the tickets' range finds the days of a
+    # ticket without an index on every ticket.
+    conn.execute("""
+        CREATE TABLE events_packed (
+            hall_id integer NOT NULL,
+            day date NOT NULL,
+            first_seq bigint NOT NULL,
+            last_seq bigint NOT NULL,
+            events_count integer NOT NULL,
+            min_ticket integer,
+            max_ticket integer,
+            payload bytea NOT NULL,
+            PRIMARY KEY (hall_id, day, first_seq)
+        );
+        -- Compressed already (zlib): out of line as it is, not compressed again.
+        ALTER TABLE events_packed ALTER COLUMN payload SET STORAGE EXTERNAL;
+    """)

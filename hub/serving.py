@@ -10,7 +10,8 @@ from .schema import migrate
 
 
 def serve(dsn: str, host: str, port: int, workers: int = 4, threads: int = 8,
-          pool_size: int = 8, secure_cookies: bool = False) -> None:
+          pool_size: int = 8, secure_cookies: bool = False,
+          keep_days: int | None = None) -> None:
     """Serve the hub until SIGTERM or SIGINT."""
     from gunicorn.app.base import BaseApplication
 
@@ -30,6 +31,7 @@ def serve(dsn: str, host: str, port: int, workers: int = 4, threads: int = 8,
         def load(self):
             from .app import create_hub_app
             from .facts import counter
+            from .packing import KEEP_DAYS, packer
             from .province import builder
             from .store import open_pool
 
@@ -39,6 +41,8 @@ def serve(dsn: str, host: str, port: int, workers: int = 4, threads: int = 8,
             # (locks in the database keep two from doing the same work).
             counter(pool).start()
             builder(pool).start()
+            # Closed days packed (one row per hall and day), an hour apart.
+            packer(pool, KEEP_DAYS if keep_days is None else keep_days).start()
             return create_hub_app(pool, secure_cookies=secure_cookies)
 
     HubServer().run()
