@@ -20,7 +20,8 @@ its own sequence numbers, ticket ids and times.
   resting ``interval`` after each push as ``device.worker.Poller`` does); lag = the hub's
   acknowledgement − the event's time at the hall, p50/p99;
 * ``storage``: after ``VACUUM ANALYZE``, bytes of ``events`` (heap, TOAST and indexes of all
-  partitions) per stored event.
+  partitions) per stored event, as stored, then after packing every day as if it were closed
+  (``hub.packing``: one row per hall and day; the rate of packing too).
 
 Targets (issue 15): HTTP ≥ half the raw COPY rate; lag p99 ≤ 5 s; ≤ 100 bytes per event.
 """
@@ -309,19 +310,65 @@ def counted_after(dsn: str, timeout: float = 600) -> float:
 
 
 def storage(dsn: str) -> dict:
-    """Bytes of ``events`` (every partition: heap, TOAST, indexes) per row, after VACUUM."""
+    """Bytes of ``events`` (every partition) and ``events_packed`` per stored event, after
+    VACUUM: heap, TOAST and indexes of each."""
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE events")
-        heap, indexes, rows = conn.execute(
-            "SELECT sum(pg_table_size(relid)), sum(pg_indexes_size(relid)),"
-            " (SELECT count(*) FROM events) FROM pg_partition_tree('events')"
-            " WHERE isleaf").fetchone()
+        conn.execute("VACUUM ANALYZE events_packed")
+        sizes = {}
+        for table_name, relations in (
+                ("events", "SELECT relid FROM pg_partition_tree('events') WHERE isleaf"),
+                ("events_packed", "SELECT 'events_packed'::regclass")):
+            sizes[table_name] = conn.execute(
+                "SELECT sum(pg_relation_size(r)), sum(pg_table_size(r) - pg_relation_size(r)),"
+                f" sum(pg_indexes_size(r)) FROM ({relations}) AS t(r)").fetchone()
+        rows, packed = conn.execute(
+            "SELECT (SELECT count(*) FROM events),"
+            " (SELECT coalesce(sum(events_count), 0) FROM events_packed)").fetchone()
         data = conn.execute("SELECT avg(coalesce(pg_column_size(data), 0)),"
                             " avg(pg_column_size(e.*)) FROM events e").fetchone()
-    return {"rows": rows, "heap": int(heap), "indexes": int(indexes),
-            "data_avg": float(data[0]), "row_avg": float(data[1])}
+    heap, toast, indexes = (sum(int(sizes[t][i] or 0) for t in sizes) for i in range(3))
+    return {"rows": rows, "packed": packed, "events": rows + packed, "heap": heap,
+            "toast": toast, "indexes": indexes, "data_avg": float(data[0] or 0),
+            "row_avg": float(data[1] or 0)}
+
+
+def print_storage(size: dict, what: str) -> None:
+    """One line of bytes per event."""
+    n = size["events"]
+    total = size["heap"] + size["toast"] + size["indexes"]
+    print(f"storage {what}: {n:,} events ({size['packed']:,} packed), heap"
+          f" {size['heap'] / n:.1f} + TOAST {size['toast'] / n:.1f} + indexes"
+          f" {size['indexes'] / n:.1f} = {total / n:.1f} bytes per event (target ≤ 100)",
+          flush=True)
+
+
+def packing_phase(dsn: str, template: list[list]) -> tuple[int, float, float]:
+    """Every stored day packed as if 40 days had passed (``hub.packing``: the emptied month
+    truncated too): (events moved, seconds, packed bytes per event of one real morning)."""
+    import psycopg
+
+    from hub.halls import add_hall
+    from hub.ingest import store
+    from hub.packing import pack_closed
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        # The simulated halls repeat one morning (with times 0.2 s apart): compression finds
+        # the repeats. One morning with its own times, alone on its day, says what a real
+        # day packs to.
+        hall_id = add_hall(conn, "Xã một buổi sáng")[0]
+        store(conn, hall_id, {"hall": hall_id, "after": 0, "events": [
+            [seq, *e[1:]] for seq, e in enumerate(template, 1)]})
+        moved = 0
+        started = time.perf_counter()
+        while done := pack_closed(conn, keep_days=-40):
+            moved += done
+        took = time.perf_counter() - started
+        alone = conn.execute("SELECT sum(length(payload))::float / sum(events_count)"
+                             " FROM events_packed WHERE hall_id = %s", (hall_id,)).fetchone()[0]
+    return moved, took, alone
 
 
 # -- the run -------------------------------------------------------------------------------------
@@ -429,11 +476,15 @@ def main(argv: list[str]) -> int:
                       f"  max {max(lags):.2f} s  mean {statistics.fmean(lags):.2f} s"
                       " (target p99 ≤ 5 s)", flush=True)
         size = storage(dsn)
-        total = size["heap"] + size["indexes"]
-        print(f"\nstorage: {size['rows']:,} events, heap {size['heap'] / size['rows']:.1f}"
-              f" + indexes {size['indexes'] / size['rows']:.1f}"
-              f" = {total / size['rows']:.1f} bytes per event (target ≤ 100);"
-              f" a row {size['row_avg']:.1f} bytes of which data {size['data_avg']:.1f}")
+        print()
+        print_storage(size, "as stored (a row per event)")
+        print(f"  a row {size['row_avg']:.1f} bytes of which data {size['data_avg']:.1f}")
+        moved, took, alone = packing_phase(dsn, template)
+        print(f"packing every day as closed (as if 40 days later; + one real morning of"
+              f" {len(template):,} events): {moved:,} events in {took:.1f} s ="
+              f" {moved / took:,.0f} events/s; that morning alone packs to {alone:.1f} bytes"
+              " an event", flush=True)
+        print_storage(storage(dsn), "packed (a row per hall and day)")
     finally:
         cluster.stop("immediate")
         import shutil

@@ -162,3 +162,23 @@ def test_an_event_stored_while_its_day_is_packed_is_kept(hub_db, hub_dsn, hall):
     assert [e[0] for e in packing.ticket_events(hub_db, hall, [3])] == [3] * 5
     assert packing.pack_closed(hub_db, keep_days=-1) == 3
     assert [e[0] for e in unpacked(hub_db, hall)] == list(range(1, 23))
+
+
+def test_a_closed_month_left_empty_is_truncated_unless_in_use(hub_db, hub_dsn, hall,
+                                                                monkeypatch):
+    monkeypatch.setattr(packing, "EMPTY_BYTES", 0)
+    store(hub_db, hall, batch(hall, 0, ticket_day(1)))
+    after_november = date(2026, 12, 1)
+    assert packing.truncate_empty_months(hub_db, after_november) == []  # it holds events
+    assert packing.pack_day(hub_db, hall, date(2026, 11, 2)) == 19
+    assert packing.truncate_empty_months(hub_db, date(2026, 11, 30)) == []  # not closed yet
+    with psycopg.connect(hub_dsn, autocommit=True) as reader, reader.transaction():
+        reader.execute("SELECT count(*) FROM events_2026_11")
+        assert packing.truncate_empty_months(hub_db, after_november) == []  # in use: later
+    size = "SELECT pg_total_relation_size('events_2026_11')"
+    emptied = hub_db.execute(size).fetchone()[0]
+    assert packing.truncate_empty_months(hub_db, after_november) == ["events_2026_11"]
+    assert hub_db.execute(size).fetchone()[0] < emptied
+    # Late events of that month still go in, and are read with the packed ones.
+    assert store(hub_db, hall, batch(hall, 19, late(20))) == 22
+    assert [e[0] for e in packing.ticket_events(hub_db, hall, [3])] == [3] * 5
