@@ -182,3 +182,18 @@ def test_a_closed_month_left_empty_is_truncated_unless_in_use(hub_db, hub_dsn, h
     # Late events of that month still go in, and are read with the packed ones.
     assert store(hub_db, hall, batch(hall, 19, late(20))) == 22
     assert [e[0] for e in packing.ticket_events(hub_db, hall, [3])] == [3] * 5
+
+
+def test_the_command_packs_closed_days_and_reports_recount_the_same(hub_db, hub_dsn, hall):
+    from click.testing import CliRunner
+
+    from commands import cli
+
+    store(hub_db, hall, batch(hall, 0, ticket_day(1) + late(20)))
+    before = counted(hub_db, hall)
+    done = CliRunner().invoke(cli, ["hub", "pack-events", "--dsn", hub_dsn, "--keep-days", "0"])
+    assert done.exit_code == 0 and "events packed: 22" in done.output
+    assert hub_db.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+    done = CliRunner().invoke(cli, ["hub", "rebuild-reports", "--dsn", hub_dsn])
+    assert done.exit_code == 0 and f"hall {hall}: 6 tickets" in done.output
+    assert counted(hub_db, hall) == before
