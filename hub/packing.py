@@ -157,40 +157,46 @@ def ticket_events(conn: psycopg.Connection, hall_id: int, tickets: list[int]) ->
     """Every stored event of some of a hall's tickets, packed or not, ordered by ticket and
     seq: ``(ticket, at, day, kind, counter, clerk, queue code, procedure code, number,
     data text)``."""
-    rows = conn.execute(
+    # One statement, so one snapshot: a day packed between two reads would be read twice or
+    # not at all. The packed days read are those whose tickets' range holds one of these (a
+    # day's tickets are a run of ids: this batch's are usually newer than every packed day).
+    found = conn.execute(
         "SELECT e.ticket, e.seq, e.at, e.day, e.kind, e.counter, e.clerk, q.code, p.code,"
-        " e.number, e.data::text FROM events e LEFT JOIN codes q ON q.id = e.queue"
-        " LEFT JOIN codes p ON p.id = e.procedure"
-        " WHERE e.hall_id = %s AND e.ticket = ANY(%s)", (hall_id, tickets)).fetchall()
-    # Packed days whose tickets' range holds one of these (a day's tickets are a run of ids:
-    # this batch's tickets are usually newer than every packed day, so none is read).
-    packed = conn.execute(
-        "SELECT day, payload, min_ticket FROM events_packed WHERE hall_id = %s"
+        " e.number, e.data::text, NULL::bytea, NULL::int FROM events e"
+        " LEFT JOIN codes q ON q.id = e.queue LEFT JOIN codes p ON p.id = e.procedure"
+        " WHERE e.hall_id = %s AND e.ticket = ANY(%s)"
+        " UNION ALL SELECT NULL, NULL, NULL, day, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+        " payload, min_ticket FROM events_packed WHERE hall_id = %s"
         " AND min_ticket <= %s AND max_ticket >= %s AND EXISTS (SELECT 1 FROM"
         " unnest(%s::int[]) t WHERE t BETWEEN min_ticket AND max_ticket)",
-        (hall_id, max(tickets), min(tickets), tickets)).fetchall()
+        (hall_id, tickets, hall_id, max(tickets), min(tickets), tickets)).fetchall()
+    rows = [r[:11] for r in found if r[11] is None]
+    packed = [r for r in found if r[11] is not None]
     if packed:
         wanted = set(tickets)
-        found = [(day, e) for day, payload, low in packed for e in unpack(payload, low)
-                 if e[2] in wanted]
+        events = [(r[3], e) for r in packed for e in unpack(r[11], r[12]) if e[2] in wanted]
         codes = dict(conn.execute("SELECT id, code FROM codes WHERE id = ANY(%s)",
-                                  (sorted({c for _, e in found for c in (e[4], e[7])
+                                  (sorted({c for _, e in events for c in (e[4], e[7])
                                            if c is not None}),)).fetchall())
         rows += [(ticket, seq, as_time(at), day, kind, counter, clerk, codes.get(queue),
                   codes.get(procedure), number, data)
                  for day, (seq, at, ticket, clerk, procedure, kind, counter, queue, number,
-                           data) in found]
+                           data) in events]
     rows.sort(key=lambda r: (r[0], r[1]))
     return [(r[0], *r[2:]) for r in rows]
 
 
 def hall_tickets(conn: psycopg.Connection, hall_id: int) -> list[int]:
     """Every ticket a hall's stored events (packed or not) name, in order."""
-    tickets = {r[0] for r in conn.execute(
-        "SELECT DISTINCT ticket FROM events WHERE hall_id = %s AND ticket IS NOT NULL",
-        (hall_id,))}
-    for payload, low in conn.execute("SELECT payload, min_ticket FROM events_packed"
-                                     " WHERE hall_id = %s AND min_ticket IS NOT NULL",
-                                     (hall_id,)):
-        tickets.update(e[2] for e in unpack(payload, low) if e[2] is not None)
+    tickets: set[int] = set()
+    # One statement, one snapshot (as in ``ticket_events``).
+    for ticket, payload, low in conn.execute(
+            "SELECT DISTINCT ticket, NULL::bytea, NULL::int FROM events WHERE hall_id = %s"
+            " AND ticket IS NOT NULL UNION ALL SELECT NULL, payload, min_ticket"
+            " FROM events_packed WHERE hall_id = %s AND min_ticket IS NOT NULL",
+            (hall_id, hall_id)):
+        if payload is None:
+            tickets.add(ticket)
+        else:
+            tickets.update(e[2] for e in unpack(payload, low) if e[2] is not None)
     return sorted(tickets)
