@@ -97,6 +97,8 @@ def test_months_get_their_partitions(hub_db, hall):
     ({"hall": 1, "after": 0, "events": [event(1), event(3), event(3)]}, "does not follow"),
     ({"hall": 1, "after": 0, "events": [event(2), event(1)]}, "does not follow"),
     ({"hall": 1, "after": 0, "events": [event(1, kind="hacked")]}, "kind"),
+    ({"hall": 1, "after": 0, "events": [event(1, kind=["issued"])]}, "kind"),
+    ({"hall": 1, "after": 0, "events": [event(1, kind={"issued": 1})]}, "kind"),
     ({"hall": 1, "after": 0, "events": [event(1, day="2026-13-01")]}, "day"),
     ({"hall": 1, "after": 0, "events": [event(1), event(2, day=["2026-12-04"])]}, "day"),
     ({"hall": 1, "after": 0, "events": [event(1), event(2, day=None)]}, "day"),
