@@ -206,8 +206,10 @@ def raw_phase(dsn: str, halls: Halls, how: str, writers: int, per_writer: int, b
                                  + ", ".join([one] * len(chunk)) + " ON CONFLICT DO NOTHING",
                                  [v for row in chunk for v in row])
                 else:
+                    # As the hub writes them: binary, the types declared.
                     with conn.cursor() as cur, cur.copy(
-                            f"COPY staging ({columns}) FROM STDIN") as copy:
+                            f"COPY staging ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                        copy.set_types(ingest.COLUMN_TYPES)
                         for row in chunk:
                             copy.write_row(row)
                     conn.execute(f"INSERT INTO events ({columns}) SELECT {columns}"

@@ -91,7 +91,7 @@ def events_of(events) -> list[list]:
                 day = None
         if day is None:
             raise errors.BadBatch(reason=f"day of event {seq}")
-        if kind not in KIND_CODES:
+        if not isinstance(kind, str) or kind not in KIND_CODES:
             raise errors.BadBatch(reason=f"kind = {kind!r}")
         if data is not None and (not isinstance(data, dict)
                                  or len(encode_json(data)) > MAX_DATA):

@@ -66,6 +66,15 @@ def position():
     return jsonify({"hall": g.hall, "acked": acked[0]})
 
 
+@bp.get("/api/v1/openapi.json")
+@role("public")
+def openapi():
+    """The OpenAPI document of the hub's API."""
+    from .openapi import document
+
+    return jsonify(document())
+
+
 @bp.get("/healthz")
 @role("public")
 def health():

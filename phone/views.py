@@ -30,9 +30,14 @@ PRIVATE = {
 }
 
 
-def _find(token: str) -> dict:
+def _refuse_unknown(token: str) -> None:
+    """No ticket has a token this long: refused before any reading."""
     if len(token) > MAX_TOKEN:
         raise errors.NotFound(errors.N_("Không tìm thấy vé này."))
+
+
+def _find(token: str) -> dict:
+    _refuse_unknown(token)
     return phone.ticket(runtime(), token)
 
 
@@ -155,7 +160,6 @@ def rate(token):
     level = data.get("level") if isinstance(data, dict) else None
     if not isinstance(level, int) or isinstance(level, bool):
         raise errors.InvalidInput(errors.InvalidInput.NOT_INTEGER, field="level")
-    if len(token) > MAX_TOKEN:
-        raise errors.NotFound(errors.N_("Không tìm thấy vé này."))
+    _refuse_unknown(token)
     phone.rate(runtime(), token, level)
     return _private(jsonify(_payload(_find(token))))
