@@ -1,16 +1,16 @@
 """Closed days of events packed: one row per (hall, day) instead of one per event.
 
-A row per event costs about 140 bytes with its keys (``docs/hub.md``), most of it the
-tuple's header, line pointer and index entries, not what the event says. Once a day is
-closed (older than ``KEEP_DAYS``, so the open month stays a row per event for fast ingest
-and recounting), ``pack_day`` moves its events into ``events_packed`` in one transaction:
-the rows deleted from ``events`` and one row inserted holding them column by column (sequence
-and time as deltas, tickets relative to the day's first, codes as small ids, ``data`` as the
-jsonb's text), msgpack-encoded and zlib-compressed. Nothing is lost or doubled: the move is
-one transaction, and an event that arrives for a packed day while or after it is packed
-stays in ``events`` (both forms are read: ``ticket_events``) until the next look merges it
-into the day's packed row. Idempotency is ingest's: ``hall_positions.acked_seq`` decides
-what is new, whatever form the older events are in.
+A row per event costs about 160 bytes with its indexes (``docs/hub.md``), most of it the
+tuple's header, line pointer and index entries, not what the event says; packed, a real day's
+events take about 8. Once a day is closed (older than ``KEEP_DAYS``, so the open month stays a
+row per event for fast ingest and recounting), ``pack_day`` moves its events into
+``events_packed`` in one transaction: the rows deleted from ``events`` and one row inserted
+holding them column by column (sequence and time as deltas, tickets relative to the day's
+first, codes as small ids, ``data`` as the jsonb's text), msgpack-encoded and zlib-compressed.
+Nothing is lost or doubled: the move is one transaction, and an event that arrives for a packed
+day while or after it is packed stays in ``events`` (both forms are read: ``ticket_events``)
+until the next look merges it into the day's packed row. Idempotency is ingest's:
+``hall_positions.acked_seq`` decides what is new, whatever form the older events are in.
 """
 
 from __future__ import annotations
@@ -31,9 +31,6 @@ PERIOD_SECONDS = 3600.0  # between two looks of the packing job
 DAYS_A_LOOK = 50  # (hall, day)s packed in one call of ``pack_closed``
 FORMAT = 1  # of the payload; bumped if the layout ever changes
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# What ``unpack`` gives, per event, in this order.
-UNPACKED = ("seq", "at", "ticket", "clerk", "procedure", "kind", "counter", "queue", "number",
-            "data")
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder()
 
@@ -104,9 +101,9 @@ def pack_day(conn: psycopg.Connection, hall_id: int, day: date) -> int:
 
 def pack_closed(conn: psycopg.Connection, keep_days: int = KEEP_DAYS,
                 limit: int = DAYS_A_LOOK) -> int:
-    """Pack up to ``limit`` (hall, day)s older than ``keep_days`` days (negative: as if that
-    many days had passed), then give back the room of closed months left empty; the events
-    moved."""
+    """Pack up to ``limit`` (hall, day)s older than ``keep_days`` days (a negative number
+    packs today's too, as if that many days had passed: the bench and the tests), then give
+    back the room of closed months left empty; the events moved."""
     before = date.today() - timedelta(days=keep_days)
     days = conn.execute("SELECT DISTINCT hall_id, day FROM events WHERE day < %s"
                         " ORDER BY day, hall_id LIMIT %s", (before, limit)).fetchall()
