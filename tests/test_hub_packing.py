@@ -197,3 +197,21 @@ def test_the_command_packs_closed_days_and_reports_recount_the_same(hub_db, hub_
     done = CliRunner().invoke(cli, ["hub", "rebuild-reports", "--dsn", hub_dsn])
     assert done.exit_code == 0 and f"hall {hall}: 6 tickets" in done.output
     assert counted(hub_db, hall) == before
+
+
+def test_the_job_packs_closed_days_in_the_background(hub_db, hub_dsn, hall):
+    from psycopg_pool import ConnectionPool
+
+    from tests.plugins.waiting import wait_for
+
+    recent = date.today().isoformat()
+    store(hub_db, hall, batch(hall, 0, ticket_day(1) + ticket_day(100, recent)))
+    with ConnectionPool(hub_dsn, min_size=1, max_size=2, kwargs={"autocommit": True}) as pool:
+        job = packing.packer(pool, keep_days=1, period=0.05).start()
+        try:
+            wait_for(lambda: hub_db.execute("SELECT count(*) FROM events_packed")
+                     .fetchone()[0] == 1, "the closed day packed", timeout=10)
+        finally:
+            job.stop()
+    # Only the closed day: today's stays rows.
+    assert {r[0] for r in hub_db.execute("SELECT DISTINCT day FROM events")} == {date.today()}
