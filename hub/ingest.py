@@ -13,11 +13,12 @@ One hall's batches are stored one at a time (its ``hall_positions`` row is locke
 side by side. Rows go in through ``COPY`` into a staging table, then one ``INSERT … ON
 CONFLICT DO NOTHING`` (a small batch: one multi-row ``INSERT``).
 
-What is stored is what the event says, once (``docs/hub.md``: 140 bytes an event here): a
-ticket's procedure and printed number never change, so they are kept on its ``issued`` event
-only; ``data`` loses what the times of the ticket's own events say (``served_seconds`` from
-its call to its close, ``waited_seconds``: both reports compute waits and services from the
-times) and values that say nothing (``out_of_order: false``, ``dossiers: []``).
+What is stored is what the event says, once (``docs/hub.md``: about 160 bytes an event as a
+row, 8 once its day is packed by ``hub.packing``): a ticket's procedure and printed number
+never change, so they are kept on its ``issued`` event only; ``data`` loses what the times of
+the ticket's own events say (``served_seconds`` from its call to its close, ``waited_seconds``:
+both reports compute waits and services from the times) and values that say nothing
+(``out_of_order: false``, ``dossiers: []``).
 """
 
 from __future__ import annotations
