@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from display.config import DEFAULT_TEMPLATE
 from tests.liveserver import LiveServer
 from tests.plugins.accessibility import axe_violations
-from tests.plugins.chromium import CHROMIUM_ARGS, LOCALE, chromium_executable
+from tests.plugins.chromium import ASK_FIRST, AUTOPLAY, LOCALE, browser_with_policy
 from tests.plugins.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -26,8 +26,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 HIGHLIGHT_S = 3
 CONFIG = (f"[board]\nhighlight_seconds = {HIGHLIGHT_S}\npoll_seconds = 1\n\n"
           "[voice]\nspeed = 300\n")
-AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
-ASK_FIRST = "--autoplay-policy=document-user-activation-required"
 TV = {"width": 1920, "height": 1080}
 TVS = [TV, {"width": 1366, "height": 768}, {"width": 1280, "height": 720}]
 # A counter's procedure in the demo hall (the queue it serves first).
@@ -42,30 +40,18 @@ def server(tmp_path_factory) -> Iterator[LiveServer]:
         yield live
 
 
-def launch(chromium_browser: Browser, policy: str) -> Browser:
-    args = [a for a in CHROMIUM_ARGS if not a.startswith("--autoplay-policy")] + [policy]
-    return chromium_browser.browser_type.launch(executable_path=chromium_executable(),
-                                                headless=True, args=args)
-
-
 @pytest.fixture(scope="module")
 def tv_browser(chromium_browser) -> Iterator[Browser]:
     """Chromium allowed to play sound without a tap (a hall TV's set-up)."""
-    browser = launch(chromium_browser, AUTOPLAY)
-    try:
+    with browser_with_policy(chromium_browser, AUTOPLAY) as browser:
         yield browser
-    finally:
-        browser.close()
 
 
 @pytest.fixture
 def asking_browser(chromium_browser) -> Iterator[Browser]:
     """Chromium that plays sound only after a tap (a browser's ordinary policy)."""
-    browser = launch(chromium_browser, ASK_FIRST)
-    try:
+    with browser_with_policy(chromium_browser, ASK_FIRST) as browser:
         yield browser
-    finally:
-        browser.close()
 
 
 class Pages:
@@ -195,7 +181,6 @@ def test_the_board_passes_axe_in_every_state(server, pages):
     fragment = pages.open("/display/main/live")
     clean(fragment, "the board's live fragment")
     clean(pages.open("/display/"), "the board chooser")
-
 
 
 def test_a_board_that_may_not_play_sound_still_writes_the_call(server, asking_browser):

@@ -24,7 +24,7 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 from tests.liveserver import LiveServer
-from tests.plugins.chromium import CHROMIUM_ARGS, LOCALE, chromium_executable
+from tests.plugins.chromium import ASK_FIRST, AUTOPLAY, LOCALE, browser_with_policy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -38,8 +38,6 @@ STREAM_ERRORS = r"^(Failed to load resource: net::ERR_\w+|\[object Event\])$"
 # A stream refused by the cap: the browser logs the 503 (and htmx its error event).
 REFUSED_STREAM = (r"^(Failed to load resource: the server responded with a status of 503.*"
                   r"|\[object Event\]|EventSource.*)$")
-AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
-ASK_FIRST = "--autoplay-policy=document-user-activation-required"
 TV = {"width": 1920, "height": 1080}
 SMALL_TV = {"width": 1366, "height": 768}
 # A counter's procedure: the demo hall's counters and the queue each one serves first.
@@ -131,30 +129,18 @@ def server(tmp_path_factory) -> Iterator[LiveServer]:
         yield live
 
 
-def _launch(chromium_browser: Browser, policy: str) -> Browser:
-    args = [a for a in CHROMIUM_ARGS if not a.startswith("--autoplay-policy")] + [policy]
-    return chromium_browser.browser_type.launch(executable_path=chromium_executable(),
-                                                headless=True, args=args)
-
-
 @pytest.fixture(scope="module")
 def speaking(chromium_browser) -> Iterator[Browser]:
     """Chromium allowed to play sound without a tap (a hall TV's set-up)."""
-    browser = _launch(chromium_browser, AUTOPLAY)
-    try:
+    with browser_with_policy(chromium_browser, AUTOPLAY) as browser:
         yield browser
-    finally:
-        browser.close()
 
 
 @pytest.fixture(scope="module")
 def asking(chromium_browser) -> Iterator[Browser]:
     """Chromium with the ordinary policy: no sound before someone taps the page."""
-    browser = _launch(chromium_browser, ASK_FIRST)
-    try:
+    with browser_with_policy(chromium_browser, ASK_FIRST) as browser:
         yield browser
-    finally:
-        browser.close()
 
 
 @dataclass

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pytest
@@ -34,8 +35,11 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
+    "--autoplay-policy=no-user-gesture-required",  # AUTOPLAY
 ]
+# A hall TV's sound policy (play without a tap), and a browser's ordinary one (after a tap).
+AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
+ASK_FIRST = "--autoplay-policy=document-user-activation-required"
 VIEWPORT = {"width": 1366, "height": 768}
 LOCALE = "vi-VN"
 
@@ -48,6 +52,19 @@ def chromium_executable() -> str:
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         pytest.fail(f"Chromium not found (looked for `chromium` on PATH and {path}). {_HINT}")
     return path
+
+
+@contextmanager
+def browser_with_policy(chromium_browser: Browser, policy: str) -> Iterator[Browser]:
+    """Another Chromium like ``chromium_browser`` but with the sound ``policy`` (``AUTOPLAY``
+    or ``ASK_FIRST``), closed at the end."""
+    args = [a for a in CHROMIUM_ARGS if not a.startswith("--autoplay-policy")] + [policy]
+    browser = chromium_browser.browser_type.launch(executable_path=chromium_executable(),
+                                                   headless=True, args=args)
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 @pytest.fixture(scope="session")
