@@ -271,7 +271,16 @@ def h006_province_rollups(conn: psycopg.Connection) -> None:
     # those days are rebuilt; a report reads the halls' own rows for those days.
     # ``hub_rollups_province`` is distributed by ``province_id`` on Citus (a province's
     # reports stay on one node); ``hub_rollups_stale`` by ``hall_id`` like every hall table.
-    conn.execute("""
+    # A day's (or a month's) tally with its times' sums and bucket counts: the columns of both
+    # added-up tables.
+    tally = """issued integer NOT NULL, served integer NOT NULL,
+            no_show integer NOT NULL, cancelled integer NOT NULL,
+            transferred integer NOT NULL, dossiers integer NOT NULL,
+            rated integer NOT NULL, satisfied integer NOT NULL,
+            ratings bytea NOT NULL, waits bytea NOT NULL, services bytea NOT NULL,
+            wait_sum bigint NOT NULL, service_sum bigint NOT NULL,
+            wait_counts bytea NOT NULL, service_counts bytea NOT NULL,"""
+    conn.execute(f"""
         ALTER TABLE hub_rollups
             ADD COLUMN wait_sum bigint NOT NULL DEFAULT 0,
             ADD COLUMN service_sum bigint NOT NULL DEFAULT 0,
@@ -282,21 +291,7 @@ def h006_province_rollups(conn: psycopg.Connection) -> None:
             day date NOT NULL,
             dimension text NOT NULL,
             key text NOT NULL,
-            issued integer NOT NULL,
-            served integer NOT NULL,
-            no_show integer NOT NULL,
-            cancelled integer NOT NULL,
-            transferred integer NOT NULL,
-            dossiers integer NOT NULL,
-            rated integer NOT NULL,
-            satisfied integer NOT NULL,
-            ratings bytea NOT NULL,
-            waits bytea NOT NULL,
-            services bytea NOT NULL,
-            wait_sum bigint NOT NULL,
-            service_sum bigint NOT NULL,
-            wait_counts bytea NOT NULL,
-            service_counts bytea NOT NULL,
+            {tally}
             PRIMARY KEY (province_id, day, dimension, key)
         );
         -- A hall's whole month of "all" rows in one (a province year by hall reads 12 rows
@@ -304,21 +299,7 @@ def h006_province_rollups(conn: psycopg.Connection) -> None:
         CREATE TABLE hub_rollups_hall_month (
             hall_id integer NOT NULL,
             month date NOT NULL,
-            issued integer NOT NULL,
-            served integer NOT NULL,
-            no_show integer NOT NULL,
-            cancelled integer NOT NULL,
-            transferred integer NOT NULL,
-            dossiers integer NOT NULL,
-            rated integer NOT NULL,
-            satisfied integer NOT NULL,
-            ratings bytea NOT NULL,
-            waits bytea NOT NULL,
-            services bytea NOT NULL,
-            wait_sum bigint NOT NULL,
-            service_sum bigint NOT NULL,
-            wait_counts bytea NOT NULL,
-            service_counts bytea NOT NULL,
+            {tally}
             PRIMARY KEY (hall_id, month)
         );
         CREATE TABLE hub_rollups_stale (
