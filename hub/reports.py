@@ -83,9 +83,11 @@ def sync_fields(conn: psycopg.Connection) -> int | None:
     return newest
 
 
-COLUMNS = ("day, dimension, key, issued, served, no_show, cancelled, transferred, dossiers,"
-           " rated, satisfied, ratings, waits, services, wait_sum, service_sum, wait_counts,"
-           " service_counts")
+# What a report reads of a rollup row: where it stands, then its tally (``SUMS`` and times).
+TALLY = ", ".join((*SUMS, "ratings", "waits", "services", "wait_sum", "service_sum",
+                   "wait_counts", "service_counts"))
+COLUMNS = "day, dimension, key, " + TALLY
+R_COLUMNS = ", ".join("r." + c for c in COLUMNS.split(", "))  # the same, of ``hub_rollups r``
 # The province's rows of the days no hall has marked stale, and the halls' own rows of the
 # days some hall has: the same figures, in one snapshot (``hub.province``).
 PROVINCE_SOURCE = f"""
@@ -99,7 +101,7 @@ PROVINCE_SOURCE = f"""
           AND NOT EXISTS (SELECT 1 FROM stale
                           WHERE stale.province_id = p.province_id AND stale.day = p.day)
         UNION ALL
-        SELECT r.hall_id, {", ".join("r." + c.strip() for c in COLUMNS.split(","))}
+        SELECT r.hall_id, {R_COLUMNS}
         FROM hub_rollups r JOIN halls h ON h.id = r.hall_id
         JOIN stale ON stale.province_id = coalesce(h.province_id, 0) AND stale.day = r.day
         WHERE r.day BETWEEN %(first)s AND %(last)s AND r.dimension = %(dimension)s)
@@ -119,7 +121,7 @@ HALL_MONTHS_SOURCE = f"""
         FROM hub_rollups_stale WHERE day BETWEEN %(whole_first)s AND %(whole_last)s),
     src AS (
         SELECT m.hall_id, m.month AS day, 'all' AS dimension, '' AS key,
-               {", ".join(c.strip() for c in COLUMNS.split(",")[3:])}
+               {TALLY}
         FROM hub_rollups_hall_month m
         WHERE m.month BETWEEN %(whole_first)s AND %(whole_last)s
           AND (%(halls)s::integer[] IS NULL OR m.hall_id = ANY(%(halls)s))
@@ -131,7 +133,7 @@ HALL_MONTHS_SOURCE = f"""
           AND (day < %(whole_first)s OR day > %(whole_last)s)
           AND (%(halls)s::integer[] IS NULL OR hall_id = ANY(%(halls)s))
         UNION ALL
-        SELECT r.hall_id, {", ".join("r." + c.strip() for c in COLUMNS.split(","))}
+        SELECT r.hall_id, {R_COLUMNS}
         FROM marked JOIN hub_rollups r ON r.hall_id = marked.hall_id
             AND r.day >= marked.month AND r.day < (marked.month + interval '1 month')::date
             AND r.dimension = 'all'

@@ -86,21 +86,19 @@ def _expected(tallies: dict, dimension: str, group, target_minutes: float) -> di
             "total": hall_figures(total, target_s, levels)}
 
 
+# The figures compared, and the counts beside them.
+KEEP = (*FIGURES, "ratings", "issued", "served", "no_show", "cancelled", "transferred",
+        "dossiers", "rated")
+
+
 def _figures(report: dict) -> dict:
-    return {"rows": {r["key"]: {f: r[f] for f in (*FIGURES, "ratings", "issued", "served",
-                                                  "no_show", "cancelled", "transferred",
-                                                  "dossiers", "rated")}
-                     for r in report["rows"]},
-            "total": {f: report["total"][f] for f in (*FIGURES, "ratings", "issued", "served",
-                                                      "no_show", "cancelled", "transferred",
-                                                      "dossiers", "rated")}}
+    return {"rows": {r["key"]: {f: r[f] for f in KEEP} for r in report["rows"]},
+            "total": {f: report["total"][f] for f in KEEP}}
 
 
 def _trim(expected: dict) -> dict:
-    keep = (*FIGURES, "ratings", "issued", "served", "no_show", "cancelled", "transferred",
-            "dossiers", "rated")
-    return {"rows": {k: {f: v[f] for f in keep} for k, v in expected["rows"].items()},
-            "total": {f: expected["total"][f] for f in keep}}
+    return {"rows": {k: {f: v[f] for f in KEEP} for k, v in expected["rows"].items()},
+            "total": {f: expected["total"][f] for f in KEEP}}
 
 
 GROUPINGS = {
