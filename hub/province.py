@@ -28,6 +28,8 @@ QUIET_SECONDS = 60  # a province's day is rebuilt once no hall changed it for th
 PERIOD_SECONDS = 30  # between two looks for stale days
 BUILD_LOCK = LOCK + 3  # one builder at a time over every hub process
 COUNTED = ("all",)  # the hall rows that carry bucket counts (one a hall-day: ``by=hall``)
+# A hall's province in SQL (``h``: its ``halls`` row): halls of no province add up as province 0.
+PROVINCE_OF = "coalesce(h.province_id, 0)"
 SUMS = ("issued", "served", "no_show", "cancelled", "transferred", "dossiers", "rated",
         "satisfied")
 _TIMES = ", ratings, waits, services, wait_sum, service_sum, wait_counts, service_counts"
@@ -91,7 +93,7 @@ def build_day(conn: psycopg.Connection, province: int, day) -> int:
     groups = _grouped(conn.execute(
         f"SELECT r.dimension, r.key, {_READ} FROM hub_rollups r"
         " JOIN halls h ON h.id = r.hall_id"
-        " WHERE coalesce(h.province_id, 0) = %s AND r.day = %s", (province, day),
+        f" WHERE {PROVINCE_OF} = %s AND r.day = %s", (province, day),
         binary=True), 2)
     if groups:
         with conn.cursor() as cur, cur.copy(
@@ -120,7 +122,7 @@ def build_hall_month(conn: psycopg.Connection, hall_id: int, month) -> bool:
 def stale_days(conn: psycopg.Connection, quiet_seconds: float = QUIET_SECONDS) -> list[tuple]:
     """The (province, day)s some hall changed, none in the last ``quiet_seconds``."""
     return conn.execute(
-        "SELECT coalesce(h.province_id, 0), s.day FROM hub_rollups_stale s"
+        f"SELECT {PROVINCE_OF}, s.day FROM hub_rollups_stale s"
         " JOIN halls h ON h.id = s.hall_id GROUP BY 1, 2"
         " HAVING max(s.changed_at) <= now() - make_interval(secs => %s)"
         " ORDER BY 2, 1", (quiet_seconds,)).fetchall()
@@ -132,7 +134,7 @@ def state(conn: psycopg.Connection) -> dict:
     days, behind = conn.execute(
         "SELECT count(*), count(*) FILTER (WHERE quiet < now() - interval '10 minutes')"
         " FROM (SELECT max(s.changed_at) AS quiet FROM hub_rollups_stale s"
-        " JOIN halls h ON h.id = s.hall_id GROUP BY coalesce(h.province_id, 0), s.day) d"
+        f" JOIN halls h ON h.id = s.hall_id GROUP BY {PROVINCE_OF}, s.day) d"
         ).fetchone()
     return {"stale_days": days, "quiet_not_rebuilt": behind}
 
@@ -152,7 +154,7 @@ def _build_month(conn: psycopg.Connection, province: int, days: list) -> bool | 
             marks = conn.execute(
                 "SELECT s.hall_id, s.day, s.changes FROM hub_rollups_stale s"
                 " JOIN halls h ON h.id = s.hall_id"
-                " WHERE coalesce(h.province_id, 0) = %s AND s.day = ANY(%s)",
+                f" WHERE {PROVINCE_OF} = %s AND s.day = ANY(%s)",
                 (province, days)).fetchall()
             for day in days:
                 build_day(conn, province, day)

@@ -25,7 +25,7 @@ from hall.rules import Rules
 from .catalogue import version_file
 from .figures import group_figures
 from .percentiles import GroupTimes, slice_sql, summed
-from .province import SUMS
+from .province import PROVINCE_OF, SUMS
 from .schema import LOCK
 
 GROUPS = ("hall", "field", "procedure", "day", "hour")
@@ -92,7 +92,7 @@ R_COLUMNS = ", ".join("r." + c for c in COLUMNS.split(", "))  # the same, of ``h
 # days some hall has: the same figures, in one snapshot (``hub.province``).
 PROVINCE_SOURCE = f"""
     WITH stale AS (
-        SELECT DISTINCT coalesce(h.province_id, 0) AS province_id, s.day
+        SELECT DISTINCT {PROVINCE_OF} AS province_id, s.day
         FROM hub_rollups_stale s JOIN halls h ON h.id = s.hall_id
         WHERE s.day BETWEEN %(first)s AND %(last)s),
     src AS (
@@ -103,7 +103,7 @@ PROVINCE_SOURCE = f"""
         UNION ALL
         SELECT r.hall_id, {R_COLUMNS}
         FROM hub_rollups r JOIN halls h ON h.id = r.hall_id
-        JOIN stale ON stale.province_id = coalesce(h.province_id, 0) AND stale.day = r.day
+        JOIN stale ON stale.province_id = {PROVINCE_OF} AND stale.day = r.day
         WHERE r.day BETWEEN %(first)s AND %(last)s AND r.dimension = %(dimension)s)
 """
 HALLS_SOURCE = f"""
