@@ -2,6 +2,7 @@
 restarts every event of each hall is at the hub exactly once (real ``goiso serve``, real
 ``goiso hub serve``, real PostgreSQL)."""
 
+import http.client
 import random
 import sqlite3
 import threading
@@ -56,7 +57,7 @@ class Traffic:
                     counter = self.random.choice((1, 3, 4))
                     self.server.request("POST", f"/api/v1/counters/{counter}/next", {},
                                         token=self.server.tokens[counter], timeout=3)
-            except OSError:
+            except (OSError, http.client.HTTPException):  # a reply cut by the kill as well
                 time.sleep(0.05)
 
 
