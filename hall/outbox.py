@@ -3,24 +3,31 @@ the hub's compact form, and where the push stands (``hub_push``).
 
 An event goes as ``[seq, at, day, kind, ticket, counter, clerk, queue, procedure, number,
 data]``: the log's id as the sequence, the ticket's procedure and printed number as columns
-of their own, and ``data`` without what those columns say or what a name repeats (a counter's
-name, a status the kind tells): ids and numbers only. Reading never blocks a ticket (a read
-transaction of the WAL); recording the hub's answer is one small change.
+of their own, and ``data`` without what those columns say, what the times say (waits and
+services), what a name repeats (a counter's name, a status the kind tells) or what a default
+says (``false``, ``[]``): ids and numbers only; the hub stores it as it comes. Reading never
+blocks a ticket (a read transaction of the WAL); recording the hub's answer is one small
+change.
 """
 
 import json
 
 from .transaction import Transactions
 
-# What an event's data repeats: said by the columns, by the kind, or a name the catalogue has.
-DROPPED = frozenset({"number", "procedure", "queue", "counter_name", "status"})
+# What an event's data repeats: said by the columns, by the kind, by the times of the ticket's
+# events (the hub computes waits and services from them, as the hall's reports do), or a name
+# the catalogue has.
+DROPPED = frozenset({"number", "procedure", "queue", "counter_name", "status",
+                     "waited_seconds", "served_seconds"})
 MAX_DETAIL = 300
 
 
 def wire(row) -> list:
     """One row of ``events`` in the hub's form."""
     data = json.loads(row["data"]) if row["data"] else {}
-    kept = {k: v for k, v in data.items() if k not in DROPPED and v is not None}
+    # ``False``, empty lists and objects are the defaults: they say nothing (0 is a fact).
+    kept = {k: v for k, v in data.items()
+            if k not in DROPPED and not (v is None or v is False or v == [] or v == {})}
     return [row["id"], row["at"], row["day"], row["kind"], row["ticket_id"],
             row["counter_number"], row["clerk_id"], row["queue_code"], data.get("procedure"),
             data.get("number"), kept or None]

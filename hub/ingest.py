@@ -9,27 +9,31 @@ what the event says).
 Events the hub already has (``seq <= acked``) are skipped, so a batch sent twice changes
 nothing; a batch that starts after a position beyond the hub's (``after > acked``) is refused
 with the position expected (``Gap``), so no batch is ever lost between two stored ones.
-One hall's batches are stored one at a time (its ``hall_positions`` row is locked), different halls'
-side by side. Rows go in through ``COPY`` into a staging table, then one ``INSERT … ON
-CONFLICT DO NOTHING`` (a small batch: one multi-row ``INSERT``).
+One hall's batches are stored one at a time (its ``hall_positions`` row is locked), different
+halls' side by side. The locked position says which events are new, so they go straight in:
+binary ``COPY`` into ``events`` (a small batch: one multi-row ``INSERT``).
 
-What is stored is what the event says, once (``docs/hub.md``: about 160 bytes an event as a
-row, 8 once its day is packed by ``hub.packing``): a ticket's procedure and printed number
-never change, so they are kept on its ``issued`` event only; ``data`` loses what the times of
-the ticket's own events say (``served_seconds`` from its call to its close, ``waited_seconds``:
-both reports compute waits and services from the times) and values that say nothing
-(``out_of_order: false``, ``dossiers: []``).
+A batch is decoded and checked in C (msgspec, against ``Batch``); ``data`` is kept as the JSON
+text the hall sent, never turned into Python objects (``stored_data``). What is stored is what
+the event says, once (``docs/hub.md``: about 160 bytes an event as a row, 8 once its day is
+packed by ``hub.packing``): a ticket's procedure and printed number never change, so they are
+kept on its ``issued`` event only; the hall's wire form (``hall.outbox.wire``) already left
+out of ``data`` what columns, times and empty values say.
 """
 
 from __future__ import annotations
 
-import math
-import weakref
+import re
 from datetime import UTC, date, datetime
+from typing import Annotated, Literal
 
+import msgspec
 import psycopg
-from msgspec.json import encode as encode_json  # json.dumps' work at a fifth of its time
-from psycopg.types.json import Jsonb
+from msgspec import Meta, Struct
+from msgspec.json import encode as encode_json
+from psycopg import postgres
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 
 from . import errors
 from .schema import KIND_CODES, ensure_month
@@ -37,75 +41,86 @@ from .schema import KIND_CODES, ensure_month
 MAX_EVENTS = 5000  # in one batch
 MAX_TEXT = 40  # a queue code
 MAX_NUMBER = 2**31 - 1
+MAX_SEQ = 2**62
 COLUMNS = ("seq", "at", "hall_id", "day", "ticket", "clerk", "procedure", "kind", "counter",
            "queue", "number", "data")
 COLUMN_TYPES = ("int8", "timestamptz", "int4", "date", "int4", "int4", "int4", "int2", "int2",
                 "int4", "text", "jsonb")
-FIELDS = 11  # of an event in a batch
-MAX_DATA = 4000  # bytes of an event's data, as JSON (UTF-8)
+FIELD_NAMES = ("seq", "at", "day", "kind", "ticket", "counter", "clerk", "queue", "procedure",
+               "number", "data")
+FIELDS = len(FIELD_NAMES)  # of an event in a batch
+MAX_DATA = 4000  # bytes of an event's data as stored, as JSON (UTF-8)
 # Hooks run inside the storing transaction with the rows just stored (the facts' notes).
 AFTER_STORE: list = []
 # Kinds whose event carries the ticket's procedure and printed number (they never change).
 TICKET_FIXED_ON = frozenset({KIND_CODES["issued"]})
-# Said by the times of the ticket's events (the reports compute them so), or by nothing.
-DERIVED = frozenset({"waited_seconds", "served_seconds"})
-EMPTY = (False, [], {}, "", None)
+
+Id = Annotated[int, Meta(ge=0, le=MAX_NUMBER)]
+Code = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT)]
 
 
-def _int(value, name: str, low: int = 0, high: int = MAX_NUMBER, none: bool = True):
-    if value is None and none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise errors.BadBatch(reason=f"{name} = {value!r}")
-    return value
+class Event(Struct, array_like=True, forbid_unknown_fields=True, gc=False):
+    """One event of a batch, as a hall sends it (a JSON array, fields in this order)."""
+
+    seq: Annotated[int, Meta(ge=1, le=MAX_SEQ)]
+    at: Annotated[float, Meta(gt=0, lt=2**33)]  # epoch seconds (finite: NaN is not > 0)
+    day: date  # the hall's business day, YYYY-MM-DD
+    kind: Literal[tuple(KIND_CODES)]  # type: ignore[valid-type] - the kinds the hub knows
+    ticket: Id | None
+    counter: Annotated[int, Meta(ge=0, le=32767)] | None
+    clerk: Id | None
+    queue: Code | None
+    procedure: Code | None
+    number: Code | None
+    data: msgspec.Raw  # an object or null, kept as the JSON text it came as
 
 
-def _code(value, name: str, seq: int):
-    if value is not None and (not isinstance(value, str) or not 0 < len(value) <= MAX_TEXT
-                              or "\x00" in value):
-        raise errors.BadBatch(reason=f"{name} of event {seq}")
-    return value
+class Batch(Struct, forbid_unknown_fields=True):
+    """A hall's batch: the events that follow its event ``after``."""
+
+    hall: int
+    after: Annotated[int, Meta(ge=0, le=MAX_SEQ)]
+    events: Annotated[list[Event], Meta(min_length=1, max_length=MAX_EVENTS)]
 
 
-def events_of(events) -> list[list]:
-    """The batch's events checked, as ``[seq, at (datetime), day (date), kind code, ticket,
-    counter, clerk, queue, procedure, number, data]`` (``BadBatch`` names the first fault)."""
-    if not isinstance(events, list) or not events:
-        raise errors.BadBatch(reason="events")
-    if len(events) > MAX_EVENTS:
-        raise errors.BadBatch(reason=f"{len(events)} > {MAX_EVENTS} events")
-    checked = []
-    days: dict = {}  # a batch has a few days: each parsed once
-    for event in events:
-        if not isinstance(event, list) or len(event) != FIELDS:
-            raise errors.BadBatch(reason="event")
-        seq, at, day, kind, ticket, counter, clerk, queue, procedure, number, data = event
-        _int(seq, "seq", 1, 2**62, none=False)
-        if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at) \
-                or not 0 < at < 2**33:
-            raise errors.BadBatch(reason=f"at = {at!r}")
-        text, day = day, days.get(day) if isinstance(day, str) else None
-        if day is None and isinstance(text, str) and len(text) == 10:
-            try:
-                day = days[text] = date.fromisoformat(text)
-            except ValueError:
-                day = None
-        if day is None:
-            raise errors.BadBatch(reason=f"day of event {seq}")
-        if not isinstance(kind, str) or kind not in KIND_CODES:
-            raise errors.BadBatch(reason=f"kind = {kind!r}")
-        if data is not None and (not isinstance(data, dict)
-                                 or len(encode_json(data)) > MAX_DATA):
-            raise errors.BadBatch(reason=f"data of event {seq}")
-        checked.append([seq, datetime.fromtimestamp(at, UTC), day, KIND_CODES[kind],
-                        _int(ticket, "ticket"), _int(counter, "counter", 0, 32767),
-                        _int(clerk, "clerk"), _code(queue, "queue", seq),
-                        _code(procedure, "procedure", seq), _code(number, "number", seq),
-                        data or None])
-    for before, row in zip(checked, checked[1:], strict=False):
-        if row[0] <= before[0]:
-            raise errors.BadBatch(reason=f"event {row[0]} does not follow {before[0]}")
-    return checked
+# msgspec checks every type and bound in C while it decodes (a third of the time json.loads
+# took alone, before a Python loop checked each field).
+_decoder = msgspec.json.Decoder(Batch)
+_WHERE = re.compile(r"(.*?)(?: - at `\$(?:\.(\w+))?(?:\[(\d+)\])?(?:\[(\d+)\])?`)?$", re.S)
+
+
+def _refusal(exc: Exception) -> errors.BadBatch:
+    """msgspec's fault, said with the batch's own names (``kind of event 3: …``)."""
+    fault, field, index, column = _WHERE.match(str(exc)).groups()
+    if field is None:
+        where = "{hall, after, events}"
+    elif field != "events" or index is None:
+        where = field
+    elif column is None:
+        where = f"event #{int(index) + 1}"
+    else:
+        where = f"{FIELD_NAMES[int(column)]} of event #{int(index) + 1}"
+    return errors.BadBatch(reason=f"{where}: {fault}")
+
+
+def batch_of(body) -> Batch:
+    """The batch checked (its JSON bytes, or the decoded object); ``BadBatch`` names the fault."""
+    try:
+        # As text first: UTF-8 checked once for the whole body (msgspec checks the strings it
+        # decodes, not the data it keeps as it came).
+        text = bytes(body).decode() if isinstance(body, (bytes, bytearray, memoryview)) \
+            else encode_json(body).decode()
+        batch = _decoder.decode(text)
+    except msgspec.ValidationError as exc:
+        raise _refusal(exc) from None
+    except (msgspec.DecodeError, msgspec.EncodeError, RecursionError, UnicodeError, TypeError,
+            OverflowError):
+        raise errors.BadBatch(reason="JSON") from None
+    events = batch.events
+    for before, event in zip(events, events[1:], strict=False):
+        if event.seq <= before.seq:
+            raise errors.BadBatch(reason=f"event {event.seq} does not follow {before.seq}")
+    return batch
 
 
 # Codes never change id: kept for the process, per database (tests use many in one process).
@@ -125,74 +140,106 @@ def code_ids(conn: psycopg.Connection, codes: set[str]) -> dict[str, int]:
     return {c: _code_ids[c] for c in codes}
 
 
-def kept(data: dict | None) -> dict | None:
-    """What of an event's ``data`` is stored: not what its times say, not empty values."""
-    if not data:
+def _nul_at(events: list[Event], text: str, name: str) -> None:
+    """Refuse a batch whose codes or numbers hold NUL (PostgreSQL's text cannot)."""
+    if "\x00" in text:
+        seq = next(e.seq for e in events if "\x00" in (getattr(e, name) or ""))
+        raise errors.BadBatch(reason=f"{name} of event {seq}: NUL")
+
+
+def stored_data(seq: int, raw: msgspec.Raw) -> bytes | None:
+    """An event's ``data`` as stored: its JSON text as the hall sent it (an object, or None
+    for ``null`` and ``{}``), refused if too big or if jsonb cannot hold it."""
+    text = bytes(raw)
+    if text == b"null" or text == b"{}":
         return None
-    # ``v is False`` and an empty list are the defaults; 0 and other values are facts.
-    out = {k: v for k, v in data.items()
-           if k not in DERIVED and not (v is False or v is None or v == [] or v == {})}
-    return out or None
+    if text[:1] != b"{" or len(text) > MAX_DATA:
+        raise errors.BadBatch(reason=f"data of event {seq}: an object of {MAX_DATA} bytes"
+                                     " at most")
+    # msgspec checked its strings (escapes, surrogates, control characters) as it went by;
+    # jsonb alone refuses NUL.
+    if b"\\u0000" in text:
+        raise errors.BadBatch(reason=f"data of event {seq}: NUL")
+    return text
 
 
-def _rows(conn: psycopg.Connection, hall_id: int, events: list[list]) -> list[tuple]:
-    ids = code_ids(conn, {e[i] for e in events for i in (7, 8) if e[i] is not None})
+def _rows(conn: psycopg.Connection, hall_id: int, events: list[Event]) -> list[tuple]:
+    """The events as rows of ``events`` (``COLUMNS``): codes as small ids, ``data`` as the
+    JSON text stored."""
+    queues = {e.queue for e in events}
+    procedures = {e.procedure for e in events}
+    codes = (queues | procedures) - {None}
+    for name, values in (("queue", queues), ("procedure", procedures),
+                         ("number", {e.number for e in events})):
+        _nul_at(events, "".join(v for v in values if v), name)
+    ids = code_ids(conn, codes)
     rows = []
-    for seq, at, day, kind, ticket, counter, clerk, queue, procedure, number, data in events:
+    kinds = KIND_CODES
+    for e in events:
+        kind, ticket = kinds[e.kind], e.ticket
         # A ticket's own procedure and number: on its issued event (an event of no ticket
         # keeps what it says).
         fixed = ticket is None or kind in TICKET_FIXED_ON
-        data = kept(data)
-        rows.append((seq, at, hall_id, day, ticket, clerk,
-                     ids.get(procedure) if fixed else None, kind, counter, ids.get(queue),
-                     number if fixed else None,
-                     Jsonb(data, dumps=encode_json) if data else None))
+        rows.append((e.seq, datetime.fromtimestamp(e.at, UTC), hall_id, e.day, ticket,
+                     e.clerk, ids.get(e.procedure) if fixed else None, kind, e.counter,
+                     ids.get(e.queue), e.number if fixed else None,
+                     stored_data(e.seq, e.data)))
     return rows
 
 
+class JsonText(Dumper):
+    """jsonb in binary ``COPY`` from JSON text already checked: the format's version byte,
+    then the text as it came (PostgreSQL parses it as it parses jsonb's text form; no
+    Python object is made and dumped again)."""
 
-SMALL = 50  # events a batch inserts in one statement; more go through COPY and staging
-_VALUES = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+    format = Format.BINARY
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: bytes) -> bytes:
+        """The binary form."""
+        return b"\x01" + obj
+
+
+SMALL = 50  # events a batch inserts in one statement; more go through COPY
+ROW_VALUES = "(" + ", ".join(["%s"] * (len(COLUMNS) - 1)) + ", convert_from(%s, 'UTF8')::jsonb)"
+
+
+def copy_rows(conn: psycopg.Connection, rows: list[tuple], into: str = "events") -> int:
+    """``rows`` into table ``into`` (``events``, or a staging table like it) by binary
+    ``COPY``; how many went in."""
+    with conn.cursor() as cur:
+        cur.adapters.register_dumper(bytes, JsonText)  # this cursor's ``data`` only
+        with cur.copy(f"COPY {into} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
+            # psycopg formats each row in C from the declared types.
+            copy.set_types(COLUMN_TYPES)
+            for row in rows:
+                copy.write_row(row)
+        return cur.rowcount
 
 
 def _insert(conn: psycopg.Connection, rows: list[tuple]) -> int:
     """Insert ``rows`` into ``events``; how many went in. A small batch (what a hall pushing
-    every few seconds sends) in one statement, a big one (a catch-up) through ``COPY``."""
-    columns = ", ".join(COLUMNS)
+    every few seconds sends) in one statement, a big one (a catch-up) by ``COPY``. Straight
+    in, without ``ON CONFLICT``: the hall's position is locked and says the rows are new (a
+    clash would be a hub bug, and fail the batch whole)."""
     if len(rows) <= SMALL:
-        return conn.execute(f"INSERT INTO events ({columns}) VALUES "
-                            + ", ".join([_VALUES] * len(rows)) + " ON CONFLICT DO NOTHING",
+        return conn.execute(f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES "
+                            + ", ".join([ROW_VALUES] * len(rows)),
                             [value for row in rows for value in row]).rowcount
-    if conn not in _staged:
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS staging (LIKE events)"
-                     " ON COMMIT DELETE ROWS")
-    # Binary: psycopg formats each row in C from the declared types.
-    with conn.cursor() as cur, cur.copy(
-            f"COPY staging ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(COLUMN_TYPES)
-        for row in rows:
-            copy.write_row(row)
-    return conn.execute(f"INSERT INTO events ({columns}) SELECT {columns} FROM staging"
-                        " ON CONFLICT DO NOTHING").rowcount
-
-
-# Connections that have their staging table (a temporary table lives as long as its
-# connection; a pool keeps connections for long).
-_staged: weakref.WeakSet = weakref.WeakSet()
+    return copy_rows(conn, rows)
 
 
 def store(conn: psycopg.Connection, hall_id: int, body) -> int:
-    """Store one batch of ``hall_id``'s events (from its own token); the position the hub has
-    acknowledged after it (the last event stored in order)."""
-    if not isinstance(body, dict) or set(body) != {"hall", "after", "events"}:
-        raise errors.BadBatch(reason="{hall, after, events}")
-    if body["hall"] != hall_id:
+    """Store one batch of ``hall_id``'s events (from its own token: a ``Batch``, its JSON
+    bytes or the decoded object); the position the hub has acknowledged after it (the last
+    event stored in order)."""
+    batch = body if isinstance(body, Batch) else batch_of(body)
+    if batch.hall != hall_id:
         raise errors.ForgedHall(hall=hall_id)
-    after = _int(body["after"], "after", 0, 2**62, none=False)
-    events = events_of(body["events"])
-    if events[0][0] <= after:
-        raise errors.BadBatch(reason=f"the first event is {events[0][0]}, after = {after}")
-    months = sorted({day.replace(day=1).isoformat() for day in {e[2] for e in events}})
+    after, events = batch.after, batch.events
+    if events[0].seq <= after:
+        raise errors.BadBatch(reason=f"the first event is {events[0].seq}, after = {after}")
+    months = sorted({day.replace(day=1).isoformat() for day in {e.day for e in events}})
     with conn.transaction():
         # The hall's position locked, and the months of the batch that have no partition yet
         # (only a new month takes the lock that makes partitions; taken for every batch, it
@@ -207,7 +254,8 @@ def store(conn: psycopg.Connection, hall_id: int, body) -> int:
         acked, missing = found
         if after > acked:
             raise errors.Gap(after=after, expected_after=acked, expected=acked + 1)
-        new = _rows(conn, hall_id, [e for e in events if e[0] > acked])
+        new = _rows(conn, hall_id, events if events[0].seq > acked
+                    else [e for e in events if e.seq > acked])
         if new:
             for month in missing:
                 if any(row[3].replace(day=1) == month for row in new):
@@ -225,8 +273,6 @@ def store(conn: psycopg.Connection, hall_id: int, body) -> int:
                      " WHERE hall_id = %s)"
                      " SELECT pg_notify('hub_events', %s)",
                      (acked, new[-1][1] if new else None, hall_id, str(hall_id)))
-    if len(new) > SMALL:
-        _staged.add(conn)  # now that the transaction that made it is committed
     return acked
 
 

@@ -116,15 +116,44 @@ def test_months_get_their_partitions(hub_db, hall):
     ({"hall": 1, "after": 0, "events": [[1, 1.0e9, DAY, "issued", 1, None, None, None,
                                           None, None, {"x": "y" * 5000}]]}, "data"),
     ({"hall": 1, "after": 0, "events": [event(1)[:10]]}, "event"),
+    ({"hall": 1, "after": 0, "events": [event(1), event(2)[:10] + ["x"]]}, "data of event 2"),
+    ({"hall": 1, "after": 0, "events": [event(1, note="a\x00b")]}, "NUL"),
+    ({"hall": 1, "after": 0, "events": [event(1, note="\ud800")]}, "JSON"),
+    (b'{"hall": 1, "after": 0, "events": [[1, 1e9, "2026-12-04", "issued", 1, null, null,'
+     b' null, null, null, {"note": "\\ud800"}]]}', "JSON"),
+    (b'{"hall": 1, "after": 0, "events": [[1, 1e9, "2026-12-04", "issued", 1, null, null,'
+     b' null, null, null, {"note": "\\u0000"}]]}', "data of event 1: NUL"),
+    (b'{"hall": 1, "after": 0, "events": [[1, 1e9, "2026-12-04", "issued", 1, null, null,'
+     b' null, null, null, {"note": "\xff"}]]}', "JSON"),
+    (b'{"hall": 1, "after": 0, "events": [[1, 1e9, "2026-12-04", "issued", 1, null, null,'
+     b' null, null, null, {"x"}]]}', "JSON"),
 ])
 def test_malformed_batches_are_refused_and_nothing_is_stored(hub_db, body, reason):
     hall = add_hall(hub_db, "Xã C")[0]
     if isinstance(body, dict) and "hall" in body:
         body["hall"] = hall
+    elif isinstance(body, bytes):  # as it comes over HTTP
+        body = body.replace(b'"hall": 1', b'"hall": %d' % hall)
     with pytest.raises(errors.BadBatch) as refused:
         store(hub_db, hall, body)
     assert reason in str(refused.value)
     assert stored(hub_db, hall) == []
+
+
+def test_data_is_stored_as_the_hall_sent_it(hub_db, hall):
+    """``data`` goes in as its JSON text, never made into Python objects; escapes jsonb can
+    hold, Vietnamese text and numbers come back the same."""
+    body = ('{"hall": HALL, "after": 0, "events": [[1, 1796000000.25, "2026-12-04", "issued", 1,'
+            ' null, null, "GPLX", "P-1", "1001", {"kiosk": "k1", "ghi chú": "Hồ sơ ①",'
+            ' "tab": "a\\tb", "n": 0, "x": 1.5e3}],'
+            ' [2, 1796000001, "2026-12-04", "called", 1, 2, 7, "GPLX", null, null, null],'
+            ' [3, 1796000002, "2026-12-04", "finished", 1, 2, 7, "GPLX", null, null, {}]]}'
+            ).replace("HALL", str(hall)).encode()
+    assert store(hub_db, hall, body) == 3
+    rows = hub_db.execute("SELECT seq, data FROM events WHERE hall_id = %s ORDER BY seq",
+                          (hall,)).fetchall()
+    assert rows == [(1, {"kiosk": "k1", "ghi chú": "Hồ sơ ①", "tab": "a\tb", "n": 0,
+                         "x": 1500.0}), (2, None), (3, None)]
 
 
 def test_a_token_writes_only_its_own_halls_events(hub_db, hall):

@@ -65,6 +65,11 @@ def test_refusals(hub):
     assert "hãy gửi tiếp từ sự kiện 1" in body["error"]["messages"]["vi"]
     status, body = hub.post("/api/v1/ingest", None, token, raw=b"{not json")
     assert status == 400 and body["error"]["code"] == "bad_batch"
+    # Not UTF-8 (this was a 500), in a field and in an event's data.
+    for raw in (b'{"hall": 1, "\xff": 2}', json.dumps(batch(hall, 0, 1)).encode().replace(
+            b'"k1"', b'"\xc3("')):
+        status, body = hub.post("/api/v1/ingest", None, token, raw=raw)
+        assert status == 400 and body["error"]["message"].endswith("JSON"), body
     # A small body that inflates past the limit.
     bomb = gzip.compress(b" " * (40 * 1024 * 1024))
     reply = requests.post(hub.url("/api/v1/ingest"), data=bomb, timeout=30, headers={
