@@ -16,6 +16,7 @@ from hall.errors import HallError
 
 from . import access
 from .errors import SignInNeeded
+from .jobs import Traffic
 
 MAX_BODY = 16 * 1024 * 1024  # a compressed batch, as sent
 SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline';"
@@ -34,8 +35,9 @@ def error_json(code: str, text: str, params: dict, status: int):
 
 
 def create_hub_app(pool, *, testing: bool = False, secret_key: str | None = None,
-                   secure_cookies: bool = False) -> Flask:
-    """The hub's app on a psycopg ``pool`` (migrated); opens nothing itself."""
+                   secure_cookies: bool = False, traffic: Traffic | None = None) -> Flask:
+    """The hub's app on a psycopg ``pool`` (migrated); opens nothing itself. ``traffic``
+    counts the batches being stored, for the worker's jobs to give way to."""
     app = Flask(__name__)
     app.config.update(TESTING=testing, MAX_CONTENT_LENGTH=MAX_BODY,
                       BABEL_TRANSLATION_DIRECTORIES=str(words.TRANSLATIONS),
@@ -45,7 +47,8 @@ def create_hub_app(pool, *, testing: bool = False, secret_key: str | None = None
                       WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    app.extensions["hub"] = {"pool": pool, "started": time.time()}
+    app.extensions["hub"] = {"pool": pool, "started": time.time(),
+                             "traffic": traffic or Traffic()}
     CSRFProtect(app)
     Babel(app, locale_selector=lambda: request.args.get("lang")
           if request.args.get("lang") in ("vi", "en") else "vi")

@@ -25,7 +25,7 @@ from msgspec.json import decode as decode_json
 from hall.events import EventKind
 from hall.rollups import Fact, Tally, fact_of, key_text
 
-from .jobs import Job
+from .jobs import Job, Traffic
 from .packing import hall_tickets, ticket_events
 from .province import hall_row_extras, mark_stale
 from .schema import KIND_CODES, LOCK
@@ -34,6 +34,9 @@ K = EventKind
 DIRTY_LOCK = LOCK + 4  # with a hall id: one process counts a hall's tickets at a time
 CHUNK = 5000  # tickets counted in one transaction
 PERIOD_SECONDS = 0.5  # between two looks of the facts job when there was nothing to count
+# While its worker stores batches the facts job waits, this long at most before it counts
+# anyway: the facts of a burst trail it by seconds, not forever.
+GIVE_WAY_SECONDS = 5.0
 KIND_NAMES = {code: name for name, code in KIND_CODES.items()}
 # Groupings a (hall, day) is rolled up by; "hall" and "day" are read from "all", "field" from
 # "procedure" through the catalogue.
@@ -232,10 +235,13 @@ def pending(conn: psycopg.Connection) -> dict:
     return {"tickets": count, "oldest_s": None if oldest is None else round(float(oldest), 1)}
 
 
-def counter(pool, period: float = PERIOD_SECONDS) -> Job:
+def counter(pool, period: float = PERIOD_SECONDS, traffic: Traffic | None = None,
+            give_way: float = GIVE_WAY_SECONDS) -> Job:
     """The facts job of ``goiso hub serve``: counts the noted tickets every ``period``
-    seconds, at once again while there are more."""
-    return Job("facts", pool, catch_up, period)
+    seconds, at once again while there are more; giving way first (``give_way`` seconds at
+    most) to the batches its worker is storing (``traffic``)."""
+    before = None if traffic is None else (lambda: traffic.give_way(give_way))
+    return Job("facts", pool, catch_up, period, before=before)
 
 
 def rebuild_hall(conn: psycopg.Connection, hall_id: int) -> int:

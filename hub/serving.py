@@ -31,18 +31,21 @@ def serve(dsn: str, host: str, port: int, workers: int = 4, threads: int = 8,
         def load(self):
             from .app import create_hub_app
             from .facts import counter
+            from .jobs import Traffic
             from .packing import KEEP_DAYS, packer
             from .province import builder
             from .store import open_pool
 
             # Opened in the worker (after the fork): a pool's connections are not shared.
             pool = open_pool(dsn, max_size=pool_size, migrate_now=False)
-            # Every worker counts noted tickets and builds the province's rows of quiet days
-            # (locks in the database keep two from doing the same work).
-            counter(pool).start()
+            traffic = Traffic()
+            # Every worker counts noted tickets (giving way to the batches it stores) and
+            # builds the province's rows of quiet days (locks in the database keep two from
+            # doing the same work).
+            counter(pool, traffic=traffic).start()
             builder(pool).start()
             # Closed days packed (one row per hall and day), an hour apart.
             packer(pool, KEEP_DAYS if keep_days is None else keep_days).start()
-            return create_hub_app(pool, secure_cookies=secure_cookies)
+            return create_hub_app(pool, secure_cookies=secure_cookies, traffic=traffic)
 
     HubServer().run()

@@ -43,7 +43,7 @@ def ingest_batch():
     """Store a batch of the calling hall's events; the position acknowledged."""
     # Decoded and checked (in C) before a connection is taken.
     batch = ingest.batch_of(_body())
-    with pool().connection() as conn:
+    with current_app.extensions["hub"]["traffic"].carrying(), pool().connection() as conn:
         acked = ingest.store(conn, g.hall, batch)
         offered = catalogue.latest(conn)
     # The newest catalogue of the province rides on every answer: a hall learns of it at once.

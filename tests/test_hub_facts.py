@@ -2,6 +2,7 @@
 nothing noted is lost or counted twice, whatever commits meanwhile."""
 
 import threading
+import time
 
 import psycopg
 import pytest
@@ -103,3 +104,42 @@ def test_the_job_counts_in_the_background(hub_db, hub_dsn, hall):
                      timeout=10)
         finally:
             job.stop()
+
+
+def test_the_job_gives_way_to_batches_being_stored(hub_db, hub_dsn, hall):
+    """While its worker stores a batch the job waits (acknowledging a hall comes first), then
+    counts what was noted; it never waits longer than it is told."""
+    from psycopg_pool import ConnectionPool
+
+    from hub.jobs import Traffic
+
+    traffic = Traffic(settle=0.05)
+    with ConnectionPool(hub_dsn, min_size=1, max_size=2, kwargs={"autocommit": True}) as pool:
+        job = facts.counter(pool, period=0.05, traffic=traffic, give_way=60).start()
+        try:
+            with traffic.carrying():
+                store(hub_db, hall, batch(hall, 0, 25))
+                time.sleep(0.5)  # the job looks ten times meanwhile
+                assert counted(hub_db, hall) == []
+            wait_for(lambda: len(counted(hub_db, hall)) == 25, "the tickets counted",
+                     timeout=10)
+        finally:
+            job.stop()
+
+
+def test_giving_way_has_an_end():
+    from hub.jobs import Traffic
+
+    traffic = Traffic(settle=0.05)
+    assert traffic.give_way(10) < 1  # nothing in flight: at once
+    with traffic.carrying():
+        waited = traffic.give_way(0.3)  # a batch that never ends (here): 0.3 s, no more
+    assert 0.3 <= waited < 5
+    done = []
+    with traffic.carrying():
+        waiter = threading.Thread(target=lambda: done.append(traffic.give_way(30)))
+        waiter.start()
+        time.sleep(0.2)
+        assert done == []
+    waiter.join(10)
+    assert done and done[0] < 10  # the batch ended: the work goes on
