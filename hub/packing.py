@@ -161,7 +161,7 @@ def ticket_events(conn: psycopg.Connection, hall_id: int, tickets: list[int]) ->
         "SELECT e.ticket, e.seq, e.at, e.day, e.kind, e.counter, e.clerk, q.code, p.code,"
         " e.number, e.data::text, NULL::bytea, NULL::int FROM events e"
         " LEFT JOIN codes q ON q.id = e.queue LEFT JOIN codes p ON p.id = e.procedure"
-        " WHERE e.hall_id = %s AND e.ticket = ANY(%s)"
+        " WHERE e.hall_id = %s AND e.ticket = ANY(%s::int[])"
         " UNION ALL SELECT NULL, NULL, NULL, day, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
         " payload, min_ticket FROM events_packed WHERE hall_id = %s"
         " AND min_ticket <= %s AND max_ticket >= %s AND EXISTS (SELECT 1 FROM"
