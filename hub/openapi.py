@@ -69,7 +69,9 @@ SCHEMAS = {
                        "no_contact_10_min": {"type": "integer"}}},
                    "facts_pending": {"type": "object", "properties": {
                        "tickets": {"type": "integer"},
-                       "oldest_s": {"type": "number", "nullable": True}}},
+                       "oldest_s": {"type": "number", "nullable": True},
+                       "rollup_days": {"type": "integer", "description": "(hall, day)s whose"
+                                       " rollups wait for their rebuild"}}},
                    "province_rollups": {"type": "object", "properties": {
                        "stale_days": {"type": "integer"},
                        "quiet_not_rebuilt": {"type": "integer"}}}}},

@@ -397,3 +397,20 @@ def h007_packed_events(conn: psycopg.Connection) -> None:
         -- Compressed already (zlib): out of line as it is, not compressed again.
         ALTER TABLE events_packed ALTER COLUMN payload SET STORAGE EXTERNAL;
     """)
+
+
+@migration
+def h010_rollup_days_due(conn: psycopg.Connection) -> None:
+    # The (hall, day)s whose rollups wait to be rebuilt from their facts (``changed``), and
+    # when they may be next (``due_at``): a day is rebuilt at most every few seconds however
+    # often its hall pushes (``hub.facts.REBUILD_EVERY_SECONDS``); a row not changed since its
+    # rebuild only keeps that time until it passes. Distributed by ``hall_id``.
+    conn.execute("""
+        CREATE TABLE hub_rollups_due (
+            hall_id integer NOT NULL,
+            day date NOT NULL,
+            due_at timestamptz NOT NULL DEFAULT now(),
+            changed boolean NOT NULL DEFAULT true,
+            PRIMARY KEY (hall_id, day)
+        );
+    """)

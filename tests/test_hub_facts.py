@@ -31,7 +31,7 @@ def test_a_batch_notes_its_tickets_and_the_job_counts_them(hub_db, hall):
     assert facts.pending(hub_db)["oldest_s"] >= 0
     assert facts.catch_up(hub_db) == 40
     assert counted(hub_db, hall) == list(range(1, 41))
-    assert facts.pending(hub_db) == {"tickets": 0, "oldest_s": None}
+    assert facts.pending(hub_db) == {"tickets": 0, "oldest_s": None, "rollup_days": 0}
     assert hub_db.execute("SELECT sum(issued) FROM hub_rollups WHERE hall_id = %s"
                           " AND dimension = 'all'", (hall,)).fetchone()[0] == 40
     assert facts.catch_up(hub_db) == 0
@@ -63,12 +63,12 @@ def test_a_batch_committed_while_counting_is_counted_next(hub_db, hub_dsn, hall,
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                 " AND wait_event_type = 'Lock'").fetchone()[0] > 0
 
-    def count_while_a_push_lands(conn, hall_id, tickets):
+    def count_while_a_push_lands(conn, hall_id, tickets, **how):
         # The push lands while this count runs: its note of ticket 3 waits for the count's
         # transaction (which took the old note), then is written.
         thread.start()
         wait_for(blocked, "the push waiting on the count's notes")
-        return real(conn, hall_id, tickets)
+        return real(conn, hall_id, tickets, **how)
 
     thread = threading.Thread(target=push)
     monkeypatch.setattr(facts, "update_tickets", count_while_a_push_lands)
@@ -143,3 +143,37 @@ def test_giving_way_has_an_end():
         assert done == []
     waiter.join(10)
     assert done and done[0] < 10  # the batch ended: the work goes on
+
+
+def rollup_issued(conn, hall: int) -> int:
+    return conn.execute("SELECT coalesce(sum(issued), 0) FROM hub_rollups WHERE hall_id = %s"
+                        " AND dimension = 'all'", (hall,)).fetchone()[0]
+
+
+def test_a_days_rollups_are_rebuilt_at_once_then_at_most_every_few_seconds(hub_db, hall):
+    """However often a hall pushes, its day is rebuilt (the whole day's cost) at most every
+    ``every`` seconds; its tickets' facts are counted at every look."""
+    store(hub_db, hall, batch(hall, 0, 10))
+    assert facts.catch_up(hub_db, every=60) == 10  # a quiet day: rebuilt at once
+    assert rollup_issued(hub_db, hall) == 10
+    store(hub_db, hall, batch(hall, 10, 5))
+    assert facts.catch_up(hub_db, every=60) == 5  # the facts, not the day
+    assert len(counted(hub_db, hall)) == 15 and rollup_issued(hub_db, hall) == 10
+    assert facts.pending(hub_db)["rollup_days"] == 1
+    store(hub_db, hall, batch(hall, 15, 5))
+    assert facts.catch_up(hub_db, every=60) == 5
+    # A minute later (the spacing over): rebuilt with both batches, as from scratch.
+    hub_db.execute("UPDATE hub_rollups_due SET due_at = now() - interval '1 second'")
+    assert facts.catch_up(hub_db, every=60) == 0  # no ticket: the day
+    assert rollup_issued(hub_db, hall) == 20
+    assert facts.pending(hub_db) == {"tickets": 0, "oldest_s": None, "rollup_days": 0}
+    built = hub_db.execute("SELECT dimension, key, issued, waits FROM hub_rollups"
+                           " WHERE hall_id = %s ORDER BY 1, 2", (hall,)).fetchall()
+    facts.rebuild_hall(hub_db, hall)
+    assert hub_db.execute("SELECT dimension, key, issued, waits FROM hub_rollups"
+                          " WHERE hall_id = %s ORDER BY 1, 2", (hall,)).fetchall() == built
+    # The spacing over and nothing changed since: the day's row goes.
+    hub_db.execute("UPDATE hub_rollups_due SET due_at = now() - interval '1 second'")
+    store(hub_db, hall, batch(hall, 20, 1))
+    facts.catch_up(hub_db, every=60)
+    assert hub_db.execute("SELECT count(*) FROM hub_rollups_due WHERE changed").fetchone()[0] == 0

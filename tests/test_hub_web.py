@@ -34,7 +34,7 @@ def test_health(hub):
     body = reply.json()
     assert body["ok"] and body["schema"].startswith("h0") and "halls" in body
     assert body["province_rollups"] == {"stale_days": 0, "quiet_not_rebuilt": 0}
-    assert body["facts_pending"] == {"tickets": 0, "oldest_s": None}
+    assert body["facts_pending"] == {"tickets": 0, "oldest_s": None, "rollup_days": 0}
 
 
 def test_a_hall_pushes_with_its_token(hub):
