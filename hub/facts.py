@@ -35,6 +35,7 @@ from .schema import KIND_CODES, LOCK
 K = EventKind
 DIRTY_LOCK = LOCK + 4  # with a hall id: one process counts a hall's tickets at a time
 CHUNK = 5000  # tickets counted in one transaction
+SMALL = 50  # facts written in one statement; more go through COPY and a staging table
 PERIOD_SECONDS = 0.5  # between two looks of the facts job when there was nothing to count
 # While its worker stores batches the facts job waits, this long at most before it counts
 # anyway: the facts of a burst trail it by seconds, not forever.
@@ -171,18 +172,28 @@ def rebuild_days(conn: psycopg.Connection, hall_id: int, days) -> int:
 
 
 def update_tickets(conn: psycopg.Connection, hall_id: int, tickets: list[int],
-                   rebuild: bool = True) -> set:
+                   rebuild: bool = True, timezone: str | None = None) -> set:
     """Recompute the facts of ``tickets`` and rebuild their days' rollups (or, not
-    ``rebuild``, mark the days for ``rebuild_due``); the days changed."""
+    ``rebuild``, mark the days for ``rebuild_due``); the days changed. ``timezone``: the
+    hall's, if the caller has read it."""
     if not tickets:
         return set()
-    timezone = conn.execute("SELECT timezone FROM halls WHERE id = %s", (hall_id,)).fetchone()[0]
+    if timezone is None:
+        timezone = conn.execute("SELECT timezone FROM halls WHERE id = %s",
+                                (hall_id,)).fetchone()[0]
     rows = facts_of_tickets(conn, hall_id, tickets, timezone)
     days = {row[2] for row in rows}
-    if rows:
+    columns = ", ".join(FACT_COLUMNS)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in FACT_COLUMNS[2:])
+    if 0 < len(rows) <= SMALL:
+        # A push's few tickets: one statement (round trips are what they cost).
+        values = "(" + ", ".join(["%s"] * len(FACT_COLUMNS)) + ")"
+        conn.execute(f"INSERT INTO hub_facts ({columns}) VALUES "
+                     + ", ".join([values] * len(rows))
+                     + f" ON CONFLICT (hall_id, ticket) DO UPDATE SET {updates}",
+                     [value for row in rows for value in row])
+    elif rows:
         # Through a staging table: one COPY and one statement, not a round trip a ticket.
-        columns = ", ".join(FACT_COLUMNS)
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in FACT_COLUMNS[2:])
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS fact_staging (LIKE hub_facts)"
                      " ON COMMIT DELETE ROWS")
         with conn.cursor() as cur, cur.copy(f"COPY fact_staging ({columns}) FROM STDIN") as copy:
@@ -204,14 +215,16 @@ def update_tickets(conn: psycopg.Connection, hall_id: int, tickets: list[int],
 def rebuild_due(conn: psycopg.Connection, hall_id: int, every: float) -> int:
     """Rebuild a hall's changed days whose time has come, and let each wait ``every``
     seconds before its next rebuild (under the hall's lock: ``catch_up_hall``); how many."""
+    # One statement: a day unchanged since its rebuild, once its spacing is over, needs no
+    # row (the two touch different rows).
     days = [r[0] for r in conn.execute(
-        "UPDATE hub_rollups_due SET changed = false, due_at = now() + make_interval(secs => %s)"
-        " WHERE hall_id = %s AND changed AND due_at <= now() RETURNING day", (every, hall_id))]
+        "WITH over AS (DELETE FROM hub_rollups_due WHERE hall_id = %s AND NOT changed"
+        "  AND due_at <= now())"
+        " UPDATE hub_rollups_due SET changed = false, due_at = now() + make_interval(secs => %s)"
+        " WHERE hall_id = %s AND changed AND due_at <= now() RETURNING day",
+        (hall_id, every, hall_id))]
     if days:
         rebuild_days(conn, hall_id, days)
-    # A day unchanged since its rebuild, once its spacing is over, needs no row.
-    conn.execute("DELETE FROM hub_rollups_due WHERE hall_id = %s AND NOT changed"
-                 " AND due_at <= now()", (hall_id,))
     return len(days)
 
 
@@ -230,8 +243,10 @@ def catch_up_hall(conn: psycopg.Connection, hall_id: int, chunk: int = CHUNK,
     that changed, each at most every ``every`` seconds (0: at once), in one transaction;
     how many tickets (None: another process is counting this hall)."""
     with conn.transaction():
-        if not conn.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
-                            (DIRTY_LOCK, hall_id)).fetchone()[0]:
+        locked, timezone = conn.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, %s), (SELECT timezone FROM halls"
+            " WHERE id = %s)", (DIRTY_LOCK, hall_id, hall_id)).fetchone()
+        if not locked:
             return None
         # A batch committing meanwhile notes its tickets again (its insert waits for this
         # delete), so nothing noted is lost: it is counted in the next round.
@@ -240,7 +255,7 @@ def catch_up_hall(conn: psycopg.Connection, hall_id: int, chunk: int = CHUNK,
             " hub_dirty WHERE hall_id = %s ORDER BY ticket LIMIT %s) RETURNING ticket",
             (hall_id, hall_id, chunk))]
         if tickets:
-            update_tickets(conn, hall_id, sorted(tickets), rebuild=False)
+            update_tickets(conn, hall_id, sorted(tickets), rebuild=False, timezone=timezone)
         days = rebuild_due(conn, hall_id, every)
         if tickets or days:
             conn.execute("SELECT pg_notify('hub_events', %s)", (str(hall_id),))
