@@ -43,7 +43,9 @@ SCHEMAS = {
         "type": "array", "minItems": FIELDS, "maxItems": FIELDS,
         "description": "[seq, at (epoch seconds), day (YYYY-MM-DD, the hall's business day),"
                        " kind, ticket, counter, clerk, queue code, procedure code, printed"
-                       " number, data (ids and numbers, never names)]: docs/hub.md.",
+                       " number, data (a JSON object of ids and numbers, never names, or"
+                       " null; at most 4,000 bytes)]: checked in C as it is decoded"
+                       " (hub.ingest.Event); docs/hub.md.",
         "items": {}},
     "Batch": {"type": "object", "required": ["hall", "after", "events"],
               "additionalProperties": False, "properties": {
