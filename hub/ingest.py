@@ -90,7 +90,7 @@ _WHERE = re.compile(r"(.*?)(?: - at `\$(?:\.(\w+))?(?:\[(\d+)\])?(?:\[(\d+)\])?`
 
 
 def _refusal(exc: Exception) -> errors.BadBatch:
-    """msgspec's fault, said with the batch's own names (``kind of event 3: …``)."""
+    """msgspec's fault, said with the batch's own names (``kind of event #3: …``)."""
     fault, field, index, column = _WHERE.match(str(exc)).groups()
     if field is None:
         where = "{hall, after, events}"
