@@ -128,11 +128,10 @@ def test_event_stream_frames_keep_to_the_document(live_server, streams):
         return [f"{name}: {error.message}" for error in validator.iter_errors(value)]
 
     [stream] = streams.open(1)
-    live_server.issue("DEMO-GT-001")
+    ticket = live_server.issue("DEMO-GT-001")
     for action in ("next", "recall", "finish", "pause-toggle", "pause-toggle"):
         live_server.act(1, action)
-    assert streams.pump(lambda: len([f for f in stream.frames if f.kind]) >= 7, 10), \
-        stream.frames
+    assert streams.pump(lambda: stream.find("counter_resumed") is not None, 10), stream.frames
     kinds = []
     for frame in stream.frames:
         if frame.kind == "state":
@@ -141,7 +140,10 @@ def test_event_stream_frames_keep_to_the_document(live_server, streams):
             event = frame.json()
             assert problems("Event", event) == []
             assert (event["kind"], event["id"]) == (frame.kind, frame.id)
-            kinds.append(frame.kind)
+            # This test's own: its ticket's issue and counter 1's moves (the live server is
+            # shared by the worker's tests: another ticket may be issued meanwhile).
+            if event["ticket"] == ticket["id"] or event["counter"] == 1:
+                kinds.append(frame.kind)
     assert kinds == ["issued", "called", "recalled", "finished", "counter_paused",
                      "counter_resumed"]
 
