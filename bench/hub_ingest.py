@@ -299,6 +299,42 @@ def lag_phase(hub_url: str, halls: Halls, tokens: dict[int, str], seconds: float
     return lags, requests[0]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds a process and its descendants have used so far, those that exited
+    included (their parent collected their times)."""
+    import psutil
+
+    root = psutil.Process(pid)
+    used = root.cpu_times()
+    total = used.user + used.system + used.children_user + used.children_system
+    for child in root.children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+class CpuMeter:
+    """CPU the hub (``goiso hub serve`` and its workers) and PostgreSQL (the postmaster and
+    its backends) used between two readings (the benchmark's own process not counted)."""
+
+    def __init__(self, hub_pid: int, postmaster_pid: int):
+        self.pids = (hub_pid, postmaster_pid)
+        self.last = self._now()
+
+    def _now(self) -> tuple[float, float]:
+        return tuple(cpu_seconds(pid) for pid in self.pids)
+
+    def lap(self) -> tuple[float, float]:
+        """(hub, PostgreSQL) CPU seconds since the last lap."""
+        now = self._now()
+        used = (now[0] - self.last[0], now[1] - self.last[1])
+        self.last = now
+        return used
+
+
 def counted_after(dsn: str, timeout: float = 600) -> tuple[float, float]:
     """Seconds until the hub's facts job has counted every noted ticket, and until it has
     rebuilt every changed day's rollups (at most every ``REBUILD_EVERY_SECONDS`` a day)."""
@@ -455,9 +491,12 @@ def main(argv: list[str]) -> int:
         print(f"raw small transactions (COPY of 5 events, {args.writers} conns):"
               f" {raw_commits:,.0f} commits/s", flush=True)
         hub = HubServer(dsn, workers=args.workers, threads=args.threads)
+        postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
         with hub:
+            cpu = CpuMeter(hub.process.pid, postmaster)
             n, took, latencies = http_phase(hub.base_url, halls, tokens, args.per_hall,
                                             args.batch)
+            storing = cpu.lap()
             http_rate = n / took
             rows.append([f"HTTP ingest ({args.workers}×{args.threads})",
                          f"{args.halls} halls", n, took, http_rate,
@@ -470,9 +509,13 @@ def main(argv: list[str]) -> int:
                   f" batches of {args.batch}: {len(latencies) / took:,.0f} commits/s",
                   flush=True)
             behind, rebuilt = counted_after(dsn)
+            counting = cpu.lap()
             print(f"the facts of those events counted {behind:.1f} s after the last batch"
                   f" (the hub's facts job): {n / (took + behind):,.0f} events/s stored and"
                   f" counted; their days' rollups rebuilt {rebuilt:.1f} s after", flush=True)
+            print(f"CPU an event: storing {storing[0] / n * 1e6:.1f} µs in the hub +"
+                  f" {storing[1] / n * 1e6:.1f} in PostgreSQL; counting after"
+                  f" {counting[0] / n * 1e6:.1f} + {counting[1] / n * 1e6:.1f}", flush=True)
             # Small batches: what limits a hall pushing often is a commit per request.
             small = 5
             n, took, latencies = http_phase(hub.base_url, halls, tokens, small * 20, small,
@@ -486,14 +529,22 @@ def main(argv: list[str]) -> int:
             done = args.per_hall + small * 20
             if args.lag_seconds > 0:
                 first = {h: done + 1 for h in tokens}
+                counted_after(dsn)  # the small batches' rollups too: the lag phase alone
+                cpu.lap()
                 lags, requests = lag_phase(hub.base_url, halls, tokens, args.lag_seconds,
                                            args.pace, args.interval, first, args.batch)
+                counted_after(dsn)  # the last pushes' counting is theirs
+                pushing = cpu.lap()
                 print(f"\nlag: {args.halls} halls × {args.pace} events/s, a push every"
                       f" {args.interval} s, {args.lag_seconds:.0f} s: {len(lags):,} events in"
                       f" {requests:,} requests ({requests / args.lag_seconds:.1f}/s)")
                 print(f"  p50 {percentile(lags, 50):.2f} s  p99 {percentile(lags, 99):.2f} s"
                       f"  max {max(lags):.2f} s  mean {statistics.fmean(lags):.2f} s"
-                      " (target p99 ≤ 5 s)", flush=True)
+                      " (target p99 ≤ 5 s)")
+                print(f"  CPU a push, stored and counted: {pushing[0] / requests * 1000:.1f} ms"
+                      f" in the hub + {pushing[1] / requests * 1000:.1f} in PostgreSQL"
+                      f" ({(pushing[0] + pushing[1]) / args.lag_seconds * 100:.0f} % of a"
+                      " core)", flush=True)
         size = storage(dsn)
         print()
         print_storage(size, "as stored (a row per event)")
