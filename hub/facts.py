@@ -41,8 +41,8 @@ PERIOD_SECONDS = 0.5  # between two looks of the facts job when there was nothin
 # anyway: the facts of a burst trail it by seconds, not forever.
 GIVE_WAY_SECONDS = 5.0
 # A day's rollups are rebuilt from all its facts (the hall's ``Tally``, exact): at most this
-# often per hall and day, however often the hall pushes. A rebuild costs about 9 µs per
-# ticket of the day (9 ms for a busy hall's 1,000 tickets) against 1.6 ms for the push.
+# often per hall and day, however often the hall pushes. A rebuild costs about 5-7 µs per
+# ticket of the day (5-7 ms for a busy hall's 1,000 tickets) against 1.6 ms for the push.
 REBUILD_EVERY_SECONDS = 10.0
 KIND_NAMES = {code: name for name, code in KIND_CODES.items()}
 # Groupings a (hall, day) is rolled up by; "hall" and "day" are read from "all", "field" from
